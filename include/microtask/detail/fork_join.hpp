@@ -1,0 +1,95 @@
+// microtask — detail/fork_join.hpp
+// Binary fork-join with the forked job on the forking thread's stack: no allocation and
+// no shared counter per fork. Used by mt::join and by the splitting inside map_reduce.
+#pragma once
+
+#include "scheduler.hpp"
+#include "task.hpp"
+
+#include <atomic>
+#include <exception>
+#include <optional>
+#include <utility>
+
+namespace microtask::detail {
+
+/// The right-hand side of a fork, living in the forking frame. `Body` is invoked with the
+/// slot of whichever thread runs it.
+template <class Body>
+class stack_job final : public task_base {
+public:
+    using result_type = value_result_t<Body&, slot&>;
+
+    stack_job(Body& body, scheduler& sched, slot& owner) noexcept
+        : task_base{&run_stolen}, m_body(body), m_sched(sched), m_owner(owner) {}
+
+    /// The owner popped the job back: run it inline, exceptions propagate directly.
+    result_type run_inline(slot& home) { return invoke_to_value(m_body, home); }
+
+    /// seq_cst: the owner reads this in scheduler::wait_until's `done` (Dekker pairing).
+    [[nodiscard]] bool done() const noexcept { return m_done.load(std::memory_order_seq_cst); }
+
+    result_type take_result() {
+        if (m_error) std::rethrow_exception(m_error);
+        return std::move(*m_result);
+    }
+
+private:
+    static void run_stolen(task_base* base) noexcept {
+        auto* self = static_cast<stack_job*>(base);
+        try {
+            self->m_result.emplace(invoke_to_value(self->m_body, *t_context.home));
+        } catch (...) {
+            self->m_error = std::current_exception();
+        }
+        scheduler& sched = self->m_sched;
+        slot& owner = self->m_owner;
+        // seq_cst: pairs with the owner's park() (store sleeping, then read done()).
+        self->m_done.store(true, std::memory_order_seq_cst);
+        // `self` may already be gone: the owner can return as soon as it sees m_done.
+        sched.wake_slot(owner);
+    }
+
+    Body& m_body;
+    scheduler& m_sched;
+    slot& m_owner;
+    std::optional<result_type> m_result;
+    std::exception_ptr m_error;
+    std::atomic<bool> m_done{false};
+};
+
+/// Runs `left(home)` here and `right(slot&)` here or on a thief; returns both results.
+/// If `left` throws and `right` has not started, `right` is skipped; if it has, it is
+/// awaited (it lives in this frame) and then left's exception is rethrown.
+/// Precondition: `home` is the calling thread's slot in `sched`.
+template <class Left, class Right>
+auto fork_join(scheduler& sched, slot& home, Left&& left, Right&& right)
+    -> std::pair<value_result_t<Left&, slot&>, value_result_t<Right&, slot&>> {
+    stack_job<std::remove_reference_t<Right>> job(right, sched, home);
+    sched.push_local(home, &job);
+
+    std::optional<value_result_t<Left&, slot&>> left_result;
+    std::exception_ptr left_error;
+    try {
+        left_result.emplace(invoke_to_value(left, home));
+    } catch (...) {
+        left_error = std::current_exception();
+    }
+
+    // LIFO: anything `left` pushed and left behind sits above our job; run it first. If
+    // the pop comes back empty, a thief took our job (steals take the oldest first).
+    while (task_base* task = home.deque.pop(nullptr)) {
+        if (task == &job) {
+            if (left_error) std::rethrow_exception(left_error);
+            auto right_result = job.run_inline(home);
+            return {std::move(*left_result), std::move(right_result)};
+        }
+        task->execute();
+    }
+    sched.wait_until(home, [&job] { return job.done(); });
+    if (left_error) std::rethrow_exception(left_error);
+    auto right_result = job.take_result();
+    return {std::move(*left_result), std::move(right_result)};
+}
+
+}  // namespace microtask::detail

@@ -1,0 +1,178 @@
+// microtask — detail/work_stealing_deque.hpp
+// A growable Chase–Lev work-stealing deque (Chase & Lev 2005, with the C11 memory
+// orderings of Lê, Pop, Cohen & Zappa Nardelli, PPoPP 2013).
+//
+// Thread-safety, per member: push(), pop() and empty_for_owner() only from the owner
+// thread; steal(), empty() and size_hint() from any thread.
+#pragma once
+
+#include <atomic>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <vector>
+
+namespace microtask::detail {
+
+// 64 bytes on every x86-64 and most AArch64 parts; std::hardware_destructive_interference_size
+// is not used because g++ warns that its value may change between compiler versions (ABI).
+inline constexpr std::size_t k_cache_line = 64;
+
+template <class T>
+    requires std::is_trivially_copyable_v<T> && std::atomic<T>::is_always_lock_free
+class work_stealing_deque {
+public:
+    /// Outcome of steal(): `lost_race` means another thread took the same item first and
+    /// the deque may still hold work, so a thief should try again rather than give up.
+    enum class steal_status : std::uint8_t { success, empty, lost_race };
+    struct steal_result {
+        steal_status status;
+        T item;
+    };
+
+    /// Precondition: initial_capacity is a power of two. Allocates once.
+    explicit work_stealing_deque(std::size_t initial_capacity = 256)
+        : m_array(new ring(initial_capacity)) {
+        assert(initial_capacity > 0 && (initial_capacity & (initial_capacity - 1)) == 0);
+    }
+
+    work_stealing_deque(const work_stealing_deque&) = delete;
+    work_stealing_deque& operator=(const work_stealing_deque&) = delete;
+
+    ~work_stealing_deque() { delete m_array.load(std::memory_order_relaxed); }
+
+    /// Owner only. Amortised O(1); allocates when the ring is full (capacity doubles).
+    void push(T item) {
+        const std::int64_t bottom = m_bottom.load(std::memory_order_relaxed);
+        // acquire: pairs with the thieves' CAS on m_top so that a slot we are about to
+        // overwrite after wrap-around has really been read by the thief that took it.
+        const std::int64_t top = m_top.load(std::memory_order_acquire);
+        ring* array = m_array.load(std::memory_order_relaxed);
+        if (bottom - top >= static_cast<std::int64_t>(array->capacity)) {
+            array = grow(array, top, bottom);
+        }
+        array->store(bottom, item);
+        // release: a thief that reads the new bottom (acquire) also sees the item stored
+        // above and, after a grow, the new ring's contents.
+        m_bottom.store(bottom + 1, std::memory_order_release);
+    }
+
+    /// Owner only. Takes the most recently pushed item (LIFO), or returns `empty_value`.
+    /// O(1), wait-free; a CAS only when one item is left.
+    T pop(T empty_value = T{}) {
+        const std::int64_t old_bottom = m_bottom.load(std::memory_order_relaxed);
+        // Cheap early exit for the idle loops: top only grows, so a stale top that is
+        // already >= bottom proves the deque is empty without the locked exchange below.
+        if (m_top.load(std::memory_order_relaxed) >= old_bottom) {
+            return empty_value;
+        }
+        const std::int64_t bottom = old_bottom - 1;
+        ring* array = m_array.load(std::memory_order_relaxed);
+        // seq_cst exchange instead of `store; fence(seq_cst)`: the write of bottom must be
+        // ordered before the read of top below (store-load ordering: a thief reads top
+        // then bottom, so one of the two sides sees the other's write). An RMW gives that
+        // ordering as one locked instruction on x86; clang 14 would emit `mfence`
+        // (~25 ns) for the fence.
+        m_bottom.exchange(bottom, std::memory_order_seq_cst);
+        std::int64_t top = m_top.load(std::memory_order_seq_cst);
+        if (top > bottom) {  // was empty: restore bottom
+            m_bottom.store(bottom + 1, std::memory_order_relaxed);
+            return empty_value;
+        }
+        T item = array->load(bottom);
+        if (top == bottom) {
+            // Last item: race a thief for it. seq_cst so that the CAS is part of the same
+            // total order as the thieves' CAS on top.
+            if (!m_top.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst,
+                                               std::memory_order_relaxed)) {
+                item = empty_value;  // a thief won it
+            }
+            m_bottom.store(bottom + 1, std::memory_order_relaxed);
+        }
+        return item;
+    }
+
+    /// Any thread. Takes the oldest item (FIFO end). Lock-free.
+    steal_result steal() {
+        // Invariant: top only grows; an item at index i is valid while top <= i < bottom.
+        // seq_cst on both loads: the read of top must be ordered before the read of
+        // bottom, pairing with pop()'s exchange of bottom followed by its read of top.
+        std::int64_t top = m_top.load(std::memory_order_seq_cst);
+        const std::int64_t bottom = m_bottom.load(std::memory_order_seq_cst);
+        if (top >= bottom) {
+            return {steal_status::empty, T{}};
+        }
+        // acquire: pairs with the release store in grow(), so the new ring's copied
+        // contents are visible. A ring we read may already be retired; retired rings
+        // are kept until the deque dies, so the read is safe, and the CAS below fails
+        // if the slot was reused.
+        ring* array = m_array.load(std::memory_order_acquire);
+        T item = array->load(top);
+        if (!m_top.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst,
+                                           std::memory_order_relaxed)) {
+            return {steal_status::lost_race, T{}};
+        }
+        return {steal_status::success, item};
+    }
+
+    /// Any thread: a snapshot that may be stale by the time it returns.
+    [[nodiscard]] bool empty() const noexcept {
+        // relaxed: only a hint used to pick victims and to decide whether to sleep;
+        // the sleep protocol's own fences make the final decision safe.
+        return m_top.load(std::memory_order_relaxed) >= m_bottom.load(std::memory_order_relaxed);
+    }
+
+    /// Any thread: approximate number of items.
+    [[nodiscard]] std::size_t size_hint() const noexcept {
+        const std::int64_t n =
+            m_bottom.load(std::memory_order_relaxed) - m_top.load(std::memory_order_relaxed);
+        return n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+
+    /// Current capacity of the ring (owner only; for tests).
+    [[nodiscard]] std::size_t capacity() const noexcept {
+        return m_array.load(std::memory_order_relaxed)->capacity;
+    }
+
+private:
+    struct ring {
+        explicit ring(std::size_t cap) : capacity(cap), mask(cap - 1), slots(new std::atomic<T>[cap]) {}
+        // Slots are atomics accessed relaxed: a thief may read a slot the owner is
+        // rewriting after wrap-around; the thief's CAS on top then fails and the torn
+        // value is discarded, but the access itself must not be a data race.
+        void store(std::int64_t i, T v) noexcept {
+            slots[static_cast<std::size_t>(i) & mask].store(v, std::memory_order_relaxed);
+        }
+        T load(std::int64_t i) const noexcept {
+            return slots[static_cast<std::size_t>(i) & mask].load(std::memory_order_relaxed);
+        }
+        std::size_t capacity;
+        std::size_t mask;
+        std::unique_ptr<std::atomic<T>[]> slots;
+    };
+
+    ring* grow(ring* old, std::int64_t top, std::int64_t bottom) {
+        auto bigger = std::make_unique<ring>(old->capacity * 2);
+        for (std::int64_t i = top; i < bottom; ++i) {
+            bigger->store(i, old->load(i));
+        }
+        // Thieves may still be reading the old ring: retire it, free it with the deque.
+        m_retired.emplace_back(old);
+        ring* fresh = bigger.release();
+        // release: publishes the copied slots to thieves that load m_array (acquire).
+        m_array.store(fresh, std::memory_order_release);
+        return fresh;
+    }
+
+    // top is written by thieves and bottom by the owner: separate cache lines so the
+    // owner's pushes do not invalidate the line thieves spin on, and vice versa.
+    alignas(k_cache_line) std::atomic<std::int64_t> m_top{0};
+    alignas(k_cache_line) std::atomic<std::int64_t> m_bottom{0};
+    alignas(k_cache_line) std::atomic<ring*> m_array;
+    std::vector<std::unique_ptr<ring>> m_retired;  // owner only
+};
+
+}  // namespace microtask::detail

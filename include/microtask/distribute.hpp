@@ -1,0 +1,64 @@
+// microtask — distribute.hpp
+// Step two of decompose / distribute / reduce: run one subtask per part on the pool.
+#pragma once
+
+#include "concepts.hpp"
+#include "detail/fold.hpp"
+#include "partition.hpp"
+#include "thread_pool.hpp"
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace microtask {
+
+/// Runs `fn(part)` for every element of `parts` as its own subtask on `pool` and returns
+/// the results as a std::vector in the order of `parts` (or nothing, if fn returns void).
+/// Throws the first exception a subtask threw (subtasks not yet started are skipped);
+/// std::bad_alloc. `fn` is called concurrently from several threads. Callable from any
+/// thread, including from inside a task of `pool`.
+template <splittable_range Parts, class Fn>
+    requires std::invocable<Fn&, std::ranges::range_reference_t<Parts>>
+auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
+    using reference = std::ranges::range_reference_t<Parts>;
+    using result = std::invoke_result_t<Fn&, reference>;
+    const auto count = static_cast<std::size_t>(std::ranges::size(parts));
+    auto first = std::ranges::begin(parts);
+    auto& sched = detail::pool_access::of(pool);
+    if constexpr (std::is_void_v<result>) {
+        auto run_part = [&fn](reference part) {
+            std::invoke(fn, std::forward<reference>(part));
+            return std::monostate{};
+        };
+        detail::run_fold(sched, first, count, run_part, detail::unit_reducer{}, chunks(count == 0 ? 1 : count));
+    } else {
+        // Each subtask writes its own slot; slots are pre-sized, so no synchronisation.
+        std::vector<std::optional<result>> slots(count);
+        auto run_part = [&](std::size_t index) {
+            slots[index].emplace(std::invoke(fn, first[static_cast<std::ranges::range_difference_t<Parts>>(index)]));
+            return std::monostate{};
+        };
+        auto indices = std::views::iota(std::size_t{0}, count);
+        detail::run_fold(sched, indices.begin(), count, run_part, detail::unit_reducer{},
+                         chunks(count == 0 ? 1 : count));
+        std::vector<result> results;
+        results.reserve(count);
+        for (auto& value : slots) results.push_back(std::move(*value));
+        return results;
+    }
+}
+
+/// distribute on mt::default_pool().
+template <splittable_range Parts, class Fn>
+    requires std::invocable<Fn&, std::ranges::range_reference_t<Parts>>
+auto distribute(Parts&& parts, Fn fn) {
+    return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn));
+}
+
+}  // namespace microtask

@@ -1,0 +1,39 @@
+// microtask — for_each.hpp
+// Parallel loop with no reduction.
+#pragma once
+
+#include "concepts.hpp"
+#include "detail/fold.hpp"
+#include "partition.hpp"
+#include "thread_pool.hpp"
+
+#include <functional>
+#include <ranges>
+#include <utility>
+#include <variant>
+
+namespace microtask {
+
+/// Calls `fn(element)` once for every element of `range`, in parallel on `pool`. The
+/// element is passed as the range's reference type, so `fn(int& x)` may modify it.
+/// Order of calls is unspecified. Throws the first exception `fn` threw (the remaining
+/// calls may be skipped). Same policies, thread-safety and helping as map_reduce.
+template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
+    requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
+void for_each(thread_pool& pool, Range&& range, Fn fn, Policy policy = {}) {
+    auto visit = [&fn](std::ranges::range_reference_t<Range> element) {
+        std::invoke(fn, std::forward<std::ranges::range_reference_t<Range>>(element));
+        return std::monostate{};
+    };
+    detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
+                     static_cast<std::size_t>(std::ranges::size(range)), visit, detail::unit_reducer{}, policy);
+}
+
+/// for_each on mt::default_pool().
+template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
+    requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
+void for_each(Range&& range, Fn fn, Policy policy = {}) {
+    for_each(default_pool(), std::forward<Range>(range), std::move(fn), policy);
+}
+
+}  // namespace microtask

@@ -1,0 +1,182 @@
+// microtask — future.hpp
+// The handle thread_pool::submit returns.
+#pragma once
+
+#include "detail/scheduler.hpp"
+#include "detail/task.hpp"
+
+#include <atomic>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+namespace detail {
+
+template <class T>
+class future_state : public task_base {
+public:
+    [[nodiscard]] bool ready() const noexcept { return m_done.load(std::memory_order_seq_cst); }
+
+    void wait() {
+        if (ready()) return;
+        m_sched.run_in_slot([this](slot& home) {
+            // seq_cst: pairs with finish(): either it sees us registered and wakes us,
+            // or our wait_until's read of m_done sees its write.
+            m_waiter.store(&home, std::memory_order_seq_cst);
+            m_sched.wait_until(home, [this] { return ready(); });
+            m_waiter.store(nullptr, std::memory_order_relaxed);
+        });
+    }
+
+    T take() {
+        wait();
+        if (m_error) std::rethrow_exception(m_error);
+        if constexpr (std::is_void_v<T>) {
+            return;
+        } else {
+            return std::move(*m_value);
+        }
+    }
+
+    void release() noexcept {
+        // acq_rel: the last owner must see every write the others made before deleting.
+        if (m_refs.fetch_sub(1, std::memory_order_acq_rel) == 1) m_destroy(this);
+    }
+
+protected:
+    using destroy_fn = void (*)(future_state*) noexcept;
+    future_state(run_fn run_function, destroy_fn destroy, scheduler& sched) noexcept
+        : task_base{run_function}, m_destroy(destroy), m_sched(sched) {}
+    ~future_state() = default;
+
+    template <class F>
+    void store_result(F& fn) noexcept {
+        try {
+            if constexpr (std::is_void_v<T>) {
+                fn();
+            } else {
+                m_value.emplace(fn());
+            }
+        } catch (...) {
+            m_error = std::current_exception();
+        }
+    }
+
+    /// Publishes the result and drops the queue's reference; `this` may be gone after.
+    void finish() noexcept {
+        m_done.store(true, std::memory_order_seq_cst);
+        // seq_cst exchange: see wait(). The state is kept alive by our reference until
+        // release() below, so touching it after m_done is safe (unlike a stack job).
+        if (slot* waiter = m_waiter.exchange(nullptr, std::memory_order_seq_cst)) {
+            m_sched.wake_slot(*waiter);
+        }
+        release();
+    }
+
+private:
+    destroy_fn m_destroy;
+    scheduler& m_sched;
+    std::atomic<int> m_refs{2};  // the queue's and the future's
+    std::atomic<bool> m_done{false};
+    std::atomic<slot*> m_waiter{nullptr};
+    std::exception_ptr m_error;
+    std::optional<std::conditional_t<std::is_void_v<T>, char, T>> m_value;
+};
+
+template <class T, class F>
+class future_task final : public future_state<T> {
+public:
+    future_task(F&& fn, scheduler& sched)
+        : future_state<T>(&run, &destroy, sched), m_fn(std::move(fn)) {}
+    future_task(const F& fn, scheduler& sched)
+        : future_state<T>(&run, &destroy, sched), m_fn(fn) {}
+
+private:
+    static void run(task_base* base) noexcept {
+        auto* self = static_cast<future_task*>(base);
+        self->store_result(*self->m_fn);
+        // Release the callable's captures as soon as it has run, not when the future dies.
+        self->m_fn.reset();
+        self->finish();
+    }
+    static void destroy(future_state<T>* base) noexcept { delete static_cast<future_task*>(base); }
+
+    std::optional<F> m_fn;
+};
+
+}  // namespace detail
+
+/// The result of a task submitted with thread_pool::submit. Move-only.
+///
+/// Destroying a future does not wait: the task still runs, exactly once.
+/// Thread-safety: one thread at a time may call a future's members.
+template <class T>
+class future {
+public:
+    future() noexcept = default;
+    future(future&& other) noexcept : m_state(std::exchange(other.m_state, nullptr)) {}
+    future& operator=(future&& other) noexcept {
+        if (this != &other) {
+            reset();
+            m_state = std::exchange(other.m_state, nullptr);
+        }
+        return *this;
+    }
+    future(const future&) = delete;
+    future& operator=(const future&) = delete;
+    ~future() { reset(); }
+
+    /// True until get() has been called (or for a default-constructed future, false).
+    [[nodiscard]] bool valid() const noexcept { return m_state != nullptr; }
+
+    /// True when the task has finished (normally or by throwing). Never blocks.
+    /// Throws std::logic_error if !valid().
+    [[nodiscard]] bool is_ready() const {
+        require_valid("is_ready");
+        return m_state->ready();
+    }
+
+    /// Blocks until the task has finished. Inside the pool (or as an outside thread that
+    /// borrows a guest seat) the waiting thread runs other tasks meanwhile, so waiting
+    /// inside a task never deadlocks the pool. Throws std::logic_error if !valid().
+    void wait() const {
+        require_valid("wait");
+        m_state->wait();
+    }
+
+    /// Waits, then returns the task's result or rethrows its exception. Afterwards
+    /// valid() is false. Throws std::logic_error if !valid().
+    T get() {
+        require_valid("get");
+        detail::future_state<T>* state = std::exchange(m_state, nullptr);
+        struct releaser {
+            detail::future_state<T>* s;
+            ~releaser() { s->release(); }
+        } guard{state};
+        return state->take();
+    }
+
+private:
+    friend class thread_pool;
+    explicit future(detail::future_state<T>* state) noexcept : m_state(state) {}
+
+    void require_valid(const char* what) const {
+        if (m_state == nullptr) {
+            throw std::logic_error(std::string("microtask::future::") + what +
+                                   ": the future has no state (default-constructed, moved from, "
+                                   "or get() was already called)");
+        }
+    }
+    void reset() noexcept {
+        if (m_state != nullptr) std::exchange(m_state, nullptr)->release();
+    }
+
+    detail::future_state<T>* m_state = nullptr;
+};
+
+}  // namespace microtask

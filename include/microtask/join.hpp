@@ -1,0 +1,49 @@
+// microtask — join.hpp
+// Binary fork-join.
+#pragma once
+
+#include "detail/fork_join.hpp"
+#include "detail/task.hpp"
+#include "thread_pool.hpp"
+
+#include <concepts>
+#include <functional>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace microtask {
+
+/// The result type of join for callables A and B: a pair of their results, with `void`
+/// results represented as std::monostate.
+template <class A, class B>
+using join_result_t = std::pair<detail::value_result_t<A&>, detail::value_result_t<B&>>;
+
+/// Runs `a()` and `b()` potentially in parallel on `pool` and returns both results.
+///
+/// `a` runs on the calling thread; `b` is offered to idle workers and, if nobody took it
+/// by the time `a` is done, runs on the calling thread too. The fork costs no allocation
+/// and no shared write. While waiting for a stolen `b`, the caller runs other tasks.
+/// Callable from any thread (an outside thread borrows a guest seat) and from inside
+/// tasks, to any depth.
+/// Throws: if `a` throws and `b` has not started, `b` is skipped; otherwise `b` is
+/// awaited and then the exception of `a` (else of `b`) is rethrown.
+template <class A, class B>
+    requires std::invocable<A&> && std::invocable<B&>
+join_result_t<A, B> join(thread_pool& pool, A&& a, B&& b) {
+    detail::scheduler& sched = detail::pool_access::of(pool);
+    return sched.run_in_slot([&](detail::slot& home) {
+        return detail::fork_join(
+            sched, home, [&a](detail::slot&) { return detail::invoke_to_value(a); },
+            [&b](detail::slot&) { return detail::invoke_to_value(b); });
+    });
+}
+
+/// join on mt::default_pool().
+template <class A, class B>
+    requires std::invocable<A&> && std::invocable<B&>
+join_result_t<A, B> join(A&& a, B&& b) {
+    return join(default_pool(), std::forward<A>(a), std::forward<B>(b));
+}
+
+}  // namespace microtask

@@ -1,0 +1,48 @@
+// microtask — map_reduce.hpp
+// The fused primitive: decompose a range, map every element, reduce the results.
+#pragma once
+
+#include "concepts.hpp"
+#include "detail/fold.hpp"
+#include "partition.hpp"
+#include "thread_pool.hpp"
+
+#include <functional>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+/// Returns combine(...combine(identity, map(r[0])), ..., map(r[n-1])) computed in
+/// parallel on `pool`, with the results combined in input order.
+///
+/// - The value is deterministic: it depends only on the input, `map`, the reducer and
+///   the policy's leaf boundaries, never on thread count or timing (bitwise, for
+///   floating point too).
+/// - `policy`: adaptive (default: splits on demand, runs inline when tiny), grain(n), or
+///   chunks(k). An empty range gives red.identity().
+/// - Complexity: n calls of `map`, n + O(leaves) calls of combine; O(log leaves) stack.
+/// - Thread-safety: `map` and `red.combine` are called concurrently from several
+///   threads; `range` must not be modified meanwhile. Callable from any thread,
+///   including from inside a task of `pool` (the caller helps instead of blocking).
+/// - Throws: the first exception thrown by `map` or `combine` (remaining work is
+///   skipped, the pool stays usable); std::bad_alloc.
+template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
+    requires map_function<Map, std::ranges::range_reference_t<Range>> &&
+             reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
+[[nodiscard]] typename Red::value_type map_reduce(thread_pool& pool, Range&& range, Map map, Red red,
+                                                  Policy policy = {}) {
+    return detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
+                            static_cast<std::size_t>(std::ranges::size(range)), map, red, policy);
+}
+
+/// map_reduce on mt::default_pool().
+template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
+    requires map_function<Map, std::ranges::range_reference_t<Range>> &&
+             reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
+[[nodiscard]] typename Red::value_type map_reduce(Range&& range, Map map, Red red, Policy policy = {}) {
+    return map_reduce(default_pool(), std::forward<Range>(range), std::move(map), std::move(red), policy);
+}
+
+}  // namespace microtask

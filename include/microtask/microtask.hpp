@@ -1,0 +1,19 @@
+// microtask — microtask.hpp
+// The umbrella header: decompose a job, distribute it over a work-stealing pool, reduce
+// the partial results. Users write `namespace mt = microtask;`.
+#pragma once
+
+#include "concepts.hpp"
+#include "decompose.hpp"
+#include "distribute.hpp"
+#include "for_each.hpp"
+#include "future.hpp"
+#include "join.hpp"
+#include "map_reduce.hpp"
+#include "partition.hpp"
+#include "range.hpp"
+#include "reduce.hpp"
+#include "reducers.hpp"
+#include "task_group.hpp"
+#include "thread_pool.hpp"
+#include "version.hpp"

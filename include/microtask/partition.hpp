@@ -1,0 +1,71 @@
+// microtask — partition.hpp
+// Decomposition policies: how a range of n elements is cut into leaves (subtasks).
+// The leaf boundaries depend only on n and the policy, never on timing or thread count:
+// that is what makes every reduction deterministic.
+#pragma once
+
+#include <algorithm>
+#include <concepts>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+namespace microtask {
+
+namespace detail {
+template <std::integral Count>
+std::size_t checked_positive(Count value, const char* what) {
+    if (value < 1) {
+        throw std::invalid_argument(std::string("microtask::") + what + " must be at least 1 (got " +
+                                    std::to_string(value) + ")");
+    }
+    return static_cast<std::size_t>(value);
+}
+}  // namespace detail
+
+/// Leaves of at most `size` elements, as nearly equal as possible; every leaf is a
+/// subtask. Throws std::invalid_argument if size < 1.
+struct grain {
+    template <std::integral Size>
+    explicit grain(Size max_size) : size(detail::checked_positive(max_size, "grain: grain size")) {}
+    [[nodiscard]] std::size_t leaf_count(std::size_t n) const noexcept { return n / size + (n % size != 0); }
+    static constexpr bool splits_on_demand = false;
+    std::size_t size;
+};
+
+/// `count` nearly equal leaves (fewer if the range is shorter); every leaf is a subtask.
+/// Throws std::invalid_argument if count < 1.
+struct chunks {
+    template <std::integral Count>
+    explicit chunks(Count chunk_count) : count(detail::checked_positive(chunk_count, "chunks: chunk count")) {}
+    [[nodiscard]] std::size_t leaf_count(std::size_t n) const noexcept { return std::min(n, count); }
+    static constexpr bool splits_on_demand = false;
+    std::size_t count;
+};
+
+/// The default: up to `max_leaves` canonical leaves, split into subtasks only on demand
+/// (when a worker is idle to take one), and run inline without any split when the whole
+/// job finishes sooner than a wake-up would take. Nothing to tune.
+struct adaptive {
+    static constexpr std::size_t max_leaves = 2048;
+    [[nodiscard]] std::size_t leaf_count(std::size_t n) const noexcept { return std::min(n, max_leaves); }
+    static constexpr bool splits_on_demand = true;
+};
+
+/// One of grain, chunks, adaptive.
+template <class P>
+concept partition_policy =
+    std::is_same_v<P, grain> || std::is_same_v<P, chunks> || std::is_same_v<P, adaptive>;
+
+namespace detail {
+/// Start of leaf `i` of `leaves` over n elements: the first n % leaves leaves get one
+/// extra element. Overflow-free for any n.
+constexpr std::size_t leaf_begin(std::size_t i, std::size_t n, std::size_t leaves) noexcept {
+    const std::size_t q = n / leaves;
+    const std::size_t r = n % leaves;
+    return i * q + std::min(i, r);
+}
+}  // namespace detail
+
+}  // namespace microtask

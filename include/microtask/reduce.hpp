@@ -1,0 +1,43 @@
+// microtask — reduce.hpp
+// Combining partial results with a reducer.
+#pragma once
+
+#include "concepts.hpp"
+#include "map_reduce.hpp"
+#include "partition.hpp"
+#include "thread_pool.hpp"
+
+#include <ranges>
+#include <utility>
+
+namespace microtask {
+
+/// Sequential left fold of `partials` in order: combine(...combine(identity, p0)..., pn).
+/// Meant for the few partial results distribute() returns. O(n) combines; throws what
+/// combine throws.
+template <std::ranges::input_range Range, class Red>
+    requires reducer_for<Red, std::ranges::range_reference_t<Range>>
+[[nodiscard]] typename Red::value_type reduce(Range&& partials, Red red) {
+    typename Red::value_type acc = red.identity();
+    for (auto&& partial : partials) {
+        acc = red.combine(std::move(acc), std::forward<decltype(partial)>(partial));
+    }
+    return acc;
+}
+
+/// Parallel reduction of a large range on `pool`: map_reduce with the identity map.
+/// Same determinism, policies and exceptions as map_reduce.
+template <splittable_range Range, class Red, partition_policy Policy = adaptive>
+    requires reducer_for<Red, std::ranges::range_reference_t<Range>>
+[[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, Policy policy = {}) {
+    return map_reduce(
+        pool, std::forward<Range>(range),
+        // Returns the range's own reference type: a value for views like iota, a
+        // reference (no copy until combine) for containers.
+        [](std::ranges::range_reference_t<Range> x) -> std::ranges::range_reference_t<Range> {
+            return std::forward<std::ranges::range_reference_t<Range>>(x);
+        },
+        std::move(red), policy);
+}
+
+}  // namespace microtask

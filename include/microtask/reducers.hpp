@@ -1,0 +1,135 @@
+// microtask — reducers.hpp
+// The built-in reducers and make_reducer for custom ones. Each is a cheap value type;
+// combine never assumes commutativity.
+#pragma once
+
+#include "concepts.hpp"
+
+#include <concepts>
+#include <iterator>
+#include <limits>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+/// Sum with identity T{0}. Exactly associative for integers; for floating point the
+/// result is still deterministic (canonical combining tree), and bitwise reproducible.
+template <class T>
+    requires requires(T a, T b) { { a + b } -> std::convertible_to<T>; }
+struct sum {
+    using value_type = T;
+    static constexpr bool is_exactly_associative = std::is_integral_v<T>;
+    [[nodiscard]] constexpr T identity() const { return T(0); }
+    [[nodiscard]] constexpr T combine(T a, T b) const { return static_cast<T>(std::move(a) + std::move(b)); }
+};
+
+/// Product with identity T{1}.
+template <class T>
+    requires requires(T a, T b) { { a * b } -> std::convertible_to<T>; }
+struct product {
+    using value_type = T;
+    static constexpr bool is_exactly_associative = std::is_integral_v<T>;
+    [[nodiscard]] constexpr T identity() const { return T(1); }
+    [[nodiscard]] constexpr T combine(T a, T b) const { return static_cast<T>(std::move(a) * std::move(b)); }
+};
+
+namespace detail {
+template <class T>
+constexpr T highest() {
+    if constexpr (std::numeric_limits<T>::has_infinity) return std::numeric_limits<T>::infinity();
+    else return std::numeric_limits<T>::max();
+}
+template <class T>
+constexpr T lowest() {
+    if constexpr (std::numeric_limits<T>::has_infinity) return -std::numeric_limits<T>::infinity();
+    else return std::numeric_limits<T>::lowest();
+}
+}  // namespace detail
+
+/// Minimum; identity is +infinity or the type's max. On ties the earlier value wins.
+template <class T>
+    requires std::totally_ordered<T> && std::numeric_limits<T>::is_specialized
+struct min {
+    using value_type = T;
+    static constexpr bool is_exactly_associative = true;
+    [[nodiscard]] constexpr T identity() const { return detail::highest<T>(); }
+    [[nodiscard]] constexpr T combine(T a, T b) const { return b < a ? b : a; }
+};
+
+/// Maximum; identity is -infinity or the type's lowest. On ties the earlier value wins.
+template <class T>
+    requires std::totally_ordered<T> && std::numeric_limits<T>::is_specialized
+struct max {
+    using value_type = T;
+    static constexpr bool is_exactly_associative = true;
+    [[nodiscard]] constexpr T identity() const { return detail::lowest<T>(); }
+    [[nodiscard]] constexpr T combine(T a, T b) const { return a < b ? b : a; }
+};
+
+/// A container that concat can append to: default-constructible, and with
+/// `c.insert(c.end(), first, last)` (vector, string, deque, list, ...).
+template <class C>
+concept appendable_container =
+    std::default_initializable<C> && std::movable<C> && std::ranges::range<C> &&
+    requires(C c, std::move_iterator<std::ranges::iterator_t<C>> it) {
+        c.insert(c.end(), it, it);
+        { c.empty() } -> std::convertible_to<bool>;
+    };
+
+/// Concatenation in input order; identity is an empty container. Partial containers are
+/// moved, never copied: elements are moved into the left operand (or the right one is
+/// returned when the left is empty).
+template <appendable_container C>
+struct concat {
+    using value_type = C;
+    static constexpr bool is_exactly_associative = true;
+    [[nodiscard]] C identity() const { return C{}; }
+    [[nodiscard]] C combine(C a, C b) const {
+        if (a.empty()) return b;
+        a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
+        return a;
+    }
+};
+
+/// Tag for make_reducer: promises that `op` is associative bit for bit, so map_reduce may
+/// fold in whatever order is fastest (see the reducer concept).
+struct exactly_associative_t {
+    explicit exactly_associative_t() = default;
+};
+inline constexpr exactly_associative_t exactly_associative{};
+
+/// A reducer made from an identity value and an associative binary operation.
+template <class T, class Op, bool Exact = false>
+class custom_reducer {
+public:
+    using value_type = T;
+    static constexpr bool is_exactly_associative = Exact;
+    constexpr custom_reducer(T identity, Op op) : m_identity(std::move(identity)), m_op(std::move(op)) {}
+    [[nodiscard]] constexpr T identity() const { return m_identity; }
+    [[nodiscard]] constexpr T combine(T a, T b) const { return std::invoke(m_op, std::move(a), std::move(b)); }
+
+private:
+    T m_identity;
+    Op m_op;
+};
+
+/// Makes a reducer from `identity` and `op(T, T) -> T`. Precondition (unchecked): `op`
+/// is associative and `identity` is its neutral element. `op` may be called from several
+/// threads at once, so it must not mutate shared state.
+template <class T, class Op>
+    requires std::copy_constructible<Op> && std::regular_invocable<const Op&, T, T> &&
+             std::convertible_to<std::invoke_result_t<const Op&, T, T>, T>
+[[nodiscard]] constexpr custom_reducer<T, Op> make_reducer(T identity, Op op) {
+    return {std::move(identity), std::move(op)};
+}
+
+/// As above, declaring `op` exactly associative.
+template <class T, class Op>
+    requires std::copy_constructible<Op> && std::regular_invocable<const Op&, T, T> &&
+             std::convertible_to<std::invoke_result_t<const Op&, T, T>, T>
+[[nodiscard]] constexpr custom_reducer<T, Op, true> make_reducer(T identity, Op op, exactly_associative_t) {
+    return {std::move(identity), std::move(op)};
+}
+
+}  // namespace microtask

@@ -1,0 +1,124 @@
+// microtask — task_group.hpp
+// A dynamic set of tasks waited on together.
+#pragma once
+
+#include "detail/scheduler.hpp"
+#include "detail/task.hpp"
+#include "thread_pool.hpp"
+
+#include <atomic>
+#include <concepts>
+#include <cstdint>
+#include <exception>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+/// Runs any number of tasks on a pool and waits for all of them.
+///
+/// Every task passed to run() runs exactly once, even after another task of the group
+/// threw; wait() then rethrows the first exception. The group can be reused after
+/// wait() returns or throws.
+/// Thread-safety: run() from any thread, also from inside the group's own tasks; wait()
+/// from one thread at a time. The destructor waits for tasks still running (it cannot
+/// rethrow, so call wait() to see exceptions).
+class task_group {
+public:
+    explicit task_group(thread_pool& pool) noexcept : m_sched(detail::pool_access::of(pool)) {}
+    task_group(const task_group&) = delete;
+    task_group& operator=(const task_group&) = delete;
+    ~task_group() { wait_all(); }
+
+    /// Queues `fn()` on the pool. One allocation per task; throws std::bad_alloc (then
+    /// the task is not queued).
+    template <class F>
+        requires std::invocable<std::decay_t<F>&>
+    void run(F&& fn) {
+        auto* task = new group_task<std::decay_t<F>>(std::forward<F>(fn), *this);
+        // relaxed: the task's decrement is ordered after this by the queue hand-off.
+        m_state.fetch_add(k_one_task, std::memory_order_relaxed);
+        try {
+            m_sched.submit(task);
+        } catch (...) {
+            m_state.fetch_sub(k_one_task, std::memory_order_relaxed);
+            delete task;
+            throw;
+        }
+    }
+
+    /// Waits until every task run so far has finished; the waiting thread runs other
+    /// tasks meanwhile. Rethrows the first exception a task threw since the last wait().
+    void wait() {
+        wait_all();
+        if (m_failed.load(std::memory_order_acquire)) {
+            std::exception_ptr error = std::exchange(m_error, nullptr);
+            m_failed.store(false, std::memory_order_relaxed);
+            std::rethrow_exception(error);
+        }
+    }
+
+private:
+    // m_state packs the pending-task count (high bits) and the waiting thread's slot
+    // index + 1 (low bits), so a finishing task reads both in the one RMW that may be
+    // its last touch of the group: the group can be destroyed right after.
+    static constexpr unsigned k_index_bits = 24;
+    static constexpr std::uint64_t k_index_mask = (std::uint64_t{1} << k_index_bits) - 1;
+    static constexpr std::uint64_t k_one_task = std::uint64_t{1} << k_index_bits;
+
+    template <class F>
+    class group_task final : public detail::task_base {
+    public:
+        group_task(F&& fn, task_group& group) : task_base{&run}, m_fn(std::move(fn)), m_group(group) {}
+        group_task(const F& fn, task_group& group) : task_base{&run}, m_fn(fn), m_group(group) {}
+
+    private:
+        static void run(task_base* base) noexcept {
+            auto* self = static_cast<group_task*>(base);
+            task_group& group = self->m_group;
+            try {
+                self->m_fn();
+            } catch (...) {
+                group.record_failure();
+            }
+            delete self;
+            group.finish_one();
+        }
+        F m_fn;
+        task_group& m_group;
+    };
+
+    void record_failure() noexcept {
+        if (!m_failed.exchange(true, std::memory_order_acq_rel)) m_error = std::current_exception();
+    }
+
+    void finish_one() noexcept {
+        detail::scheduler& sched = m_sched;
+        // seq_cst: pairs with wait_all()'s registration and its seq_cst reads (the
+        // Dekker pairing of scheduler::park). After this RMW `this` may be destroyed.
+        const std::uint64_t before = m_state.fetch_sub(k_one_task, std::memory_order_seq_cst);
+        const std::uint64_t waiter = before & k_index_mask;
+        if ((before >> k_index_bits) == 1 && waiter != 0) sched.wake_slot(sched.slot_at(waiter - 1));
+    }
+
+    [[nodiscard]] bool idle() const noexcept {
+        return (m_state.load(std::memory_order_seq_cst) >> k_index_bits) == 0;
+    }
+
+    void wait_all() noexcept {
+        if (idle()) return;
+        m_sched.run_in_slot([this](detail::slot& home) {
+            const std::uint64_t me = home.index + std::uint64_t{1};
+            m_state.fetch_add(me, std::memory_order_seq_cst);
+            m_sched.wait_until(home, [this] { return idle(); });
+            m_state.fetch_sub(me, std::memory_order_relaxed);
+        });
+    }
+
+    detail::scheduler& m_sched;
+    std::atomic<std::uint64_t> m_state{0};
+    std::atomic<bool> m_failed{false};
+    std::exception_ptr m_error;
+};
+
+}  // namespace microtask

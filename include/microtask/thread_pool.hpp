@@ -1,0 +1,123 @@
+// microtask — thread_pool.hpp
+// The work-stealing thread pool every primitive runs on.
+#pragma once
+
+#include "detail/scheduler.hpp"
+#include "future.hpp"
+
+#include <concepts>
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+class thread_pool;
+
+namespace detail {
+struct pool_access {
+    static scheduler& of(thread_pool& pool) noexcept;
+};
+}  // namespace detail
+
+/// A fixed set of worker threads with one lock-free work-stealing deque each.
+///
+/// Idle workers spin briefly, then sleep (no CPU use while idle). A thread that waits on
+/// the pool (future::get, task_group::wait, join, a nested map_reduce) runs other tasks
+/// of the pool meanwhile, so nested parallelism neither deadlocks nor oversubscribes.
+/// Threads outside the pool that wait on it borrow one of a few guest seats and help too.
+///
+/// Not copyable or movable. All members are thread-safe, except that the destructor must
+/// not run concurrently with any other use of the pool.
+class thread_pool {
+public:
+    /// One worker per hardware thread (at least one).
+    /// Throws std::system_error if a thread cannot be started.
+    thread_pool() : thread_pool(default_thread_count()) {}
+
+    /// `thread_count` workers. Throws std::invalid_argument if thread_count < 1, and
+    /// std::system_error if a thread cannot be started.
+    template <std::integral Count>
+    explicit thread_pool(Count thread_count) : m_scheduler(checked_count(thread_count)) {}
+
+    thread_pool(const thread_pool&) = delete;
+    thread_pool& operator=(const thread_pool&) = delete;
+
+    /// Runs every task already submitted (including tasks those tasks submit), then
+    /// joins the workers. No task is lost.
+    ~thread_pool() = default;
+
+    /// Number of worker threads. O(1), any thread.
+    [[nodiscard]] std::size_t size() const noexcept { return m_scheduler.worker_count(); }
+
+    /// Index in [0, size()) of the calling worker thread of this pool; std::nullopt on
+    /// any other thread (including an outside thread helping while it waits). O(1).
+    [[nodiscard]] std::optional<std::size_t> this_worker_index() const noexcept {
+        const detail::slot* home = m_scheduler.current_slot();
+        if (home == nullptr || home->is_guest) return std::nullopt;
+        return home->index;
+    }
+
+    /// Queues `fn()` to run once on the pool and returns a future for its result.
+    /// From a worker thread the task goes on that worker's own deque (LIFO, no lock);
+    /// from any other thread on the pool's injection queue. One allocation per task.
+    /// Throws std::bad_alloc; the task's own exceptions are rethrown by future::get().
+    template <class F>
+        requires std::invocable<std::decay_t<F>&>
+    [[nodiscard]] future<std::invoke_result_t<std::decay_t<F>&>> submit(F&& fn) {
+        using result = std::invoke_result_t<std::decay_t<F>&>;
+        auto* task = new detail::future_task<result, std::decay_t<F>>(std::forward<F>(fn), m_scheduler);
+        future<result> handle(task);  // holds the second reference from here on
+        try {
+            m_scheduler.submit(task);
+        } catch (...) {
+            task->release();  // the queue's reference: the task was never queued
+            throw;
+        }
+        return handle;
+    }
+
+private:
+    friend struct detail::pool_access;
+
+    static std::size_t default_thread_count() noexcept {
+        const unsigned hardware = std::thread::hardware_concurrency();
+        return hardware == 0 ? 1 : hardware;
+    }
+
+    template <std::integral Count>
+    static std::size_t checked_count(Count thread_count) {
+        if (thread_count < 1) {
+            throw std::invalid_argument("microtask::thread_pool: thread count must be at least 1 (got " +
+                                        std::to_string(thread_count) + ")");
+        }
+        if (std::cmp_greater(thread_count, k_max_threads)) {
+            throw std::invalid_argument("microtask::thread_pool: thread count must be at most " +
+                                        std::to_string(k_max_threads) + " (got " +
+                                        std::to_string(thread_count) + ")");
+        }
+        return static_cast<std::size_t>(thread_count);
+    }
+
+    static constexpr std::size_t k_max_threads = 4096;
+
+    detail::scheduler m_scheduler;
+};
+
+inline detail::scheduler& detail::pool_access::of(thread_pool& pool) noexcept {
+    return pool.m_scheduler;
+}
+
+/// The process-wide pool used by the overloads that take no pool: created on first use
+/// with one worker per hardware thread, safe to call from any thread, destroyed (after
+/// running what was queued) during static destruction.
+inline thread_pool& default_pool() {
+    static thread_pool pool;
+    return pool;
+}
+
+}  // namespace microtask

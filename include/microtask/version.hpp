@@ -1,0 +1,13 @@
+// microtask — version.hpp
+// The one home of the version number; CMake reads it from here.
+#pragma once
+
+#define MICROTASK_VERSION_MAJOR 0
+#define MICROTASK_VERSION_MINOR 1
+#define MICROTASK_VERSION_PATCH 0
+
+namespace microtask {
+/// The library version as MAJOR * 10000 + MINOR * 100 + PATCH.
+inline constexpr int version =
+    MICROTASK_VERSION_MAJOR * 10000 + MICROTASK_VERSION_MINOR * 100 + MICROTASK_VERSION_PATCH;
+}  // namespace microtask

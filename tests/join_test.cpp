@@ -1,0 +1,103 @@
+#include "test_support.hpp"
+
+#include <microtask/microtask.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <variant>
+
+namespace mt = microtask;
+
+namespace {
+long serial_fib(int n) { return n < 2 ? n : serial_fib(n - 1) + serial_fib(n - 2); }
+
+long parallel_fib(mt::thread_pool& pool, int n) {
+    if (n < 2) return n;
+    auto [a, b] = mt::join(pool, [&] { return parallel_fib(pool, n - 1); }, [&] { return parallel_fib(pool, n - 2); });
+    return a + b;
+}
+}  // namespace
+
+TEST_CASE("join: returns both results", "[join]") {
+    mt::thread_pool pool{4};
+    auto [a, b] = mt::join(pool, [] { return serial_fib(20); }, [] { return std::string("right"); });
+    REQUIRE(a == 6765);
+    REQUIRE(b == "right");
+}
+
+TEST_CASE("join: a task per call of recursive fib, on every pool size", "[join][nested]") {
+    const auto threads = GENERATE(1, 2, 3, 8);
+    mt::thread_pool pool{threads};
+    const int n = microtask_test::scaled(10) == 1 ? 18 : 22;
+    REQUIRE(parallel_fib(pool, n) == serial_fib(n));
+    // Also from inside a task of the pool (the caller is a worker then).
+    REQUIRE(pool.submit([&] { return parallel_fib(pool, n); }).get() == serial_fib(n));
+}
+
+TEST_CASE("join: void callables give std::monostate", "[join]") {
+    mt::thread_pool pool{2};
+    std::atomic<int> calls{0};
+    auto [a, b] = mt::join(pool, [&] { calls++; }, [&] { calls++; });
+    STATIC_REQUIRE(std::is_same_v<decltype(a), std::monostate>);
+    REQUIRE(calls == 2);
+}
+
+TEST_CASE("join: exceptions from either side reach the caller; the pool stays usable", "[join][exceptions]") {
+    const auto threads = GENERATE(1, 2, 3);
+    mt::thread_pool pool{threads};
+    auto throws_left = [&] {
+        (void)mt::join(pool, []() -> int { throw std::runtime_error("left"); }, [] { return 1; });
+    };
+    REQUIRE_THROWS_WITH(throws_left(), "left");
+
+    auto throws_right = [&] {
+        (void)mt::join(pool, [] { return 1; }, []() -> int { throw std::runtime_error("right"); });
+    };
+    REQUIRE_THROWS_WITH(throws_right(), "right");
+
+    // Deep inside a recursion, with the right side likely stolen.
+    std::function<long(int)> rec = [&](int n) -> long {
+        if (n == 0) throw std::out_of_range("leaf");
+        auto [x, y] = mt::join(pool, [&] { return rec(n - 1); }, [&] { return rec(n - 1); });
+        return x + y;
+    };
+    REQUIRE_THROWS_AS(rec(10), std::out_of_range);
+    REQUIRE(parallel_fib(pool, 15) == 610);
+}
+
+TEST_CASE("join: when the left side throws, a right side nobody started is skipped", "[join][exceptions]") {
+    mt::thread_pool pool{1};
+    std::atomic<bool> right_ran{false};
+    // On a one-worker pool called from that worker, nobody can steal the right side.
+    auto attempt = [&] {
+        microtask_test::run_on_worker(pool, [&] {
+            (void)mt::join(pool, []() -> int { throw std::runtime_error("stop"); }, [&] {
+                right_ran = true;
+                return 0;
+            });
+        });
+    };
+    REQUIRE_THROWS_WITH(attempt(), "stop");
+    REQUIRE_FALSE(right_ran);
+}
+
+TEST_CASE("join: without a pool argument it runs on default_pool", "[join][default_pool]") {
+    auto [a, b] = mt::join([] { return 1; }, [] { return mt::default_pool().this_worker_index().has_value(); });
+    REQUIRE(a == 1);
+    (void)b;  // either thread may run it; the point is that it returned
+    auto [c, d] = mt::join([] { return serial_fib(15); }, [] { return serial_fib(14); });
+    REQUIRE(c + d == serial_fib(16));
+}
+
+TEST_CASE("join: across two pools", "[join][nested]") {
+    mt::thread_pool first{2};
+    mt::thread_pool second{2};
+    auto [a, b] = mt::join(first, [&] { return parallel_fib(second, 15); }, [&] { return parallel_fib(first, 15); });
+    REQUIRE(a == 610);
+    REQUIRE(b == 610);
+}

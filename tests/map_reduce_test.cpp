@@ -1,0 +1,279 @@
+#include "test_support.hpp"
+
+#include <microtask/microtask.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace mt = microtask;
+using microtask_test::scaled;
+
+namespace {
+
+constexpr std::size_t k_grain = 64;
+
+// The policies under test, as a variant so GENERATE can pick one.
+using any_policy = std::variant<mt::adaptive, mt::grain, mt::chunks>;
+any_policy policy_number(int i) {
+    switch (i) {
+        case 0: return mt::adaptive{};
+        case 1: return mt::grain(k_grain);
+        case 2: return mt::chunks(7);
+        default: return mt::grain(1);
+    }
+}
+std::string policy_name(int i) {
+    const char* names[] = {"adaptive", "grain(64)", "chunks(7)", "grain(1)"};
+    return names[i];
+}
+
+template <class F>
+auto with_policy(int i, F&& f) {
+    return std::visit([&](auto policy) { return f(policy); }, policy_number(i));
+}
+
+std::vector<std::size_t> sizes() {
+    return {0, 1, 2, k_grain - 1, k_grain, k_grain + 1, 1000, scaled(100'003)};
+}
+
+std::uint64_t bits(double d) {
+    std::uint64_t b;
+    std::memcpy(&b, &d, sizeof b);
+    return b;
+}
+
+}  // namespace
+
+TEST_CASE("map_reduce: every built-in reducer matches the sequential result", "[map_reduce]") {
+    const int threads = GENERATE(1, 2, 3, 8);
+    const int policy = GENERATE(0, 1, 2, 3);
+    mt::thread_pool pool{threads};
+    for (std::size_t n : sizes()) {
+        CAPTURE(threads, policy_name(policy), n);
+        std::vector<std::int64_t> values(n);
+        for (std::size_t i = 0; i < n; ++i) values[i] = static_cast<std::int64_t>((i * 2654435761u) % 1000) - 500;
+
+        std::int64_t expected_sum = std::accumulate(values.begin(), values.end(), std::int64_t{0});
+        std::int64_t expected_min = std::numeric_limits<std::int64_t>::max();
+        std::int64_t expected_max = std::numeric_limits<std::int64_t>::lowest();
+        std::uint64_t expected_product = 1;
+        for (auto v : values) {
+            expected_min = std::min(expected_min, v);
+            expected_max = std::max(expected_max, v);
+            expected_product *= static_cast<std::uint64_t>(v | 1);
+        }
+        with_policy(policy, [&](auto p) {
+            REQUIRE(mt::map_reduce(pool, values, [](std::int64_t v) { return v; }, mt::sum<std::int64_t>{}, p) ==
+                    expected_sum);
+            REQUIRE(mt::map_reduce(pool, values, [](std::int64_t v) { return v; }, mt::min<std::int64_t>{}, p) ==
+                    expected_min);
+            REQUIRE(mt::map_reduce(pool, values, [](std::int64_t v) { return v; }, mt::max<std::int64_t>{}, p) ==
+                    expected_max);
+            REQUIRE(mt::map_reduce(
+                        pool, values, [](std::int64_t v) { return static_cast<std::uint64_t>(v | 1); },
+                        mt::product<std::uint64_t>{}, p) == expected_product);
+            auto kept = mt::map_reduce(
+                pool, values, [](std::int64_t v) { return v > 0 ? std::vector<std::int64_t>{v} : std::vector<std::int64_t>{}; },
+                mt::concat<std::vector<std::int64_t>>{}, p);
+            std::vector<std::int64_t> expected_kept;
+            for (auto v : values)
+                if (v > 0) expected_kept.push_back(v);
+            REQUIRE(kept == expected_kept);  // same elements, same order
+            return 0;
+        });
+    }
+}
+
+TEST_CASE("map_reduce: concat keeps input order for string, deque and custom reducers", "[map_reduce][concat]") {
+    const int threads = GENERATE(1, 3);
+    const int policy = GENERATE(0, 1, 2, 3);
+    mt::thread_pool pool{threads};
+    const std::size_t n = scaled(20'000);
+    auto letters = mt::iota(std::size_t{0}, n);
+    with_policy(policy, [&](auto p) {
+        std::string text = mt::map_reduce(pool, letters, [](std::size_t i) { return std::string(1, char('a' + i % 26)); },
+                                          mt::concat<std::string>{}, p);
+        REQUIRE(text.size() == n);
+        for (std::size_t i = 0; i < n; ++i) REQUIRE(text[i] == char('a' + i % 26));
+
+        std::deque<std::size_t> indices = mt::map_reduce(
+            pool, letters, [](std::size_t i) { return std::deque<std::size_t>{i}; }, mt::concat<std::deque<std::size_t>>{}, p);
+        REQUIRE(indices.size() == n);
+        for (std::size_t i = 0; i < n; ++i) REQUIRE(indices[i] == i);
+
+        // A non-commutative user reducer: "first seen" keeps the leftmost non-empty value.
+        auto first_seen = mt::make_reducer(std::string{}, [](std::string a, std::string b) { return a.empty() ? b : a; });
+        REQUIRE(mt::map_reduce(pool, letters, [](std::size_t i) { return std::to_string(i); }, first_seen, p) == "0");
+        return 0;
+    });
+}
+
+TEST_CASE("map_reduce: a floating-point sum is bitwise identical across pool sizes and runs",
+          "[map_reduce][determinism]") {
+    const int policy = GENERATE(0, 1, 2, 3);
+    const std::size_t n = scaled(300'007);
+    // Values of wildly different magnitudes make the sum depend on combining order.
+    auto term = [](std::size_t i) { return std::sin(double(i)) * std::pow(10.0, double(i % 17) - 8.0); };
+    auto reference = with_policy(policy, [&](auto p) {
+        mt::thread_pool pool{1};
+        return mt::map_reduce(pool, mt::iota(std::size_t{0}, n), term, mt::sum<double>{}, p);
+    });
+    // A left-to-right sum differs, so the check below can fail if the tree is not fixed.
+    double serial = 0;
+    for (std::size_t i = 0; i < n; ++i) serial += term(i);
+    CHECK(std::abs(serial - reference) <= 1e-6 * std::abs(serial) + 1e-9);
+
+    for (int threads : {1, 2, 3, 8}) {
+        mt::thread_pool pool{threads};
+        for (int run = 0; run < 5; ++run) {
+            CAPTURE(policy_name(policy), threads, run);
+            double value = with_policy(policy, [&](auto p) {
+                return mt::map_reduce(pool, mt::iota(std::size_t{0}, n), term, mt::sum<double>{}, p);
+            });
+            REQUIRE(bits(value) == bits(reference));
+            // From inside the pool (caller is a worker, others steal) too.
+            double nested = pool.submit([&] {
+                                    return with_policy(policy, [&](auto p) {
+                                        return mt::map_reduce(pool, mt::iota(std::size_t{0}, n), term, mt::sum<double>{}, p);
+                                    });
+                                }).get();
+            REQUIRE(bits(nested) == bits(reference));
+        }
+    }
+}
+
+TEST_CASE("map_reduce: an empty range gives the identity", "[map_reduce]") {
+    mt::thread_pool pool{2};
+    std::vector<double> none;
+    REQUIRE(mt::map_reduce(pool, none, [](double x) { return x; }, mt::product<double>{}) == 1.0);
+    REQUIRE(mt::map_reduce(pool, mt::iota(5, 5), [](int x) { return x; }, mt::max<int>{}) ==
+            std::numeric_limits<int>::lowest());
+    REQUIRE(std::isinf(mt::map_reduce(pool, none, [](double x) { return x; }, mt::min<double>{})));
+}
+
+TEST_CASE("map_reduce: the usage of the README", "[map_reduce]") {
+    mt::thread_pool pool{4};
+    const long n = static_cast<long>(scaled(1'000'000));
+    long expected = 0;
+    for (long i = 0; i < n; ++i) expected += i * i;
+    REQUIRE(mt::map_reduce(pool, mt::iota(0L, n), [](long i) { return i * i; }, mt::sum<long>{}) == expected);
+    REQUIRE(mt::map_reduce(pool, mt::iota(0, 10), [](int) { return 2.0; }, mt::product<double>{}) == 1024.0);
+    REQUIRE(mt::map_reduce(mt::iota(0L, n), [](long i) { return i * i; }, mt::sum<long>{}) == expected);
+    auto longest = mt::make_reducer(std::string{}, [](std::string a, std::string b) { return a.size() >= b.size() ? a : b; });
+    std::vector<std::string> words{"a", "abc", "xyz", "ab"};
+    REQUIRE(mt::map_reduce(pool, words, [](const std::string& w) { return w; }, longest) == "abc");
+}
+
+TEST_CASE("map_reduce: nested inside map_reduce and inside tasks, on 1 and 2 threads", "[map_reduce][nested]") {
+    const int threads = GENERATE(1, 2);
+    const int policy = GENERATE(0, 1, 2);
+    mt::thread_pool pool{threads};
+    with_policy(policy, [&](auto p) {
+        auto inner = [&](int row) {
+            return mt::map_reduce(pool, mt::iota(0, 300), [row](int col) { return long{row} * col; }, mt::sum<long>{}, p);
+        };
+        long total = mt::map_reduce(pool, mt::iota(0, 200), inner, mt::sum<long>{}, p);
+        REQUIRE(total == 19'900L * 44'850L);
+        long in_task = pool.submit([&] { return mt::map_reduce(pool, mt::iota(0, 200), inner, mt::sum<long>{}, p); }).get();
+        REQUIRE(in_task == total);
+        mt::task_group group{pool};
+        std::atomic<long> from_group{0};
+        for (int k = 0; k < 4; ++k) group.run([&] { from_group += mt::map_reduce(pool, mt::iota(0, 200), inner, mt::sum<long>{}, p); });
+        group.wait();
+        REQUIRE(from_group == 4 * total);
+        return 0;
+    });
+}
+
+TEST_CASE("map_reduce: the first exception reaches the caller, the rest is skipped, the pool stays usable",
+          "[map_reduce][exceptions]") {
+    const int threads = GENERATE(1, 2, 3);
+    const int policy = GENERATE(0, 1, 2, 3);
+    mt::thread_pool pool{threads};
+    const std::size_t n = scaled(50'000);
+    std::atomic<std::size_t> calls{0};
+    with_policy(policy, [&](auto p) {
+        auto failing = [&](std::size_t i) {
+            calls.fetch_add(1, std::memory_order_relaxed);
+            if (i == n / 3) throw std::domain_error("bad element");
+            return i;
+        };
+        REQUIRE_THROWS_WITH(mt::map_reduce(pool, mt::iota(std::size_t{0}, n), failing, mt::sum<std::size_t>{}, p),
+                            "bad element");
+        // From a throwing combine as well.
+        auto bad_combine = mt::make_reducer(0, [](int a, int b) -> int {
+            if (a + b > 1000) throw std::overflow_error("combine failed");
+            return a + b;
+        });
+        REQUIRE_THROWS_AS(mt::map_reduce(pool, mt::iota(0, 5000), [](int) { return 1; }, bad_combine, p), std::overflow_error);
+        // Still usable.
+        REQUIRE(mt::map_reduce(pool, mt::iota(0, 100), [](int i) { return i; }, mt::sum<int>{}, p) == 4950);
+        return 0;
+    });
+}
+
+TEST_CASE("map_reduce: after a failure the remaining subtasks are skipped", "[map_reduce][exceptions]") {
+    // From the only worker of a one-thread pool nobody can steal, so leaves run in order
+    // and every leaf after the failing one must be skipped.
+    mt::thread_pool pool{1};
+    const std::size_t n = 10'000;
+    std::atomic<std::size_t> calls{0};
+    auto attempt = [&] {
+        return microtask_test::run_on_worker(pool, [&] { return mt::map_reduce(
+            pool, mt::iota(std::size_t{0}, n),
+            [&](std::size_t i) {
+                calls.fetch_add(1);
+                if (i == 100) throw std::runtime_error("stop here");
+                return i;
+            },
+            mt::sum<std::size_t>{}, mt::grain(1)); });
+    };
+    REQUIRE_THROWS_WITH(attempt(), "stop here");
+    REQUIRE(calls.load() == 101);
+}
+
+TEST_CASE("for_each: visits every element once and may modify it", "[for_each]") {
+    const int threads = GENERATE(1, 2, 3, 8);
+    const int policy = GENERATE(0, 1, 2, 3);
+    mt::thread_pool pool{threads};
+    for (std::size_t n : sizes()) {
+        std::vector<int> values(n);
+        std::iota(values.begin(), values.end(), 0);
+        with_policy(policy, [&](auto p) {
+            mt::for_each(pool, values, [](int& x) { x = x * 2 + 1; }, p);
+            return 0;
+        });
+        for (std::size_t i = 0; i < n; ++i) REQUIRE(values[i] == int(i) * 2 + 1);
+    }
+    std::vector<int> values(1000, 1);
+    mt::for_each(values, [](int& x) { x += 1; });  // default_pool
+    REQUIRE(std::accumulate(values.begin(), values.end(), 0) == 2000);
+}
+
+TEST_CASE("for_each: an exception reaches the caller", "[for_each][exceptions]") {
+    mt::thread_pool pool{2};
+    std::vector<int> values(10'000, 0);
+    REQUIRE_THROWS_WITH(mt::for_each(pool, values,
+                                     [&values](int& x) {
+                                         if (&x == &values[7777]) throw std::runtime_error("visit failed");
+                                         x = 1;
+                                     }),
+                        "visit failed");
+}
+
+TEST_CASE("reduce: a parallel reduction of a range", "[reduce]") {
+    mt::thread_pool pool{3};
+    std::vector<double> values(scaled(100'000), 0.5);
+    REQUIRE(mt::reduce(pool, values, mt::sum<double>{}) == 0.5 * double(values.size()));
+    REQUIRE(mt::reduce(pool, mt::iota(1, 11), mt::product<long>{}) == 3'628'800L);
+}

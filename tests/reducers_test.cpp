@@ -1,0 +1,127 @@
+#include <microtask/microtask.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <deque>
+#include <limits>
+#include <list>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace mt = microtask;
+
+namespace {
+// A catalogue of near-misses: each must be rejected by the concept, so that misuse
+// fails to compile with a message naming `reducer` / `reducer_for`.
+struct no_identity {
+    using value_type = int;
+    int combine(int a, int b) const { return a + b; }
+};
+struct no_combine {
+    using value_type = int;
+    int identity() const { return 0; }
+};
+struct no_value_type {
+    int identity() const { return 0; }
+    int combine(int a, int b) const { return a + b; }
+};
+struct identity_of_wrong_type {
+    using value_type = int;
+    std::string identity() const { return {}; }
+    int combine(int a, int b) const { return a + b; }
+};
+struct combine_not_const {
+    using value_type = int;
+    int identity() const { return 0; }
+    int combine(int a, int b) { return a + b; }
+};
+struct user_sum {  // a correct user-written reducer
+    using value_type = long;
+    long identity() const { return 0; }
+    long combine(long a, long b) const { return a + b; }
+};
+}  // namespace
+
+TEST_CASE("reducer concepts accept reducers and reject near-misses", "[reducers][concepts]") {
+    STATIC_REQUIRE(mt::reducer<mt::sum<int>>);
+    STATIC_REQUIRE(mt::reducer<mt::product<double>>);
+    STATIC_REQUIRE(mt::reducer<mt::min<float>>);
+    STATIC_REQUIRE(mt::reducer<mt::max<long>>);
+    STATIC_REQUIRE(mt::reducer<mt::concat<std::vector<int>>>);
+    STATIC_REQUIRE(mt::reducer<mt::concat<std::string>>);
+    STATIC_REQUIRE(mt::reducer<mt::concat<std::deque<int>>>);
+    STATIC_REQUIRE(mt::reducer<mt::concat<std::list<int>>>);
+    STATIC_REQUIRE(mt::reducer<user_sum>);
+    STATIC_REQUIRE(mt::reducer_for<mt::sum<long>, int>);
+    STATIC_REQUIRE(mt::reducer_for<mt::concat<std::vector<int>>, std::vector<int>>);
+
+    STATIC_REQUIRE_FALSE(mt::reducer<no_identity>);
+    STATIC_REQUIRE_FALSE(mt::reducer<no_combine>);
+    STATIC_REQUIRE_FALSE(mt::reducer<no_value_type>);
+    STATIC_REQUIRE_FALSE(mt::reducer<identity_of_wrong_type>);
+    STATIC_REQUIRE_FALSE(mt::reducer<combine_not_const>);
+    STATIC_REQUIRE_FALSE(mt::reducer<int>);
+    STATIC_REQUIRE_FALSE(mt::reducer_for<mt::sum<int>, std::string>);
+    STATIC_REQUIRE_FALSE(mt::reducer_for<mt::concat<std::vector<int>>, int>);
+    STATIC_REQUIRE_FALSE(mt::appendable_container<std::set<int>>);  // no insert at end
+    STATIC_REQUIRE_FALSE(mt::appendable_container<std::map<int, int>>);
+}
+
+TEST_CASE("other concepts: ranges, map functions, decomposers", "[concepts]") {
+    STATIC_REQUIRE(mt::splittable_range<std::vector<int>&>);
+    STATIC_REQUIRE(mt::splittable_range<decltype(mt::iota(0, 1))>);
+    STATIC_REQUIRE_FALSE(mt::splittable_range<std::list<int>&>);  // not random access
+    STATIC_REQUIRE_FALSE(mt::splittable_range<std::set<int>&>);
+    STATIC_REQUIRE(mt::map_function<int (*)(int), int>);
+    STATIC_REQUIRE_FALSE(mt::map_function<void (*)(int), int>);  // nothing to reduce
+    STATIC_REQUIRE_FALSE(mt::map_function<int (*)(std::string), int>);
+    auto split = [](int n) { return std::vector<int>(static_cast<std::size_t>(n), 1); };
+    STATIC_REQUIRE(mt::decomposer<decltype(split), int>);
+    STATIC_REQUIRE_FALSE(mt::decomposer<decltype(split), std::string>);
+    STATIC_REQUIRE(mt::partition_policy<mt::adaptive>);
+    STATIC_REQUIRE_FALSE(mt::partition_policy<int>);
+}
+
+TEST_CASE("built-in reducers: identities and combines", "[reducers]") {
+    REQUIRE(mt::sum<int>{}.identity() == 0);
+    REQUIRE(mt::sum<int>{}.combine(2, 3) == 5);
+    REQUIRE(mt::product<int>{}.identity() == 1);
+    REQUIRE(mt::product<int>{}.combine(2, 3) == 6);
+    REQUIRE(mt::min<int>{}.identity() == std::numeric_limits<int>::max());
+    REQUIRE(mt::min<int>{}.combine(2, -3) == -3);
+    REQUIRE(mt::max<double>{}.identity() == -std::numeric_limits<double>::infinity());
+    REQUIRE(mt::max<double>{}.combine(2.5, -3) == 2.5);
+    REQUIRE(mt::concat<std::string>{}.combine("ab", "cd") == "abcd");
+    REQUIRE(mt::concat<std::vector<int>>{}.combine({}, {1, 2}) == std::vector<int>{1, 2});
+
+    STATIC_REQUIRE(mt::sum<int>::is_exactly_associative);
+    STATIC_REQUIRE_FALSE(mt::sum<double>::is_exactly_associative);
+    STATIC_REQUIRE(mt::concat<std::string>::is_exactly_associative);
+}
+
+TEST_CASE("concat moves the partial containers instead of copying them", "[reducers][concat]") {
+    std::vector<int> left{1, 2};
+    std::vector<int> right(1000, 7);
+    const int* right_storage = right.data();
+    auto joined = mt::concat<std::vector<int>>{}.combine(std::vector<int>{}, std::move(right));
+    REQUIRE(joined.data() == right_storage);  // an empty left side hands over the right buffer
+    auto appended = mt::concat<std::vector<int>>{}.combine(std::move(left), std::move(joined));
+    REQUIRE(appended.size() == 1002);
+    REQUIRE(appended.front() == 1);
+}
+
+TEST_CASE("make_reducer: identity, combine and the exactness tag", "[reducers]") {
+    auto longest = mt::make_reducer(std::string{}, [](std::string a, std::string b) { return a.size() >= b.size() ? a : b; });
+    STATIC_REQUIRE(mt::reducer<decltype(longest)>);
+    STATIC_REQUIRE_FALSE(decltype(longest)::is_exactly_associative);
+    REQUIRE(longest.identity().empty());
+    REQUIRE(longest.combine("abc", "de") == "abc");
+    REQUIRE(longest.combine("ab", "cd") == "ab");  // ties keep the left one: order matters
+
+    auto bit_or = mt::make_reducer(0u, [](unsigned a, unsigned b) { return a | b; }, mt::exactly_associative);
+    STATIC_REQUIRE(decltype(bit_or)::is_exactly_associative);
+    mt::thread_pool pool{2};
+    REQUIRE(mt::map_reduce(pool, mt::iota(0u, 16u), [](unsigned i) { return 1u << i; }, bit_or) == 0xFFFFu);
+}

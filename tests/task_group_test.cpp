@@ -1,0 +1,84 @@
+#include "test_support.hpp"
+
+#include <microtask/microtask.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <functional>
+#include <stdexcept>
+#include <vector>
+
+namespace mt = microtask;
+
+TEST_CASE("task_group: wait() returns after every task ran", "[task_group]") {
+    const auto threads = GENERATE(1, 2, 3, 8);
+    mt::thread_pool pool{threads};
+    std::atomic<int> runs{0};
+    mt::task_group group{pool};
+    for (int i = 0; i < 1000; ++i) group.run([&] { runs.fetch_add(1); });
+    group.wait();
+    REQUIRE(runs == 1000);
+    // Reusable.
+    group.run([&] { runs.fetch_add(1); });
+    group.wait();
+    REQUIRE(runs == 1001);
+}
+
+TEST_CASE("task_group: tasks may run more tasks of the same group", "[task_group][nested]") {
+    mt::thread_pool pool{2};
+    std::atomic<int> leaves{0};
+    mt::task_group group{pool};
+    std::function<void(int)> tree = [&](int depth) {
+        if (depth == 0) {
+            leaves.fetch_add(1);
+            return;
+        }
+        group.run([&, depth] { tree(depth - 1); });
+        group.run([&, depth] { tree(depth - 1); });
+    };
+    group.run([&] { tree(10); });
+    group.wait();
+    REQUIRE(leaves == 1024);
+}
+
+TEST_CASE("task_group: the first exception is rethrown by wait(), every task still runs",
+          "[task_group][exceptions]") {
+    mt::thread_pool pool{3};
+    std::atomic<int> runs{0};
+    mt::task_group group{pool};
+    for (int i = 0; i < 100; ++i) {
+        group.run([&, i] {
+            runs.fetch_add(1);
+            if (i % 10 == 3) throw std::runtime_error("task failed");
+        });
+    }
+    REQUIRE_THROWS_WITH(group.wait(), "task failed");
+    REQUIRE(runs == 100);
+    // The error was consumed: the next wait succeeds.
+    group.run([&] { runs.fetch_add(1); });
+    REQUIRE_NOTHROW(group.wait());
+    REQUIRE(runs == 101);
+}
+
+TEST_CASE("task_group: waiting inside a worker helps instead of deadlocking", "[task_group][nested]") {
+    mt::thread_pool pool{1};
+    auto result = pool.submit([&pool] {
+        mt::task_group inner{pool};
+        std::atomic<int> count{0};
+        for (int i = 0; i < 64; ++i) inner.run([&] { count.fetch_add(1); });
+        inner.wait();
+        return count.load();
+    });
+    REQUIRE(result.get() == 64);
+}
+
+TEST_CASE("task_group: the destructor waits for running tasks", "[task_group]") {
+    mt::thread_pool pool{2};
+    std::atomic<int> runs{0};
+    {
+        mt::task_group group{pool};
+        for (int i = 0; i < 100; ++i) group.run([&] { runs.fetch_add(1); });
+    }
+    REQUIRE(runs == 100);
+}

@@ -1,0 +1,217 @@
+#include "test_support.hpp"
+
+#include <microtask/microtask.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mt = microtask;
+using microtask_test::scaled;
+
+TEST_CASE("thread_pool: size and the default size", "[thread_pool]") {
+    mt::thread_pool pool{3};
+    REQUIRE(pool.size() == 3);
+    mt::thread_pool hardware;
+    REQUIRE(hardware.size() >= 1);
+    REQUIRE(hardware.size() == std::max(1u, std::thread::hardware_concurrency()));
+}
+
+TEST_CASE("thread_pool: a thread count below one is rejected with a clear message", "[thread_pool][errors]") {
+    REQUIRE_THROWS_WITH(mt::thread_pool{0}, "microtask::thread_pool: thread count must be at least 1 (got 0)");
+    REQUIRE_THROWS_AS(mt::thread_pool{0}, std::invalid_argument);
+    REQUIRE_THROWS_WITH(mt::thread_pool{-3}, "microtask::thread_pool: thread count must be at least 1 (got -3)");
+    REQUIRE_THROWS_AS(mt::thread_pool{1'000'000}, std::invalid_argument);
+}
+
+TEST_CASE("submit: returns the result through the future", "[thread_pool][submit]") {
+    const auto threads = GENERATE(1, 2, 3, 8);
+    mt::thread_pool pool{threads};
+    auto fut = pool.submit([] { return 42; });
+    REQUIRE(fut.valid());
+    REQUIRE(fut.get() == 42);
+    REQUIRE_FALSE(fut.valid());
+
+    auto text = pool.submit([s = std::string("move-only captures work")] { return s; });
+    REQUIRE(text.get() == "move-only captures work");
+
+    std::atomic<int> side_effect{0};
+    auto nothing = pool.submit([&] { side_effect = 7; });
+    nothing.get();
+    REQUIRE(side_effect == 7);
+
+    auto owned = pool.submit([p = std::make_unique<int>(5)] { return *p * 2; });
+    REQUIRE(owned.get() == 10);
+}
+
+TEST_CASE("submit: an exception reaches get() and the pool stays usable", "[thread_pool][submit][exceptions]") {
+    mt::thread_pool pool{2};
+    auto bad = pool.submit([]() -> int { throw std::runtime_error("task failed"); });
+    REQUIRE_THROWS_WITH(bad.get(), "task failed");
+    auto good = pool.submit([] { return 1; });
+    REQUIRE(good.get() == 1);
+}
+
+TEST_CASE("future: misuse throws std::logic_error", "[thread_pool][submit][errors]") {
+    mt::future<int> empty;
+    REQUIRE_FALSE(empty.valid());
+    REQUIRE_THROWS_AS(empty.get(), std::logic_error);
+    REQUIRE_THROWS_AS(empty.wait(), std::logic_error);
+    REQUIRE_THROWS_AS((void)empty.is_ready(), std::logic_error);
+    mt::thread_pool pool{1};
+    auto fut = pool.submit([] { return 3; });
+    fut.wait();
+    REQUIRE(fut.is_ready());
+    auto moved = std::move(fut);
+    REQUIRE_FALSE(fut.valid());
+    REQUIRE(moved.get() == 3);
+}
+
+TEST_CASE("submit: a future dropped without get() still runs its task exactly once", "[thread_pool][submit]") {
+    std::atomic<int> runs{0};
+    {
+        mt::thread_pool pool{2};
+        for (int i = 0; i < 1000; ++i) (void)pool.submit([&] { runs.fetch_add(1); });
+    }
+    REQUIRE(runs == 1000);
+}
+
+TEST_CASE("submit: get() inside a task helps instead of deadlocking, even on one worker",
+          "[thread_pool][submit][nested]") {
+    const auto threads = GENERATE(1, 2);
+    mt::thread_pool pool{threads};
+    auto outer = pool.submit([&pool] {
+        std::vector<mt::future<int>> inner;
+        for (int i = 0; i < 100; ++i) inner.push_back(pool.submit([i] { return i; }));
+        int total = 0;
+        for (auto& f : inner) total += f.get();
+        return total;
+    });
+    REQUIRE(outer.get() == 4950);
+}
+
+TEST_CASE("submit: a million tasks from inside and outside the pool each run exactly once",
+          "[thread_pool][submit][stress]") {
+    const std::size_t total = scaled(1'000'000);
+    const std::size_t outside = total / 4;
+    const std::size_t per_parent = 100;
+    const std::size_t parents = (total - outside) / per_parent;
+    std::vector<std::atomic<std::uint8_t>> ran(outside + parents * per_parent);
+    mt::thread_pool pool{4};  // more workers than cores: stealing and sleeping both happen
+    {
+        mt::task_group group{pool};
+        // Tasks spawned by tasks land on the workers' deques and get stolen.
+        for (std::size_t p = 0; p < parents; ++p) {
+            group.run([&, p] {
+                for (std::size_t k = 0; k < per_parent; ++k) {
+                    group.run([&, index = outside + p * per_parent + k] { ran[index].fetch_add(1); });
+                }
+            });
+        }
+        // Tasks submitted from outside go through the injection queue.
+        std::vector<mt::future<void>> futures;
+        futures.reserve(outside);
+        for (std::size_t i = 0; i < outside; ++i) futures.push_back(pool.submit([&, i] { ran[i].fetch_add(1); }));
+        for (auto& f : futures) f.get();
+        group.wait();
+    }
+    std::size_t lost = 0, duplicated = 0;
+    for (auto& r : ran) {
+        lost += r.load() == 0;
+        duplicated += r.load() > 1;
+    }
+    REQUIRE(lost == 0);
+    REQUIRE(duplicated == 0);
+}
+
+TEST_CASE("thread_pool: the destructor runs every pending task, including tasks they spawn",
+          "[thread_pool][destruction]") {
+    std::atomic<int> runs{0};
+    const auto threads = GENERATE(1, 2, 8);
+    {
+        mt::thread_pool pool{threads};
+        for (int i = 0; i < 200; ++i) {
+            (void)pool.submit([&runs, &pool] {
+                std::this_thread::sleep_for(std::chrono::microseconds(50));
+                runs.fetch_add(1);
+                (void)pool.submit([&runs] { runs.fetch_add(1); });  // queued while stopping
+            });
+        }
+    }  // destroyed with most tasks still queued
+    REQUIRE(runs == 400);
+}
+
+TEST_CASE("thread_pool: destruction while every worker sleeps", "[thread_pool][destruction]") {
+    std::atomic<int> runs{0};
+    for (int i = 0; i < 20; ++i) {
+        mt::thread_pool pool{3};
+        pool.submit([] {}).get();
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // long enough to park
+        if (i % 2 == 0) (void)pool.submit([&runs] { runs.fetch_add(1); });  // wakes one sleeper
+    }
+    REQUIRE(runs == 10);
+}
+
+TEST_CASE("thread_pool: this_worker_index names the worker, and nothing outside", "[thread_pool]") {
+    mt::thread_pool pool{3};
+    REQUIRE_FALSE(pool.this_worker_index().has_value());
+    // A std::promise, not mt::future::get(): a waiting outside thread helps and could
+    // run the task itself, where it is not a worker.
+    for (int i = 0; i < 50; ++i) {
+        std::promise<std::optional<std::size_t>> index_promise;
+        auto index_future = index_promise.get_future();
+        (void)pool.submit([&] { index_promise.set_value(pool.this_worker_index()); });
+        auto index = index_future.get();
+        REQUIRE(index.has_value());
+        REQUIRE(*index < pool.size());
+    }
+    mt::thread_pool other{1};
+    auto foreign = other.submit([&pool] { return pool.this_worker_index(); }).get();
+    REQUIRE_FALSE(foreign.has_value());
+}
+
+TEST_CASE("default_pool: one pool, safe to reach from many threads at once", "[thread_pool][default_pool]") {
+    std::vector<mt::thread_pool*> seen(8, nullptr);
+    std::vector<long> sums(8, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&, t] {
+            seen[t] = &mt::default_pool();
+            sums[t] = mt::map_reduce(mt::iota(0, 10'000), [](int i) { return long{i}; }, mt::sum<long>{});
+        });
+    }
+    for (auto& t : threads) t.join();
+    for (int t = 0; t < 8; ++t) {
+        REQUIRE(seen[t] == &mt::default_pool());
+        REQUIRE(sums[t] == 49'995'000);
+    }
+}
+
+TEST_CASE("thread_pool: more outside threads than guest seats wait their turn and finish",
+          "[thread_pool][guests]") {
+    mt::thread_pool pool{2};
+    constexpr int outside_threads = 24;  // more than the guest seats
+    std::vector<long> results(outside_threads, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < outside_threads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int rep = 0; rep < 20; ++rep) {
+                auto [a, b] = mt::join(pool, [t] { return long{t}; }, [&pool] {
+                    return mt::map_reduce(pool, mt::iota(0, 1000), [](int i) { return long{i}; }, mt::sum<long>{});
+                });
+                results[t] += a + b;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    for (int t = 0; t < outside_threads; ++t) REQUIRE(results[t] == 20 * (t + 499'500L));
+}
