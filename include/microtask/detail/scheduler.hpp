@@ -176,7 +176,7 @@ public:
             return task;
         }
         if (m_injected_count.load(std::memory_order_relaxed) != 0) {
-            if (task_base* task = take_injected()) {
+            if (task_base* task = take_injected(home)) {
                 return task;
             }
         }
@@ -185,6 +185,7 @@ public:
 
 private:
     static constexpr unsigned k_spin_rounds = 64;
+    static constexpr std::size_t k_injection_batch = 32;
 
     class guest_seat {
     public:
@@ -311,13 +312,28 @@ private:
         return false;
     }
 
-    task_base* take_injected() {
-        std::lock_guard lock(m_injected_mutex);
-        if (m_injected.empty()) return nullptr;
-        task_base* task = m_injected.front();
-        m_injected.pop_front();
-        m_injected_count.fetch_sub(1, std::memory_order_relaxed);
-        return task;
+    /// Takes the oldest injected task, and moves up to half of the rest (at most
+    /// k_injection_batch) onto `home`'s deque, where other workers can steal them: one
+    /// lock per batch instead of one per task when an outside thread submits many.
+    task_base* take_injected(slot& home) {
+        task_base* first = nullptr;
+        std::size_t moved = 0;
+        {
+            std::lock_guard lock(m_injected_mutex);
+            if (m_injected.empty()) return nullptr;
+            first = m_injected.front();
+            m_injected.pop_front();
+            moved = std::min(m_injected.size() / 2, k_injection_batch);
+            for (std::size_t i = 0; i < moved; ++i) {
+                home.deque.push(m_injected.front());
+                m_injected.pop_front();
+            }
+            // relaxed: only a hint for the fast check in find_work(); the count that the
+            // sleep protocol relies on is the increment in inject().
+            m_injected_count.fetch_sub(moved + 1, std::memory_order_relaxed);
+        }
+        if (moved != 0 && m_sleepers.load(std::memory_order_relaxed) != 0) wake_one();
+        return first;
     }
 
     task_base* steal(slot& home) {
