@@ -7,6 +7,7 @@
 #include <atomic>
 #include <functional>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 namespace mt = microtask;
@@ -81,4 +82,41 @@ TEST_CASE("task_group: the destructor waits for running tasks", "[task_group]") 
         for (int i = 0; i < 100; ++i) group.run([&] { runs.fetch_add(1); });
     }
     REQUIRE(runs == 100);
+}
+
+TEST_CASE("task_group: run() from one thread while another waits and tasks throw (regression)",
+          "[task_group][exceptions][concurrency]") {
+    // wait() must never observe a half-published exception (it once raced on the
+    // exception_ptr and could rethrow a null one).
+    mt::thread_pool pool{1};
+    mt::task_group group{pool};
+    std::atomic<bool> stop{false};
+    std::atomic<long> submitted{0};
+    std::thread runner([&] {
+        for (int i = 0; i < 2000; ++i) {
+            group.run([] { throw std::runtime_error("task failed"); });
+            submitted.fetch_add(1);
+            std::this_thread::yield();
+        }
+        stop = true;
+    });
+    long caught = 0, wrong = 0;
+    while (!stop.load()) {
+        try {
+            group.wait();
+        } catch (const std::runtime_error&) {
+            ++caught;
+        } catch (...) {
+            ++wrong;
+        }
+    }
+    runner.join();
+    try {
+        group.wait();
+    } catch (const std::runtime_error&) {
+        ++caught;
+    }
+    REQUIRE(wrong == 0);
+    REQUIRE(caught >= 1);
+    REQUIRE(submitted == 2000);
 }

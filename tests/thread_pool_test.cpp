@@ -215,3 +215,29 @@ TEST_CASE("thread_pool: more outside threads than guest seats wait their turn an
     for (auto& t : threads) t.join();
     for (int t = 0; t < outside_threads; ++t) REQUIRE(results[t] == 20 * (t + 499'500L));
 }
+
+TEST_CASE("submit: an outside get() takes only what it needs from the queue (regression)",
+          "[thread_pool][submit][guests]") {
+    // The only worker is blocked until after a.get() returns. While a.get() helps, it must
+    // not queue `c` (which also waits for the caller) on its own seat and run it first.
+    mt::thread_pool pool{1};
+    std::atomic<bool> go{false};
+    auto wait_for_go = [&go] {
+        while (!go.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    };
+    std::promise<void> worker_busy;
+    auto blocker = pool.submit([&] {
+        worker_busy.set_value();
+        wait_for_go();
+    });
+    worker_busy.get_future().wait();
+    auto a = pool.submit([] { return 1; });
+    auto c = pool.submit(wait_for_go);
+    auto x1 = pool.submit([] { return 2; });
+    auto x2 = pool.submit([] { return 3; });
+    REQUIRE(a.get() == 1);
+    go = true;
+    c.get();
+    blocker.get();
+    REQUIRE(x1.get() + x2.get() == 5);
+}

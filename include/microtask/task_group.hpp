@@ -10,6 +10,7 @@
 #include <concepts>
 #include <cstdint>
 #include <exception>
+#include <mutex>
 #include <type_traits>
 #include <utility>
 
@@ -41,8 +42,8 @@ public:
         try {
             m_sched.submit(task);
         } catch (...) {
-            m_state.fetch_sub(k_one_task, std::memory_order_relaxed);
             delete task;
+            finish_one();  // as if it ran: a concurrent wait() may be parked on this count
             throw;
         }
     }
@@ -51,11 +52,12 @@ public:
     /// tasks meanwhile. Rethrows the first exception a task threw since the last wait().
     void wait() {
         wait_all();
-        if (m_failed.load(std::memory_order_acquire)) {
-            std::exception_ptr error = std::exchange(m_error, nullptr);
-            m_failed.store(false, std::memory_order_relaxed);
-            std::rethrow_exception(error);
+        std::exception_ptr error;
+        {
+            std::lock_guard lock(m_error_mutex);
+            error = std::exchange(m_error, nullptr);
         }
+        if (error) std::rethrow_exception(error);
     }
 
 private:
@@ -88,8 +90,11 @@ private:
         task_group& m_group;
     };
 
+    // A mutex, not an atomic flag: run() may overlap wait(), and wait() must never see
+    // "failed" before the exception_ptr is fully written. Only the failure path locks.
     void record_failure() noexcept {
-        if (!m_failed.exchange(true, std::memory_order_acq_rel)) m_error = std::current_exception();
+        std::lock_guard lock(m_error_mutex);
+        if (!m_error) m_error = std::current_exception();
     }
 
     void finish_one() noexcept {
@@ -117,7 +122,7 @@ private:
 
     detail::scheduler& m_sched;
     std::atomic<std::uint64_t> m_state{0};
-    std::atomic<bool> m_failed{false};
+    std::mutex m_error_mutex;
     std::exception_ptr m_error;
 };
 

@@ -38,7 +38,8 @@ private:
     static void run_stolen(task_base* base) noexcept {
         auto* self = static_cast<stack_job*>(base);
         try {
-            self->m_result.emplace(invoke_to_value(self->m_body, *t_context.home));
+            // The thief's own seat in this pool (it may hold seats in other pools too).
+            self->m_result.emplace(invoke_to_value(self->m_body, *self->m_sched.current_slot()));
         } catch (...) {
             self->m_error = std::current_exception();
         }
@@ -77,7 +78,9 @@ auto fork_join(scheduler& sched, slot& home, Left&& left, Right&& right)
     }
 
     // LIFO: anything `left` pushed and left behind sits above our job; run it first. If
-    // the pop comes back empty, a thief took our job (steals take the oldest first).
+    // the pop comes back empty, our job was taken: by a thief (steals take the oldest
+    // first), or by a wait inside `left` that popped and ran it already. Either way
+    // wait_until below returns once it is done.
     while (task_base* task = home.deque.pop(nullptr)) {
         if (task == &job) {
             if (left_error) std::rethrow_exception(left_error);

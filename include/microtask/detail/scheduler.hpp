@@ -43,13 +43,16 @@ struct alignas(k_cache_line) slot {
     bool is_guest = false;
 };
 
-/// The calling thread's seat, if it is running inside a pool (as worker or guest).
+/// One seat the calling thread holds. A thread can hold seats in several pools at once
+/// (a worker of pool A waiting on pool B as a guest, which then calls back into A), so the
+/// seats form a chain from the innermost outwards; each lives in the frame that took it.
 struct worker_context {
     scheduler* sched = nullptr;
     slot* home = nullptr;
+    worker_context* outer = nullptr;
 };
 
-inline thread_local worker_context t_context{};
+inline thread_local worker_context* t_innermost_context = nullptr;
 
 class scheduler {
 public:
@@ -85,8 +88,12 @@ public:
     [[nodiscard]] slot& slot_at(std::size_t i) noexcept { return m_slots[i]; }
 
     /// The calling thread's slot in this pool, or nullptr when it is not inside it.
+    /// O(depth of pool nesting), almost always one step.
     [[nodiscard]] slot* current_slot() const noexcept {
-        return t_context.sched == this ? t_context.home : nullptr;
+        for (worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
+            if (context->sched == this) return context->home;
+        }
+        return nullptr;
     }
 
     /// Queues a task: on the caller's own deque when it is inside the pool (no lock, no
@@ -101,13 +108,14 @@ public:
 
     /// Owner of `home` only. The fork path: a deque push plus one shared read.
     void push_local(slot& home, task_base* task) {
+        // The push stores bottom with seq_cst (one locked instruction on x86, no fence);
+        // this seq_cst load comes after it in the total order, so either we see a sleeper
+        // that registered before the push, or that sleeper's last look at the deques
+        // (work_visible, seq_cst) sees the task. A cheaper relaxed pair would let a
+        // sleeper miss the task; harmless while the pusher returns to the scheduler, but
+        // a hang if the task's author then blocks on something only that task will do.
         home.deque.push(task);
-        // relaxed: a stale zero here can make a sleeper miss this task, but the pusher is
-        // awake and will run the task itself, so the miss costs parallelism, never
-        // progress. Paying a full fence on every fork to close that window is not worth it.
-        if (m_sleepers.load(std::memory_order_relaxed) != 0) {
-            wake_one();
-        }
+        if (m_sleepers.load(std::memory_order_seq_cst) != 0) wake_one();
     }
 
     void inject(task_base* task) {
@@ -120,9 +128,7 @@ public:
             // injected task, so no wake-up may be lost here.
             m_injected_count.fetch_add(1, std::memory_order_seq_cst);
         }
-        if (m_sleepers.load(std::memory_order_seq_cst) != 0) {
-            wake_one();
-        }
+        if (m_sleepers.load(std::memory_order_seq_cst) != 0) wake_one();
     }
 
     /// Runs `body(slot&)` on a slot of this pool: the caller's own when it already is
@@ -141,9 +147,19 @@ public:
     /// wake_slot() (the Dekker pairing described in park()).
     template <class Done>
     void wait_until(slot& home, Done&& done) {
+        wait_until(home, std::forward<Done>(done), injection::one_at_a_time);
+    }
+
+    /// How a thread takes from the injection queue. Only an idle worker at the top of its
+    /// loop takes a batch: a thread waiting for a result must not queue unrelated tasks
+    /// on its own deque, which it would have to run before its wait could return.
+    enum class injection : bool { one_at_a_time, batch };
+
+    template <class Done>
+    void wait_until(slot& home, Done&& done, injection mode) {
         unsigned idle_rounds = 0;
         while (!done()) {
-            if (task_base* task = find_work(home)) {
+            if (task_base* task = find_work(home, mode)) {
                 task->execute();
                 idle_rounds = 0;
                 continue;
@@ -171,12 +187,12 @@ public:
     }
 
     /// Pops, takes from the injection queue, or steals one task. Owner of `home` only.
-    task_base* find_work(slot& home) {
+    task_base* find_work(slot& home, injection mode = injection::one_at_a_time) {
         if (task_base* task = home.deque.pop(nullptr)) {
             return task;
         }
         if (m_injected_count.load(std::memory_order_relaxed) != 0) {
-            if (task_base* task = take_injected(home)) {
+            if (task_base* task = take_injected(home, mode)) {
                 return task;
             }
         }
@@ -189,7 +205,7 @@ private:
 
     class guest_seat {
     public:
-        explicit guest_seat(scheduler& sched) : m_sched(sched), m_saved(t_context) {
+        explicit guest_seat(scheduler& sched) : m_sched(sched) {
             sched.m_guest_tokens.acquire();
             for (std::size_t i = sched.m_worker_count;; ++i) {
                 if (i == sched.slot_count()) i = sched.m_worker_count;
@@ -204,7 +220,8 @@ private:
                 }
             }
             sched.m_active_guests.fetch_add(1, std::memory_order_relaxed);
-            t_context = {&sched, m_home};
+            m_context = {&sched, m_home, t_innermost_context};
+            t_innermost_context = &m_context;
         }
         guest_seat(const guest_seat&) = delete;
         guest_seat& operator=(const guest_seat&) = delete;
@@ -214,7 +231,7 @@ private:
             while (task_base* task = m_home->deque.pop(nullptr)) {
                 task->execute();
             }
-            t_context = m_saved;
+            t_innermost_context = m_context.outer;
             m_sched.m_active_guests.fetch_sub(1, std::memory_order_relaxed);
             m_home->occupied.store(false, std::memory_order_release);
             m_sched.m_guest_tokens.release();
@@ -223,19 +240,20 @@ private:
 
     private:
         scheduler& m_sched;
-        worker_context m_saved;
         slot* m_home = nullptr;
+        worker_context m_context;
     };
 
     void worker_main(slot& home) {
-        t_context = {this, &home};
+        worker_context context{this, &home, nullptr};
+        t_innermost_context = &context;
         // seq_cst load: park()'s re-check must see a stop that raced with it.
-        wait_until(home, [this] { return m_stopping.load(std::memory_order_seq_cst); });
+        wait_until(home, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
         // Stopping: drain. A task we run may queue more; the loop takes those too.
-        while (task_base* task = find_work(home)) {
+        while (task_base* task = find_work(home, injection::batch)) {
             task->execute();
         }
-        t_context = {};
+        t_innermost_context = nullptr;
     }
 
     void stop_and_join() noexcept {
@@ -263,15 +281,19 @@ private:
 
     /// Parks `home` until `ready()` or a wake-up. The protocol (an eventcount with one
     /// word per thread):
-    ///   parker:    state = sleeping; sleepers += 1; if ready() cancel; else futex-wait
-    ///   signaller: make ready() true;                then wake (CAS sleeping->notified)
-    /// Both sides are seq_cst, so in the single total order either the signaller's CAS
-    /// comes after our store of `sleeping` (and wakes us), or our ready() comes after
-    /// the signaller's write (and we do not sleep).
+    ///   parker:    sleepers += 1; state = sleeping; if ready() cancel; else futex-wait
+    ///   signaller: make ready() true; if sleepers > 0, wake (CAS sleeping->notified)
+    /// Every step is seq_cst, so in the single total order either the signaller's look
+    /// at the sleep word comes after our store of `sleeping` (and it wakes us), or our
+    /// ready() comes after the signaller's write (and we do not sleep).
+    /// Invariant: m_sleepers >= the number of slots whose word is k_sleeping — we count
+    /// ourselves before we show as sleeping, and whoever moves a word out of k_sleeping
+    /// decrements after. So a waker that reads m_sleepers == 0 can never be hiding a
+    /// sleeper that some other waker claimed.
     template <class Ready>
     void park(slot& home, Ready&& ready) {
-        home.sleep_state.store(slot::k_sleeping, std::memory_order_seq_cst);
         m_sleepers.fetch_add(1, std::memory_order_seq_cst);
+        home.sleep_state.store(slot::k_sleeping, std::memory_order_seq_cst);
         if (ready()) {
             // Cancel. If a waker already claimed us it also decremented m_sleepers.
             if (home.sleep_state.exchange(slot::k_awake, std::memory_order_acq_rel) ==
@@ -287,19 +309,24 @@ private:
         home.sleep_state.store(slot::k_awake, std::memory_order_relaxed);
     }
 
-    void wake_one() noexcept {
+    /// Wakes one parked slot, if any; returns whether it woke one. The caller has made
+    /// its work visible and then read m_sleepers != 0, both seq_cst.
+    bool wake_one() noexcept {
         for (std::size_t i = 0; i < slot_count(); ++i) {
             slot& candidate = m_slots[i];
-            if (candidate.sleep_state.load(std::memory_order_relaxed) == slot::k_sleeping) {
+            // seq_cst: this read follows the caller's read of m_sleepers in the total
+            // order, so it sees the k_sleeping of any parker that caller counted (see park()).
+            if (candidate.sleep_state.load(std::memory_order_seq_cst) == slot::k_sleeping) {
                 std::uint32_t expected = slot::k_sleeping;
                 if (candidate.sleep_state.compare_exchange_strong(expected, slot::k_notified,
                                                                   std::memory_order_seq_cst)) {
                     m_sleepers.fetch_sub(1, std::memory_order_relaxed);
                     candidate.sleep_state.notify_one();
-                    return;
+                    return true;
                 }
             }
         }
+        return false;
     }
 
     /// Any thread: is there work anywhere? Used as the last check before parking.
@@ -312,10 +339,11 @@ private:
         return false;
     }
 
-    /// Takes the oldest injected task, and moves up to half of the rest (at most
-    /// k_injection_batch) onto `home`'s deque, where other workers can steal them: one
-    /// lock per batch instead of one per task when an outside thread submits many.
-    task_base* take_injected(slot& home) {
+    /// Takes the oldest injected task. In batch mode also moves up to half of the rest
+    /// (at most k_injection_batch) onto `home`'s deque, where other workers can steal
+    /// them: one lock per batch instead of one per task when an outside thread submits
+    /// many. Never throws: if the deque cannot grow, the rest simply stays queued.
+    task_base* take_injected(slot& home, injection mode) {
         task_base* first = nullptr;
         std::size_t moved = 0;
         {
@@ -323,16 +351,25 @@ private:
             if (m_injected.empty()) return nullptr;
             first = m_injected.front();
             m_injected.pop_front();
-            moved = std::min(m_injected.size() / 2, k_injection_batch);
-            for (std::size_t i = 0; i < moved; ++i) {
-                home.deque.push(m_injected.front());
+            const std::size_t wanted =
+                mode == injection::batch ? std::min(m_injected.size() / 2, k_injection_batch) : 0;
+            for (; moved < wanted; ++moved) {
+                try {
+                    home.deque.push(m_injected.front());
+                } catch (...) {
+                    break;
+                }
                 m_injected.pop_front();
             }
-            // relaxed: only a hint for the fast check in find_work(); the count that the
-            // sleep protocol relies on is the increment in inject().
+            // relaxed: the count is a hint for find_work()'s lock-free check; the moved
+            // tasks are now visible to sleepers through the deque (pushed seq_cst).
             m_injected_count.fetch_sub(moved + 1, std::memory_order_relaxed);
         }
-        if (moved != 0 && m_sleepers.load(std::memory_order_relaxed) != 0) wake_one();
+        // Moved tasks were injected work, which no sleeper may miss: wake as many
+        // sleepers as tasks moved (the pushes and this read are seq_cst, as in push_local).
+        for (std::size_t woken = 0; woken < moved; ++woken) {
+            if (m_sleepers.load(std::memory_order_seq_cst) == 0 || !wake_one()) break;
+        }
         return first;
     }
 

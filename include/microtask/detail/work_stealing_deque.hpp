@@ -55,9 +55,12 @@ public:
             array = grow(array, top, bottom);
         }
         array->store(bottom, item);
-        // release: a thief that reads the new bottom (acquire) also sees the item stored
-        // above and, after a grow, the new ring's contents.
-        m_bottom.store(bottom + 1, std::memory_order_release);
+        // seq_cst (includes release): a thief that reads the new bottom also sees the
+        // item stored above and, after a grow, the new ring's contents. seq_cst rather
+        // than release because the scheduler's sleep protocol needs this store ordered
+        // before the pusher's next seq_cst load (of the sleeper count): a Dekker pairing
+        // with a sleeper's seq_cst empty() check. On x86 this is one xchg, not a fence.
+        m_bottom.store(bottom + 1, std::memory_order_seq_cst);
     }
 
     /// Owner only. Takes the most recently pushed item (LIFO), or returns `empty_value`.
@@ -120,9 +123,10 @@ public:
 
     /// Any thread: a snapshot that may be stale by the time it returns.
     [[nodiscard]] bool empty() const noexcept {
-        // relaxed: only a hint used to pick victims and to decide whether to sleep;
-        // the sleep protocol's own fences make the final decision safe.
-        return m_top.load(std::memory_order_relaxed) >= m_bottom.load(std::memory_order_relaxed);
+        // seq_cst: a thread about to sleep uses this as its last look for work, which must
+        // be ordered against push()'s seq_cst store of bottom (see push). On x86 and
+        // AArch64 a seq_cst load costs the same as an acquire load.
+        return m_top.load(std::memory_order_seq_cst) >= m_bottom.load(std::memory_order_seq_cst);
     }
 
     /// Any thread: approximate number of items.
