@@ -1,6 +1,6 @@
 #include <microtask/microtask.hpp>
 
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 
 #include <deque>
 #include <limits>

@@ -2,7 +2,7 @@
 
 #include <microtask/microtask.hpp>
 
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -2,7 +2,7 @@
 
 #include <microtask/detail/work_stealing_deque.hpp>
 
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 
 #include <atomic>
 #include <cstdint>

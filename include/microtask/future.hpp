@@ -3,6 +3,7 @@
 #pragma once
 
 #include "detail/scheduler.hpp"
+#include "detail/small_block_cache.hpp"
 #include "detail/task.hpp"
 
 #include <atomic>
@@ -89,7 +90,7 @@ private:
 };
 
 template <class T, class F>
-class future_task final : public future_state<T> {
+class future_task final : public future_state<T>, public recycled_allocation {
 public:
     future_task(F&& fn, scheduler& sched)
         : future_state<T>(&run, &destroy, sched), m_fn(std::move(fn)) {}

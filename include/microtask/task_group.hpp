@@ -3,6 +3,7 @@
 #pragma once
 
 #include "detail/scheduler.hpp"
+#include "detail/small_block_cache.hpp"
 #include "detail/task.hpp"
 #include "thread_pool.hpp"
 
@@ -69,7 +70,7 @@ private:
     static constexpr std::uint64_t k_one_task = std::uint64_t{1} << k_index_bits;
 
     template <class F>
-    class group_task final : public detail::task_base {
+    class group_task final : public detail::task_base, public detail::recycled_allocation {
     public:
         group_task(F&& fn, task_group& group) : task_base{&run}, m_fn(std::move(fn)), m_group(group) {}
         group_task(const F& fn, task_group& group) : task_base{&run}, m_fn(fn), m_group(group) {}
