@@ -125,3 +125,39 @@ TEST_CASE("make_reducer: identity, combine and the exactness tag", "[reducers]")
     mt::thread_pool pool{2};
     REQUIRE(mt::map_reduce(pool, mt::iota(0u, 16u), [](unsigned i) { return 1u << i; }, bit_or) == 0xFFFFu);
 }
+
+namespace {
+struct copy_counter {
+    static inline int copies = 0;
+    std::vector<int> items;
+    copy_counter() = default;
+    copy_counter(std::vector<int> v) : items(std::move(v)) {}
+    copy_counter(const copy_counter& other) : items(other.items) { ++copies; }
+    copy_counter(copy_counter&&) noexcept = default;
+    copy_counter& operator=(const copy_counter& other) {
+        items = other.items;
+        ++copies;
+        return *this;
+    }
+    copy_counter& operator=(copy_counter&&) noexcept = default;
+};
+}  // namespace
+
+TEST_CASE("reduce: rvalue partials are moved into combine, lvalue partials are kept", "[reducers][reduce]") {
+    auto append = mt::make_reducer(copy_counter{}, [](copy_counter a, copy_counter b) {
+        a.items.insert(a.items.end(), b.items.begin(), b.items.end());
+        return a;
+    });
+    std::vector<copy_counter> partials{copy_counter{{1, 2}}, copy_counter{{3}}, copy_counter{{4, 5}}};
+    copy_counter::copies = 0;
+    auto kept = mt::reduce(partials, append);
+    REQUIRE(kept.items == std::vector<int>{1, 2, 3, 4, 5});
+    REQUIRE(partials[0].items.size() == 2);  // the caller still has them
+    const int copies_when_kept = copy_counter::copies;
+    REQUIRE(copies_when_kept >= 3);
+
+    copy_counter::copies = 0;
+    auto moved = mt::reduce(std::move(partials), std::move(append));  // no reducer copy either
+    REQUIRE(moved.items == std::vector<int>{1, 2, 3, 4, 5});
+    REQUIRE(copy_counter::copies == 1);  // only the identity is copied
+}

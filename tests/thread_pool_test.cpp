@@ -241,3 +241,72 @@ TEST_CASE("submit: an outside get() takes only what it needs from the queue (reg
     blocker.get();
     REQUIRE(x1.get() + x2.get() == 5);
 }
+
+TEST_CASE("submit: outside threads keep a leased seat; tasks survive the thread and the pool",
+          "[thread_pool][submit][guests]") {
+    std::atomic<int> runs{0};
+    SECTION("a thread that exits with tasks still on its seat") {
+        mt::thread_pool pool{1};
+        std::promise<void> release_worker;
+        auto blocked = release_worker.get_future().share();
+        (void)pool.submit([blocked] { blocked.wait(); });  // keep the only worker busy
+        std::thread submitter([&] {
+            for (int i = 0; i < 100; ++i) (void)pool.submit([&runs] { runs.fetch_add(1); });
+        });  // exits with its seat's tasks not yet run: they must move, not vanish
+        submitter.join();
+        release_worker.set_value();
+        pool.submit([] {}).get();
+        while (runs.load() < 100) std::this_thread::yield();
+        REQUIRE(runs == 100);
+    }
+    SECTION("alternating between pools, and a new pool where an old one was") {
+        for (int round = 0; round < 20; ++round) {
+            mt::thread_pool a{2};
+            mt::thread_pool b{1};
+            for (int i = 0; i < 10; ++i) {
+                REQUIRE(a.submit([i] { return i; }).get() == i);
+                REQUIRE(b.submit([i] { return -i; }).get() == -i);
+                (void)a.submit([&runs] { runs.fetch_add(1); });
+            }
+        }  // pools die with the lease still pointing at them
+        REQUIRE(runs == 200);
+    }
+    SECTION("more submitting threads than seats") {
+        mt::thread_pool pool{2};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 40; ++t) {
+            threads.emplace_back([&] {
+                std::vector<mt::future<int>> futures;
+                for (int i = 0; i < 200; ++i) futures.push_back(pool.submit([] { return 1; }));
+                int sum = 0;
+                for (auto& f : futures) sum += f.get();
+                runs.fetch_add(sum);
+            });
+        }
+        for (auto& t : threads) t.join();
+        REQUIRE(runs == 40 * 200);
+    }
+}
+
+TEST_CASE("future: get() on a task nobody started runs it on the calling thread, once",
+          "[thread_pool][submit]") {
+    mt::thread_pool pool{1};
+    std::promise<void> release_worker;
+    auto blocked = release_worker.get_future().share();
+    std::promise<void> worker_busy;
+    auto blocker = pool.submit([&worker_busy, blocked] {
+        worker_busy.set_value();
+        blocked.wait();
+    });
+    worker_busy.get_future().wait();
+    std::atomic<int> runs{0};
+    auto task = pool.submit([&runs] {
+        runs.fetch_add(1);
+        return std::this_thread::get_id();
+    });
+    REQUIRE(task.get() == std::this_thread::get_id());  // the worker is busy: we ran it
+    release_worker.set_value();
+    blocker.get();
+    pool.submit([] {}).get();  // the queue entry of `task` has been reached by now...
+    REQUIRE(runs == 1);        // ...and did not run it a second time
+}

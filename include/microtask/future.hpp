@@ -7,6 +7,7 @@
 #include "detail/task.hpp"
 
 #include <atomic>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <stdexcept>
@@ -18,20 +19,39 @@ namespace microtask {
 
 namespace detail {
 
+/// The shared state of a submitted task: the queue's entry and the future's result in
+/// one block, reference-counted by the two.
+///
+/// Whoever *claims* the task runs it: normally the worker that dequeues it; but a thread
+/// that waits on a task nobody has started claims it and runs it inline (its own task
+/// only — never unrelated work), and the queue entry, when reached, finds it claimed and
+/// just drops its reference. So a waiting thread is never idle while its task sits in a
+/// queue, and the task still runs exactly once.
 template <class T>
 class future_state : public task_base {
 public:
-    [[nodiscard]] bool ready() const noexcept { return m_done.load(std::memory_order_seq_cst); }
+    [[nodiscard]] bool ready() const noexcept { return m_done.load(std::memory_order_seq_cst) != 0; }
 
     void wait() {
         if (ready()) return;
-        m_sched.run_in_slot([this](slot& home) {
-            // seq_cst: pairs with finish(): either it sees us registered and wakes us,
-            // or our wait_until's read of m_done sees its write.
-            m_waiter.store(&home, std::memory_order_seq_cst);
-            m_sched.wait_until(home, [this] { return ready(); });
+        if (claim()) {
+            m_execute(this);  // our own task, not started by anyone: run it here
+            publish();
+            return;
+        }
+        // It is running elsewhere. Inside the pool, help with other work meanwhile (a
+        // worker that blocked here could deadlock the pool); outside, block.
+        if (slot* home = m_sched.current_slot(); home != nullptr && !home->is_guest) {
+            // seq_cst: pairs with publish(): either it sees us registered and wakes us,
+            // or wait_until's read of m_done sees its write.
+            m_waiter.store(home, std::memory_order_seq_cst);
+            m_sched.wait_until(*home, [this] { return ready(); });
             m_waiter.store(nullptr, std::memory_order_relaxed);
-        });
+        } else {
+            // The state outlives the completer's notify (it holds a reference), so a
+            // plain futex wait on m_done is safe.
+            while (!ready()) m_done.wait(0, std::memory_order_seq_cst);
+        }
     }
 
     T take() {
@@ -51,8 +71,9 @@ public:
 
 protected:
     using destroy_fn = void (*)(future_state*) noexcept;
-    future_state(run_fn run_function, destroy_fn destroy, scheduler& sched) noexcept
-        : task_base{run_function}, m_destroy(destroy), m_sched(sched) {}
+    using execute_fn = void (*)(future_state*) noexcept;
+    future_state(destroy_fn destroy, execute_fn execute_body, scheduler& sched) noexcept
+        : task_base{&run_queued}, m_destroy(destroy), m_execute(execute_body), m_sched(sched) {}
     ~future_state() = default;
 
     template <class F>
@@ -68,22 +89,39 @@ protected:
         }
     }
 
-    /// Publishes the result and drops the queue's reference; `this` may be gone after.
-    void finish() noexcept {
-        m_done.store(true, std::memory_order_seq_cst);
-        // seq_cst exchange: see wait(). The state is kept alive by our reference until
-        // release() below, so touching it after m_done is safe (unlike a stack job).
+private:
+    /// True for exactly one caller. acq_rel: the winner sees the submitter's writes (the
+    /// callable), and the loser's later reads of the result are ordered by m_done.
+    bool claim() noexcept {
+        return !m_claimed.load(std::memory_order_relaxed) && !m_claimed.exchange(true, std::memory_order_acq_rel);
+    }
+
+    /// The queue's entry point.
+    static void run_queued(task_base* base) noexcept {
+        auto* self = static_cast<future_state*>(base);
+        if (self->claim()) {
+            self->m_execute(self);
+            self->publish();
+        }
+        self->release();  // the queue's reference; `self` may be gone after this
+    }
+
+    /// Makes the result visible and wakes whoever waits.
+    void publish() noexcept {
+        // seq_cst: pairs with wait()'s registration of m_waiter and its reads of m_done.
+        m_done.store(1, std::memory_order_seq_cst);
+        m_done.notify_all();  // outside waiters; cheap when nobody waits
         if (slot* waiter = m_waiter.exchange(nullptr, std::memory_order_seq_cst)) {
             m_sched.wake_slot(*waiter);
         }
-        release();
     }
 
-private:
     destroy_fn m_destroy;
+    execute_fn m_execute;
     scheduler& m_sched;
     std::atomic<int> m_refs{2};  // the queue's and the future's
-    std::atomic<bool> m_done{false};
+    std::atomic<bool> m_claimed{false};
+    std::atomic<std::uint32_t> m_done{0};  // 32 bits: std::atomic::wait uses a futex directly
     std::atomic<slot*> m_waiter{nullptr};
     std::exception_ptr m_error;
     std::optional<std::conditional_t<std::is_void_v<T>, char, T>> m_value;
@@ -92,18 +130,15 @@ private:
 template <class T, class F>
 class future_task final : public future_state<T>, public recycled_allocation {
 public:
-    future_task(F&& fn, scheduler& sched)
-        : future_state<T>(&run, &destroy, sched), m_fn(std::move(fn)) {}
-    future_task(const F& fn, scheduler& sched)
-        : future_state<T>(&run, &destroy, sched), m_fn(fn) {}
+    future_task(F&& fn, scheduler& sched) : future_state<T>(&destroy, &execute, sched), m_fn(std::move(fn)) {}
+    future_task(const F& fn, scheduler& sched) : future_state<T>(&destroy, &execute, sched), m_fn(fn) {}
 
 private:
-    static void run(task_base* base) noexcept {
+    static void execute(future_state<T>* base) noexcept {
         auto* self = static_cast<future_task*>(base);
         self->store_result(*self->m_fn);
         // Release the callable's captures as soon as it has run, not when the future dies.
         self->m_fn.reset();
-        self->finish();
     }
     static void destroy(future_state<T>* base) noexcept { delete static_cast<future_task*>(base); }
 
@@ -142,9 +177,10 @@ public:
         return m_state->ready();
     }
 
-    /// Blocks until the task has finished. Inside the pool (or as an outside thread that
-    /// borrows a guest seat) the waiting thread runs other tasks meanwhile, so waiting
-    /// inside a task never deadlocks the pool. Throws std::logic_error if !valid().
+    /// Blocks until the task has finished. If no thread has started the task yet, the
+    /// caller runs it itself (only this task). If it is running elsewhere, a worker of
+    /// the pool runs other tasks meanwhile, so waiting inside a task never deadlocks the
+    /// pool; any other thread blocks. Throws std::logic_error if !valid().
     void wait() const {
         require_valid("wait");
         m_state->wait();

@@ -8,19 +8,27 @@
 #include "thread_pool.hpp"
 
 #include <ranges>
+#include <type_traits>
 #include <utility>
 
 namespace microtask {
 
 /// Sequential left fold of `partials` in order: combine(...combine(identity, p0)..., pn).
-/// Meant for the few partial results distribute() returns. O(n) combines; throws what
-/// combine throws.
+/// Meant for the few partial results distribute() returns. Pass the partials as an
+/// rvalue (`reduce(std::move(partials), r)` or reduce(distribute(...), r)) and they are
+/// moved into combine, not copied. O(n) combines; throws what combine throws.
 template <std::ranges::input_range Range, class Red>
     requires reducer_for<Red, std::ranges::range_reference_t<Range>>
 [[nodiscard]] typename Red::value_type reduce(Range&& partials, Red red) {
+    // An rvalue container owns its elements and dies after this call: take them.
+    constexpr bool may_move = !std::is_lvalue_reference_v<Range> && !std::ranges::borrowed_range<Range>;
     typename Red::value_type acc = red.identity();
     for (auto&& partial : partials) {
-        acc = red.combine(std::move(acc), std::forward<decltype(partial)>(partial));
+        if constexpr (may_move) {
+            acc = red.combine(std::move(acc), std::move(partial));
+        } else {
+            acc = red.combine(std::move(acc), std::forward<decltype(partial)>(partial));
+        }
     }
     return acc;
 }

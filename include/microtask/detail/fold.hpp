@@ -17,12 +17,32 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <iterator>
+#include <limits>
 #include <utility>
+#include <variant>
 
 namespace microtask::detail {
+
+/// What adaptive learned about one call site (one instantiation of the fold): the cost of
+/// one element, so that later calls over small ranges run inline with no clock reads.
+/// Shared by all threads; relaxed, because it is a heuristic that only steers
+/// scheduling, never results.
+struct cost_estimate {
+    static constexpr std::uint32_t k_unknown = std::numeric_limits<std::uint32_t>::max();
+    std::atomic<std::uint32_t> picoseconds_per_element{k_unknown};
+};
+
+template <class It, class Map, class Red>
+inline cost_estimate t_cost_of_call_site{};
+
+// Re-measure one call in k_remeasure_period, so a call site whose per-element cost
+// changes (other data, a warmer cache) is re-learned. Thread-local: no shared write.
+template <class It, class Map, class Red>
+inline thread_local std::uint32_t t_calls_since_measure = 0;
 
 template <std::random_access_iterator It, class Map, reducer Red>
 class fold_operation {
@@ -35,17 +55,57 @@ public:
           m_first(first),
           m_size(size),
           m_leaves(size == 0 ? 0 : policy.leaf_count(size)),
+          m_leaf_quotient(m_leaves == 0 ? 0 : size / m_leaves),
+          m_leaf_remainder(m_leaves == 0 ? 0 : size % m_leaves),
           m_map(map),
           m_red(red),
           m_split_allowed(!Policy::splits_on_demand),
           m_split_on_demand(Policy::splits_on_demand) {}
 
+    /// Adaptive only: true when this call site's elements are known to be so cheap that
+    /// the whole range finishes inside the inline budget. Then run_inline() needs no seat
+    /// in the pool at all (no fork can happen).
+    bool known_to_be_short() noexcept {
+        if (!m_split_on_demand) return false;
+        std::uint32_t& calls = t_calls_since_measure<It, Map, Red>;
+        if (++calls >= k_remeasure_period) {
+            calls = 0;
+            return false;  // measure this call
+        }
+        const std::uint32_t cost =
+            t_cost_of_call_site<It, Map, Red>.picoseconds_per_element.load(std::memory_order_relaxed);
+        if (cost == cost_estimate::k_unknown) return false;
+        return static_cast<double>(cost) * static_cast<double>(m_size) < k_inline_budget_picoseconds;
+    }
+
+    /// The whole fold on the calling thread, in the canonical shape, without forking.
+    value_type run_inline() {
+        m_probing = false;  // split never becomes allowed
+        return guarded([&] { return visit_inline_root(); });
+    }
+
     /// Runs the whole fold on the calling thread's slot (forking as decided).
     value_type run(slot& home) {
         if (m_leaves == 0) return m_red.identity();
-        m_start = std::chrono::steady_clock::now();
+        m_probing = !m_split_allowed;
+        if (m_probing) m_start = std::chrono::steady_clock::now();
+        value_type result = guarded([&] { return visit(home, 0, m_leaves); });
+        if (m_probing && !m_split_allowed) learn(m_size);  // never split: all of it was timed
+        return result;
+    }
+
+private:
+    // A job finishing sooner than this runs inline: waking a sleeping worker costs
+    // microseconds, so splitting shorter work makes it slower, not faster.
+    static constexpr std::chrono::nanoseconds k_inline_budget{25'000};
+    static constexpr double k_inline_budget_picoseconds = 25'000'000.0;
+    static constexpr std::uint32_t k_remeasure_period = 64;
+    static constexpr bool k_exact = exactly_associative<Red>();
+
+    template <class Body>
+    value_type guarded(Body&& body) {
         try {
-            return visit(home, 0, m_leaves);
+            return body();
         } catch (...) {
             // Rethrow the first exception any subtask threw, not whichever reached us.
             if (m_error) std::rethrow_exception(m_error);
@@ -53,19 +113,30 @@ public:
         }
     }
 
-private:
-    // A job finishing sooner than this runs inline: waking a sleeping worker costs
-    // microseconds, so splitting shorter work makes it slower, not faster.
-    static constexpr std::chrono::nanoseconds k_inline_budget{25'000};
-    static constexpr bool k_exact = exactly_associative<Red>();
+    value_type visit_inline_root() {
+        if (m_leaves == 0) return m_red.identity();
+        if constexpr (k_exact) {
+            return fold_elements(m_red.identity(), 0, m_size);
+        } else {
+            return visit_sequential(0, m_leaves);
+        }
+    }
+
+    /// Canonical-shape fold of leaves [lo, hi) on this thread, no probing.
+    value_type visit_sequential(std::size_t lo, std::size_t hi) {
+        if (hi - lo == 1) return fold_elements(m_red.identity(), leaf_begin(lo), leaf_begin(lo + 1));
+        const std::size_t mid = lo + (hi - lo) / 2;
+        value_type left = visit_sequential(lo, mid);
+        return combine(std::move(left), visit_sequential(mid, hi));
+    }
 
     value_type visit(slot& home, std::size_t lo, std::size_t hi) {
+        if (k_exact && !m_split_allowed) return fold_flat(home, lo, hi);
         if (hi - lo == 1) {
-            value_type leaf = fold_leaf(m_red.identity(), lo);
-            probe();
+            value_type leaf = fold_elements(m_red.identity(), leaf_begin(lo), leaf_begin(lo + 1));
+            if (!m_split_allowed) probe(1);
             return leaf;
         }
-        if (k_exact && !m_split_allowed) return fold_flat(home, lo, hi);
         const std::size_t mid = lo + (hi - lo) / 2;
         if (should_split(home)) {
             auto [left, right] = fork_join(
@@ -77,17 +148,20 @@ private:
         return combine(std::move(left), visit(home, mid, hi));
     }
 
-    /// Exactly associative reducers, while nothing has been split yet: fold leaves left
-    /// to right (a plain loop), probing the clock; once splitting pays, hand the rest of
-    /// the leaves to visit(), which may split them.
+    /// Exactly associative reducers, while nothing has been split yet: fold the leaves
+    /// left to right as one contiguous run of elements up to each probe point (a plain
+    /// loop, no per-leaf cost); once splitting pays, hand the remaining leaves to
+    /// visit(), which may split them.
     value_type fold_flat(slot& home, std::size_t lo, std::size_t hi) {
         value_type acc = m_red.identity();
-        for (std::size_t i = lo; i < hi; ++i) {
-            acc = fold_leaf(std::move(acc), i);
-            probe();
-            if (m_split_allowed && i + 1 < hi) {
-                return combine(std::move(acc), visit(home, i + 1, hi));
-            }
+        std::size_t leaf = lo;
+        while (leaf < hi) {
+            const std::size_t until_probe = m_next_probe - m_leaves_done;
+            const std::size_t stop = hi - leaf <= until_probe ? hi : leaf + until_probe;
+            acc = fold_elements(std::move(acc), leaf_begin(leaf), leaf_begin(stop));
+            probe(stop - leaf);
+            leaf = stop;
+            if (m_split_allowed && leaf < hi) return combine(std::move(acc), visit(home, leaf, hi));
         }
         return acc;
     }
@@ -102,19 +176,36 @@ private:
 
     /// While probing (only the root thread runs then), read the clock after 1, 2, 4, ...
     /// leaves, and allow splitting once the job has run longer than the inline budget.
-    void probe() noexcept {
-        if (m_split_allowed) return;
-        if (++m_leaves_done != m_next_probe) return;
+    void probe(std::size_t leaves_done) noexcept {
+        if (!m_probing || m_split_allowed) return;
+        m_leaves_done += leaves_done;
+        if (m_leaves_done < m_next_probe) return;
         m_next_probe *= 2;
-        if (std::chrono::steady_clock::now() - m_start >= k_inline_budget) m_split_allowed = true;
+        if (std::chrono::steady_clock::now() - m_start >= k_inline_budget) {
+            learn(leaf_begin(m_leaves_done));
+            m_split_allowed = true;
+        }
     }
 
-    value_type fold_leaf(value_type acc, std::size_t leaf) {
+    /// Records this call site's cost per element from the elements timed so far.
+    void learn(std::size_t elements) noexcept {
+        if (!m_split_on_demand || elements == 0) return;
+        const auto elapsed = std::chrono::steady_clock::now() - m_start;
+        const double picoseconds = std::chrono::duration<double, std::pico>(elapsed).count() / double(elements);
+        const double capped = std::min(picoseconds, double(cost_estimate::k_unknown - 1));
+        t_cost_of_call_site<It, Map, Red>.picoseconds_per_element.store(static_cast<std::uint32_t>(capped),
+                                                                         std::memory_order_relaxed);
+    }
+
+    std::size_t leaf_begin(std::size_t leaf) const noexcept {
+        // Same as detail::leaf_begin(leaf, m_size, m_leaves), without the divisions.
+        return leaf * m_leaf_quotient + std::min(leaf, m_leaf_remainder);
+    }
+
+    value_type fold_elements(value_type acc, std::size_t begin, std::size_t end) {
         // Another subtask failed: the operation will throw, so skip the work.
         if (m_failed.load(std::memory_order_relaxed)) return acc;
         using difference = std::iter_difference_t<It>;
-        const std::size_t begin = leaf_begin(leaf, m_size, m_leaves);
-        const std::size_t end = leaf_begin(leaf + 1, m_size, m_leaves);
         try {
             for (std::size_t k = begin; k < end; ++k) {
                 acc = m_red.combine(std::move(acc), std::invoke(m_map, m_first[static_cast<difference>(k)]));
@@ -145,11 +236,14 @@ private:
     It m_first;
     std::size_t m_size;
     std::size_t m_leaves;
+    std::size_t m_leaf_quotient;
+    std::size_t m_leaf_remainder;
     Map& m_map;
     const Red& m_red;
     // Written only by the root thread before anything is forked; read by thieves after
-    // they stole a fork (the deque's release/acquire publishes it).
+    // they stole a fork (the deque's release/acquire publishes them).
     bool m_split_allowed;
+    bool m_probing = false;
     const bool m_split_on_demand;
     std::size_t m_leaves_done = 0;
     std::size_t m_next_probe = 1;
@@ -158,13 +252,15 @@ private:
     std::exception_ptr m_error;
 };
 
-/// Runs a fold over [first, first + size) on `sched`, borrowing a guest seat if the
-/// caller is not inside the pool.
+/// Runs a fold over [first, first + size) on `sched`. A call known to be short runs
+/// inline without touching the pool; otherwise on the caller's seat, borrowing a guest
+/// seat if the caller is outside the pool.
 template <class It, class Map, class Red, class Policy>
 typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, Map& map, const Red& red,
                                   const Policy& policy) {
-    fold_operation<It, Map, Red> operation(sched, first, size, map, red, policy);
     if (size == 0) return red.identity();
+    fold_operation<It, Map, Red> operation(sched, first, size, map, red, policy);
+    if (operation.known_to_be_short()) return operation.run_inline();
     return sched.run_in_slot([&](slot& home) { return operation.run(home); });
 }
 

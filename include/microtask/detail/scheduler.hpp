@@ -13,6 +13,7 @@
 #include "work_stealing_deque.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -54,13 +55,38 @@ struct worker_context {
 
 inline thread_local worker_context* t_innermost_context = nullptr;
 
+/// Lets a thread outside a pool hold on to a seat in it across calls (see
+/// scheduler::lease_seat). The anchor outlives the pool; the pool clears `sched` when it
+/// dies, under the mutex, so a lease released later knows not to touch it.
+struct lease_anchor {
+    explicit lease_anchor(scheduler* owner) noexcept : sched(owner) {}
+    std::mutex mutex;
+    scheduler* sched;
+};
+
+/// The seat an outside thread leased, in at most one pool at a time. Released when the
+/// thread leases in another pool or exits.
+struct outside_lease {
+    std::shared_ptr<lease_anchor> anchor;
+    slot* seat = nullptr;
+    outside_lease() = default;
+    outside_lease(const outside_lease&) = delete;
+    outside_lease& operator=(const outside_lease&) = delete;
+    ~outside_lease() { release(); }
+    inline void release() noexcept;
+};
+
+inline thread_local outside_lease t_outside_lease;
+
 class scheduler {
 public:
     explicit scheduler(std::size_t worker_count)
         : m_worker_count(worker_count),
-          m_guest_count(std::max<std::size_t>(8, std::thread::hardware_concurrency())),
-          m_slots(std::make_unique<slot[]>(m_worker_count + m_guest_count)),
+          m_guest_count(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 8, 32)),
+          m_slots(std::make_unique<slot[]>(m_worker_count + m_guest_count + k_leased_seats)),
+          m_anchor(std::make_shared<lease_anchor>(this)),
           m_guest_tokens(static_cast<std::ptrdiff_t>(m_guest_count)) {
+        static_assert(k_leased_seats + 32 <= 64, "extra seats are tracked in one 64-bit mask");
         for (std::size_t i = 0; i < slot_count(); ++i) {
             m_slots[i].index = static_cast<std::uint32_t>(i);
             m_slots[i].is_guest = i >= m_worker_count;
@@ -81,10 +107,19 @@ public:
     scheduler& operator=(const scheduler&) = delete;
 
     /// Runs everything still queued, then joins the workers.
-    ~scheduler() { stop_and_join(); }
+    ~scheduler() {
+        {
+            // From here on, outside threads releasing a lease leave this pool alone.
+            std::lock_guard lock(m_anchor->mutex);
+            m_anchor->sched = nullptr;
+        }
+        stop_and_join();
+    }
 
     [[nodiscard]] std::size_t worker_count() const noexcept { return m_worker_count; }
-    [[nodiscard]] std::size_t slot_count() const noexcept { return m_worker_count + m_guest_count; }
+    [[nodiscard]] std::size_t slot_count() const noexcept {
+        return m_worker_count + m_guest_count + k_leased_seats;
+    }
     [[nodiscard]] slot& slot_at(std::size_t i) noexcept { return m_slots[i]; }
 
     /// The calling thread's slot in this pool, or nullptr when it is not inside it.
@@ -93,14 +128,20 @@ public:
         for (worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
             if (context->sched == this) return context->home;
         }
-        return nullptr;
+        // An outside thread that leased a seat here: comparing anchors (kept alive by the
+        // lease) cannot mistake a new pool at a dead pool's address for the old one.
+        const outside_lease& lease = t_outside_lease;
+        return lease.anchor.get() == m_anchor.get() ? lease.seat : nullptr;
     }
 
-    /// Queues a task: on the caller's own deque when it is inside the pool (no lock, no
-    /// shared write), otherwise on the injection queue.
+    /// Queues a task: on the caller's own deque when it has a seat here (lock-free; an
+    /// outside thread leases one on its first submit while any is free), otherwise on
+    /// the injection queue.
     void submit(task_base* task) {
         if (slot* home = current_slot()) {
             push_local(*home, task);
+        } else if (slot* seat = lease_seat()) {
+            push_local(*seat, task);
         } else {
             inject(task);
         }
@@ -207,8 +248,10 @@ private:
     public:
         explicit guest_seat(scheduler& sched) : m_sched(sched) {
             sched.m_guest_tokens.acquire();
-            for (std::size_t i = sched.m_worker_count;; ++i) {
-                if (i == sched.slot_count()) i = sched.m_worker_count;
+            const std::size_t first = sched.m_worker_count;
+            const std::size_t end = first + sched.m_guest_count;
+            for (std::size_t i = first;; ++i) {
+                if (i == end) i = first;
                 bool expected = false;
                 slot& candidate = sched.m_slots[i];
                 // acquire: the previous guest's release below handed over the slot.
@@ -219,7 +262,7 @@ private:
                     break;
                 }
             }
-            sched.m_active_guests.fetch_add(1, std::memory_order_relaxed);
+            sched.show_extra_seat(*m_home);
             m_context = {&sched, m_home, t_innermost_context};
             t_innermost_context = &m_context;
         }
@@ -232,7 +275,7 @@ private:
                 task->execute();
             }
             t_innermost_context = m_context.outer;
-            m_sched.m_active_guests.fetch_sub(1, std::memory_order_relaxed);
+            m_sched.hide_extra_seat(*m_home);
             m_home->occupied.store(false, std::memory_order_release);
             m_sched.m_guest_tokens.release();
         }
@@ -373,33 +416,86 @@ private:
         return first;
     }
 
+    /// Tries every worker once from a random start, then every occupied extra seat.
     task_base* steal(slot& home) {
-        const std::size_t victims =
-            m_active_guests.load(std::memory_order_relaxed) != 0 ? slot_count() : m_worker_count;
-        if (victims <= 1 && home.index == 0) return nullptr;
         // xorshift64: a random start spreads thieves over victims (no convoy on worker 0).
         std::uint64_t x = home.rng_state;
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         home.rng_state = x;
-        const std::size_t start = static_cast<std::size_t>(x % victims);
         for (int pass = 0; pass < 2; ++pass) {
             bool contended = false;
-            for (std::size_t k = 0; k < victims; ++k) {
+            const std::size_t start = static_cast<std::size_t>(x % m_worker_count);
+            for (std::size_t k = 0; k < m_worker_count; ++k) {
                 std::size_t v = start + k;
-                if (v >= victims) v -= victims;
-                if (v == home.index) continue;
-                slot& victim = m_slots[v];
-                if (victim.deque.empty()) continue;
-                auto [status, task] = victim.deque.steal();
-                if (status == work_stealing_deque<task_base*>::steal_status::success) return task;
-                if (status == work_stealing_deque<task_base*>::steal_status::lost_race) contended = true;
+                if (v >= m_worker_count) v -= m_worker_count;
+                if (task_base* task = try_steal(home, m_slots[v], contended)) return task;
+            }
+            // relaxed: a stale mask only delays a steal; park()'s last look scans all slots.
+            std::uint64_t extras = m_occupied_extras.load(std::memory_order_relaxed);
+            while (extras != 0) {
+                const auto bit = static_cast<std::size_t>(std::countr_zero(extras));
+                extras &= extras - 1;
+                if (task_base* task = try_steal(home, m_slots[m_worker_count + bit], contended)) return task;
             }
             if (!contended) break;
         }
         return nullptr;
     }
+
+    static task_base* try_steal(slot& home, slot& victim, bool& contended) {
+        if (&victim == &home || victim.deque.empty()) return nullptr;
+        auto [status, task] = victim.deque.steal();
+        if (status == work_stealing_deque<task_base*>::steal_status::success) return task;
+        if (status == work_stealing_deque<task_base*>::steal_status::lost_race) contended = true;
+        return nullptr;
+    }
+
+    // Extra seats (guest and leased) are skipped by thieves unless marked here.
+    void show_extra_seat(slot& seat) noexcept {
+        m_occupied_extras.fetch_or(std::uint64_t{1} << (seat.index - m_worker_count), std::memory_order_relaxed);
+    }
+    void hide_extra_seat(slot& seat) noexcept {
+        m_occupied_extras.fetch_and(~(std::uint64_t{1} << (seat.index - m_worker_count)), std::memory_order_relaxed);
+    }
+
+    /// Leases a free seat to the calling outside thread for as long as it keeps using
+    /// this pool, so that its submits are lock-free pushes that workers steal, instead of
+    /// trips through the injection mutex. Returns nullptr when all are taken. Leased
+    /// seats are separate from guest seats: a thread that leases one and then idles for
+    /// ever cannot starve the threads that need a guest seat to wait.
+    slot* lease_seat() {
+        const std::size_t first = m_worker_count + m_guest_count;
+        for (std::size_t i = first; i < first + k_leased_seats; ++i) {
+            slot& candidate = m_slots[i];
+            bool expected = false;
+            if (!candidate.occupied.load(std::memory_order_relaxed) &&
+                candidate.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+                outside_lease& lease = t_outside_lease;
+                lease.release();  // at most one lease per thread
+                lease.anchor = m_anchor;
+                lease.seat = &candidate;
+                show_extra_seat(candidate);
+                return &candidate;
+            }
+        }
+        return nullptr;
+    }
+
+    friend struct outside_lease;
+
+    /// The leasing thread gives its seat back: tasks still on it go to the injection
+    /// queue (they still run, exactly once), then the seat is free again.
+    void return_leased_seat(slot& seat) noexcept {
+        while (task_base* task = seat.deque.pop(nullptr)) {
+            inject(task);  // may throw only std::bad_alloc, which is fatal here
+        }
+        hide_extra_seat(seat);
+        seat.occupied.store(false, std::memory_order_release);
+    }
+
+    static constexpr std::size_t k_leased_seats = 16;
 
     const std::size_t m_worker_count;
     const std::size_t m_guest_count;
@@ -409,11 +505,22 @@ private:
     // Read on every fork: keep it away from lines that change often.
     alignas(k_cache_line) std::atomic<std::uint32_t> m_sleepers{0};
     alignas(k_cache_line) std::atomic<std::size_t> m_injected_count{0};
-    std::atomic<std::size_t> m_active_guests{0};
+    std::atomic<std::uint64_t> m_occupied_extras{0};
+    std::shared_ptr<lease_anchor> m_anchor;
     std::atomic<bool> m_stopping{false};
     std::mutex m_injected_mutex;
     std::deque<task_base*> m_injected;
     std::counting_semaphore<> m_guest_tokens;
 };
+
+inline void outside_lease::release() noexcept {
+    if (seat == nullptr) return;
+    {
+        std::lock_guard lock(anchor->mutex);
+        if (anchor->sched != nullptr) anchor->sched->return_leased_seat(*seat);
+    }
+    seat = nullptr;
+    anchor.reset();
+}
 
 }  // namespace microtask::detail

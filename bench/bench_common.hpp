@@ -1,0 +1,70 @@
+// Shared pieces of the benchmark suite.
+//
+// Naming: every benchmark is registered as "<workload>/<peer>" with its size as the
+// argument, e.g. "fine_reduce/microtask/100000000". scripts/bench-compare reads the JSON
+// output and divides each peer's median time by microtask's for the same workload and
+// size. Peers: serial, async, async_chunked, tbb_*, omp_*, microtask*.
+#pragma once
+
+#include <microtask/microtask.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <thread>
+
+#if MICROTASK_BENCH_HAVE_TBB
+#include <tbb/global_control.h>
+#endif
+#if MICROTASK_BENCH_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+namespace bench {
+
+namespace mt = microtask;
+
+/// Every peer uses the same number of threads: one per hardware thread.
+inline unsigned thread_count() {
+    const unsigned hardware = std::thread::hardware_concurrency();
+    return hardware == 0 ? 1 : hardware;
+}
+
+/// The microtask pool all benchmarks share (created on first use).
+inline mt::thread_pool& pool() {
+    static mt::thread_pool the_pool{thread_count()};
+    return the_pool;
+}
+
+/// Limits oneTBB and OpenMP to thread_count() threads; call at the top of each peer.
+inline void limit_peers() {
+#if MICROTASK_BENCH_HAVE_TBB
+    static tbb::global_control limit(tbb::global_control::max_allowed_parallelism, thread_count());
+#endif
+#if MICROTASK_BENCH_HAVE_OPENMP
+    static const bool once = [] {
+        omp_set_num_threads(static_cast<int>(thread_count()));
+        return true;
+    }();
+    (void)once;
+#endif
+}
+
+/// A few nanoseconds of work per index. The multiply-xorshift chain carries a data
+/// dependency through each step, so no compiler vectorises it, and it is inlined
+/// identically into every peer.
+inline std::int64_t work(std::int64_t i) {
+    std::uint64_t x = static_cast<std::uint64_t>(i) * 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 29)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 32)) * 0x94D049BB133111EBull;
+    return static_cast<std::int64_t>(x >> 40);
+}
+
+/// Reports items per second and keeps the result alive.
+template <class T>
+void finish(benchmark::State& state, std::int64_t items_per_iteration, const T& result) {
+    benchmark::DoNotOptimize(result);
+    state.SetItemsProcessed(state.iterations() * items_per_iteration);
+}
+
+}  // namespace bench
