@@ -30,9 +30,12 @@ inline unsigned thread_count() {
     return hardware == 0 ? 1 : hardware;
 }
 
-/// The microtask pool all benchmarks share (created on first use).
+/// The microtask pool all benchmarks share (created on first use). It has one worker
+/// fewer than thread_count() because the calling thread also works (it runs the root
+/// of every map_reduce and join, and unstarted tasks it waits on): thread_count()
+/// threads in all, as in oneTBB's arena under the same limit and OpenMP's team.
 inline mt::thread_pool& pool() {
-    static mt::thread_pool the_pool{thread_count()};
+    static mt::thread_pool the_pool{thread_count() > 1 ? thread_count() - 1 : 1};
     return the_pool;
 }
 

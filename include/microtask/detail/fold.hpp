@@ -36,6 +36,12 @@ struct cost_estimate {
     std::atomic<std::uint32_t> picoseconds_per_element{k_unknown};
 };
 
+// A job finishing sooner than this runs inline: waking a sleeping worker costs
+// microseconds, so splitting shorter work makes it slower, not faster.
+inline constexpr std::chrono::nanoseconds k_inline_budget{25'000};
+inline constexpr double k_inline_budget_picoseconds = 25'000'000.0;
+inline constexpr std::uint32_t k_remeasure_period = 64;
+
 template <class It, class Map, class Red>
 inline cost_estimate t_cost_of_call_site{};
 
@@ -43,6 +49,20 @@ inline cost_estimate t_cost_of_call_site{};
 // changes (other data, a warmer cache) is re-learned. Thread-local: no shared write.
 template <class It, class Map, class Red>
 inline thread_local std::uint32_t t_calls_since_measure = 0;
+
+/// True when this call site's elements are known to be so cheap that `size` of them
+/// finish inside the inline budget; then the call needs no seat in the pool at all.
+template <class It, class Map, class Red>
+bool known_to_be_short(std::size_t size) noexcept {
+    std::uint32_t& calls = t_calls_since_measure<It, Map, Red>;
+    if (++calls >= k_remeasure_period) {
+        calls = 0;
+        return false;  // measure this call
+    }
+    const std::uint32_t cost = t_cost_of_call_site<It, Map, Red>.picoseconds_per_element.load(std::memory_order_relaxed);
+    return cost != cost_estimate::k_unknown &&
+           static_cast<double>(cost) * static_cast<double>(size) < k_inline_budget_picoseconds;
+}
 
 template <std::random_access_iterator It, class Map, reducer Red>
 class fold_operation {
@@ -55,38 +75,23 @@ public:
           m_first(first),
           m_size(size),
           m_leaves(size == 0 ? 0 : policy.leaf_count(size)),
-          m_leaf_quotient(m_leaves == 0 ? 0 : size / m_leaves),
-          m_leaf_remainder(m_leaves == 0 ? 0 : size % m_leaves),
           m_map(map),
           m_red(red),
           m_split_allowed(!Policy::splits_on_demand),
           m_split_on_demand(Policy::splits_on_demand) {}
 
-    /// Adaptive only: true when this call site's elements are known to be so cheap that
-    /// the whole range finishes inside the inline budget. Then run_inline() needs no seat
-    /// in the pool at all (no fork can happen).
-    bool known_to_be_short() noexcept {
-        if (!m_split_on_demand) return false;
-        std::uint32_t& calls = t_calls_since_measure<It, Map, Red>;
-        if (++calls >= k_remeasure_period) {
-            calls = 0;
-            return false;  // measure this call
-        }
-        const std::uint32_t cost =
-            t_cost_of_call_site<It, Map, Red>.picoseconds_per_element.load(std::memory_order_relaxed);
-        if (cost == cost_estimate::k_unknown) return false;
-        return static_cast<double>(cost) * static_cast<double>(m_size) < k_inline_budget_picoseconds;
-    }
-
-    /// The whole fold on the calling thread, in the canonical shape, without forking.
+    /// The whole fold on the calling thread, in the canonical shape, without forking
+    /// (for a call known to be short).
     value_type run_inline() {
         m_probing = false;  // split never becomes allowed
-        return guarded([&] { return visit_inline_root(); });
+        compute_leaf_shape();
+        return guarded([&] { return visit_sequential(0, m_leaves); });
     }
 
     /// Runs the whole fold on the calling thread's slot (forking as decided).
     value_type run(slot& home) {
         if (m_leaves == 0) return m_red.identity();
+        compute_leaf_shape();
         m_probing = !m_split_allowed;
         if (m_probing) m_start = std::chrono::steady_clock::now();
         value_type result = guarded([&] { return visit(home, 0, m_leaves); });
@@ -95,11 +100,6 @@ public:
     }
 
 private:
-    // A job finishing sooner than this runs inline: waking a sleeping worker costs
-    // microseconds, so splitting shorter work makes it slower, not faster.
-    static constexpr std::chrono::nanoseconds k_inline_budget{25'000};
-    static constexpr double k_inline_budget_picoseconds = 25'000'000.0;
-    static constexpr std::uint32_t k_remeasure_period = 64;
     static constexpr bool k_exact = exactly_associative<Red>();
 
     template <class Body>
@@ -113,13 +113,11 @@ private:
         }
     }
 
-    value_type visit_inline_root() {
-        if (m_leaves == 0) return m_red.identity();
-        if constexpr (k_exact) {
-            return fold_elements(m_red.identity(), 0, m_size);
-        } else {
-            return visit_sequential(0, m_leaves);
-        }
+    // Two divisions: done once per call, and not at all on the inline exact path, where
+    // they would be a noticeable part of a 64-element call.
+    void compute_leaf_shape() noexcept {
+        m_leaf_quotient = m_size / m_leaves;
+        m_leaf_remainder = m_size % m_leaves;
     }
 
     /// Canonical-shape fold of leaves [lo, hi) on this thread, no probing.
@@ -236,8 +234,8 @@ private:
     It m_first;
     std::size_t m_size;
     std::size_t m_leaves;
-    std::size_t m_leaf_quotient;
-    std::size_t m_leaf_remainder;
+    std::size_t m_leaf_quotient = 0;
+    std::size_t m_leaf_remainder = 0;
     Map& m_map;
     const Red& m_red;
     // Written only by the root thread before anything is forked; read by thieves after
@@ -259,8 +257,21 @@ template <class It, class Map, class Red, class Policy>
 typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, Map& map, const Red& red,
                                   const Policy& policy) {
     if (size == 0) return red.identity();
+    if constexpr (Policy::splits_on_demand && exactly_associative<Red>()) {
+        if (known_to_be_short<It, Map, Red>(size)) {
+            // Known short, any order will do: the plain loop, nothing else.
+            using difference = std::iter_difference_t<It>;
+            typename Red::value_type acc = red.identity();
+            for (std::size_t k = 0; k < size; ++k) {
+                acc = red.combine(std::move(acc), std::invoke(map, first[static_cast<difference>(k)]));
+            }
+            return acc;
+        }
+    }
     fold_operation<It, Map, Red> operation(sched, first, size, map, red, policy);
-    if (operation.known_to_be_short()) return operation.run_inline();
+    if constexpr (Policy::splits_on_demand && !exactly_associative<Red>()) {
+        if (known_to_be_short<It, Map, Red>(size)) return operation.run_inline();
+    }
     return sched.run_in_slot([&](slot& home) { return operation.run(home); });
 }
 
