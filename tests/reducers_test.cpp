@@ -6,6 +6,7 @@
 #include <limits>
 #include <list>
 #include <map>
+#include <ranges>
 #include <set>
 #include <string>
 #include <vector>
@@ -160,4 +161,20 @@ TEST_CASE("reduce: rvalue partials are moved into combine, lvalue partials are k
     auto moved = mt::reduce(std::move(partials), std::move(append));  // no reducer copy either
     REQUIRE(moved.items == std::vector<int>{1, 2, 3, 4, 5});
     REQUIRE(copy_counter::copies == 1);  // only the identity is copied
+}
+
+TEST_CASE("reduce: an rvalue view's elements belong to someone else and are not moved (regression)",
+          "[reducers][reduce]") {
+    std::vector<std::string> names{"ab", "cd", "ef"};
+    auto joined = mt::reduce(names | std::views::filter([](const std::string& s) { return !s.empty(); }),
+                             mt::concat<std::string>{});
+    REQUIRE(joined == "abcdef");
+    REQUIRE(names == std::vector<std::string>{"ab", "cd", "ef"});
+}
+
+TEST_CASE("min and max are exactly associative for integers only (NaN breaks it for floats)", "[reducers]") {
+    STATIC_REQUIRE(mt::min<int>::is_exactly_associative);
+    STATIC_REQUIRE(mt::max<long>::is_exactly_associative);
+    STATIC_REQUIRE_FALSE(mt::min<double>::is_exactly_associative);
+    STATIC_REQUIRE_FALSE(mt::max<float>::is_exactly_associative);
 }

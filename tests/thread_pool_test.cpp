@@ -310,3 +310,25 @@ TEST_CASE("future: get() on a task nobody started runs it on the calling thread,
     pool.submit([] {}).get();  // the queue entry of `task` has been reached by now...
     REQUIRE(runs == 1);        // ...and did not run it a second time
 }
+
+TEST_CASE("submit: a leased seat in use by a join is not given up for another pool (regression)",
+          "[thread_pool][submit][guests]") {
+    mt::thread_pool a{1};
+    mt::thread_pool b{1};
+    REQUIRE(b.submit([] { return 0; }).get() == 0);  // this thread now leases a seat in b
+    auto& seats = mt::detail::pool_access::of(b);
+    mt::detail::slot* leased = seats.current_slot();
+    REQUIRE(leased != nullptr);
+    auto [from_a, sum] = mt::join(
+        b,
+        [&] {
+            // Submitting to a must not release the b seat this join runs on.
+            const int value = a.submit([] { return 1; }).get();
+            REQUIRE(leased->occupied.load());
+            REQUIRE(seats.current_slot() == leased);
+            return value;
+        },
+        [&b] { return mt::map_reduce(b, mt::iota(0, 1000), [](int i) { return i; }, mt::sum<int>{}); });
+    REQUIRE(from_a == 1);
+    REQUIRE(sum == 499'500);
+}

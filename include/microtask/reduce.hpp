@@ -20,8 +20,10 @@ namespace microtask {
 template <std::ranges::input_range Range, class Red>
     requires reducer_for<Red, std::ranges::range_reference_t<Range>>
 [[nodiscard]] typename Red::value_type reduce(Range&& partials, Red red) {
-    // An rvalue container owns its elements and dies after this call: take them.
-    constexpr bool may_move = !std::is_lvalue_reference_v<Range> && !std::ranges::borrowed_range<Range>;
+    // An rvalue container owns its elements and dies after this call: take them. A view
+    // (even an rvalue one, such as a filter) refers to someone else's elements: copy.
+    constexpr bool may_move = !std::is_lvalue_reference_v<Range> && !std::ranges::borrowed_range<Range> &&
+                              !std::ranges::view<std::remove_cvref_t<Range>>;
     typename Red::value_type acc = red.identity();
     for (auto&& partial : partials) {
         if constexpr (may_move) {

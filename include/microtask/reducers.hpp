@@ -48,21 +48,24 @@ constexpr T lowest() {
 }  // namespace detail
 
 /// Minimum; identity is +infinity or the type's max. On ties the earlier value wins.
+/// Floating point is not declared exactly associative (with a NaN, grouping changes the
+/// result), so it is combined over the canonical tree and stays deterministic.
 template <class T>
     requires std::totally_ordered<T> && std::numeric_limits<T>::is_specialized
 struct min {
     using value_type = T;
-    static constexpr bool is_exactly_associative = true;
+    static constexpr bool is_exactly_associative = !std::is_floating_point_v<T>;
     [[nodiscard]] constexpr T identity() const { return detail::highest<T>(); }
     [[nodiscard]] constexpr T combine(T a, T b) const { return b < a ? b : a; }
 };
 
 /// Maximum; identity is -infinity or the type's lowest. On ties the earlier value wins.
+/// Floating point: see min.
 template <class T>
     requires std::totally_ordered<T> && std::numeric_limits<T>::is_specialized
 struct max {
     using value_type = T;
-    static constexpr bool is_exactly_associative = true;
+    static constexpr bool is_exactly_associative = !std::is_floating_point_v<T>;
     [[nodiscard]] constexpr T identity() const { return detail::lowest<T>(); }
     [[nodiscard]] constexpr T combine(T a, T b) const { return a < b ? b : a; }
 };

@@ -32,8 +32,8 @@ public:
     task_group& operator=(const task_group&) = delete;
     ~task_group() { wait_all(); }
 
-    /// Queues `fn()` on the pool. One allocation per task; throws std::bad_alloc (then
-    /// the task is not queued).
+    /// Queues `fn()` on the pool (the same path as thread_pool::submit). Throws
+    /// std::bad_alloc, and then the task is not queued.
     template <class F>
         requires std::invocable<std::decay_t<F>&>
     void run(F&& fn) {

@@ -26,10 +26,12 @@ struct pool_access {
 
 /// A fixed set of worker threads with one lock-free work-stealing deque each.
 ///
-/// Idle workers spin briefly, then sleep (no CPU use while idle). A thread that waits on
+/// Idle workers spin briefly, then sleep (no CPU use while idle). A worker that waits on
 /// the pool (future::get, task_group::wait, join, a nested map_reduce) runs other tasks
 /// of the pool meanwhile, so nested parallelism neither deadlocks nor oversubscribes.
-/// Threads outside the pool that wait on it borrow one of a few guest seats and help too.
+/// An outside thread that runs join, map_reduce or task_group::wait borrows a guest seat
+/// and works on that operation too; its future::get runs its task if nobody started it,
+/// and otherwise just blocks.
 ///
 /// Not copyable or movable. All members are thread-safe, except that the destructor must
 /// not run concurrently with any other use of the pool.
@@ -63,8 +65,10 @@ public:
     }
 
     /// Queues `fn()` to run once on the pool and returns a future for its result.
-    /// From a worker thread the task goes on that worker's own deque (LIFO, no lock);
-    /// from any other thread on the pool's injection queue. One allocation per task.
+    /// From a worker thread the task goes on that worker's own deque (LIFO, no lock); an
+    /// outside thread leases a seat on its first submit and pushes there (lock-free),
+    /// or uses the pool's injection queue when all 16 leasable seats are taken. Task
+    /// blocks are recycled per thread, so steady-state submits do not call malloc.
     /// Throws std::bad_alloc; the task's own exceptions are rethrown by future::get().
     template <class F>
         requires std::invocable<std::decay_t<F>&>

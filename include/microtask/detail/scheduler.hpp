@@ -2,11 +2,12 @@
 // The work-stealing scheduler behind mt::thread_pool. docs/design.md explains it; the
 // comments here say why each step is needed.
 //
-// Shape: one `slot` per worker thread plus a few guest slots that threads from outside
-// the pool borrow while they wait on the pool. Each slot owns a Chase–Lev deque (the
-// owner works LIFO at the bottom, thieves take FIFO from the top) and a sleep word. Tasks
-// submitted from outside go to a mutex-protected injection queue. Idle threads spin
-// briefly, then park on their own sleep word with std::atomic::wait (a futex on Linux).
+// Shape: one `slot` per worker thread, plus guest seats that outside threads borrow while
+// they run a join/map_reduce/task_group wait on the pool, plus seats that outside threads
+// lease for their submits. Each slot owns a Chase–Lev deque (the owner works LIFO at the
+// bottom, thieves take FIFO from the top) and a sleep word. Submits from outside threads
+// without a lease go to a mutex-protected injection queue. Idle threads spin briefly,
+// then park on their own sleep word with std::atomic::wait (a futex on Linux).
 #pragma once
 
 #include "task.hpp"
@@ -38,7 +39,7 @@ struct alignas(k_cache_line) slot {
     // Written by the owner when it parks and by whoever wakes it; on its own line so that
     // wake-ups do not disturb the deque's lines.
     alignas(k_cache_line) std::atomic<std::uint32_t> sleep_state{k_awake};
-    std::atomic<bool> occupied{false};  // guest slots only: is a thread using it?
+    std::atomic<bool> occupied{false};  // guest and leased seats: is a thread using it?
     std::uint64_t rng_state = 0;        // owner only: victim selection
     std::uint32_t index = 0;
     bool is_guest = false;
@@ -177,6 +178,12 @@ public:
     template <class Body>
     decltype(auto) run_in_slot(Body&& body) {
         if (slot* home = current_slot()) {
+            if (!on_context_chain(*home)) {
+                // The caller's leased seat: put it on the chain while the body runs, so
+                // that lease_seat() knows not to give it back from under this frame.
+                context_scope scope(*this, *home);
+                return body(*home);
+            }
             return body(*home);
         }
         guest_seat seat(*this);
@@ -211,6 +218,13 @@ public:
             }
             park(home, [&] { return done() || work_visible(); });
             idle_rounds = 0;
+            if (done()) {
+                // We may have been woken for new work by wake_one() and now leave for
+                // our own reason instead: pass the wake-up on, or the work could wait
+                // for a thread that stays asleep.
+                if (m_sleepers.load(std::memory_order_seq_cst) != 0 && work_visible()) wake_one();
+                return;
+            }
         }
     }
 
@@ -460,12 +474,38 @@ private:
         m_occupied_extras.fetch_and(~(std::uint64_t{1} << (seat.index - m_worker_count)), std::memory_order_relaxed);
     }
 
+    /// Is `seat` held by a frame of the calling thread (worker, guest, or a leased seat in
+    /// use by run_in_slot)?
+    static bool on_context_chain(const slot& seat) noexcept {
+        for (worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
+            if (context->home == &seat) return true;
+        }
+        return false;
+    }
+
+    /// Pushes a seat on the calling thread's context chain for a scope.
+    class context_scope {
+    public:
+        context_scope(scheduler& sched, slot& seat) noexcept : m_context{&sched, &seat, t_innermost_context} {
+            t_innermost_context = &m_context;
+        }
+        context_scope(const context_scope&) = delete;
+        context_scope& operator=(const context_scope&) = delete;
+        ~context_scope() { t_innermost_context = m_context.outer; }
+
+    private:
+        worker_context m_context;
+    };
+
     /// Leases a free seat to the calling outside thread for as long as it keeps using
     /// this pool, so that its submits are lock-free pushes that workers steal, instead of
     /// trips through the injection mutex. Returns nullptr when all are taken. Leased
     /// seats are separate from guest seats: a thread that leases one and then idles for
     /// ever cannot starve the threads that need a guest seat to wait.
     slot* lease_seat() {
+        // The thread's current lease (in another pool) is in use by a frame below us, e.g.
+        // a join on that pool whose body submits here: keep it, and use the queue.
+        if (t_outside_lease.seat != nullptr && on_context_chain(*t_outside_lease.seat)) return nullptr;
         const std::size_t first = m_worker_count + m_guest_count;
         for (std::size_t i = first; i < first + k_leased_seats; ++i) {
             slot& candidate = m_slots[i];

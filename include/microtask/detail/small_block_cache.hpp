@@ -31,7 +31,9 @@ public:
     static constexpr std::size_t k_block_size = 128;  // a task header + a few captures
 
     static void* allocate(std::size_t size) {
-        if (!MICROTASK_DETAIL_RECYCLE_BLOCKS || size > k_block_size) return ::operator new(size);
+        if (!MICROTASK_DETAIL_RECYCLE_BLOCKS || size > k_block_size || t_cache_destroyed) {
+            return ::operator new(size > k_block_size ? size : k_block_size);
+        }
         thread_cache& cache = local();
         if (cache.head == nullptr) cache.refill();
         if (cache.head == nullptr) return ::operator new(k_block_size);
@@ -42,7 +44,9 @@ public:
     }
 
     static void deallocate(void* pointer, std::size_t size) noexcept {
-        if (!MICROTASK_DETAIL_RECYCLE_BLOCKS || size > k_block_size) {
+        // After this thread's cache died (a block freed during static destruction, say)
+        // the block goes straight back to the heap.
+        if (!MICROTASK_DETAIL_RECYCLE_BLOCKS || size > k_block_size || t_cache_destroyed) {
             ::operator delete(pointer);
             return;
         }
@@ -103,6 +107,7 @@ private:
         }
 
         ~thread_cache() {
+            t_cache_destroyed = true;
             while (head != nullptr) {
                 node* next = head->next;
                 ::operator delete(head);
@@ -110,6 +115,9 @@ private:
             }
         }
     };
+
+    // Trivially destructible, so it can still be read after thread_cache is destroyed.
+    static inline thread_local bool t_cache_destroyed = false;
 
     static thread_cache& local() noexcept {
         thread_local thread_cache cache;
