@@ -101,6 +101,7 @@ public:
 
 private:
     static constexpr bool k_exact = exactly_associative<Red>();
+    static constexpr std::size_t k_exposed_forks = 2;
 
     template <class Body>
     value_type guarded(Body&& body) {
@@ -167,9 +168,11 @@ private:
     bool should_split(slot& home) const noexcept {
         if (!m_split_allowed) return false;
         if (!m_split_on_demand) return true;
-        // Lazy binary splitting: offer work only when our deque is empty, i.e. thieves
-        // took what we offered before (or we have offered nothing yet).
-        return home.deque.empty() && m_sched.worker_count() + (home.is_guest ? 1 : 0) > 1;
+        // Lazy binary splitting: offer more work only when fewer than k_exposed_forks
+        // offers are waiting in our deque, i.e. thieves took what we offered before.
+        // Two rather than one: a thief that takes our only offer would otherwise find
+        // nothing more until we reach the next tree node, which may be a whole leaf away.
+        return home.deque.size_hint() < k_exposed_forks && m_sched.may_have_thieves(home);
     }
 
     /// While probing (only the root thread runs then), read the clock after 1, 2, 4, ...

@@ -14,6 +14,7 @@
 #include "work_stealing_deque.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <bit>
 #include <atomic>
 #include <cstddef>
@@ -135,6 +136,14 @@ public:
         return lease.anchor.get() == m_anchor.get() ? lease.seat : nullptr;
     }
 
+    /// Could another thread steal from `home`? False only for the single worker of a
+    /// one-worker pool with no outside thread seated: then splitting work is useless.
+    /// (A one-worker pool called from outside has two participants: the worker must
+    /// split what it stole, or the caller cannot take any of it back.)
+    [[nodiscard]] bool may_have_thieves(const slot& home) const noexcept {
+        return m_worker_count > 1 || home.is_guest || m_occupied_extras.load(std::memory_order_relaxed) != 0;
+    }
+
     /// Queues a task: on the caller's own deque when it has a seat here (lock-free; an
     /// outside thread leases one on its first submit while any is free), otherwise on
     /// the injection queue.
@@ -206,13 +215,24 @@ public:
     template <class Done>
     void wait_until(slot& home, Done&& done, injection mode) {
         unsigned idle_rounds = 0;
+        std::chrono::steady_clock::time_point idle_since{};
         while (!done()) {
             if (task_base* task = find_work(home, mode)) {
                 task->execute();
                 idle_rounds = 0;
                 continue;
             }
-            if (++idle_rounds <= k_spin_rounds) {
+            // Spin (pause, then yield) for about k_spin_time before parking: work often
+            // comes back within microseconds (the next call of a loop of parallel calls,
+            // the next steal), and a futex wake-up costs ~10-50 us of latency. Bounded in
+            // time so an idle pool costs ~k_spin_time of CPU per worker, then nothing.
+            ++idle_rounds;
+            if (idle_rounds < 16) {
+                idle_pause(idle_rounds);
+                continue;
+            }
+            if (idle_rounds == 16) idle_since = std::chrono::steady_clock::now();
+            if (idle_rounds % 8 != 0 || std::chrono::steady_clock::now() - idle_since < k_spin_time) {
                 idle_pause(idle_rounds);
                 continue;
             }
@@ -255,7 +275,7 @@ public:
     }
 
 private:
-    static constexpr unsigned k_spin_rounds = 64;
+    static constexpr std::chrono::microseconds k_spin_time{100};
     static constexpr std::size_t k_injection_batch = 32;
 
     class guest_seat {
