@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,8 +74,18 @@ void serial(benchmark::State& state) {
     });
 }
 
-// The form the README shows: every element maps to a 0- or 1-element vector and concat
-// joins them in order. Simple, but one allocation per kept index.
+// The idiomatic form: every index maps to an optional (nullopt drops it) and concat
+// appends the engaged ones in order, straight into each subtask's vector.
+void microtask_optional(benchmark::State& state) {
+    run(state, [](int64_t n) {
+        return mt::map_reduce(
+            bench::pool(), mt::iota(int64_t{0}, n),
+            [](int64_t i) { return keep(i) ? std::optional<int64_t>(i) : std::nullopt; }, mt::concat<index_vector>{});
+    });
+}
+
+// The form of the README's first example: every element maps to a 0- or 1-element
+// vector and concat joins them in order. Simple, but one allocation per kept index.
 void microtask_per_element(benchmark::State& state) {
     run(state, [](int64_t n) {
         return mt::map_reduce(
@@ -164,7 +175,8 @@ void add(const char* peer, void (*fn)(benchmark::State&)) {
 #if MICROTASK_BENCH_HAVE_OPENMP
     add("omp", omp);
 #endif
-    add("microtask", microtask_per_element);
+    add("microtask", microtask_optional);
+    add("microtask_vector_per_element", microtask_per_element);
     add("microtask_chunked", microtask_chunked);
     return true;
 }();

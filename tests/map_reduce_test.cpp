@@ -10,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <variant>
@@ -116,6 +117,30 @@ TEST_CASE("map_reduce: concat keeps input order for string, deque and custom red
         REQUIRE(mt::map_reduce(pool, letters, [](std::size_t i) { return std::to_string(i); }, first_seen, p) == "0");
         return 0;
     });
+}
+
+TEST_CASE("map_reduce: concat of single elements and optionals filters in input order", "[map_reduce][concat]") {
+    const int threads = GENERATE(1, 2, 3);
+    const int policy = GENERATE(0, 1, 2, 3);
+    mt::thread_pool pool{threads};
+    for (std::size_t n : sizes()) {
+        CAPTURE(threads, policy_name(policy), n);
+        auto indices = mt::iota(std::size_t{0}, n);
+        with_policy(policy, [&](auto p) {
+            auto kept = mt::map_reduce(
+                pool, indices, [](std::size_t i) { return i % 3 == 1 ? std::optional<std::size_t>(i) : std::nullopt; },
+                mt::concat<std::vector<std::size_t>>{}, p);
+            std::vector<std::size_t> expected;
+            for (std::size_t i = 0; i < n; ++i)
+                if (i % 3 == 1) expected.push_back(i);
+            REQUIRE(kept == expected);
+            auto all = mt::map_reduce(pool, indices, [](std::size_t i) { return i * 2; },
+                                      mt::concat<std::deque<std::size_t>>{}, p);
+            REQUIRE(all.size() == n);
+            for (std::size_t i = 0; i < n; ++i) REQUIRE(all[i] == 2 * i);
+            return 0;
+        });
+    }
 }
 
 TEST_CASE("map_reduce: a floating-point sum is bitwise identical across pool sizes and runs",

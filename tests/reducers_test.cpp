@@ -6,6 +6,7 @@
 #include <limits>
 #include <list>
 #include <map>
+#include <optional>
 #include <ranges>
 #include <set>
 #include <string>
@@ -65,7 +66,14 @@ TEST_CASE("reducer concepts accept reducers and reject near-misses", "[reducers]
     STATIC_REQUIRE_FALSE(mt::reducer<combine_not_const>);
     STATIC_REQUIRE_FALSE(mt::reducer<int>);
     STATIC_REQUIRE_FALSE(mt::reducer_for<mt::sum<int>, std::string>);
-    STATIC_REQUIRE_FALSE(mt::reducer_for<mt::concat<std::vector<int>>, int>);
+    // concat also accumulates single elements and optionals of them (see concat)...
+    STATIC_REQUIRE(mt::reducer_for<mt::concat<std::vector<int>>, int>);
+    STATIC_REQUIRE(mt::reducer_for<mt::concat<std::vector<int>>, std::optional<int>>);
+    STATIC_REQUIRE(mt::accumulates<mt::concat<std::string>, char>);
+    // ...but nothing else.
+    STATIC_REQUIRE_FALSE(mt::reducer_for<mt::concat<std::vector<int>>, std::string>);
+    STATIC_REQUIRE_FALSE(mt::reducer_for<mt::concat<std::vector<int>>, std::optional<std::string>>);
+    STATIC_REQUIRE_FALSE(mt::accumulates<mt::sum<int>, int>);
     STATIC_REQUIRE_FALSE(mt::appendable_container<std::set<int>>);  // no insert at end
     STATIC_REQUIRE_FALSE(mt::appendable_container<std::map<int, int>>);
 }

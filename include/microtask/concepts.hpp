@@ -35,9 +35,18 @@ concept reducer =
         { r.combine(std::move(a), std::move(b)) } -> std::convertible_to<typename R::value_type>;
     };
 
-/// A reducer whose values can be made from a `T` (the type a map function returns).
+/// A reducer that can fold a `T` straight into an accumulator with
+/// `r.accumulate(std::move(acc), t)` (optional; e.g. concat appends one element, or an
+/// engaged std::optional, without building a one-element container first).
 template <class R, class T>
-concept reducer_for = reducer<R> && std::convertible_to<T, typename R::value_type>;
+concept accumulates = reducer<R> && requires(const R& r, typename R::value_type acc, T&& t) {
+    { r.accumulate(std::move(acc), std::forward<T>(t)) } -> std::convertible_to<typename R::value_type>;
+};
+
+/// A reducer for the values a map function returns (`T`): either a T converts to the
+/// reducer's value_type, or the reducer accumulates a T directly.
+template <class R, class T>
+concept reducer_for = reducer<R> && (std::convertible_to<T, typename R::value_type> || accumulates<R, T>);
 
 /// A map function for elements of type `Element`: invocable, and not returning void
 /// (a function whose result is reduced must produce one; use for_each for side effects).
@@ -56,6 +65,17 @@ concept decomposer =
     std::invocable<D&, const Job&> && std::ranges::sized_range<std::invoke_result_t<D&, const Job&>>;
 
 namespace detail {
+/// Folds one mapped value into an accumulator: combine() when it converts to the
+/// value_type, else the reducer's accumulate().
+template <class R, class T>
+typename R::value_type fold_in(const R& r, typename R::value_type acc, T&& mapped) {
+    if constexpr (std::convertible_to<T, typename R::value_type>) {
+        return r.combine(std::move(acc), std::forward<T>(mapped));
+    } else {
+        return r.accumulate(std::move(acc), std::forward<T>(mapped));
+    }
+}
+
 template <class R>
 constexpr bool exactly_associative() {
     if constexpr (requires { R::is_exactly_associative; }) {

@@ -27,9 +27,9 @@ template <std::ranges::input_range Range, class Red>
     typename Red::value_type acc = red.identity();
     for (auto&& partial : partials) {
         if constexpr (may_move) {
-            acc = red.combine(std::move(acc), std::move(partial));
+            acc = detail::fold_in(red, std::move(acc), std::move(partial));
         } else {
-            acc = red.combine(std::move(acc), std::forward<decltype(partial)>(partial));
+            acc = detail::fold_in(red, std::move(acc), std::forward<decltype(partial)>(partial));
         }
     }
     return acc;

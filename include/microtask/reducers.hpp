@@ -8,6 +8,8 @@
 #include <concepts>
 #include <iterator>
 #include <limits>
+#include <optional>
+#include <ranges>
 #include <type_traits>
 #include <utility>
 
@@ -83,15 +85,32 @@ concept appendable_container =
 /// Concatenation in input order; identity is an empty container. Partial containers are
 /// moved, never copied: elements are moved into the left operand (or the right one is
 /// returned when the left is empty).
+///
+/// A map function may also return a single element, or a std::optional of one (nullopt
+/// keeps nothing): it is appended directly, with no one-element container built first —
+/// the fast way to filter: `[](int x) { return x % 2 == 0 ? std::optional(x) : std::nullopt; }`.
 template <appendable_container C>
 struct concat {
     using value_type = C;
+    using element_type = std::ranges::range_value_t<C>;
     static constexpr bool is_exactly_associative = true;
     [[nodiscard]] C identity() const { return C{}; }
     [[nodiscard]] C combine(C a, C b) const {
         if (a.empty()) return b;
         a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
         return a;
+    }
+    template <class E>
+        requires std::convertible_to<E, element_type> && (!std::convertible_to<E, C>)
+    [[nodiscard]] C accumulate(C acc, E&& element) const {
+        acc.insert(acc.end(), static_cast<element_type>(std::forward<E>(element)));
+        return acc;
+    }
+    template <class E>
+        requires std::convertible_to<E, element_type>
+    [[nodiscard]] C accumulate(C acc, std::optional<E> element) const {
+        if (element) acc.insert(acc.end(), static_cast<element_type>(std::move(*element)));
+        return acc;
     }
 };
 

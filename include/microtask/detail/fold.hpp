@@ -94,7 +94,13 @@ public:
         compute_leaf_shape();
         m_probing = !m_split_allowed;
         if (m_probing) m_start = std::chrono::steady_clock::now();
-        value_type result = guarded([&] { return visit(home, 0, m_leaves); });
+        value_type result = guarded([&] {
+            if constexpr (k_exact) {
+                return visit_into(home, m_red.identity(), 0, m_leaves);
+            } else {
+                return visit(home, 0, m_leaves);
+            }
+        });
         if (m_probing && !m_split_allowed) learn(m_size);  // never split: all of it was timed
         return result;
     }
@@ -129,8 +135,8 @@ private:
         return combine(std::move(left), visit_sequential(mid, hi));
     }
 
+    /// Canonical-tree fold of leaves [lo, hi) (reducers that are not exactly associative).
     value_type visit(slot& home, std::size_t lo, std::size_t hi) {
-        if (k_exact && !m_split_allowed) return fold_flat(home, lo, hi);
         if (hi - lo == 1) {
             value_type leaf = fold_elements(m_red.identity(), leaf_begin(lo), leaf_begin(lo + 1));
             if (!m_split_allowed) probe(1);
@@ -147,12 +153,29 @@ private:
         return combine(std::move(left), visit(home, mid, hi));
     }
 
-    /// Exactly associative reducers, while nothing has been split yet: fold the leaves
-    /// left to right as one contiguous run of elements up to each probe point (a plain
-    /// loop, no per-leaf cost); once splitting pays, hand the remaining leaves to
-    /// visit(), which may split them.
-    value_type fold_flat(slot& home, std::size_t lo, std::size_t hi) {
-        value_type acc = m_red.identity();
+    /// Exactly associative reducers: folds leaves [lo, hi) into `acc`, left to right.
+    /// Only a fork that a thief really takes costs a combine; a fork that comes back
+    /// unstolen just carries the accumulator on (no identity, no append of partial
+    /// containers level by level as a tree would).
+    value_type visit_into(slot& home, value_type acc, std::size_t lo, std::size_t hi) {
+        if (!m_split_allowed) return fold_flat_into(home, std::move(acc), lo, hi);
+        if (hi - lo == 1) return fold_elements(std::move(acc), leaf_begin(lo), leaf_begin(lo + 1));
+        const std::size_t mid = lo + (hi - lo) / 2;
+        if (should_split(home)) {
+            return fork_or_continue(
+                m_sched, home, [&](slot& here) { return visit_into(here, std::move(acc), lo, mid); },
+                [&](slot& here) { return visit_into(here, m_red.identity(), mid, hi); },
+                [&](value_type left, slot& here) { return visit_into(here, std::move(left), mid, hi); },
+                [&](value_type left, value_type right) { return combine(std::move(left), std::move(right)); });
+        }
+        acc = visit_into(home, std::move(acc), lo, mid);
+        return visit_into(home, std::move(acc), mid, hi);
+    }
+
+    /// While nothing has been split yet: fold the leaves as one contiguous run of
+    /// elements up to each probe point (a plain loop, no per-leaf cost); once splitting
+    /// pays, hand the remaining leaves to visit_into(), which may split them.
+    value_type fold_flat_into(slot& home, value_type acc, std::size_t lo, std::size_t hi) {
         std::size_t leaf = lo;
         while (leaf < hi) {
             const std::size_t until_probe = m_next_probe - m_leaves_done;
@@ -160,7 +183,7 @@ private:
             acc = fold_elements(std::move(acc), leaf_begin(leaf), leaf_begin(stop));
             probe(stop - leaf);
             leaf = stop;
-            if (m_split_allowed && leaf < hi) return combine(std::move(acc), visit(home, leaf, hi));
+            if (m_split_allowed && leaf < hi) return visit_into(home, std::move(acc), leaf, hi);
         }
         return acc;
     }
@@ -209,7 +232,7 @@ private:
         using difference = std::iter_difference_t<It>;
         try {
             for (std::size_t k = begin; k < end; ++k) {
-                acc = m_red.combine(std::move(acc), std::invoke(m_map, m_first[static_cast<difference>(k)]));
+                acc = fold_in(m_red, std::move(acc), std::invoke(m_map, m_first[static_cast<difference>(k)]));
             }
         } catch (...) {
             record_failure();
@@ -266,7 +289,7 @@ typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, 
             using difference = std::iter_difference_t<It>;
             typename Red::value_type acc = red.identity();
             for (std::size_t k = 0; k < size; ++k) {
-                acc = red.combine(std::move(acc), std::invoke(map, first[static_cast<difference>(k)]));
+                acc = fold_in(red, std::move(acc), std::invoke(map, first[static_cast<difference>(k)]));
             }
             return acc;
         }

@@ -23,9 +23,6 @@ public:
     stack_job(Body& body, scheduler& sched, slot& owner) noexcept
         : task_base{&run_stolen}, m_body(body), m_sched(sched), m_owner(owner) {}
 
-    /// The owner popped the job back: run it inline, exceptions propagate directly.
-    result_type run_inline(slot& home) { return invoke_to_value(m_body, home); }
-
     /// seq_cst: the owner reads this in scheduler::wait_until's `done` (Dekker pairing).
     [[nodiscard]] bool done() const noexcept { return m_done.load(std::memory_order_seq_cst); }
 
@@ -59,13 +56,18 @@ private:
     std::atomic<bool> m_done{false};
 };
 
-/// Runs `left(home)` here and `right(slot&)` here or on a thief; returns both results.
+/// The general fork: runs `left(home)` here and offers `right` to thieves. Then either
+///   - nobody took `right`: returns continue_inline(left result, home) — the caller may
+///     run the right-hand work differently when it stays on this thread (the fold
+///     threads its accumulator through instead of combining two results), or
+///   - a thief ran `right(thief's slot)`: waits for it, helping meanwhile, and returns
+///     merge(left result, right result).
 /// If `left` throws and `right` has not started, `right` is skipped; if it has, it is
 /// awaited (it lives in this frame) and then left's exception is rethrown.
 /// Precondition: `home` is the calling thread's slot in `sched`.
-template <class Left, class Right>
-auto fork_join(scheduler& sched, slot& home, Left&& left, Right&& right)
-    -> std::pair<value_result_t<Left&, slot&>, value_result_t<Right&, slot&>> {
+template <class Left, class Right, class ContinueInline, class Merge>
+decltype(auto) fork_or_continue(scheduler& sched, slot& home, Left&& left, Right&& right,
+                                ContinueInline&& continue_inline, Merge&& merge) {
     stack_job<std::remove_reference_t<Right>> job(right, sched, home);
     sched.push_local(home, &job);
 
@@ -84,15 +86,28 @@ auto fork_join(scheduler& sched, slot& home, Left&& left, Right&& right)
     while (task_base* task = home.deque.pop(nullptr)) {
         if (task == &job) {
             if (left_error) std::rethrow_exception(left_error);
-            auto right_result = job.run_inline(home);
-            return {std::move(*left_result), std::move(right_result)};
+            return continue_inline(std::move(*left_result), home);
         }
         task->execute();
     }
     sched.wait_until(home, [&job] { return job.done(); });
     if (left_error) std::rethrow_exception(left_error);
-    auto right_result = job.take_result();
-    return {std::move(*left_result), std::move(right_result)};
+    return merge(std::move(*left_result), job.take_result());
+}
+
+/// Runs `left(home)` here and `right(slot&)` here or on a thief; returns both results.
+template <class Left, class Right>
+auto fork_join(scheduler& sched, slot& home, Left&& left, Right&& right)
+    -> std::pair<value_result_t<Left&, slot&>, value_result_t<Right&, slot&>> {
+    using result = std::pair<value_result_t<Left&, slot&>, value_result_t<Right&, slot&>>;
+    return fork_or_continue(
+        sched, home, left, right,
+        [&right](value_result_t<Left&, slot&>&& left_value, slot& here) {
+            return result(std::move(left_value), invoke_to_value(right, here));
+        },
+        [](value_result_t<Left&, slot&>&& left_value, value_result_t<Right&, slot&>&& right_value) {
+            return result(std::move(left_value), std::move(right_value));
+        });
 }
 
 }  // namespace microtask::detail
