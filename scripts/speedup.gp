@@ -1,6 +1,6 @@
 # Draws the speedup of microtask over each peer per workload, from the data file that
 # scripts/bench-report writes. Usage: gnuplot -e "datafile='…'; outfile='…'" speedup.gp
-set terminal pngcairo size 1200,650 font "sans,10"
+set terminal pngcairo size 1200,650 font "sans,10" noenhanced
 set output outfile
 set title "microtask speedup over each peer (peer time / microtask time; > 1: microtask faster)"
 set style data histograms
@@ -8,8 +8,8 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
 set logscale y 2
-set yrange [0.25:*]
-set ytics (0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+set yrange [0.1:*]
+set ytics (0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 set grid ytics
 set xtics rotate by -25 nomirror
 set key outside right top vertical
