@@ -10,6 +10,10 @@
 #include <cstring>
 #include <deque>
 #include <numeric>
+#include <chrono>
+#include <thread>
+#include <set>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -301,4 +305,31 @@ TEST_CASE("reduce: a parallel reduction of a range", "[reduce]") {
     std::vector<double> values(scaled(100'000), 0.5);
     REQUIRE(mt::reduce(pool, values, mt::sum<double>{}) == 0.5 * double(values.size()));
     REQUIRE(mt::reduce(pool, mt::iota(1, 11), mt::product<long>{}) == 3'628'800L);
+}
+
+namespace {
+// A tree of map_reduce calls through one call site: the learned cost of the cheap
+// bottom level must not make the upper levels run serially (regression).
+long tree_leaves(mt::thread_pool& pool, int depth, std::set<std::thread::id>& threads, std::mutex& mutex) {
+    if (depth == 0) {
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+        std::lock_guard lock(mutex);
+        threads.insert(std::this_thread::get_id());
+        return 1;
+    }
+    return mt::map_reduce(pool, mt::iota(0, 8), [&](int) { return tree_leaves(pool, depth - 1, threads, mutex); },
+                          mt::sum<long>{});
+}
+}  // namespace
+
+TEST_CASE("map_reduce: a recursive tree of calls through one call site still runs in parallel",
+          "[map_reduce][nested]") {
+    mt::thread_pool pool{2};
+    std::mutex mutex;
+    for (int rep = 0; rep < 5; ++rep) {
+        std::set<std::thread::id> threads;
+        REQUIRE(tree_leaves(pool, 3, threads, mutex) == 512);
+        CAPTURE(rep);
+        REQUIRE(threads.size() >= 2);  // 51 ms of sleeping leaves: the workers took some
+    }
 }

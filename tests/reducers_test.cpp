@@ -186,3 +186,14 @@ TEST_CASE("min and max are exactly associative for integers only (NaN breaks it 
     STATIC_REQUIRE_FALSE(mt::min<double>::is_exactly_associative);
     STATIC_REQUIRE_FALSE(mt::max<float>::is_exactly_associative);
 }
+
+TEST_CASE("concat of optionals keeps the optionals when they are the elements (regression)", "[reducers][concat]") {
+    mt::concat<std::vector<std::optional<int>>> keep_all;
+    std::vector<std::optional<int>> parts{1, std::nullopt, 3};
+    auto joined = mt::reduce(parts, keep_all);
+    REQUIRE(joined == std::vector<std::optional<int>>{1, std::nullopt, 3});
+    mt::thread_pool pool{2};
+    auto mapped = mt::map_reduce(
+        pool, mt::iota(0, 4), [](int i) { return i % 2 == 0 ? std::optional<int>(i) : std::nullopt; }, keep_all);
+    REQUIRE(mapped == std::vector<std::optional<int>>{0, std::nullopt, 2, std::nullopt});
+}

@@ -16,7 +16,8 @@ namespace microtask {
 /// Sequential left fold of `partials` in order: combine(...combine(identity, p0)..., pn).
 /// Meant for the few partial results distribute() returns. Pass the partials as an
 /// rvalue (`reduce(std::move(partials), r)` or reduce(distribute(...), r)) and they are
-/// moved into combine, not copied. O(n) combines; throws what combine throws.
+/// moved into combine, not copied: an rvalue range that is neither a view nor a
+/// borrowed range is taken to own its elements. O(n) combines; throws what combine throws.
 template <std::ranges::input_range Range, class Red>
     requires reducer_for<Red, std::ranges::range_reference_t<Range>>
 [[nodiscard]] typename Red::value_type reduce(Range&& partials, Red red) {

@@ -106,8 +106,10 @@ struct concat {
         acc.insert(acc.end(), static_cast<element_type>(std::forward<E>(element)));
         return acc;
     }
+    // Not when an optional is itself a valid element (concat<std::vector<std::optional<T>>>):
+    // then the optional is appended as it is, empty or not.
     template <class E>
-        requires std::convertible_to<E, element_type>
+        requires std::convertible_to<E, element_type> && (!std::convertible_to<std::optional<E>, element_type>)
     [[nodiscard]] C accumulate(C acc, std::optional<E> element) const {
         if (element) acc.insert(acc.end(), static_cast<element_type>(std::move(*element)));
         return acc;

@@ -14,6 +14,7 @@
 #include "fork_join.hpp"
 #include "scheduler.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -50,18 +51,36 @@ inline cost_estimate t_cost_of_call_site{};
 template <class It, class Map, class Red>
 inline thread_local std::uint32_t t_calls_since_measure = 0;
 
-/// True when this call site's elements are known to be so cheap that `size` of them
-/// finish inside the inline budget; then the call needs no seat in the pool at all.
+/// How deep the calling thread is inside map functions of folds. A fold called from
+/// inside another fold's map function (recursion, nesting) must not trust a learned
+/// cost: one call site then serves every level, and the cheap bottom level's cost per
+/// element says nothing about a level whose elements are whole subtrees.
+inline thread_local std::uint32_t t_map_depth = 0;
+
+/// Marks the evaluation of map functions (see t_map_depth).
+struct map_scope {
+    map_scope() noexcept { ++t_map_depth; }
+    map_scope(const map_scope&) = delete;
+    map_scope& operator=(const map_scope&) = delete;
+    ~map_scope() { --t_map_depth; }
+};
+
+/// What the learned cost says about a call of `size` elements.
+enum class call_length : std::uint8_t { measure, known_short, known_long };
+
 template <class It, class Map, class Red>
-bool known_to_be_short(std::size_t size) noexcept {
+call_length judge_call(std::size_t size) noexcept {
+    if (t_map_depth != 0) return call_length::measure;  // nested: never trust the estimate
     std::uint32_t& calls = t_calls_since_measure<It, Map, Red>;
     if (++calls >= k_remeasure_period) {
         calls = 0;
-        return false;  // measure this call
+        return call_length::measure;
     }
     const std::uint32_t cost = t_cost_of_call_site<It, Map, Red>.picoseconds_per_element.load(std::memory_order_relaxed);
-    return cost != cost_estimate::k_unknown &&
-           static_cast<double>(cost) * static_cast<double>(size) < k_inline_budget_picoseconds;
+    if (cost == cost_estimate::k_unknown) return call_length::measure;
+    return static_cast<double>(cost) * static_cast<double>(size) < k_inline_budget_picoseconds
+               ? call_length::known_short
+               : call_length::known_long;
 }
 
 template <std::random_access_iterator It, class Map, reducer Red>
@@ -89,10 +108,16 @@ public:
     }
 
     /// Runs the whole fold on the calling thread's slot (forking as decided).
-    value_type run(slot& home) {
+    /// `known_long`: the learned cost says this call is long, so splitting is allowed
+    /// from the start (a range of two heavy elements must not run its first one alone
+    /// while the probe decides).
+    value_type run(slot& home, bool known_long = false) {
         if (m_leaves == 0) return m_red.identity();
         compute_leaf_shape();
+        if (known_long) m_split_allowed = true;
+        // Learn only at the top level (see t_map_depth).
         m_probing = !m_split_allowed;
+        m_learning = m_probing && t_map_depth == 0;
         if (m_probing) m_start = std::chrono::steady_clock::now();
         value_type result = guarded([&] {
             if constexpr (k_exact) {
@@ -101,7 +126,7 @@ public:
                 return visit(home, 0, m_leaves);
             }
         });
-        if (m_probing && !m_split_allowed) learn(m_size);  // never split: all of it was timed
+        if (m_learning && !m_split_allowed) learn(m_size);  // never split: all of it was timed
         return result;
     }
 
@@ -213,10 +238,11 @@ private:
 
     /// Records this call site's cost per element from the elements timed so far.
     void learn(std::size_t elements) noexcept {
-        if (!m_split_on_demand || elements == 0) return;
+        if (!m_learning || elements == 0) return;
         const auto elapsed = std::chrono::steady_clock::now() - m_start;
         const double picoseconds = std::chrono::duration<double, std::pico>(elapsed).count() / double(elements);
-        const double capped = std::min(picoseconds, double(cost_estimate::k_unknown - 1));
+        // At least 1 ps: a zero would call every size short.
+        const double capped = std::clamp(picoseconds, 1.0, double(cost_estimate::k_unknown - 1));
         t_cost_of_call_site<It, Map, Red>.picoseconds_per_element.store(static_cast<std::uint32_t>(capped),
                                                                          std::memory_order_relaxed);
     }
@@ -231,6 +257,7 @@ private:
         if (m_failed.load(std::memory_order_relaxed)) return acc;
         using difference = std::iter_difference_t<It>;
         try {
+            map_scope in_map;
             for (std::size_t k = begin; k < end; ++k) {
                 acc = fold_in(m_red, std::move(acc), std::invoke(m_map, m_first[static_cast<difference>(k)]));
             }
@@ -268,6 +295,7 @@ private:
     // they stole a fork (the deque's release/acquire publishes them).
     bool m_split_allowed;
     bool m_probing = false;
+    bool m_learning = false;
     const bool m_split_on_demand;
     std::size_t m_leaves_done = 0;
     std::size_t m_next_probe = 1;
@@ -283,10 +311,13 @@ template <class It, class Map, class Red, class Policy>
 typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, Map& map, const Red& red,
                                   const Policy& policy) {
     if (size == 0) return red.identity();
+    call_length length = call_length::measure;
+    if constexpr (Policy::splits_on_demand) length = judge_call<It, Map, Red>(size);
     if constexpr (Policy::splits_on_demand && exactly_associative<Red>()) {
-        if (known_to_be_short<It, Map, Red>(size)) {
+        if (length == call_length::known_short) {
             // Known short, any order will do: the plain loop, nothing else.
             using difference = std::iter_difference_t<It>;
+            map_scope in_map;
             typename Red::value_type acc = red.identity();
             for (std::size_t k = 0; k < size; ++k) {
                 acc = fold_in(red, std::move(acc), std::invoke(map, first[static_cast<difference>(k)]));
@@ -296,9 +327,10 @@ typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, 
     }
     fold_operation<It, Map, Red> operation(sched, first, size, map, red, policy);
     if constexpr (Policy::splits_on_demand && !exactly_associative<Red>()) {
-        if (known_to_be_short<It, Map, Red>(size)) return operation.run_inline();
+        if (length == call_length::known_short) return operation.run_inline();
     }
-    return sched.run_in_slot([&](slot& home) { return operation.run(home); });
+    return sched.run_in_slot(
+        [&](slot& home) { return operation.run(home, length == call_length::known_long); });
 }
 
 /// The reducer of nothing: for for_each and distribute, which only need the traversal.

@@ -31,9 +31,14 @@ public:
         return std::move(*m_result);
     }
 
+    /// Owner only: has anyone taken the job? (Relaxed: the case that matters is the
+    /// owner itself having run it from a nested wait, which it sees in program order.)
+    [[nodiscard]] bool started() const noexcept { return m_started.load(std::memory_order_relaxed); }
+
 private:
     static void run_stolen(task_base* base) noexcept {
         auto* self = static_cast<stack_job*>(base);
+        self->m_started.store(true, std::memory_order_relaxed);
         try {
             // The thief's own seat in this pool (it may hold seats in other pools too).
             self->m_result.emplace(invoke_to_value(self->m_body, *self->m_sched.current_slot()));
@@ -53,6 +58,7 @@ private:
     slot& m_owner;
     std::optional<result_type> m_result;
     std::exception_ptr m_error;
+    std::atomic<bool> m_started{false};
     std::atomic<bool> m_done{false};
 };
 
@@ -83,7 +89,11 @@ decltype(auto) fork_or_continue(scheduler& sched, slot& home, Left&& left, Right
     // the pop comes back empty, our job was taken: by a thief (steals take the oldest
     // first), or by a wait inside `left` that popped and ran it already. Either way
     // wait_until below returns once it is done.
-    while (task_base* task = home.deque.pop(nullptr)) {
+    // Stop as soon as the job has been taken: below it lie outer frames' offers, which
+    // must not run deep on this stack (a nested wait inside `left` may have run our job).
+    while (!job.started()) {
+        task_base* task = home.deque.pop(nullptr);
+        if (task == nullptr) break;
         if (task == &job) {
             if (left_error) std::rethrow_exception(left_error);
             return continue_inline(std::move(*left_result), home);

@@ -215,11 +215,13 @@ public:
     template <class Done>
     void wait_until(slot& home, Done&& done, injection mode) {
         unsigned idle_rounds = 0;
+        bool parked = false;  // since we last ran a task
         std::chrono::steady_clock::time_point idle_since{};
         while (!done()) {
             if (task_base* task = find_work(home, mode)) {
                 task->execute();
                 idle_rounds = 0;
+                parked = false;
                 continue;
             }
             // Spin (pause, then yield) for about k_spin_time before parking: work often
@@ -238,14 +240,12 @@ public:
             }
             park(home, [&] { return done() || work_visible(); });
             idle_rounds = 0;
-            if (done()) {
-                // We may have been woken for new work by wake_one() and now leave for
-                // our own reason instead: pass the wake-up on, or the work could wait
-                // for a thread that stays asleep.
-                if (m_sleepers.load(std::memory_order_seq_cst) != 0 && work_visible()) wake_one();
-                return;
-            }
+            parked = true;
         }
+        // We may have been woken (or claimed while cancelling a park) for new work by
+        // wake_one() and now leave for our own reason instead: pass the wake-up on, or
+        // the work could wait for a thread that stays asleep.
+        if (parked && m_sleepers.load(std::memory_order_seq_cst) != 0 && work_visible()) wake_one();
     }
 
     /// Wakes `target` if it is parked; harmless if it is awake (it re-checks its
