@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -133,7 +134,8 @@ int main(int argc, char** argv) {
 
     // 3. ordered concat: keep the indices whose work value is small, in order.
     {
-        auto keep = [](long i) { return work(i) < 16 ? std::vector<long>{i} : std::vector<long>{}; };
+        // An optional per index: concat appends the engaged ones, in order.
+        auto keep = [](long i) { return work(i) < 16 ? std::optional<long>(i) : std::nullopt; };
         std::vector<long> expected, a, m;
         const double serial = seconds([&] {
             for (long i = 0; i < size; ++i)
