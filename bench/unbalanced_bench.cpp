@@ -13,10 +13,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <vector>
+#include <numeric>
 #include <string>
 
 #if MICROTASK_BENCH_HAVE_TBB
 #include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
 #include <tbb/parallel_reduce.h>
 #endif
 
@@ -122,7 +125,31 @@ void tbb_reduce(benchmark::State& state) {
             std::plus<int64_t>{});
     });
 }
+
+// The loop form: parallel_for writes each row's count to its own slot, summed after.
+void tbb_for(benchmark::State& state) {
+    bench::limit_peers();
+    run(state, [](int64_t rows) {
+        std::vector<int64_t> per_row(static_cast<std::size_t>(rows));
+        tbb::parallel_for(tbb::blocked_range<int64_t>(0, rows), [&per_row, rows](const tbb::blocked_range<int64_t>& r) {
+            for (int64_t row = r.begin(); row != r.end(); ++row)
+                per_row[static_cast<std::size_t>(row)] = row_iterations(row, rows);
+        });
+        return std::accumulate(per_row.begin(), per_row.end(), int64_t{0});
+    });
+}
 #endif
+
+// The same loop form with mt::for_each (adaptive), for comparison with tbb_for.
+void microtask_for_each(benchmark::State& state) {
+    run(state, [](int64_t rows) {
+        std::vector<int64_t> per_row(static_cast<std::size_t>(rows));
+        mt::for_each(bench::pool(), mt::iota(int64_t{0}, rows), [&per_row, rows](int64_t row) {
+            per_row[static_cast<std::size_t>(row)] = row_iterations(row, rows);
+        });
+        return std::accumulate(per_row.begin(), per_row.end(), int64_t{0});
+    });
+}
 
 #if MICROTASK_BENCH_HAVE_OPENMP
 // The textbook OpenMP answer to uneven iterations: hand out one row at a time.
@@ -160,6 +187,7 @@ void add(const char* peer, void (*fn)(benchmark::State&)) {
     add("serial", serial);
 #if MICROTASK_BENCH_HAVE_TBB
     add("tbb_reduce", tbb_reduce);
+    add("tbb_for", tbb_for);
 #endif
 #if MICROTASK_BENCH_HAVE_OPENMP
     add("omp_dynamic", omp_dynamic);
@@ -168,6 +196,7 @@ void add(const char* peer, void (*fn)(benchmark::State&)) {
     add("microtask", microtask_adaptive);
     add("microtask_grain1", microtask_grain1);
     add("microtask_chunks", microtask_chunks);
+    add("microtask_for_each", microtask_for_each);
     return true;
 }();
 
