@@ -11,6 +11,8 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <initializer_list>
+#include <string>
 #include <thread>
 
 #if MICROTASK_BENCH_HAVE_TBB
@@ -61,6 +63,17 @@ inline std::int64_t work(std::int64_t i) {
     x = (x ^ (x >> 29)) * 0xBF58476D1CE4E5B9ull;
     x = (x ^ (x >> 32)) * 0x94D049BB133111EBull;
     return static_cast<std::int64_t>(x >> 40);
+}
+
+/// Registers `fn` as "<workload>/<peer>/<arg>" for each size in `args`, timed by the
+/// wall clock (Google Benchmark then appends "/real_time" to every name alike).
+inline benchmark::internal::Benchmark* register_peer(const char* workload, const char* peer,
+                                                     void (*fn)(benchmark::State&),
+                                                     std::initializer_list<std::int64_t> args,
+                                                     benchmark::TimeUnit unit) {
+    auto* b = benchmark::RegisterBenchmark((std::string(workload) + "/" + peer).c_str(), fn);
+    for (std::int64_t arg : args) b->Arg(arg);
+    return b->UseRealTime()->Unit(unit);
 }
 
 /// Reports items per second and keeps the result alive.

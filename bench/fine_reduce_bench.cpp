@@ -168,9 +168,8 @@ void microtask_grain(benchmark::State& state) {
 // uses real time: Google Benchmark then appends "/real_time" to every name alike, and
 // the multithreaded peers must be timed by the wall clock anyway.
 void add(const char* peer, void (*fn)(benchmark::State&)) {
-    auto* b = benchmark::RegisterBenchmark((std::string("fine_reduce/") + peer).c_str(), fn);
-    for (int64_t n = 1000; n <= 100'000'000; n *= 10) b->Arg(n);
-    b->UseRealTime()->Unit(benchmark::kMicrosecond);
+    bench::register_peer("fine_reduce", peer, fn, {1'000, 10'000, 100'000, 1'000'000, 10'000'000, 100'000'000},
+                         benchmark::kMicrosecond);
 }
 
 [[maybe_unused]] const bool registered = [] {

@@ -209,10 +209,7 @@ void bandwidth(benchmark::State& state) {
 
 // Registers "memory_reduce/<peer>/100000000" (the argument is the element count).
 void add(const char* peer, void (*fn)(benchmark::State&)) {
-    benchmark::RegisterBenchmark((std::string("memory_reduce/") + peer).c_str(), fn)
-        ->Arg(k_size)
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
+    bench::register_peer("memory_reduce", peer, fn, {k_size}, benchmark::kMillisecond);
 }
 
 [[maybe_unused]] const bool registered = [] {

@@ -161,10 +161,7 @@ void omp(benchmark::State& state) {
 
 // Registers "ordered_concat/<peer>/10000000".
 void add(const char* peer, void (*fn)(benchmark::State&)) {
-    benchmark::RegisterBenchmark((std::string("ordered_concat/") + peer).c_str(), fn)
-        ->Arg(k_size)
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
+    bench::register_peer("ordered_concat", peer, fn, {k_size}, benchmark::kMillisecond);
 }
 
 [[maybe_unused]] const bool registered = [] {

@@ -176,11 +176,7 @@ void omp_static(benchmark::State& state) {
 
 // Registers "unbalanced/<peer>/<rows>": 256 rows (~90 ms serial) and 2048 (~0.7 s).
 void add(const char* peer, void (*fn)(benchmark::State&)) {
-    benchmark::RegisterBenchmark((std::string("unbalanced/") + peer).c_str(), fn)
-        ->Arg(256)
-        ->Arg(2048)
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
+    bench::register_peer("unbalanced", peer, fn, {256, 2048}, benchmark::kMillisecond);
 }
 
 [[maybe_unused]] const bool registered = [] {
