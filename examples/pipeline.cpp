@@ -116,7 +116,10 @@ int main(int argc, char** argv) {
             return part_report{pool.this_worker_index(), lo, hi, sum_of_squares(lo, hi)};
         });
         // 3. reduce: combine the partials in part order.
-        stepwise = mt::reduce(reports | std::views::transform(&part_report::partial), mt::sum<u64>{});
+        std::vector<u64> partials;
+        partials.reserve(reports.size());
+        for (const part_report& report : reports) partials.push_back(report.partial);
+        stepwise = mt::reduce(partials, mt::sum<u64>{});
     });
 
     // The same in one call: adaptive decomposition, no parts or partials materialised.

@@ -15,8 +15,29 @@
 
 namespace microtask {
 
-/// Cuts `range` into the policy's leaves, in order, as subranges (views into `range`,
-/// so the range must outlive them: it must be an lvalue or a borrowed view such as
+/// One part of a decomposed range: the iterator pair [begin, end) over the caller's
+/// range, as a sized view (a std::ranges::subrange would do, but clang 14 cannot compile
+/// libstdc++ 12's view_interface, so this small type stands in). O(1) to copy.
+template <std::random_access_iterator It>
+class part : public std::ranges::view_base {
+public:
+    constexpr part() = default;
+    constexpr part(It first, It last) : m_first(first), m_last(last) {}
+    constexpr It begin() const { return m_first; }
+    constexpr It end() const { return m_last; }
+    constexpr std::size_t size() const { return static_cast<std::size_t>(m_last - m_first); }
+    [[nodiscard]] constexpr bool empty() const { return m_first == m_last; }
+    constexpr decltype(auto) operator[](std::size_t i) const {
+        return m_first[static_cast<std::iter_difference_t<It>>(i)];
+    }
+
+private:
+    It m_first{};
+    It m_last{};
+};
+
+/// Cuts `range` into the policy's leaves, in order, as mt::part views into `range` (so
+/// the range must outlive them: it must be an lvalue or a borrowed view such as
 /// mt::iota). grain(n): parts of at most n; chunks(k): min(k, size) nearly equal parts;
 /// adaptive: the canonical leaves map_reduce uses (at most adaptive::max_leaves).
 /// An empty range gives no parts. O(parts) time and memory; throws std::bad_alloc.
@@ -25,7 +46,7 @@ template <splittable_range Range, partition_policy Policy = adaptive>
 [[nodiscard]] auto decompose(Range&& range, Policy policy = {}) {
     using iterator = std::ranges::iterator_t<Range>;
     using difference = std::iter_difference_t<iterator>;
-    std::vector<std::ranges::subrange<iterator>> parts;
+    std::vector<part<iterator>> parts;
     const auto size = static_cast<std::size_t>(std::ranges::size(range));
     if (size == 0) return parts;
     const std::size_t leaves = policy.leaf_count(size);
@@ -55,3 +76,6 @@ template <class Job, class Split>
 }
 
 }  // namespace microtask
+
+template <class It>
+inline constexpr bool std::ranges::enable_borrowed_range<microtask::part<It>> = true;

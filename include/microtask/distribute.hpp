@@ -5,6 +5,7 @@
 #include "concepts.hpp"
 #include "detail/fold.hpp"
 #include "partition.hpp"
+#include "range.hpp"
 #include "thread_pool.hpp"
 
 #include <cstddef>
@@ -44,7 +45,7 @@ auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
             slots[index].emplace(std::invoke(fn, first[static_cast<std::ranges::range_difference_t<Parts>>(index)]));
             return std::monostate{};
         };
-        auto indices = std::views::iota(std::size_t{0}, count);
+        const index_range<std::size_t> indices(0, count);
         detail::run_fold(sched, indices.begin(), count, run_part, detail::unit_reducer{},
                          chunks(count == 0 ? 1 : count));
         std::vector<result> results;
