@@ -12,6 +12,8 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <map>
+#include <type_traits>
 #include <string>
 #include <thread>
 
@@ -74,6 +76,17 @@ inline benchmark::internal::Benchmark* register_peer(const char* workload, const
     auto* b = benchmark::RegisterBenchmark((std::string(workload) + "/" + peer).c_str(), fn);
     for (std::int64_t arg : args) b->Arg(arg);
     return b->UseRealTime()->Unit(unit);
+}
+
+/// The serial answer for one size, computed once (untimed) and shared by every peer's
+/// check: compute(key) on the first call for a key, the cached value afterwards. Each
+/// call site (each lambda type) has its own cache. Main thread only.
+template <class Compute>
+const std::invoke_result_t<Compute&, std::int64_t>& computed_once(std::int64_t key, Compute compute) {
+    static std::map<std::int64_t, std::invoke_result_t<Compute&, std::int64_t>> cache;
+    auto it = cache.find(key);
+    if (it == cache.end()) it = cache.emplace(key, compute(key)).first;
+    return it->second;
 }
 
 /// Reports items per second and keeps the result alive.

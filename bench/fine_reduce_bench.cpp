@@ -39,10 +39,7 @@ int64_t sum_range(int64_t begin, int64_t end) {
 
 // The serial sum for each size, computed once (untimed) and shared by every peer's check.
 int64_t expected(int64_t n) {
-    static std::map<int64_t, int64_t> cache;
-    auto it = cache.find(n);
-    if (it == cache.end()) it = cache.emplace(n, sum_range(0, n)).first;
-    return it->second;
+    return bench::computed_once(n, [](int64_t size) { return sum_range(0, size); });
 }
 
 // Runs `compute(n)` in the timed loop and checks every result against the serial sum:

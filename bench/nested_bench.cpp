@@ -28,10 +28,7 @@ std::int64_t serial_nested(std::int64_t rows) {
 
 /// The serial result per row count, computed once outside the timed loops.
 std::int64_t expected(std::int64_t rows) {
-    static std::map<std::int64_t, std::int64_t> cache;
-    auto it = cache.find(rows);
-    if (it == cache.end()) it = cache.emplace(rows, serial_nested(rows)).first;
-    return it->second;
+    return bench::computed_once(rows, [](std::int64_t count) { return serial_nested(count); });
 }
 
 bool check(benchmark::State& state, std::int64_t got, std::int64_t want) {

@@ -37,14 +37,11 @@ void append_kept(index_vector& out, int64_t begin, int64_t end) {
 
 // The serial result for each size, computed once (untimed) for every peer's check.
 const index_vector& expected(int64_t n) {
-    static std::map<int64_t, index_vector> cache;
-    auto it = cache.find(n);
-    if (it == cache.end()) {
+    return bench::computed_once(n, [](int64_t size) {
         index_vector out;
-        append_kept(out, 0, n);
-        it = cache.emplace(n, std::move(out)).first;
-    }
-    return it->second;
+        append_kept(out, 0, size);
+        return out;
+    });
 }
 
 // Checks one result against the serial vector before timing (comparing ~1.25M elements

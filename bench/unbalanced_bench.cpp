@@ -63,10 +63,7 @@ int64_t rows_iterations(int64_t begin, int64_t end, int64_t rows) {
 
 // The serial count for each size, computed once (untimed) for every peer's check.
 int64_t expected(int64_t rows) {
-    static std::map<int64_t, int64_t> cache;
-    auto it = cache.find(rows);
-    if (it == cache.end()) it = cache.emplace(rows, rows_iterations(0, rows, rows)).first;
-    return it->second;
+    return bench::computed_once(rows, [](int64_t count) { return rows_iterations(0, count, count); });
 }
 
 // Times `compute(rows)` and checks every result (one integer compare).
