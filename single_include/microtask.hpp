@@ -1,0 +1,2666 @@
+// microtask 0.1.0 — single-header edition.
+//
+// GENERATED FILE: do not edit. It is include/microtask/microtask.hpp with every
+// microtask header it includes inlined once, in dependency order, by
+// scripts/amalgamate from microtask 0.1.0 (include/microtask/version.hpp).
+// To regenerate: scripts/amalgamate   To check it is current: scripts/amalgamate --check
+//
+// Usage: copy this one file into your project, `#include "microtask.hpp"`, compile
+// as C++20 and link with -pthread. Documentation: docs/ in the microtask repository.
+//
+// MIT License
+//
+// Copyright (c) 2026 The microtask developers
+//
+// Permission is hereby granted, free of charge, to any person obtaining a copy
+// of this software and associated documentation files (the "Software"), to deal
+// in the Software without restriction, including without limitation the rights
+// to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+// copies of the Software, and to permit persons to whom the Software is
+// furnished to do so, subject to the following conditions:
+//
+// The above copyright notice and this permission notice shall be included in all
+// copies or substantial portions of the Software.
+//
+// THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+// IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+// FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+// AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+// LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+// OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+// SOFTWARE.
+
+#pragma once
+
+// ---- include/microtask/microtask.hpp ----------------------------------------
+// microtask — microtask.hpp
+// The umbrella header: decompose a job, distribute it over a work-stealing pool, reduce
+// the partial results. Users write `namespace mt = microtask;`.
+
+// ---- include/microtask/concepts.hpp -----------------------------------------
+// microtask — concepts.hpp
+// The requirements the public entry points check, named so that a compiler error says
+// which one a type failed.
+
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+/// A reducer: a monoid over `R::value_type`.
+///
+/// Valid expressions, for `const R r` and `typename R::value_type a, b`:
+///   - `r.identity()`                          -> convertible to value_type
+///   - `r.combine(std::move(a), std::move(b))` -> convertible to value_type
+/// Semantic requirements the compiler cannot check:
+///   - associativity: combine(combine(a, b), c) == combine(a, combine(b, c));
+///   - identity: combine(identity(), a) == a == combine(a, identity());
+///   - combine may be called concurrently on distinct values.
+/// Commutativity is never assumed: partial results are always combined in input order.
+/// Optional: `static constexpr bool is_exactly_associative = true;` declares that
+/// combine is associative bit for bit (integer sum, concat, min, max), which lets
+/// map_reduce fold in whatever order is fastest. Without it (e.g. floating-point sum)
+/// results are combined over a canonical tree so they never depend on timing.
+template <class R>
+concept reducer =
+    std::copy_constructible<R> && requires { typename R::value_type; } &&
+    std::movable<typename R::value_type> &&
+    requires(const R& r, typename R::value_type a, typename R::value_type b) {
+        { r.identity() } -> std::convertible_to<typename R::value_type>;
+        { r.combine(std::move(a), std::move(b)) } -> std::convertible_to<typename R::value_type>;
+    };
+
+/// A reducer that can fold a `T` straight into an accumulator with
+/// `r.accumulate(std::move(acc), t)` (optional; e.g. concat appends one element, or an
+/// engaged std::optional, without building a one-element container first).
+template <class R, class T>
+concept accumulates = reducer<R> && requires(const R& r, typename R::value_type acc, T&& t) {
+    { r.accumulate(std::move(acc), std::forward<T>(t)) } -> std::convertible_to<typename R::value_type>;
+};
+
+/// A reducer for the values a map function returns (`T`): either a T converts to the
+/// reducer's value_type, or the reducer accumulates a T directly.
+template <class R, class T>
+concept reducer_for = reducer<R> && (std::convertible_to<T, typename R::value_type> || accumulates<R, T>);
+
+/// A map function for elements of type `Element`: invocable, and not returning void
+/// (a function whose result is reduced must produce one; use for_each for side effects).
+template <class F, class Element>
+concept map_function = std::invocable<F&, Element> && (!std::is_void_v<std::invoke_result_t<F&, Element>>);
+
+/// A range map_reduce, for_each and decompose can split in O(1): random access with a
+/// known size.
+template <class R>
+concept splittable_range = std::ranges::random_access_range<R> && std::ranges::sized_range<R>;
+
+/// A user decomposer for a job that is not a range: `d(job)` returns the subtasks as a
+/// sized range (e.g. std::vector<Subtask>).
+template <class D, class Job>
+concept decomposer =
+    std::invocable<D&, const Job&> && std::ranges::sized_range<std::invoke_result_t<D&, const Job&>>;
+
+namespace detail {
+/// Folds one mapped value into an accumulator: combine() when it converts to the
+/// value_type, else the reducer's accumulate().
+template <class R, class T>
+typename R::value_type fold_in(const R& r, typename R::value_type acc, T&& mapped) {
+    if constexpr (std::convertible_to<T, typename R::value_type>) {
+        return r.combine(std::move(acc), std::forward<T>(mapped));
+    } else {
+        return r.accumulate(std::move(acc), std::forward<T>(mapped));
+    }
+}
+
+template <class R>
+constexpr bool exactly_associative() {
+    if constexpr (requires { R::is_exactly_associative; }) {
+        return static_cast<bool>(R::is_exactly_associative);
+    } else {
+        return false;
+    }
+}
+}  // namespace detail
+
+}  // namespace microtask
+
+// ---- include/microtask/decompose.hpp ----------------------------------------
+// microtask — decompose.hpp
+// Step one of decompose / distribute / reduce: cut a job into subtasks.
+
+// ---- include/microtask/partition.hpp ----------------------------------------
+// microtask — partition.hpp
+// Decomposition policies: how a range of n elements is cut into leaves (subtasks).
+// The leaf boundaries depend only on n and the policy, never on timing or thread count:
+// that is what makes every reduction deterministic.
+
+#include <algorithm>
+#include <concepts>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+namespace microtask {
+
+namespace detail {
+template <std::integral Count>
+std::size_t checked_positive(Count value, const char* what) {
+    if (value < 1) {
+        throw std::invalid_argument(std::string("microtask::") + what + " must be at least 1 (got " +
+                                    std::to_string(value) + ")");
+    }
+    return static_cast<std::size_t>(value);
+}
+}  // namespace detail
+
+/// Leaves of at most `size` elements, as nearly equal as possible; every leaf is a
+/// subtask. Throws std::invalid_argument if size < 1.
+struct grain {
+    template <std::integral Size>
+    explicit grain(Size max_size) : size(detail::checked_positive(max_size, "grain: grain size")) {}
+    [[nodiscard]] std::size_t leaf_count(std::size_t n) const noexcept { return n / size + (n % size != 0); }
+    static constexpr bool splits_on_demand = false;
+    std::size_t size;
+};
+
+/// `count` nearly equal leaves (fewer if the range is shorter); every leaf is a subtask.
+/// Throws std::invalid_argument if count < 1.
+struct chunks {
+    template <std::integral Count>
+    explicit chunks(Count chunk_count) : count(detail::checked_positive(chunk_count, "chunks: chunk count")) {}
+    [[nodiscard]] std::size_t leaf_count(std::size_t n) const noexcept { return std::min(n, count); }
+    static constexpr bool splits_on_demand = false;
+    std::size_t count;
+};
+
+/// The default: up to `max_leaves` canonical leaves, split into subtasks only on demand
+/// (when a worker is idle to take one), and run inline without any split when the whole
+/// job finishes sooner than a wake-up would take. Nothing to tune.
+struct adaptive {
+    static constexpr std::size_t max_leaves = 2048;
+    [[nodiscard]] std::size_t leaf_count(std::size_t n) const noexcept { return std::min(n, max_leaves); }
+    static constexpr bool splits_on_demand = true;
+};
+
+/// One of grain, chunks, adaptive.
+template <class P>
+concept partition_policy =
+    std::is_same_v<P, grain> || std::is_same_v<P, chunks> || std::is_same_v<P, adaptive>;
+
+namespace detail {
+/// Start of leaf `i` of `leaves` over n elements: the first n % leaves leaves get one
+/// extra element. Overflow-free for any n.
+constexpr std::size_t leaf_begin(std::size_t i, std::size_t n, std::size_t leaves) noexcept {
+    const std::size_t q = n / leaves;
+    const std::size_t r = n % leaves;
+    return i * q + std::min(i, r);
+}
+}  // namespace detail
+
+}  // namespace microtask
+
+// ---- include/microtask/decompose.hpp (continued) ----------------------------
+#include <cstddef>
+#include <functional>
+#include <iterator>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace microtask {
+
+/// One part of a decomposed range: the iterator pair [begin, end) over the caller's
+/// range, as a sized view (a std::ranges::subrange would do, but clang 14 cannot compile
+/// libstdc++ 12's view_interface, so this small type stands in). O(1) to copy.
+template <std::random_access_iterator It>
+class part : public std::ranges::view_base {
+public:
+    constexpr part() = default;
+    constexpr part(It first, It last) : m_first(first), m_last(last) {}
+    constexpr It begin() const { return m_first; }
+    constexpr It end() const { return m_last; }
+    constexpr std::size_t size() const { return static_cast<std::size_t>(m_last - m_first); }
+    [[nodiscard]] constexpr bool empty() const { return m_first == m_last; }
+    constexpr decltype(auto) operator[](std::size_t i) const {
+        return m_first[static_cast<std::iter_difference_t<It>>(i)];
+    }
+
+private:
+    It m_first{};
+    It m_last{};
+};
+
+/// Cuts `range` into the policy's leaves, in order, as mt::part views into `range` (so
+/// the range must outlive them: it must be an lvalue or a borrowed view such as
+/// mt::iota). grain(n): parts of at most n; chunks(k): min(k, size) nearly equal parts;
+/// adaptive: the canonical leaves map_reduce uses (at most adaptive::max_leaves).
+/// An empty range gives no parts. O(parts) time and memory; throws std::bad_alloc.
+template <splittable_range Range, partition_policy Policy = adaptive>
+    requires std::ranges::borrowed_range<Range>
+[[nodiscard]] auto decompose(Range&& range, Policy policy = {}) {
+    using iterator = std::ranges::iterator_t<Range>;
+    using difference = std::iter_difference_t<iterator>;
+    std::vector<part<iterator>> parts;
+    const auto size = static_cast<std::size_t>(std::ranges::size(range));
+    if (size == 0) return parts;
+    const std::size_t leaves = policy.leaf_count(size);
+    parts.reserve(leaves);
+    const iterator first = std::ranges::begin(range);
+    for (std::size_t i = 0; i < leaves; ++i) {
+        const auto begin = static_cast<difference>(detail::leaf_begin(i, size, leaves));
+        const auto end = static_cast<difference>(detail::leaf_begin(i + 1, size, leaves));
+        parts.emplace_back(first + begin, first + end);
+    }
+    return parts;
+}
+
+/// Cuts a job that is not a range with a user decomposer: returns the subtasks
+/// `split(job)` produces, as a std::vector. Throws what `split` throws.
+/// Example: 2^10 as ten subtasks of 2^1:
+///   decompose(power{2, 10}, [](const power& p) { return std::vector<power>(p.exp, {p.base, 1}); })
+template <class Job, class Split>
+    requires(!splittable_range<Job> || !partition_policy<Split>) && decomposer<Split, Job>
+[[nodiscard]] auto decompose(const Job& job, Split split) {
+    auto&& subtasks = std::invoke(split, job);
+    using subtask = std::ranges::range_value_t<decltype(subtasks)>;
+    std::vector<subtask> parts;
+    parts.reserve(static_cast<std::size_t>(std::ranges::size(subtasks)));
+    for (auto&& part : subtasks) parts.push_back(std::forward<decltype(part)>(part));
+    return parts;
+}
+
+}  // namespace microtask
+
+template <class It>
+inline constexpr bool std::ranges::enable_borrowed_range<microtask::part<It>> = true;
+
+// ---- include/microtask/distribute.hpp ---------------------------------------
+// microtask — distribute.hpp
+// Step two of decompose / distribute / reduce: run one subtask per part on the pool.
+
+// ---- include/microtask/detail/fold.hpp --------------------------------------
+// microtask — detail/fold.hpp
+// The engine behind map_reduce, reduce, for_each and distribute: a fold over the leaves
+// of a canonical binary tree, forked with fork_join.
+//
+// Determinism: leaf boundaries depend only on (n, policy), and leaf results are combined
+// in the tree's fixed shape — node [lo, hi) = combine(node [lo, mid), node [mid, hi)),
+// mid = lo + (hi - lo) / 2 — whether a node was forked or folded in place. Scheduling
+// only decides *which thread* computes a node, never *how* it is combined. Reducers that
+// are exactly associative skip the tree and fold leaves left to right when not split.
+
+// ---- include/microtask/detail/fork_join.hpp ---------------------------------
+// microtask — detail/fork_join.hpp
+// Binary fork-join with the forked job on the forking thread's stack: no allocation and
+// no shared counter per fork. Used by mt::join and by the splitting inside map_reduce.
+
+// ---- include/microtask/detail/scheduler.hpp ---------------------------------
+// microtask — detail/scheduler.hpp
+// The work-stealing scheduler behind mt::thread_pool. docs/design.md explains it; the
+// comments here say why each step is needed.
+//
+// Shape: one `slot` per worker thread, plus guest seats that outside threads borrow while
+// they run a join/map_reduce/task_group wait on the pool, plus seats that outside threads
+// lease for their submits. Each slot owns a Chase–Lev deque (the owner works LIFO at the
+// bottom, thieves take FIFO from the top) and a sleep word. Submits from outside threads
+// without a lease go to a mutex-protected injection queue. Idle threads spin briefly,
+// then park on their own sleep word with std::atomic::wait (a futex on Linux).
+
+// ---- include/microtask/detail/task.hpp --------------------------------------
+// microtask — detail/task.hpp
+// The unit the scheduler moves around: an intrusive header with one function pointer.
+
+#include <exception>
+#include <functional>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace microtask::detail {
+
+/// What deques and the injection queue hold. `run` executes the task and then releases
+/// whatever owns it (a heap task deletes itself; a stack job signals its owner). It must
+/// not throw: tasks capture their exceptions into their own result state.
+struct task_base {
+    using run_fn = void (*)(task_base*) noexcept;
+    run_fn run;
+    void execute() noexcept { run(this); }
+};
+
+/// `void` results become std::monostate so that every result can be stored and returned.
+template <class F, class... Args>
+using value_result_t = std::conditional_t<std::is_void_v<std::invoke_result_t<F, Args...>>,
+                                          std::monostate, std::invoke_result_t<F, Args...>>;
+
+template <class F, class... Args>
+value_result_t<F, Args...> invoke_to_value(F&& fn, Args&&... args) {
+    if constexpr (std::is_void_v<std::invoke_result_t<F, Args...>>) {
+        std::invoke(std::forward<F>(fn), std::forward<Args>(args)...);
+        return std::monostate{};
+    } else {
+        return std::invoke(std::forward<F>(fn), std::forward<Args>(args)...);
+    }
+}
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/work_stealing_deque.hpp -----------------------
+// microtask — detail/work_stealing_deque.hpp
+// A growable Chase–Lev work-stealing deque (Chase & Lev 2005, with the C11 memory
+// orderings of Lê, Pop, Cohen & Zappa Nardelli, PPoPP 2013).
+//
+// Thread-safety, per member: push(), pop() and empty_for_owner() only from the owner
+// thread; steal(), empty() and size_hint() from any thread.
+
+#include <atomic>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <vector>
+
+namespace microtask::detail {
+
+// 64 bytes on every x86-64 and most AArch64 parts; std::hardware_destructive_interference_size
+// is not used because g++ warns that its value may change between compiler versions (ABI).
+inline constexpr std::size_t k_cache_line = 64;
+
+template <class T>
+    requires std::is_trivially_copyable_v<T> && std::atomic<T>::is_always_lock_free
+class work_stealing_deque {
+public:
+    /// Outcome of steal(): `lost_race` means another thread took the same item first and
+    /// the deque may still hold work, so a thief should try again rather than give up.
+    enum class steal_status : std::uint8_t { success, empty, lost_race };
+    struct steal_result {
+        steal_status status;
+        T item;
+    };
+
+    /// Precondition: initial_capacity is a power of two. Allocates once.
+    explicit work_stealing_deque(std::size_t initial_capacity = 256)
+        : m_array(new ring(initial_capacity)) {
+        assert(initial_capacity > 0 && (initial_capacity & (initial_capacity - 1)) == 0);
+    }
+
+    work_stealing_deque(const work_stealing_deque&) = delete;
+    work_stealing_deque& operator=(const work_stealing_deque&) = delete;
+
+    ~work_stealing_deque() { delete m_array.load(std::memory_order_relaxed); }
+
+    /// Owner only. Amortised O(1); allocates when the ring is full (capacity doubles).
+    void push(T item) {
+        const std::int64_t bottom = m_bottom.load(std::memory_order_relaxed);
+        // acquire: pairs with the thieves' CAS on m_top so that a slot we are about to
+        // overwrite after wrap-around has really been read by the thief that took it.
+        const std::int64_t top = m_top.load(std::memory_order_acquire);
+        ring* array = m_array.load(std::memory_order_relaxed);
+        if (bottom - top >= static_cast<std::int64_t>(array->capacity)) {
+            array = grow(array, top, bottom);
+        }
+        array->store(bottom, item);
+        // seq_cst (includes release): a thief that reads the new bottom also sees the
+        // item stored above and, after a grow, the new ring's contents. seq_cst rather
+        // than release because the scheduler's sleep protocol needs this store ordered
+        // before the pusher's next seq_cst load (of the sleeper count): a Dekker pairing
+        // with a sleeper's seq_cst empty() check. On x86 this is one xchg, not a fence.
+        m_bottom.store(bottom + 1, std::memory_order_seq_cst);
+    }
+
+    /// Owner only. Takes the most recently pushed item (LIFO), or returns `empty_value`.
+    /// O(1), wait-free; a CAS only when one item is left.
+    T pop(T empty_value = T{}) {
+        const std::int64_t old_bottom = m_bottom.load(std::memory_order_relaxed);
+        // Cheap early exit for the idle loops: top only grows, so a stale top that is
+        // already >= bottom proves the deque is empty without the locked exchange below.
+        if (m_top.load(std::memory_order_relaxed) >= old_bottom) {
+            return empty_value;
+        }
+        const std::int64_t bottom = old_bottom - 1;
+        ring* array = m_array.load(std::memory_order_relaxed);
+        // seq_cst exchange instead of `store; fence(seq_cst)`: the write of bottom must be
+        // ordered before the read of top below (store-load ordering: a thief reads top
+        // then bottom, so one of the two sides sees the other's write). An RMW gives that
+        // ordering as one locked instruction on x86; clang 14 would emit `mfence`
+        // (~25 ns) for the fence.
+        m_bottom.exchange(bottom, std::memory_order_seq_cst);
+        std::int64_t top = m_top.load(std::memory_order_seq_cst);
+        if (top > bottom) {  // was empty: restore bottom
+            m_bottom.store(bottom + 1, std::memory_order_relaxed);
+            return empty_value;
+        }
+        T item = array->load(bottom);
+        if (top == bottom) {
+            // Last item: race a thief for it. seq_cst so that the CAS is part of the same
+            // total order as the thieves' CAS on top.
+            if (!m_top.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst,
+                                               std::memory_order_relaxed)) {
+                item = empty_value;  // a thief won it
+            }
+            m_bottom.store(bottom + 1, std::memory_order_relaxed);
+        }
+        return item;
+    }
+
+    /// Any thread. Takes the oldest item (FIFO end). Lock-free.
+    steal_result steal() {
+        // Invariant: top only grows; an item at index i is valid while top <= i < bottom.
+        // seq_cst on both loads: the read of top must be ordered before the read of
+        // bottom, pairing with pop()'s exchange of bottom followed by its read of top.
+        std::int64_t top = m_top.load(std::memory_order_seq_cst);
+        const std::int64_t bottom = m_bottom.load(std::memory_order_seq_cst);
+        if (top >= bottom) {
+            return {steal_status::empty, T{}};
+        }
+        // acquire: pairs with the release store in grow(), so the new ring's copied
+        // contents are visible. A ring we read may already be retired; retired rings
+        // are kept until the deque dies, so the read is safe, and the CAS below fails
+        // if the slot was reused.
+        ring* array = m_array.load(std::memory_order_acquire);
+        T item = array->load(top);
+        if (!m_top.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst,
+                                           std::memory_order_relaxed)) {
+            return {steal_status::lost_race, T{}};
+        }
+        return {steal_status::success, item};
+    }
+
+    /// Any thread: a snapshot that may be stale by the time it returns.
+    [[nodiscard]] bool empty() const noexcept {
+        // seq_cst: a thread about to sleep uses this as its last look for work, which must
+        // be ordered against push()'s seq_cst store of bottom (see push). On x86 and
+        // AArch64 a seq_cst load costs the same as an acquire load.
+        return m_top.load(std::memory_order_seq_cst) >= m_bottom.load(std::memory_order_seq_cst);
+    }
+
+    /// Any thread: approximate number of items.
+    [[nodiscard]] std::size_t size_hint() const noexcept {
+        const std::int64_t n =
+            m_bottom.load(std::memory_order_relaxed) - m_top.load(std::memory_order_relaxed);
+        return n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+
+    /// Current capacity of the ring (owner only; for tests).
+    [[nodiscard]] std::size_t capacity() const noexcept {
+        return m_array.load(std::memory_order_relaxed)->capacity;
+    }
+
+private:
+    struct ring {
+        explicit ring(std::size_t cap) : capacity(cap), mask(cap - 1), slots(new std::atomic<T>[cap]) {}
+        // Slots are atomics accessed relaxed: a thief may read a slot the owner is
+        // rewriting after wrap-around; the thief's CAS on top then fails and the torn
+        // value is discarded, but the access itself must not be a data race.
+        void store(std::int64_t i, T v) noexcept {
+            slots[static_cast<std::size_t>(i) & mask].store(v, std::memory_order_relaxed);
+        }
+        T load(std::int64_t i) const noexcept {
+            return slots[static_cast<std::size_t>(i) & mask].load(std::memory_order_relaxed);
+        }
+        std::size_t capacity;
+        std::size_t mask;
+        std::unique_ptr<std::atomic<T>[]> slots;
+    };
+
+    ring* grow(ring* old, std::int64_t top, std::int64_t bottom) {
+        auto bigger = std::make_unique<ring>(old->capacity * 2);
+        for (std::int64_t i = top; i < bottom; ++i) {
+            bigger->store(i, old->load(i));
+        }
+        // Thieves may still be reading the old ring: retire it, free it with the deque.
+        m_retired.emplace_back(old);
+        ring* fresh = bigger.release();
+        // release: publishes the copied slots to thieves that load m_array (acquire).
+        m_array.store(fresh, std::memory_order_release);
+        return fresh;
+    }
+
+    // top is written by thieves and bottom by the owner: separate cache lines so the
+    // owner's pushes do not invalidate the line thieves spin on, and vice versa.
+    alignas(k_cache_line) std::atomic<std::int64_t> m_top{0};
+    alignas(k_cache_line) std::atomic<std::int64_t> m_bottom{0};
+    alignas(k_cache_line) std::atomic<ring*> m_array;
+    std::vector<std::unique_ptr<ring>> m_retired;  // owner only
+};
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/scheduler.hpp (continued) ---------------------
+#include <algorithm>
+#include <chrono>
+#include <bit>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <semaphore>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace microtask::detail {
+
+class scheduler;
+
+/// A seat at the pool: a worker thread's, or a guest slot lent to an outside thread.
+struct alignas(k_cache_line) slot {
+    enum : std::uint32_t { k_awake = 0, k_sleeping = 1, k_notified = 2 };
+
+    work_stealing_deque<task_base*> deque;
+    // Written by the owner when it parks and by whoever wakes it; on its own line so that
+    // wake-ups do not disturb the deque's lines.
+    alignas(k_cache_line) std::atomic<std::uint32_t> sleep_state{k_awake};
+    std::atomic<bool> occupied{false};  // guest and leased seats: is a thread using it?
+    std::uint64_t rng_state = 0;        // owner only: victim selection
+    std::uint32_t index = 0;
+    bool is_guest = false;
+};
+
+/// One seat the calling thread holds. A thread can hold seats in several pools at once
+/// (a worker of pool A waiting on pool B as a guest, which then calls back into A), so the
+/// seats form a chain from the innermost outwards; each lives in the frame that took it.
+struct worker_context {
+    scheduler* sched = nullptr;
+    slot* home = nullptr;
+    worker_context* outer = nullptr;
+};
+
+inline thread_local worker_context* t_innermost_context = nullptr;
+
+/// Lets a thread outside a pool hold on to a seat in it across calls (see
+/// scheduler::lease_seat). The anchor outlives the pool; the pool clears `sched` when it
+/// dies, under the mutex, so a lease released later knows not to touch it.
+struct lease_anchor {
+    explicit lease_anchor(scheduler* owner) noexcept : sched(owner) {}
+    std::mutex mutex;
+    scheduler* sched;
+};
+
+/// The seat an outside thread leased, in at most one pool at a time. Released when the
+/// thread leases in another pool or exits.
+struct outside_lease {
+    std::shared_ptr<lease_anchor> anchor;
+    slot* seat = nullptr;
+    outside_lease() = default;
+    outside_lease(const outside_lease&) = delete;
+    outside_lease& operator=(const outside_lease&) = delete;
+    ~outside_lease() { release(); }
+    inline void release() noexcept;
+};
+
+inline thread_local outside_lease t_outside_lease;
+
+class scheduler {
+public:
+    explicit scheduler(std::size_t worker_count)
+        : m_worker_count(worker_count),
+          m_guest_count(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 8, 32)),
+          m_slots(std::make_unique<slot[]>(m_worker_count + m_guest_count + k_leased_seats)),
+          m_anchor(std::make_shared<lease_anchor>(this)),
+          m_guest_tokens(static_cast<std::ptrdiff_t>(m_guest_count)) {
+        static_assert(k_leased_seats + 32 <= 64, "extra seats are tracked in one 64-bit mask");
+        for (std::size_t i = 0; i < slot_count(); ++i) {
+            m_slots[i].index = static_cast<std::uint32_t>(i);
+            m_slots[i].is_guest = i >= m_worker_count;
+            m_slots[i].rng_state = 0x9E3779B97F4A7C15ull * (i + 1);
+        }
+        m_threads.reserve(m_worker_count);
+        try {
+            for (std::size_t i = 0; i < m_worker_count; ++i) {
+                m_threads.emplace_back([this, i] { worker_main(m_slots[i]); });
+            }
+        } catch (...) {
+            stop_and_join();
+            throw;
+        }
+    }
+
+    scheduler(const scheduler&) = delete;
+    scheduler& operator=(const scheduler&) = delete;
+
+    /// Runs everything still queued, then joins the workers.
+    ~scheduler() {
+        {
+            // From here on, outside threads releasing a lease leave this pool alone.
+            std::lock_guard lock(m_anchor->mutex);
+            m_anchor->sched = nullptr;
+        }
+        stop_and_join();
+    }
+
+    [[nodiscard]] std::size_t worker_count() const noexcept { return m_worker_count; }
+    [[nodiscard]] std::size_t slot_count() const noexcept {
+        return m_worker_count + m_guest_count + k_leased_seats;
+    }
+    [[nodiscard]] slot& slot_at(std::size_t i) noexcept { return m_slots[i]; }
+
+    /// The calling thread's slot in this pool, or nullptr when it is not inside it.
+    /// O(depth of pool nesting), almost always one step.
+    [[nodiscard]] slot* current_slot() const noexcept {
+        for (worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
+            if (context->sched == this) return context->home;
+        }
+        // An outside thread that leased a seat here: comparing anchors (kept alive by the
+        // lease) cannot mistake a new pool at a dead pool's address for the old one.
+        const outside_lease& lease = t_outside_lease;
+        return lease.anchor.get() == m_anchor.get() ? lease.seat : nullptr;
+    }
+
+    /// Could another thread steal from `home`? False only for the single worker of a
+    /// one-worker pool with no outside thread seated: then splitting work is useless.
+    /// (A one-worker pool called from outside has two participants: the worker must
+    /// split what it stole, or the caller cannot take any of it back.)
+    [[nodiscard]] bool may_have_thieves(const slot& home) const noexcept {
+        return m_worker_count > 1 || home.is_guest || m_occupied_extras.load(std::memory_order_relaxed) != 0;
+    }
+
+    /// Queues a task: on the caller's own deque when it has a seat here (lock-free; an
+    /// outside thread leases one on its first submit while any is free), otherwise on
+    /// the injection queue.
+    void submit(task_base* task) {
+        if (slot* home = current_slot()) {
+            push_local(*home, task);
+        } else if (slot* seat = lease_seat()) {
+            push_local(*seat, task);
+        } else {
+            inject(task);
+        }
+    }
+
+    /// Owner of `home` only. The fork path: a deque push plus one shared read.
+    void push_local(slot& home, task_base* task) {
+        // The push stores bottom with seq_cst (one locked instruction on x86, no fence);
+        // this seq_cst load comes after it in the total order, so either we see a sleeper
+        // that registered before the push, or that sleeper's last look at the deques
+        // (work_visible, seq_cst) sees the task. A cheaper relaxed pair would let a
+        // sleeper miss the task; harmless while the pusher returns to the scheduler, but
+        // a hang if the task's author then blocks on something only that task will do.
+        home.deque.push(task);
+        if (m_sleepers.load(std::memory_order_seq_cst) != 0) wake_one();
+    }
+
+    void inject(task_base* task) {
+        {
+            std::lock_guard lock(m_injected_mutex);
+            m_injected.push_back(task);
+            // seq_cst: pairs with park(): either this increment precedes the sleeper's
+            // registration in the total order, and the sleeper's re-check sees the task,
+            // or our load of m_sleepers below sees the sleeper. Nobody else will run an
+            // injected task, so no wake-up may be lost here.
+            m_injected_count.fetch_add(1, std::memory_order_seq_cst);
+        }
+        if (m_sleepers.load(std::memory_order_seq_cst) != 0) wake_one();
+    }
+
+    /// Runs `body(slot&)` on a slot of this pool: the caller's own when it already is
+    /// inside, otherwise a borrowed guest slot (blocking while all guest slots are taken).
+    template <class Body>
+    decltype(auto) run_in_slot(Body&& body) {
+        if (slot* home = current_slot()) {
+            if (!on_context_chain(*home)) {
+                // The caller's leased seat: put it on the chain while the body runs, so
+                // that lease_seat() knows not to give it back from under this frame.
+                context_scope scope(*this, *home);
+                return body(*home);
+            }
+            return body(*home);
+        }
+        guest_seat seat(*this);
+        return body(seat.home());
+    }
+
+    /// Runs other work until `done()` holds; parks when there is nothing to do.
+    /// `done` must read with seq_cst whatever its signaller writes before calling
+    /// wake_slot() (the Dekker pairing described in park()).
+    template <class Done>
+    void wait_until(slot& home, Done&& done) {
+        wait_until(home, std::forward<Done>(done), injection::one_at_a_time);
+    }
+
+    /// How a thread takes from the injection queue. Only an idle worker at the top of its
+    /// loop takes a batch: a thread waiting for a result must not queue unrelated tasks
+    /// on its own deque, which it would have to run before its wait could return.
+    enum class injection : bool { one_at_a_time, batch };
+
+    template <class Done>
+    void wait_until(slot& home, Done&& done, injection mode) {
+        unsigned idle_rounds = 0;
+        bool parked = false;  // since we last ran a task
+        std::chrono::steady_clock::time_point idle_since{};
+        while (!done()) {
+            if (task_base* task = find_work(home, mode)) {
+                task->execute();
+                idle_rounds = 0;
+                parked = false;
+                continue;
+            }
+            // Spin (pause, then yield) for about k_spin_time before parking: work often
+            // comes back within microseconds (the next call of a loop of parallel calls,
+            // the next steal), and a futex wake-up costs ~10-50 us of latency. Bounded in
+            // time so an idle pool costs ~k_spin_time of CPU per worker, then nothing.
+            ++idle_rounds;
+            if (idle_rounds < 16) {
+                idle_pause(idle_rounds);
+                continue;
+            }
+            if (idle_rounds == 16) idle_since = std::chrono::steady_clock::now();
+            if (idle_rounds % 8 != 0 || std::chrono::steady_clock::now() - idle_since < k_spin_time) {
+                idle_pause(idle_rounds);
+                continue;
+            }
+            park(home, [&] { return done() || work_visible(); });
+            idle_rounds = 0;
+            parked = true;
+        }
+        // We may have been woken (or claimed while cancelling a park) for new work by
+        // wake_one() and now leave for our own reason instead: pass the wake-up on, or
+        // the work could wait for a thread that stays asleep.
+        if (parked && m_sleepers.load(std::memory_order_seq_cst) != 0 && work_visible()) wake_one();
+    }
+
+    /// Wakes `target` if it is parked; harmless if it is awake (it re-checks its
+    /// condition before parking again). Any thread.
+    void wake_slot(slot& target) noexcept {
+        std::uint32_t expected = slot::k_sleeping;
+        // seq_cst: the signaller's write of its condition, then this CAS, pair with the
+        // parker's store of k_sleeping, then its read of the condition.
+        if (target.sleep_state.compare_exchange_strong(expected, slot::k_notified,
+                                                       std::memory_order_seq_cst)) {
+            m_sleepers.fetch_sub(1, std::memory_order_relaxed);
+            target.sleep_state.notify_one();
+        }
+    }
+
+    /// Pops, takes from the injection queue, or steals one task. Owner of `home` only.
+    task_base* find_work(slot& home, injection mode = injection::one_at_a_time) {
+        if (task_base* task = home.deque.pop(nullptr)) {
+            return task;
+        }
+        if (m_injected_count.load(std::memory_order_relaxed) != 0) {
+            if (task_base* task = take_injected(home, mode)) {
+                return task;
+            }
+        }
+        return steal(home);
+    }
+
+private:
+    static constexpr std::chrono::microseconds k_spin_time{100};
+    static constexpr std::size_t k_injection_batch = 32;
+
+    class guest_seat {
+    public:
+        explicit guest_seat(scheduler& sched) : m_sched(sched) {
+            sched.m_guest_tokens.acquire();
+            const std::size_t first = sched.m_worker_count;
+            const std::size_t end = first + sched.m_guest_count;
+            for (std::size_t i = first;; ++i) {
+                if (i == end) i = first;
+                bool expected = false;
+                slot& candidate = sched.m_slots[i];
+                // acquire: the previous guest's release below handed over the slot.
+                if (!candidate.occupied.load(std::memory_order_relaxed) &&
+                    candidate.occupied.compare_exchange_strong(expected, true,
+                                                               std::memory_order_acquire)) {
+                    m_home = &candidate;
+                    break;
+                }
+            }
+            sched.show_extra_seat(*m_home);
+            m_context = {&sched, m_home, t_innermost_context};
+            t_innermost_context = &m_context;
+        }
+        guest_seat(const guest_seat&) = delete;
+        guest_seat& operator=(const guest_seat&) = delete;
+        ~guest_seat() {
+            // Tasks this guest pushed and nobody stole yet (e.g. submit() from inside a
+            // join body) must not be stranded in a seat that nobody owns.
+            while (task_base* task = m_home->deque.pop(nullptr)) {
+                task->execute();
+            }
+            t_innermost_context = m_context.outer;
+            m_sched.hide_extra_seat(*m_home);
+            m_home->occupied.store(false, std::memory_order_release);
+            m_sched.m_guest_tokens.release();
+        }
+        slot& home() noexcept { return *m_home; }
+
+    private:
+        scheduler& m_sched;
+        slot* m_home = nullptr;
+        worker_context m_context;
+    };
+
+    void worker_main(slot& home) {
+        worker_context context{this, &home, nullptr};
+        t_innermost_context = &context;
+        // seq_cst load: park()'s re-check must see a stop that raced with it.
+        wait_until(home, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
+        // Stopping: drain. A task we run may queue more; the loop takes those too.
+        while (task_base* task = find_work(home, injection::batch)) {
+            task->execute();
+        }
+        t_innermost_context = nullptr;
+    }
+
+    void stop_and_join() noexcept {
+        m_stopping.store(true, std::memory_order_seq_cst);
+        for (std::size_t i = 0; i < slot_count(); ++i) {
+            wake_slot(m_slots[i]);
+        }
+        for (std::thread& thread : m_threads) {
+            if (thread.joinable()) thread.join();
+        }
+        m_threads.clear();
+    }
+
+    static void idle_pause(unsigned round) noexcept {
+        if (round < 16) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        } else {
+            // Give the core away: on an oversubscribed machine the thread we wait for
+            // may need it.
+            std::this_thread::yield();
+        }
+    }
+
+    /// Parks `home` until `ready()` or a wake-up. The protocol (an eventcount with one
+    /// word per thread):
+    ///   parker:    sleepers += 1; state = sleeping; if ready() cancel; else futex-wait
+    ///   signaller: make ready() true; if sleepers > 0, wake (CAS sleeping->notified)
+    /// Every step is seq_cst, so in the single total order either the signaller's look
+    /// at the sleep word comes after our store of `sleeping` (and it wakes us), or our
+    /// ready() comes after the signaller's write (and we do not sleep).
+    /// Invariant: m_sleepers >= the number of slots whose word is k_sleeping — we count
+    /// ourselves before we show as sleeping, and whoever moves a word out of k_sleeping
+    /// decrements after. So a waker that reads m_sleepers == 0 can never be hiding a
+    /// sleeper that some other waker claimed.
+    template <class Ready>
+    void park(slot& home, Ready&& ready) {
+        m_sleepers.fetch_add(1, std::memory_order_seq_cst);
+        home.sleep_state.store(slot::k_sleeping, std::memory_order_seq_cst);
+        if (ready()) {
+            // Cancel. If a waker already claimed us it also decremented m_sleepers.
+            if (home.sleep_state.exchange(slot::k_awake, std::memory_order_acq_rel) ==
+                slot::k_sleeping) {
+                m_sleepers.fetch_sub(1, std::memory_order_relaxed);
+            }
+            return;
+        }
+        // acquire: whatever the waker wrote before its CAS is visible after we wake.
+        while (home.sleep_state.load(std::memory_order_acquire) == slot::k_sleeping) {
+            home.sleep_state.wait(slot::k_sleeping, std::memory_order_acquire);
+        }
+        home.sleep_state.store(slot::k_awake, std::memory_order_relaxed);
+    }
+
+    /// Wakes one parked slot, if any; returns whether it woke one. The caller has made
+    /// its work visible and then read m_sleepers != 0, both seq_cst.
+    bool wake_one() noexcept {
+        for (std::size_t i = 0; i < slot_count(); ++i) {
+            slot& candidate = m_slots[i];
+            // seq_cst: this read follows the caller's read of m_sleepers in the total
+            // order, so it sees the k_sleeping of any parker that caller counted (see park()).
+            if (candidate.sleep_state.load(std::memory_order_seq_cst) == slot::k_sleeping) {
+                std::uint32_t expected = slot::k_sleeping;
+                if (candidate.sleep_state.compare_exchange_strong(expected, slot::k_notified,
+                                                                  std::memory_order_seq_cst)) {
+                    m_sleepers.fetch_sub(1, std::memory_order_relaxed);
+                    candidate.sleep_state.notify_one();
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /// Any thread: is there work anywhere? Used as the last check before parking.
+    bool work_visible() const noexcept {
+        // seq_cst: pairs with inject()'s increment (see there).
+        if (m_injected_count.load(std::memory_order_seq_cst) != 0) return true;
+        for (std::size_t i = 0; i < slot_count(); ++i) {
+            if (!m_slots[i].deque.empty()) return true;
+        }
+        return false;
+    }
+
+    /// Takes the oldest injected task. In batch mode also moves up to half of the rest
+    /// (at most k_injection_batch) onto `home`'s deque, where other workers can steal
+    /// them: one lock per batch instead of one per task when an outside thread submits
+    /// many. Never throws: if the deque cannot grow, the rest simply stays queued.
+    task_base* take_injected(slot& home, injection mode) {
+        task_base* first = nullptr;
+        std::size_t moved = 0;
+        {
+            std::lock_guard lock(m_injected_mutex);
+            if (m_injected.empty()) return nullptr;
+            first = m_injected.front();
+            m_injected.pop_front();
+            const std::size_t wanted =
+                mode == injection::batch ? std::min(m_injected.size() / 2, k_injection_batch) : 0;
+            for (; moved < wanted; ++moved) {
+                try {
+                    home.deque.push(m_injected.front());
+                } catch (...) {
+                    break;
+                }
+                m_injected.pop_front();
+            }
+            // relaxed: the count is a hint for find_work()'s lock-free check; the moved
+            // tasks are now visible to sleepers through the deque (pushed seq_cst).
+            m_injected_count.fetch_sub(moved + 1, std::memory_order_relaxed);
+        }
+        // Moved tasks were injected work, which no sleeper may miss: wake as many
+        // sleepers as tasks moved (the pushes and this read are seq_cst, as in push_local).
+        for (std::size_t woken = 0; woken < moved; ++woken) {
+            if (m_sleepers.load(std::memory_order_seq_cst) == 0 || !wake_one()) break;
+        }
+        return first;
+    }
+
+    /// Tries every worker once from a random start, then every occupied extra seat.
+    task_base* steal(slot& home) {
+        // xorshift64: a random start spreads thieves over victims (no convoy on worker 0).
+        std::uint64_t x = home.rng_state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        home.rng_state = x;
+        for (int pass = 0; pass < 2; ++pass) {
+            bool contended = false;
+            const std::size_t start = static_cast<std::size_t>(x % m_worker_count);
+            for (std::size_t k = 0; k < m_worker_count; ++k) {
+                std::size_t v = start + k;
+                if (v >= m_worker_count) v -= m_worker_count;
+                if (task_base* task = try_steal(home, m_slots[v], contended)) return task;
+            }
+            // relaxed: a stale mask only delays a steal; park()'s last look scans all slots.
+            std::uint64_t extras = m_occupied_extras.load(std::memory_order_relaxed);
+            while (extras != 0) {
+                const auto bit = static_cast<std::size_t>(std::countr_zero(extras));
+                extras &= extras - 1;
+                if (task_base* task = try_steal(home, m_slots[m_worker_count + bit], contended)) return task;
+            }
+            if (!contended) break;
+        }
+        return nullptr;
+    }
+
+    static task_base* try_steal(slot& home, slot& victim, bool& contended) {
+        if (&victim == &home || victim.deque.empty()) return nullptr;
+        auto [status, task] = victim.deque.steal();
+        if (status == work_stealing_deque<task_base*>::steal_status::success) return task;
+        if (status == work_stealing_deque<task_base*>::steal_status::lost_race) contended = true;
+        return nullptr;
+    }
+
+    // Extra seats (guest and leased) are skipped by thieves unless marked here.
+    void show_extra_seat(slot& seat) noexcept {
+        m_occupied_extras.fetch_or(std::uint64_t{1} << (seat.index - m_worker_count), std::memory_order_relaxed);
+    }
+    void hide_extra_seat(slot& seat) noexcept {
+        m_occupied_extras.fetch_and(~(std::uint64_t{1} << (seat.index - m_worker_count)), std::memory_order_relaxed);
+    }
+
+    /// Is `seat` held by a frame of the calling thread (worker, guest, or a leased seat in
+    /// use by run_in_slot)?
+    static bool on_context_chain(const slot& seat) noexcept {
+        for (worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
+            if (context->home == &seat) return true;
+        }
+        return false;
+    }
+
+    /// Pushes a seat on the calling thread's context chain for a scope.
+    class context_scope {
+    public:
+        context_scope(scheduler& sched, slot& seat) noexcept : m_context{&sched, &seat, t_innermost_context} {
+            t_innermost_context = &m_context;
+        }
+        context_scope(const context_scope&) = delete;
+        context_scope& operator=(const context_scope&) = delete;
+        ~context_scope() { t_innermost_context = m_context.outer; }
+
+    private:
+        worker_context m_context;
+    };
+
+    /// Leases a free seat to the calling outside thread for as long as it keeps using
+    /// this pool, so that its submits are lock-free pushes that workers steal, instead of
+    /// trips through the injection mutex. Returns nullptr when all are taken. Leased
+    /// seats are separate from guest seats: a thread that leases one and then idles for
+    /// ever cannot starve the threads that need a guest seat to wait.
+    slot* lease_seat() {
+        // The thread's current lease (in another pool) is in use by a frame below us, e.g.
+        // a join on that pool whose body submits here: keep it, and use the queue.
+        if (t_outside_lease.seat != nullptr && on_context_chain(*t_outside_lease.seat)) return nullptr;
+        const std::size_t first = m_worker_count + m_guest_count;
+        for (std::size_t i = first; i < first + k_leased_seats; ++i) {
+            slot& candidate = m_slots[i];
+            bool expected = false;
+            if (!candidate.occupied.load(std::memory_order_relaxed) &&
+                candidate.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+                outside_lease& lease = t_outside_lease;
+                lease.release();  // at most one lease per thread
+                lease.anchor = m_anchor;
+                lease.seat = &candidate;
+                show_extra_seat(candidate);
+                return &candidate;
+            }
+        }
+        return nullptr;
+    }
+
+    friend struct outside_lease;
+
+    /// The leasing thread gives its seat back: tasks still on it go to the injection
+    /// queue (they still run, exactly once), then the seat is free again.
+    void return_leased_seat(slot& seat) noexcept {
+        while (task_base* task = seat.deque.pop(nullptr)) {
+            inject(task);  // may throw only std::bad_alloc, which is fatal here
+        }
+        hide_extra_seat(seat);
+        seat.occupied.store(false, std::memory_order_release);
+    }
+
+    static constexpr std::size_t k_leased_seats = 16;
+
+    const std::size_t m_worker_count;
+    const std::size_t m_guest_count;
+    std::unique_ptr<slot[]> m_slots;
+    std::vector<std::thread> m_threads;
+
+    // Read on every fork: keep it away from lines that change often.
+    alignas(k_cache_line) std::atomic<std::uint32_t> m_sleepers{0};
+    alignas(k_cache_line) std::atomic<std::size_t> m_injected_count{0};
+    std::atomic<std::uint64_t> m_occupied_extras{0};
+    std::shared_ptr<lease_anchor> m_anchor;
+    std::atomic<bool> m_stopping{false};
+    std::mutex m_injected_mutex;
+    std::deque<task_base*> m_injected;
+    std::counting_semaphore<> m_guest_tokens;
+};
+
+inline void outside_lease::release() noexcept {
+    if (seat == nullptr) return;
+    {
+        std::lock_guard lock(anchor->mutex);
+        if (anchor->sched != nullptr) anchor->sched->return_leased_seat(*seat);
+    }
+    seat = nullptr;
+    anchor.reset();
+}
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/fork_join.hpp (continued) ---------------------
+#include <atomic>
+#include <exception>
+#include <optional>
+#include <utility>
+
+namespace microtask::detail {
+
+/// The right-hand side of a fork, living in the forking frame. `Body` is invoked with the
+/// slot of whichever thread runs it.
+template <class Body>
+class stack_job final : public task_base {
+public:
+    using result_type = value_result_t<Body&, slot&>;
+
+    stack_job(Body& body, scheduler& sched, slot& owner) noexcept
+        : task_base{&run_stolen}, m_body(body), m_sched(sched), m_owner(owner) {}
+
+    /// seq_cst: the owner reads this in scheduler::wait_until's `done` (Dekker pairing).
+    [[nodiscard]] bool done() const noexcept { return m_done.load(std::memory_order_seq_cst); }
+
+    result_type take_result() {
+        if (m_error) std::rethrow_exception(m_error);
+        return std::move(*m_result);
+    }
+
+    /// Owner only: has anyone taken the job? (Relaxed: the case that matters is the
+    /// owner itself having run it from a nested wait, which it sees in program order.)
+    [[nodiscard]] bool started() const noexcept { return m_started.load(std::memory_order_relaxed); }
+
+private:
+    static void run_stolen(task_base* base) noexcept {
+        auto* self = static_cast<stack_job*>(base);
+        self->m_started.store(true, std::memory_order_relaxed);
+        try {
+            // The thief's own seat in this pool (it may hold seats in other pools too).
+            self->m_result.emplace(invoke_to_value(self->m_body, *self->m_sched.current_slot()));
+        } catch (...) {
+            self->m_error = std::current_exception();
+        }
+        scheduler& sched = self->m_sched;
+        slot& owner = self->m_owner;
+        // seq_cst: pairs with the owner's park() (store sleeping, then read done()).
+        self->m_done.store(true, std::memory_order_seq_cst);
+        // `self` may already be gone: the owner can return as soon as it sees m_done.
+        sched.wake_slot(owner);
+    }
+
+    Body& m_body;
+    scheduler& m_sched;
+    slot& m_owner;
+    std::optional<result_type> m_result;
+    std::exception_ptr m_error;
+    std::atomic<bool> m_started{false};
+    std::atomic<bool> m_done{false};
+};
+
+/// The general fork: runs `left(home)` here and offers `right` to thieves. Then either
+///   - nobody took `right`: returns continue_inline(left result, home) — the caller may
+///     run the right-hand work differently when it stays on this thread (the fold
+///     threads its accumulator through instead of combining two results), or
+///   - a thief ran `right(thief's slot)`: waits for it, helping meanwhile, and returns
+///     merge(left result, right result).
+/// If `left` throws and `right` has not started, `right` is skipped; if it has, it is
+/// awaited (it lives in this frame) and then left's exception is rethrown.
+/// Precondition: `home` is the calling thread's slot in `sched`.
+template <class Left, class Right, class ContinueInline, class Merge>
+decltype(auto) fork_or_continue(scheduler& sched, slot& home, Left&& left, Right&& right,
+                                ContinueInline&& continue_inline, Merge&& merge) {
+    stack_job<std::remove_reference_t<Right>> job(right, sched, home);
+    sched.push_local(home, &job);
+
+    std::optional<value_result_t<Left&, slot&>> left_result;
+    std::exception_ptr left_error;
+    try {
+        left_result.emplace(invoke_to_value(left, home));
+    } catch (...) {
+        left_error = std::current_exception();
+    }
+
+    // LIFO: anything `left` pushed and left behind sits above our job; run it first. If
+    // the pop comes back empty, our job was taken: by a thief (steals take the oldest
+    // first), or by a wait inside `left` that popped and ran it already. Either way
+    // wait_until below returns once it is done.
+    // Stop as soon as the job has been taken: below it lie outer frames' offers, which
+    // must not run deep on this stack (a nested wait inside `left` may have run our job).
+    while (!job.started()) {
+        task_base* task = home.deque.pop(nullptr);
+        if (task == nullptr) break;
+        if (task == &job) {
+            if (left_error) std::rethrow_exception(left_error);
+            return continue_inline(std::move(*left_result), home);
+        }
+        task->execute();
+    }
+    sched.wait_until(home, [&job] { return job.done(); });
+    if (left_error) std::rethrow_exception(left_error);
+    return merge(std::move(*left_result), job.take_result());
+}
+
+/// Runs `left(home)` here and `right(slot&)` here or on a thief; returns both results.
+template <class Left, class Right>
+auto fork_join(scheduler& sched, slot& home, Left&& left, Right&& right)
+    -> std::pair<value_result_t<Left&, slot&>, value_result_t<Right&, slot&>> {
+    using result = std::pair<value_result_t<Left&, slot&>, value_result_t<Right&, slot&>>;
+    return fork_or_continue(
+        sched, home, left, right,
+        [&right](value_result_t<Left&, slot&>&& left_value, slot& here) {
+            return result(std::move(left_value), invoke_to_value(right, here));
+        },
+        [](value_result_t<Left&, slot&>&& left_value, value_result_t<Right&, slot&>&& right_value) {
+            return result(std::move(left_value), std::move(right_value));
+        });
+}
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/fold.hpp (continued) --------------------------
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <limits>
+#include <utility>
+#include <variant>
+
+namespace microtask::detail {
+
+/// What adaptive learned about one call site (one instantiation of the fold): the cost of
+/// one element, so that later calls over small ranges run inline with no clock reads.
+/// Shared by all threads; relaxed, because it is a heuristic that only steers
+/// scheduling, never results.
+struct cost_estimate {
+    static constexpr std::uint32_t k_unknown = std::numeric_limits<std::uint32_t>::max();
+    std::atomic<std::uint32_t> picoseconds_per_element{k_unknown};
+};
+
+// A job finishing sooner than this runs inline: waking a sleeping worker costs
+// microseconds, so splitting shorter work makes it slower, not faster.
+inline constexpr std::chrono::nanoseconds k_inline_budget{25'000};
+inline constexpr double k_inline_budget_picoseconds = 25'000'000.0;
+inline constexpr std::uint32_t k_remeasure_period = 64;
+
+template <class It, class Map, class Red>
+inline cost_estimate t_cost_of_call_site{};
+
+// Re-measure one call in k_remeasure_period, so a call site whose per-element cost
+// changes (other data, a warmer cache) is re-learned. Thread-local: no shared write.
+template <class It, class Map, class Red>
+inline thread_local std::uint32_t t_calls_since_measure = 0;
+
+/// How deep the calling thread is inside map functions of folds. A fold called from
+/// inside another fold's map function (recursion, nesting) must not trust a learned
+/// cost: one call site then serves every level, and the cheap bottom level's cost per
+/// element says nothing about a level whose elements are whole subtrees.
+inline thread_local std::uint32_t t_map_depth = 0;
+
+/// Marks the evaluation of map functions (see t_map_depth).
+struct map_scope {
+    map_scope() noexcept { ++t_map_depth; }
+    map_scope(const map_scope&) = delete;
+    map_scope& operator=(const map_scope&) = delete;
+    ~map_scope() { --t_map_depth; }
+};
+
+/// What the learned cost says about a call of `size` elements.
+enum class call_length : std::uint8_t { measure, known_short, known_long };
+
+template <class It, class Map, class Red>
+call_length judge_call(std::size_t size) noexcept {
+    if (t_map_depth != 0) return call_length::measure;  // nested: never trust the estimate
+    std::uint32_t& calls = t_calls_since_measure<It, Map, Red>;
+    if (++calls >= k_remeasure_period) {
+        calls = 0;
+        return call_length::measure;
+    }
+    const std::uint32_t cost = t_cost_of_call_site<It, Map, Red>.picoseconds_per_element.load(std::memory_order_relaxed);
+    if (cost == cost_estimate::k_unknown) return call_length::measure;
+    return static_cast<double>(cost) * static_cast<double>(size) < k_inline_budget_picoseconds
+               ? call_length::known_short
+               : call_length::known_long;
+}
+
+template <std::random_access_iterator It, class Map, reducer Red>
+class fold_operation {
+public:
+    using value_type = typename Red::value_type;
+
+    template <partition_policy Policy>
+    fold_operation(scheduler& sched, It first, std::size_t size, Map& map, const Red& red, const Policy& policy)
+        : m_sched(sched),
+          m_first(first),
+          m_size(size),
+          m_leaves(size == 0 ? 0 : policy.leaf_count(size)),
+          m_map(map),
+          m_red(red),
+          m_split_allowed(!Policy::splits_on_demand),
+          m_split_on_demand(Policy::splits_on_demand) {}
+
+    /// The whole fold on the calling thread, in the canonical shape, without forking
+    /// (for a call known to be short).
+    value_type run_inline() {
+        m_probing = false;  // split never becomes allowed
+        compute_leaf_shape();
+        return guarded([&] { return visit_sequential(0, m_leaves); });
+    }
+
+    /// Runs the whole fold on the calling thread's slot (forking as decided).
+    /// `known_long`: the learned cost says this call is long, so splitting is allowed
+    /// from the start (a range of two heavy elements must not run its first one alone
+    /// while the probe decides).
+    value_type run(slot& home, bool known_long = false) {
+        if (m_leaves == 0) return m_red.identity();
+        compute_leaf_shape();
+        if (known_long) m_split_allowed = true;
+        // Learn only at the top level (see t_map_depth).
+        m_probing = !m_split_allowed;
+        m_learning = m_probing && t_map_depth == 0;
+        if (m_probing) m_start = std::chrono::steady_clock::now();
+        value_type result = guarded([&] {
+            if constexpr (k_exact) {
+                return visit_into(home, m_red.identity(), 0, m_leaves);
+            } else {
+                return visit(home, 0, m_leaves);
+            }
+        });
+        if (m_learning && !m_split_allowed) learn(m_size);  // never split: all of it was timed
+        return result;
+    }
+
+private:
+    static constexpr bool k_exact = exactly_associative<Red>();
+    static constexpr std::size_t k_exposed_forks = 2;
+
+    template <class Body>
+    value_type guarded(Body&& body) {
+        try {
+            return body();
+        } catch (...) {
+            // Rethrow the first exception any subtask threw, not whichever reached us.
+            if (m_error) std::rethrow_exception(m_error);
+            throw;
+        }
+    }
+
+    // Two divisions: done once per call, and not at all on the inline exact path, where
+    // they would be a noticeable part of a 64-element call.
+    void compute_leaf_shape() noexcept {
+        m_leaf_quotient = m_size / m_leaves;
+        m_leaf_remainder = m_size % m_leaves;
+    }
+
+    /// Canonical-shape fold of leaves [lo, hi) on this thread, no probing.
+    value_type visit_sequential(std::size_t lo, std::size_t hi) {
+        if (hi - lo == 1) return fold_elements(m_red.identity(), leaf_begin(lo), leaf_begin(lo + 1));
+        const std::size_t mid = lo + (hi - lo) / 2;
+        value_type left = visit_sequential(lo, mid);
+        return combine(std::move(left), visit_sequential(mid, hi));
+    }
+
+    /// Canonical-tree fold of leaves [lo, hi) (reducers that are not exactly associative).
+    value_type visit(slot& home, std::size_t lo, std::size_t hi) {
+        if (hi - lo == 1) {
+            value_type leaf = fold_elements(m_red.identity(), leaf_begin(lo), leaf_begin(lo + 1));
+            if (!m_split_allowed) probe(1);
+            return leaf;
+        }
+        const std::size_t mid = lo + (hi - lo) / 2;
+        if (should_split(home)) {
+            auto [left, right] = fork_join(
+                m_sched, home, [&](slot& here) { return visit(here, lo, mid); },
+                [&](slot& here) { return visit(here, mid, hi); });
+            return combine(std::move(left), std::move(right));
+        }
+        value_type left = visit(home, lo, mid);
+        return combine(std::move(left), visit(home, mid, hi));
+    }
+
+    /// Exactly associative reducers: folds leaves [lo, hi) into `acc`, left to right.
+    /// Only a fork that a thief really takes costs a combine; a fork that comes back
+    /// unstolen just carries the accumulator on (no identity, no append of partial
+    /// containers level by level as a tree would).
+    value_type visit_into(slot& home, value_type acc, std::size_t lo, std::size_t hi) {
+        if (!m_split_allowed) return fold_flat_into(home, std::move(acc), lo, hi);
+        if (hi - lo == 1) return fold_elements(std::move(acc), leaf_begin(lo), leaf_begin(lo + 1));
+        const std::size_t mid = lo + (hi - lo) / 2;
+        if (should_split(home)) {
+            return fork_or_continue(
+                m_sched, home, [&](slot& here) { return visit_into(here, std::move(acc), lo, mid); },
+                [&](slot& here) { return visit_into(here, m_red.identity(), mid, hi); },
+                [&](value_type left, slot& here) { return visit_into(here, std::move(left), mid, hi); },
+                [&](value_type left, value_type right) { return combine(std::move(left), std::move(right)); });
+        }
+        acc = visit_into(home, std::move(acc), lo, mid);
+        return visit_into(home, std::move(acc), mid, hi);
+    }
+
+    /// While nothing has been split yet: fold the leaves as one contiguous run of
+    /// elements up to each probe point (a plain loop, no per-leaf cost); once splitting
+    /// pays, hand the remaining leaves to visit_into(), which may split them.
+    value_type fold_flat_into(slot& home, value_type acc, std::size_t lo, std::size_t hi) {
+        std::size_t leaf = lo;
+        while (leaf < hi) {
+            const std::size_t until_probe = m_next_probe - m_leaves_done;
+            const std::size_t stop = hi - leaf <= until_probe ? hi : leaf + until_probe;
+            acc = fold_elements(std::move(acc), leaf_begin(leaf), leaf_begin(stop));
+            probe(stop - leaf);
+            leaf = stop;
+            if (m_split_allowed && leaf < hi) return visit_into(home, std::move(acc), leaf, hi);
+        }
+        return acc;
+    }
+
+    bool should_split(slot& home) const noexcept {
+        if (!m_split_allowed) return false;
+        if (!m_split_on_demand) return true;
+        // Lazy binary splitting: offer more work only when fewer than k_exposed_forks
+        // offers are waiting in our deque, i.e. thieves took what we offered before.
+        // Two rather than one: a thief that takes our only offer would otherwise find
+        // nothing more until we reach the next tree node, which may be a whole leaf away.
+        return home.deque.size_hint() < k_exposed_forks && m_sched.may_have_thieves(home);
+    }
+
+    /// While probing (only the root thread runs then), read the clock after 1, 2, 4, ...
+    /// leaves, and allow splitting once the job has run longer than the inline budget.
+    void probe(std::size_t leaves_done) noexcept {
+        if (!m_probing || m_split_allowed) return;
+        m_leaves_done += leaves_done;
+        if (m_leaves_done < m_next_probe) return;
+        m_next_probe *= 2;
+        if (std::chrono::steady_clock::now() - m_start >= k_inline_budget) {
+            learn(leaf_begin(m_leaves_done));
+            m_split_allowed = true;
+        }
+    }
+
+    /// Records this call site's cost per element from the elements timed so far.
+    void learn(std::size_t elements) noexcept {
+        if (!m_learning || elements == 0) return;
+        const auto elapsed = std::chrono::steady_clock::now() - m_start;
+        const double picoseconds = std::chrono::duration<double, std::pico>(elapsed).count() / double(elements);
+        // At least 1 ps: a zero would call every size short.
+        const double capped = std::clamp(picoseconds, 1.0, double(cost_estimate::k_unknown - 1));
+        t_cost_of_call_site<It, Map, Red>.picoseconds_per_element.store(static_cast<std::uint32_t>(capped),
+                                                                         std::memory_order_relaxed);
+    }
+
+    std::size_t leaf_begin(std::size_t leaf) const noexcept {
+        // Same as detail::leaf_begin(leaf, m_size, m_leaves), without the divisions.
+        return leaf * m_leaf_quotient + std::min(leaf, m_leaf_remainder);
+    }
+
+    value_type fold_elements(value_type acc, std::size_t begin, std::size_t end) {
+        // Another subtask failed: the operation will throw, so skip the work.
+        if (m_failed.load(std::memory_order_relaxed)) return acc;
+        using difference = std::iter_difference_t<It>;
+        try {
+            map_scope in_map;
+            for (std::size_t k = begin; k < end; ++k) {
+                acc = fold_in(m_red, std::move(acc), std::invoke(m_map, m_first[static_cast<difference>(k)]));
+            }
+        } catch (...) {
+            record_failure();
+            throw;
+        }
+        return acc;
+    }
+
+    value_type combine(value_type left, value_type right) {
+        try {
+            return m_red.combine(std::move(left), std::move(right));
+        } catch (...) {
+            record_failure();
+            throw;
+        }
+    }
+
+    void record_failure() noexcept {
+        // acq_rel: the winner's write of m_error is published to whoever reads it after
+        // joining (the root), through the fork-join completion chain as well.
+        if (!m_failed.exchange(true, std::memory_order_acq_rel)) m_error = std::current_exception();
+    }
+
+    scheduler& m_sched;
+    It m_first;
+    std::size_t m_size;
+    std::size_t m_leaves;
+    std::size_t m_leaf_quotient = 0;
+    std::size_t m_leaf_remainder = 0;
+    Map& m_map;
+    const Red& m_red;
+    // Written only by the root thread before anything is forked; read by thieves after
+    // they stole a fork (the deque's release/acquire publishes them).
+    bool m_split_allowed;
+    bool m_probing = false;
+    bool m_learning = false;
+    const bool m_split_on_demand;
+    std::size_t m_leaves_done = 0;
+    std::size_t m_next_probe = 1;
+    std::chrono::steady_clock::time_point m_start{};
+    std::atomic<bool> m_failed{false};
+    std::exception_ptr m_error;
+};
+
+/// Runs a fold over [first, first + size) on `sched`. A call known to be short runs
+/// inline without touching the pool; otherwise on the caller's seat, borrowing a guest
+/// seat if the caller is outside the pool.
+template <class It, class Map, class Red, class Policy>
+typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, Map& map, const Red& red,
+                                  const Policy& policy) {
+    if (size == 0) return red.identity();
+    call_length length = call_length::measure;
+    if constexpr (Policy::splits_on_demand) length = judge_call<It, Map, Red>(size);
+    if constexpr (Policy::splits_on_demand && exactly_associative<Red>()) {
+        if (length == call_length::known_short) {
+            // Known short, any order will do: the plain loop, nothing else.
+            using difference = std::iter_difference_t<It>;
+            map_scope in_map;
+            typename Red::value_type acc = red.identity();
+            for (std::size_t k = 0; k < size; ++k) {
+                acc = fold_in(red, std::move(acc), std::invoke(map, first[static_cast<difference>(k)]));
+            }
+            return acc;
+        }
+    }
+    fold_operation<It, Map, Red> operation(sched, first, size, map, red, policy);
+    if constexpr (Policy::splits_on_demand && !exactly_associative<Red>()) {
+        if (length == call_length::known_short) return operation.run_inline();
+    }
+    return sched.run_in_slot(
+        [&](slot& home) { return operation.run(home, length == call_length::known_long); });
+}
+
+/// The reducer of nothing: for for_each and distribute, which only need the traversal.
+struct unit_reducer {
+    using value_type = std::monostate;
+    static constexpr bool is_exactly_associative = true;
+    [[nodiscard]] constexpr std::monostate identity() const noexcept { return {}; }
+    [[nodiscard]] constexpr std::monostate combine(std::monostate, std::monostate) const noexcept { return {}; }
+};
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/range.hpp --------------------------------------------
+// microtask — range.hpp
+// Index ranges to decompose.
+
+#include <compare>
+#include <concepts>
+#include <cstddef>
+#include <iterator>
+#include <ranges>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+/// The half-open index range [first, last) of an integer type: a random-access, sized,
+/// borrowed view whose elements are the indices themselves (like std::views::iota, which
+/// clang 14 cannot compile with libstdc++ 12's <ranges>, hence this small type of ours;
+/// for the same reason it derives from view_base, not view_interface).
+/// O(1) to copy, split and index. Any thread.
+template <std::integral T>
+class index_range : public std::ranges::view_base {
+public:
+    class iterator {
+    public:
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        using reference = T;
+        using iterator_concept = std::random_access_iterator_tag;
+        using iterator_category = std::random_access_iterator_tag;
+
+        constexpr iterator() noexcept = default;
+        constexpr explicit iterator(T value) noexcept : m_value(value) {}
+
+        constexpr T operator*() const noexcept { return m_value; }
+        constexpr T operator[](difference_type n) const noexcept { return static_cast<T>(m_value + n); }
+
+        constexpr iterator& operator++() noexcept { ++m_value; return *this; }
+        constexpr iterator operator++(int) noexcept { iterator old = *this; ++m_value; return old; }
+        constexpr iterator& operator--() noexcept { --m_value; return *this; }
+        constexpr iterator operator--(int) noexcept { iterator old = *this; --m_value; return old; }
+        constexpr iterator& operator+=(difference_type n) noexcept { m_value = static_cast<T>(m_value + n); return *this; }
+        constexpr iterator& operator-=(difference_type n) noexcept { m_value = static_cast<T>(m_value - n); return *this; }
+
+        friend constexpr iterator operator+(iterator it, difference_type n) noexcept { return it += n; }
+        friend constexpr iterator operator+(difference_type n, iterator it) noexcept { return it += n; }
+        friend constexpr iterator operator-(iterator it, difference_type n) noexcept { return it -= n; }
+        friend constexpr difference_type operator-(iterator a, iterator b) noexcept {
+            return static_cast<difference_type>(a.m_value) - static_cast<difference_type>(b.m_value);
+        }
+        friend constexpr bool operator==(iterator a, iterator b) noexcept = default;
+        friend constexpr auto operator<=>(iterator a, iterator b) noexcept = default;
+
+    private:
+        T m_value{};
+    };
+
+    constexpr index_range() noexcept = default;
+    /// Precondition: first <= last (mt::iota checks it and throws).
+    constexpr index_range(T first, T last) noexcept : m_first(first), m_last(last) {}
+
+    constexpr iterator begin() const noexcept { return iterator(m_first); }
+    constexpr iterator end() const noexcept { return iterator(m_last); }
+    constexpr std::size_t size() const noexcept { return static_cast<std::size_t>(m_last - m_first); }
+    [[nodiscard]] constexpr bool empty() const noexcept { return m_first == m_last; }
+    constexpr T operator[](std::size_t i) const noexcept { return static_cast<T>(m_first + i); }
+
+private:
+    T m_first{};
+    T m_last{};
+};
+
+/// The half-open index range [first, last) as an mt::index_range of the common integer
+/// type. Throws std::invalid_argument if first > last. O(1).
+template <std::integral First, std::integral Last>
+[[nodiscard]] auto iota(First first, Last last) {
+    using index = std::common_type_t<First, Last>;
+    if (std::cmp_greater(first, last)) {
+        throw std::invalid_argument("microtask::iota: first (" + std::to_string(first) +
+                                    ") must not be greater than last (" + std::to_string(last) + ")");
+    }
+    return index_range<index>(static_cast<index>(first), static_cast<index>(last));
+}
+
+}  // namespace microtask
+
+template <class T>
+inline constexpr bool std::ranges::enable_borrowed_range<microtask::index_range<T>> = true;
+
+// ---- include/microtask/thread_pool.hpp --------------------------------------
+// microtask — thread_pool.hpp
+// The work-stealing thread pool every primitive runs on.
+
+// ---- include/microtask/future.hpp -------------------------------------------
+// microtask — future.hpp
+// The handle thread_pool::submit returns.
+
+// ---- include/microtask/detail/small_block_cache.hpp -------------------------
+// microtask — detail/small_block_cache.hpp
+// Recycles the fixed-size blocks that submitted tasks live in, so that submit() does not
+// reach malloc in steady state.
+//
+// The pattern to serve is producer/consumer: one thread allocates tasks, other threads
+// run and free them. Each thread keeps a private free list; a thread whose list grows
+// long hands a batch of blocks to a shared depot, and a thread whose list is empty takes
+// a whole batch from it: one lock per k_batch blocks, not one per block.
+
+#include <cstddef>
+#include <mutex>
+#include <new>
+#include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define MICROTASK_DETAIL_RECYCLE_BLOCKS 0  // let AddressSanitizer see every free and reuse
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MICROTASK_DETAIL_RECYCLE_BLOCKS 0
+#endif
+#endif
+#ifndef MICROTASK_DETAIL_RECYCLE_BLOCKS
+#define MICROTASK_DETAIL_RECYCLE_BLOCKS 1
+#endif
+
+namespace microtask::detail {
+
+class small_block_cache {
+public:
+    static constexpr std::size_t k_block_size = 128;  // a task header + a few captures
+
+    static void* allocate(std::size_t size) {
+        if (!MICROTASK_DETAIL_RECYCLE_BLOCKS || size > k_block_size || t_cache_destroyed) {
+            return ::operator new(size > k_block_size ? size : k_block_size);
+        }
+        thread_cache& cache = local();
+        if (cache.head == nullptr) cache.refill();
+        if (cache.head == nullptr) return ::operator new(k_block_size);
+        node* block = cache.head;
+        cache.head = block->next;
+        --cache.count;
+        return block;
+    }
+
+    static void deallocate(void* pointer, std::size_t size) noexcept {
+        // After this thread's cache died (a block freed during static destruction, say)
+        // the block goes straight back to the heap.
+        if (!MICROTASK_DETAIL_RECYCLE_BLOCKS || size > k_block_size || t_cache_destroyed) {
+            ::operator delete(pointer);
+            return;
+        }
+        thread_cache& cache = local();
+        auto* block = static_cast<node*>(pointer);
+        block->next = cache.head;
+        cache.head = block;
+        if (++cache.count >= 2 * k_batch) cache.spill();
+    }
+
+private:
+    static constexpr std::size_t k_batch = 256;
+    struct node {
+        node* next;
+    };
+
+    // The depot outlives every thread cache: it is never destroyed (threads, including
+    // the default pool's workers, may exit during static destruction). Blocks in it
+    // stay reachable, so leak checkers do not report them.
+    struct depot {
+        std::mutex mutex;
+        std::vector<node*> batches;  // each a list of k_batch blocks
+        static depot& instance() {
+            static depot* const the_depot = new depot;
+            return *the_depot;
+        }
+    };
+
+    struct thread_cache {
+        node* head = nullptr;
+        std::size_t count = 0;
+
+        void refill() {
+            depot& shared = depot::instance();
+            std::lock_guard lock(shared.mutex);
+            if (shared.batches.empty()) return;
+            head = shared.batches.back();
+            shared.batches.pop_back();
+            count = k_batch;
+        }
+
+        void spill() noexcept {
+            node* batch = head;
+            node* last = head;
+            for (std::size_t i = 1; i < k_batch; ++i) last = last->next;
+            node* rest = last->next;
+            last->next = nullptr;
+            depot& shared = depot::instance();
+            try {
+                std::lock_guard lock(shared.mutex);
+                shared.batches.push_back(batch);
+            } catch (...) {
+                last->next = rest;  // no room in the depot: keep the blocks here
+                return;
+            }
+            head = rest;
+            count -= k_batch;
+        }
+
+        ~thread_cache() {
+            t_cache_destroyed = true;
+            while (head != nullptr) {
+                node* next = head->next;
+                ::operator delete(head);
+                head = next;
+            }
+        }
+    };
+
+    // Trivially destructible, so it can still be read after thread_cache is destroyed.
+    static inline thread_local bool t_cache_destroyed = false;
+
+    static thread_cache& local() noexcept {
+        thread_local thread_cache cache;
+        return cache;
+    }
+};
+
+/// Base for heap tasks: allocation through small_block_cache. Over-aligned tasks (a
+/// capture with alignas above 16) go straight to the aligned global operators.
+struct recycled_allocation {
+    static void* operator new(std::size_t size) { return small_block_cache::allocate(size); }
+    static void operator delete(void* pointer, std::size_t size) noexcept {
+        small_block_cache::deallocate(pointer, size);
+    }
+    static void* operator new(std::size_t size, std::align_val_t alignment) {
+        return ::operator new(size, alignment);
+    }
+    static void operator delete(void* pointer, std::align_val_t alignment) noexcept {
+        ::operator delete(pointer, alignment);
+    }
+};
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/future.hpp (continued) -------------------------------
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+namespace detail {
+
+/// The shared state of a submitted task: the queue's entry and the future's result in
+/// one block, reference-counted by the two.
+///
+/// Whoever *claims* the task runs it: normally the worker that dequeues it; but a thread
+/// that waits on a task nobody has started claims it and runs it inline (its own task
+/// only — never unrelated work), and the queue entry, when reached, finds it claimed and
+/// just drops its reference. So a waiting thread is never idle while its task sits in a
+/// queue, and the task still runs exactly once.
+template <class T>
+class future_state : public task_base {
+public:
+    [[nodiscard]] bool ready() const noexcept { return m_done.load(std::memory_order_seq_cst) != 0; }
+
+    void wait() {
+        if (ready()) return;
+        if (claim()) {
+            m_execute(this);  // our own task, not started by anyone: run it here
+            publish();
+            return;
+        }
+        // It is running elsewhere. Inside the pool, help with other work meanwhile (a
+        // worker that blocked here could deadlock the pool); outside, block.
+        if (slot* home = m_sched.current_slot(); home != nullptr && !home->is_guest) {
+            // seq_cst: pairs with publish(): either it sees us registered and wakes us,
+            // or wait_until's read of m_done sees its write.
+            m_waiter.store(home, std::memory_order_seq_cst);
+            m_sched.wait_until(*home, [this] { return ready(); });
+            m_waiter.store(nullptr, std::memory_order_relaxed);
+        } else {
+            // The state outlives the completer's notify (it holds a reference), so a
+            // plain futex wait on m_done is safe.
+            while (!ready()) m_done.wait(0, std::memory_order_seq_cst);
+        }
+    }
+
+    T take() {
+        wait();
+        if (m_error) std::rethrow_exception(m_error);
+        if constexpr (std::is_void_v<T>) {
+            return;
+        } else {
+            return std::move(*m_value);
+        }
+    }
+
+    void release() noexcept {
+        // acq_rel: the last owner must see every write the others made before deleting.
+        if (m_refs.fetch_sub(1, std::memory_order_acq_rel) == 1) m_destroy(this);
+    }
+
+protected:
+    using destroy_fn = void (*)(future_state*) noexcept;
+    using execute_fn = void (*)(future_state*) noexcept;
+    future_state(destroy_fn destroy, execute_fn execute_body, scheduler& sched) noexcept
+        : task_base{&run_queued}, m_destroy(destroy), m_execute(execute_body), m_sched(sched) {}
+    ~future_state() = default;
+
+    template <class F>
+    void store_result(F& fn) noexcept {
+        try {
+            if constexpr (std::is_void_v<T>) {
+                fn();
+            } else {
+                m_value.emplace(fn());
+            }
+        } catch (...) {
+            m_error = std::current_exception();
+        }
+    }
+
+private:
+    /// True for exactly one caller. acq_rel: the winner sees the submitter's writes (the
+    /// callable), and the loser's later reads of the result are ordered by m_done.
+    bool claim() noexcept {
+        return !m_claimed.load(std::memory_order_relaxed) && !m_claimed.exchange(true, std::memory_order_acq_rel);
+    }
+
+    /// The queue's entry point.
+    static void run_queued(task_base* base) noexcept {
+        auto* self = static_cast<future_state*>(base);
+        if (self->claim()) {
+            self->m_execute(self);
+            self->publish();
+        }
+        self->release();  // the queue's reference; `self` may be gone after this
+    }
+
+    /// Makes the result visible and wakes whoever waits.
+    void publish() noexcept {
+        // seq_cst: pairs with wait()'s registration of m_waiter and its reads of m_done.
+        m_done.store(1, std::memory_order_seq_cst);
+        m_done.notify_all();  // outside waiters; cheap when nobody waits
+        if (slot* waiter = m_waiter.exchange(nullptr, std::memory_order_seq_cst)) {
+            m_sched.wake_slot(*waiter);
+        }
+    }
+
+    destroy_fn m_destroy;
+    execute_fn m_execute;
+    scheduler& m_sched;
+    std::atomic<int> m_refs{2};  // the queue's and the future's
+    std::atomic<bool> m_claimed{false};
+    std::atomic<std::uint32_t> m_done{0};  // 32 bits: std::atomic::wait uses a futex directly
+    std::atomic<slot*> m_waiter{nullptr};
+    std::exception_ptr m_error;
+    std::optional<std::conditional_t<std::is_void_v<T>, char, T>> m_value;
+};
+
+template <class T, class F>
+class future_task final : public future_state<T>, public recycled_allocation {
+public:
+    future_task(F&& fn, scheduler& sched) : future_state<T>(&destroy, &execute, sched), m_fn(std::move(fn)) {}
+    future_task(const F& fn, scheduler& sched) : future_state<T>(&destroy, &execute, sched), m_fn(fn) {}
+
+private:
+    static void execute(future_state<T>* base) noexcept {
+        auto* self = static_cast<future_task*>(base);
+        self->store_result(*self->m_fn);
+        // Release the callable's captures as soon as it has run, not when the future dies.
+        self->m_fn.reset();
+    }
+    static void destroy(future_state<T>* base) noexcept { delete static_cast<future_task*>(base); }
+
+    std::optional<F> m_fn;
+};
+
+}  // namespace detail
+
+/// The result of a task submitted with thread_pool::submit. Move-only.
+///
+/// Destroying a future does not wait: the task still runs, exactly once.
+/// Thread-safety: one thread at a time may call a future's members.
+template <class T>
+class future {
+public:
+    future() noexcept = default;
+    future(future&& other) noexcept : m_state(std::exchange(other.m_state, nullptr)) {}
+    future& operator=(future&& other) noexcept {
+        if (this != &other) {
+            reset();
+            m_state = std::exchange(other.m_state, nullptr);
+        }
+        return *this;
+    }
+    future(const future&) = delete;
+    future& operator=(const future&) = delete;
+    ~future() { reset(); }
+
+    /// True until get() has been called (or for a default-constructed future, false).
+    [[nodiscard]] bool valid() const noexcept { return m_state != nullptr; }
+
+    /// True when the task has finished (normally or by throwing). Never blocks.
+    /// Throws std::logic_error if !valid().
+    [[nodiscard]] bool is_ready() const {
+        require_valid("is_ready");
+        return m_state->ready();
+    }
+
+    /// Blocks until the task has finished. If no thread has started the task yet, the
+    /// caller runs it itself (only this task). If it is running elsewhere, a worker of
+    /// the pool runs other tasks meanwhile, so waiting inside a task never deadlocks the
+    /// pool; any other thread blocks. Throws std::logic_error if !valid().
+    void wait() const {
+        require_valid("wait");
+        m_state->wait();
+    }
+
+    /// Waits, then returns the task's result or rethrows its exception. Afterwards
+    /// valid() is false. Throws std::logic_error if !valid().
+    T get() {
+        require_valid("get");
+        detail::future_state<T>* state = std::exchange(m_state, nullptr);
+        struct releaser {
+            detail::future_state<T>* s;
+            ~releaser() { s->release(); }
+        } guard{state};
+        return state->take();
+    }
+
+private:
+    friend class thread_pool;
+    explicit future(detail::future_state<T>* state) noexcept : m_state(state) {}
+
+    void require_valid(const char* what) const {
+        if (m_state == nullptr) {
+            throw std::logic_error(std::string("microtask::future::") + what +
+                                   ": the future has no state (default-constructed, moved from, "
+                                   "or get() was already called)");
+        }
+    }
+    void reset() noexcept {
+        if (m_state != nullptr) std::exchange(m_state, nullptr)->release();
+    }
+
+    detail::future_state<T>* m_state = nullptr;
+};
+
+}  // namespace microtask
+
+// ---- include/microtask/thread_pool.hpp (continued) --------------------------
+#include <concepts>
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+class thread_pool;
+
+namespace detail {
+struct pool_access {
+    static scheduler& of(thread_pool& pool) noexcept;
+};
+}  // namespace detail
+
+/// A fixed set of worker threads with one lock-free work-stealing deque each.
+///
+/// Idle workers spin briefly, then sleep (no CPU use while idle). A worker that waits on
+/// the pool (future::get, task_group::wait, join, a nested map_reduce) runs other tasks
+/// of the pool meanwhile, so nested parallelism neither deadlocks nor oversubscribes.
+/// An outside thread that runs join, map_reduce or task_group::wait borrows a guest seat
+/// and works on that operation too; its future::get runs its task if nobody started it,
+/// and otherwise just blocks.
+///
+/// Not copyable or movable. All members are thread-safe, except that the destructor must
+/// not run concurrently with any other use of the pool.
+class thread_pool {
+public:
+    /// One worker per hardware thread (at least one).
+    /// Throws std::system_error if a thread cannot be started.
+    thread_pool() : thread_pool(default_thread_count()) {}
+
+    /// `thread_count` workers. Throws std::invalid_argument if thread_count < 1, and
+    /// std::system_error if a thread cannot be started.
+    template <std::integral Count>
+    explicit thread_pool(Count thread_count) : m_scheduler(checked_count(thread_count)) {}
+
+    thread_pool(const thread_pool&) = delete;
+    thread_pool& operator=(const thread_pool&) = delete;
+
+    /// Runs every task already submitted (including tasks those tasks submit), then
+    /// joins the workers. No task is lost.
+    ~thread_pool() = default;
+
+    /// Number of worker threads. O(1), any thread.
+    [[nodiscard]] std::size_t size() const noexcept { return m_scheduler.worker_count(); }
+
+    /// Index in [0, size()) of the calling worker thread of this pool; std::nullopt on
+    /// any other thread (including an outside thread helping while it waits). O(1).
+    [[nodiscard]] std::optional<std::size_t> this_worker_index() const noexcept {
+        const detail::slot* home = m_scheduler.current_slot();
+        if (home == nullptr || home->is_guest) return std::nullopt;
+        return home->index;
+    }
+
+    /// Queues `fn()` to run once on the pool and returns a future for its result.
+    /// From a worker thread the task goes on that worker's own deque (LIFO, no lock); an
+    /// outside thread leases a seat on its first submit and pushes there (lock-free),
+    /// or uses the pool's injection queue when all 16 leasable seats are taken. Task
+    /// blocks are recycled per thread, so steady-state submits do not call malloc.
+    /// Throws std::bad_alloc; the task's own exceptions are rethrown by future::get().
+    template <class F>
+        requires std::invocable<std::decay_t<F>&>
+    [[nodiscard]] future<std::invoke_result_t<std::decay_t<F>&>> submit(F&& fn) {
+        using result = std::invoke_result_t<std::decay_t<F>&>;
+        auto* task = new detail::future_task<result, std::decay_t<F>>(std::forward<F>(fn), m_scheduler);
+        future<result> handle(task);  // holds the second reference from here on
+        try {
+            m_scheduler.submit(task);
+        } catch (...) {
+            task->release();  // the queue's reference: the task was never queued
+            throw;
+        }
+        return handle;
+    }
+
+private:
+    friend struct detail::pool_access;
+
+    static std::size_t default_thread_count() noexcept {
+        const unsigned hardware = std::thread::hardware_concurrency();
+        return hardware == 0 ? 1 : hardware;
+    }
+
+    template <std::integral Count>
+    static std::size_t checked_count(Count thread_count) {
+        if (thread_count < 1) {
+            throw std::invalid_argument("microtask::thread_pool: thread count must be at least 1 (got " +
+                                        std::to_string(thread_count) + ")");
+        }
+        if (std::cmp_greater(thread_count, k_max_threads)) {
+            throw std::invalid_argument("microtask::thread_pool: thread count must be at most " +
+                                        std::to_string(k_max_threads) + " (got " +
+                                        std::to_string(thread_count) + ")");
+        }
+        return static_cast<std::size_t>(thread_count);
+    }
+
+    static constexpr std::size_t k_max_threads = 4096;
+
+    detail::scheduler m_scheduler;
+};
+
+inline detail::scheduler& detail::pool_access::of(thread_pool& pool) noexcept {
+    return pool.m_scheduler;
+}
+
+/// The process-wide pool used by the overloads that take no pool: created on first use
+/// with one worker per hardware thread, safe to call from any thread, destroyed (after
+/// running what was queued) during static destruction.
+inline thread_pool& default_pool() {
+    static thread_pool pool;
+    return pool;
+}
+
+}  // namespace microtask
+
+// ---- include/microtask/distribute.hpp (continued) ---------------------------
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace microtask {
+
+/// Runs `fn(part)` for every element of `parts` as its own subtask on `pool` and returns
+/// the results as a std::vector in the order of `parts` (or nothing, if fn returns void).
+/// Throws the first exception a subtask threw (subtasks not yet started are skipped);
+/// std::bad_alloc. `fn` is called concurrently from several threads. Callable from any
+/// thread, including from inside a task of `pool`.
+template <splittable_range Parts, class Fn>
+    requires std::invocable<Fn&, std::ranges::range_reference_t<Parts>>
+auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
+    using reference = std::ranges::range_reference_t<Parts>;
+    using result = std::invoke_result_t<Fn&, reference>;
+    const auto count = static_cast<std::size_t>(std::ranges::size(parts));
+    auto first = std::ranges::begin(parts);
+    auto& sched = detail::pool_access::of(pool);
+    if constexpr (std::is_void_v<result>) {
+        auto run_part = [&fn](reference part) {
+            std::invoke(fn, std::forward<reference>(part));
+            return std::monostate{};
+        };
+        detail::run_fold(sched, first, count, run_part, detail::unit_reducer{}, chunks(count == 0 ? 1 : count));
+    } else {
+        // Each subtask writes its own slot; slots are pre-sized, so no synchronisation.
+        std::vector<std::optional<result>> slots(count);
+        auto run_part = [&](std::size_t index) {
+            slots[index].emplace(std::invoke(fn, first[static_cast<std::ranges::range_difference_t<Parts>>(index)]));
+            return std::monostate{};
+        };
+        const index_range<std::size_t> indices(0, count);
+        detail::run_fold(sched, indices.begin(), count, run_part, detail::unit_reducer{},
+                         chunks(count == 0 ? 1 : count));
+        std::vector<result> results;
+        results.reserve(count);
+        for (auto& value : slots) results.push_back(std::move(*value));
+        return results;
+    }
+}
+
+/// distribute on mt::default_pool().
+template <splittable_range Parts, class Fn>
+    requires std::invocable<Fn&, std::ranges::range_reference_t<Parts>>
+auto distribute(Parts&& parts, Fn fn) {
+    return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn));
+}
+
+}  // namespace microtask
+
+// ---- include/microtask/for_each.hpp -----------------------------------------
+// microtask — for_each.hpp
+// Parallel loop with no reduction.
+
+
+#include <functional>
+#include <ranges>
+#include <utility>
+#include <variant>
+
+namespace microtask {
+
+/// Calls `fn(element)` once for every element of `range`, in parallel on `pool`. The
+/// element is passed as the range's reference type, so `fn(int& x)` may modify it.
+/// Order of calls is unspecified. Throws the first exception `fn` threw (the remaining
+/// calls may be skipped). Same policies, thread-safety and helping as map_reduce.
+template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
+    requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
+void for_each(thread_pool& pool, Range&& range, Fn fn, Policy policy = {}) {
+    auto visit = [&fn](std::ranges::range_reference_t<Range> element) {
+        std::invoke(fn, std::forward<std::ranges::range_reference_t<Range>>(element));
+        return std::monostate{};
+    };
+    detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
+                     static_cast<std::size_t>(std::ranges::size(range)), visit, detail::unit_reducer{}, policy);
+}
+
+/// for_each on mt::default_pool().
+template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
+    requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
+void for_each(Range&& range, Fn fn, Policy policy = {}) {
+    for_each(default_pool(), std::forward<Range>(range), std::move(fn), policy);
+}
+
+}  // namespace microtask
+
+// ---- include/microtask/join.hpp ---------------------------------------------
+// microtask — join.hpp
+// Binary fork-join.
+
+
+#include <concepts>
+#include <functional>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace microtask {
+
+/// The result type of join for callables A and B: a pair of their results, with `void`
+/// results represented as std::monostate.
+template <class A, class B>
+using join_result_t = std::pair<detail::value_result_t<A&>, detail::value_result_t<B&>>;
+
+/// Runs `a()` and `b()` potentially in parallel on `pool` and returns both results.
+///
+/// `a` runs on the calling thread; `b` is offered to idle workers and, if nobody took it
+/// by the time `a` is done, runs on the calling thread too. The fork costs no allocation
+/// and no shared write. While waiting for a stolen `b`, the caller runs other tasks.
+/// Callable from any thread (an outside thread borrows a guest seat) and from inside
+/// tasks, to any depth.
+/// Throws: if `a` throws and `b` has not started, `b` is skipped; otherwise `b` is
+/// awaited and then the exception of `a` (else of `b`) is rethrown.
+template <class A, class B>
+    requires std::invocable<A&> && std::invocable<B&>
+join_result_t<A, B> join(thread_pool& pool, A&& a, B&& b) {
+    detail::scheduler& sched = detail::pool_access::of(pool);
+    return sched.run_in_slot([&](detail::slot& home) {
+        return detail::fork_join(
+            sched, home, [&a](detail::slot&) { return detail::invoke_to_value(a); },
+            [&b](detail::slot&) { return detail::invoke_to_value(b); });
+    });
+}
+
+/// join on mt::default_pool().
+template <class A, class B>
+    requires std::invocable<A&> && std::invocable<B&>
+join_result_t<A, B> join(A&& a, B&& b) {
+    return join(default_pool(), std::forward<A>(a), std::forward<B>(b));
+}
+
+}  // namespace microtask
+
+// ---- include/microtask/map_reduce.hpp ---------------------------------------
+// microtask — map_reduce.hpp
+// The fused primitive: decompose a range, map every element, reduce the results.
+
+
+#include <functional>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+/// Returns combine(...combine(identity, map(r[0])), ..., map(r[n-1])) computed in
+/// parallel on `pool`, with the results combined in input order.
+///
+/// - The value is deterministic: it depends only on the input, `map`, the reducer and
+///   the policy's leaf boundaries, never on thread count or timing (bitwise, for
+///   floating point too).
+/// - `policy`: adaptive (default: splits on demand, runs inline when tiny), grain(n), or
+///   chunks(k). An empty range gives red.identity().
+/// - Complexity: n calls of `map`, n + O(leaves) calls of combine; O(log leaves) stack.
+/// - Thread-safety: `map` and `red.combine` are called concurrently from several
+///   threads; `range` must not be modified meanwhile. Callable from any thread,
+///   including from inside a task of `pool` (the caller helps instead of blocking).
+/// - Throws: the first exception thrown by `map` or `combine` (remaining work is
+///   skipped, the pool stays usable); std::bad_alloc.
+template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
+    requires map_function<Map, std::ranges::range_reference_t<Range>> &&
+             reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
+[[nodiscard]] typename Red::value_type map_reduce(thread_pool& pool, Range&& range, Map map, Red red,
+                                                  Policy policy = {}) {
+    return detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
+                            static_cast<std::size_t>(std::ranges::size(range)), map, red, policy);
+}
+
+/// map_reduce on mt::default_pool().
+template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
+    requires map_function<Map, std::ranges::range_reference_t<Range>> &&
+             reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
+[[nodiscard]] typename Red::value_type map_reduce(Range&& range, Map map, Red red, Policy policy = {}) {
+    return map_reduce(default_pool(), std::forward<Range>(range), std::move(map), std::move(red), policy);
+}
+
+}  // namespace microtask
+
+// ---- include/microtask/reduce.hpp -------------------------------------------
+// microtask — reduce.hpp
+// Combining partial results with a reducer.
+
+
+#include <ranges>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+/// Sequential left fold of `partials` in order: combine(...combine(identity, p0)..., pn).
+/// Meant for the few partial results distribute() returns. Pass the partials as an
+/// rvalue (`reduce(std::move(partials), r)` or reduce(distribute(...), r)) and they are
+/// moved into combine, not copied: an rvalue range that is neither a view nor a
+/// borrowed range is taken to own its elements. O(n) combines; throws what combine throws.
+template <std::ranges::input_range Range, class Red>
+    requires reducer_for<Red, std::ranges::range_reference_t<Range>>
+[[nodiscard]] typename Red::value_type reduce(Range&& partials, Red red) {
+    // An rvalue container owns its elements and dies after this call: take them. A view
+    // (even an rvalue one, such as a filter) refers to someone else's elements: copy.
+    constexpr bool may_move = !std::is_lvalue_reference_v<Range> && !std::ranges::borrowed_range<Range> &&
+                              !std::ranges::view<std::remove_cvref_t<Range>>;
+    typename Red::value_type acc = red.identity();
+    for (auto&& partial : partials) {
+        if constexpr (may_move) {
+            acc = detail::fold_in(red, std::move(acc), std::move(partial));
+        } else {
+            acc = detail::fold_in(red, std::move(acc), std::forward<decltype(partial)>(partial));
+        }
+    }
+    return acc;
+}
+
+/// Parallel reduction of a large range on `pool`: map_reduce with the identity map.
+/// Same determinism, policies and exceptions as map_reduce.
+template <splittable_range Range, class Red, partition_policy Policy = adaptive>
+    requires reducer_for<Red, std::ranges::range_reference_t<Range>>
+[[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, Policy policy = {}) {
+    return map_reduce(
+        pool, std::forward<Range>(range),
+        // Returns the range's own reference type: a value for views like iota, a
+        // reference (no copy until combine) for containers.
+        [](std::ranges::range_reference_t<Range> x) -> std::ranges::range_reference_t<Range> {
+            return std::forward<std::ranges::range_reference_t<Range>>(x);
+        },
+        std::move(red), policy);
+}
+
+}  // namespace microtask
+
+// ---- include/microtask/reducers.hpp -----------------------------------------
+// microtask — reducers.hpp
+// The built-in reducers and make_reducer for custom ones. Each is a cheap value type;
+// combine never assumes commutativity.
+
+
+#include <concepts>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+/// Sum with identity T{0}. Exactly associative for integers; for floating point the
+/// result is still deterministic (canonical combining tree), and bitwise reproducible.
+template <class T>
+    requires requires(T a, T b) { { a + b } -> std::convertible_to<T>; }
+struct sum {
+    using value_type = T;
+    static constexpr bool is_exactly_associative = std::is_integral_v<T>;
+    [[nodiscard]] constexpr T identity() const { return T(0); }
+    [[nodiscard]] constexpr T combine(T a, T b) const { return static_cast<T>(std::move(a) + std::move(b)); }
+};
+
+/// Product with identity T{1}.
+template <class T>
+    requires requires(T a, T b) { { a * b } -> std::convertible_to<T>; }
+struct product {
+    using value_type = T;
+    static constexpr bool is_exactly_associative = std::is_integral_v<T>;
+    [[nodiscard]] constexpr T identity() const { return T(1); }
+    [[nodiscard]] constexpr T combine(T a, T b) const { return static_cast<T>(std::move(a) * std::move(b)); }
+};
+
+namespace detail {
+template <class T>
+constexpr T highest() {
+    if constexpr (std::numeric_limits<T>::has_infinity) return std::numeric_limits<T>::infinity();
+    else return std::numeric_limits<T>::max();
+}
+template <class T>
+constexpr T lowest() {
+    if constexpr (std::numeric_limits<T>::has_infinity) return -std::numeric_limits<T>::infinity();
+    else return std::numeric_limits<T>::lowest();
+}
+}  // namespace detail
+
+/// Minimum; identity is +infinity or the type's max. On ties the earlier value wins.
+/// Floating point is not declared exactly associative (with a NaN, grouping changes the
+/// result), so it is combined over the canonical tree and stays deterministic.
+template <class T>
+    requires std::totally_ordered<T> && std::numeric_limits<T>::is_specialized
+struct min {
+    using value_type = T;
+    static constexpr bool is_exactly_associative = !std::is_floating_point_v<T>;
+    [[nodiscard]] constexpr T identity() const { return detail::highest<T>(); }
+    [[nodiscard]] constexpr T combine(T a, T b) const { return b < a ? b : a; }
+};
+
+/// Maximum; identity is -infinity or the type's lowest. On ties the earlier value wins.
+/// Floating point: see min.
+template <class T>
+    requires std::totally_ordered<T> && std::numeric_limits<T>::is_specialized
+struct max {
+    using value_type = T;
+    static constexpr bool is_exactly_associative = !std::is_floating_point_v<T>;
+    [[nodiscard]] constexpr T identity() const { return detail::lowest<T>(); }
+    [[nodiscard]] constexpr T combine(T a, T b) const { return a < b ? b : a; }
+};
+
+/// A container that concat can append to: default-constructible, and with
+/// `c.insert(c.end(), first, last)` (vector, string, deque, list, ...).
+template <class C>
+concept appendable_container =
+    std::default_initializable<C> && std::movable<C> && std::ranges::range<C> &&
+    requires(C c, std::move_iterator<std::ranges::iterator_t<C>> it) {
+        c.insert(c.end(), it, it);
+        { c.empty() } -> std::convertible_to<bool>;
+    };
+
+/// Concatenation in input order; identity is an empty container. Partial containers are
+/// moved, never copied: elements are moved into the left operand (or the right one is
+/// returned when the left is empty).
+///
+/// A map function may also return a single element, or a std::optional of one (nullopt
+/// keeps nothing): it is appended directly, with no one-element container built first —
+/// the fast way to filter: `[](int x) { return x % 2 == 0 ? std::optional(x) : std::nullopt; }`.
+template <appendable_container C>
+struct concat {
+    using value_type = C;
+    using element_type = std::ranges::range_value_t<C>;
+    static constexpr bool is_exactly_associative = true;
+    [[nodiscard]] C identity() const { return C{}; }
+    [[nodiscard]] C combine(C a, C b) const {
+        if (a.empty()) return b;
+        a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
+        return a;
+    }
+    template <class E>
+        requires std::convertible_to<E, element_type> && (!std::convertible_to<E, C>)
+    [[nodiscard]] C accumulate(C acc, E&& element) const {
+        acc.insert(acc.end(), static_cast<element_type>(std::forward<E>(element)));
+        return acc;
+    }
+    // Not when an optional is itself a valid element (concat<std::vector<std::optional<T>>>):
+    // then the optional is appended as it is, empty or not.
+    template <class E>
+        requires std::convertible_to<E, element_type> && (!std::convertible_to<std::optional<E>, element_type>)
+    [[nodiscard]] C accumulate(C acc, std::optional<E> element) const {
+        if (element) acc.insert(acc.end(), static_cast<element_type>(std::move(*element)));
+        return acc;
+    }
+};
+
+/// Tag for make_reducer: promises that `op` is associative bit for bit, so map_reduce may
+/// fold in whatever order is fastest (see the reducer concept).
+struct exactly_associative_t {
+    explicit exactly_associative_t() = default;
+};
+inline constexpr exactly_associative_t exactly_associative{};
+
+/// A reducer made from an identity value and an associative binary operation.
+template <class T, class Op, bool Exact = false>
+class custom_reducer {
+public:
+    using value_type = T;
+    static constexpr bool is_exactly_associative = Exact;
+    constexpr custom_reducer(T identity, Op op) : m_identity(std::move(identity)), m_op(std::move(op)) {}
+    [[nodiscard]] constexpr T identity() const { return m_identity; }
+    [[nodiscard]] constexpr T combine(T a, T b) const { return std::invoke(m_op, std::move(a), std::move(b)); }
+
+private:
+    T m_identity;
+    Op m_op;
+};
+
+/// Makes a reducer from `identity` and `op(T, T) -> T`. Precondition (unchecked): `op`
+/// is associative and `identity` is its neutral element. `op` may be called from several
+/// threads at once, so it must not mutate shared state.
+template <class T, class Op>
+    requires std::copy_constructible<Op> && std::regular_invocable<const Op&, T, T> &&
+             std::convertible_to<std::invoke_result_t<const Op&, T, T>, T>
+[[nodiscard]] constexpr custom_reducer<T, Op> make_reducer(T identity, Op op) {
+    return {std::move(identity), std::move(op)};
+}
+
+/// As above, declaring `op` exactly associative.
+template <class T, class Op>
+    requires std::copy_constructible<Op> && std::regular_invocable<const Op&, T, T> &&
+             std::convertible_to<std::invoke_result_t<const Op&, T, T>, T>
+[[nodiscard]] constexpr custom_reducer<T, Op, true> make_reducer(T identity, Op op, exactly_associative_t) {
+    return {std::move(identity), std::move(op)};
+}
+
+}  // namespace microtask
+
+// ---- include/microtask/task_group.hpp ---------------------------------------
+// microtask — task_group.hpp
+// A dynamic set of tasks waited on together.
+
+
+#include <atomic>
+#include <concepts>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+/// Runs any number of tasks on a pool and waits for all of them.
+///
+/// Every task passed to run() runs exactly once, even after another task of the group
+/// threw; wait() then rethrows the first exception. The group can be reused after
+/// wait() returns or throws.
+/// Thread-safety: run() from any thread, also from inside the group's own tasks; wait()
+/// from one thread at a time. The destructor waits for tasks still running (it cannot
+/// rethrow, so call wait() to see exceptions).
+class task_group {
+public:
+    explicit task_group(thread_pool& pool) noexcept : m_sched(detail::pool_access::of(pool)) {}
+    task_group(const task_group&) = delete;
+    task_group& operator=(const task_group&) = delete;
+    ~task_group() { wait_all(); }
+
+    /// Queues `fn()` on the pool (the same path as thread_pool::submit). Throws
+    /// std::bad_alloc, and then the task is not queued.
+    template <class F>
+        requires std::invocable<std::decay_t<F>&>
+    void run(F&& fn) {
+        auto* task = new group_task<std::decay_t<F>>(std::forward<F>(fn), *this);
+        // relaxed: the task's decrement is ordered after this by the queue hand-off.
+        m_state.fetch_add(k_one_task, std::memory_order_relaxed);
+        try {
+            m_sched.submit(task);
+        } catch (...) {
+            delete task;
+            finish_one();  // as if it ran: a concurrent wait() may be parked on this count
+            throw;
+        }
+    }
+
+    /// Waits until every task run so far has finished; the waiting thread runs other
+    /// tasks meanwhile. Rethrows the first exception a task threw since the last wait().
+    void wait() {
+        wait_all();
+        std::exception_ptr error;
+        {
+            std::lock_guard lock(m_error_mutex);
+            error = std::exchange(m_error, nullptr);
+        }
+        if (error) std::rethrow_exception(error);
+    }
+
+private:
+    // m_state packs the pending-task count (high bits) and the waiting thread's slot
+    // index + 1 (low bits), so a finishing task reads both in the one RMW that may be
+    // its last touch of the group: the group can be destroyed right after.
+    static constexpr unsigned k_index_bits = 24;
+    static constexpr std::uint64_t k_index_mask = (std::uint64_t{1} << k_index_bits) - 1;
+    static constexpr std::uint64_t k_one_task = std::uint64_t{1} << k_index_bits;
+
+    template <class F>
+    class group_task final : public detail::task_base, public detail::recycled_allocation {
+    public:
+        group_task(F&& fn, task_group& group) : task_base{&run}, m_fn(std::move(fn)), m_group(group) {}
+        group_task(const F& fn, task_group& group) : task_base{&run}, m_fn(fn), m_group(group) {}
+
+    private:
+        static void run(task_base* base) noexcept {
+            auto* self = static_cast<group_task*>(base);
+            task_group& group = self->m_group;
+            try {
+                self->m_fn();
+            } catch (...) {
+                group.record_failure();
+            }
+            delete self;
+            group.finish_one();
+        }
+        F m_fn;
+        task_group& m_group;
+    };
+
+    // A mutex, not an atomic flag: run() may overlap wait(), and wait() must never see
+    // "failed" before the exception_ptr is fully written. Only the failure path locks.
+    void record_failure() noexcept {
+        std::lock_guard lock(m_error_mutex);
+        if (!m_error) m_error = std::current_exception();
+    }
+
+    void finish_one() noexcept {
+        detail::scheduler& sched = m_sched;
+        // seq_cst: pairs with wait_all()'s registration and its seq_cst reads (the
+        // Dekker pairing of scheduler::park). After this RMW `this` may be destroyed.
+        const std::uint64_t before = m_state.fetch_sub(k_one_task, std::memory_order_seq_cst);
+        const std::uint64_t waiter = before & k_index_mask;
+        if ((before >> k_index_bits) == 1 && waiter != 0) sched.wake_slot(sched.slot_at(waiter - 1));
+    }
+
+    [[nodiscard]] bool idle() const noexcept {
+        return (m_state.load(std::memory_order_seq_cst) >> k_index_bits) == 0;
+    }
+
+    void wait_all() noexcept {
+        if (idle()) return;
+        m_sched.run_in_slot([this](detail::slot& home) {
+            const std::uint64_t me = home.index + std::uint64_t{1};
+            m_state.fetch_add(me, std::memory_order_seq_cst);
+            m_sched.wait_until(home, [this] { return idle(); });
+            m_state.fetch_sub(me, std::memory_order_relaxed);
+        });
+    }
+
+    detail::scheduler& m_sched;
+    std::atomic<std::uint64_t> m_state{0};
+    std::mutex m_error_mutex;
+    std::exception_ptr m_error;
+};
+
+}  // namespace microtask
+
+// ---- include/microtask/version.hpp ------------------------------------------
+// microtask — version.hpp
+// The one home of the version number; CMake reads it from here.
+
+#define MICROTASK_VERSION_MAJOR 0
+#define MICROTASK_VERSION_MINOR 1
+#define MICROTASK_VERSION_PATCH 0
+
+namespace microtask {
+/// The library version as MAJOR * 10000 + MINOR * 100 + PATCH.
+inline constexpr int version =
+    MICROTASK_VERSION_MAJOR * 10000 + MICROTASK_VERSION_MINOR * 100 + MICROTASK_VERSION_PATCH;
+}  // namespace microtask
