@@ -1,5 +1,6 @@
 // microtask — for_each.hpp
-// Parallel loop with no reduction.
+/// @file
+/// Parallel loop with no reduction.
 #pragma once
 
 #include "concepts.hpp"

@@ -1,5 +1,6 @@
 // microtask — future.hpp
-// The handle thread_pool::submit returns.
+/// @file
+/// The handle thread_pool::submit returns.
 #pragma once
 
 #include "detail/scheduler.hpp"
@@ -154,8 +155,12 @@ private:
 template <class T>
 class future {
 public:
+    /// A future with no state: valid() is false.
     future() noexcept = default;
+    /// Takes over `other`'s state; `other` is left without one. O(1), never throws.
     future(future&& other) noexcept : m_state(std::exchange(other.m_state, nullptr)) {}
+    /// Drops this future's state (without waiting; the task still runs) and takes over
+    /// `other`'s. O(1), never throws.
     future& operator=(future&& other) noexcept {
         if (this != &other) {
             reset();
@@ -165,6 +170,8 @@ public:
     }
     future(const future&) = delete;
     future& operator=(const future&) = delete;
+    /// Drops the state without waiting: the task still runs, exactly once, and its
+    /// result or exception is discarded. Never throws.
     ~future() { reset(); }
 
     /// True until get() has been called (or for a default-constructed future, false).

@@ -1,5 +1,6 @@
 // microtask — map_reduce.hpp
-// The fused primitive: decompose a range, map every element, reduce the results.
+/// @file
+/// The fused primitive: decompose a range, map every element, reduce the results.
 #pragma once
 
 #include "concepts.hpp"

@@ -1,6 +1,7 @@
 // microtask — microtask.hpp
-// The umbrella header: decompose a job, distribute it over a work-stealing pool, reduce
-// the partial results. Users write `namespace mt = microtask;`.
+/// @file
+/// The umbrella header: decompose a job, distribute it over a work-stealing pool, reduce
+/// the partial results. Users write `namespace mt = microtask;`.
 #pragma once
 
 #include "concepts.hpp"
@@ -17,3 +18,8 @@
 #include "task_group.hpp"
 #include "thread_pool.hpp"
 #include "version.hpp"
+
+/// @namespace microtask
+/// Every public name of the library. The headers are listed under Files; names in
+/// `microtask::detail` are implementation and may change in any release. Users write
+/// `namespace mt = microtask;`.

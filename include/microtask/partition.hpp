@@ -1,7 +1,8 @@
 // microtask — partition.hpp
-// Decomposition policies: how a range of n elements is cut into leaves (subtasks).
-// The leaf boundaries depend only on n and the policy, never on timing or thread count:
-// that is what makes every reduction deterministic.
+/// @file
+/// Decomposition policies: how a range of n elements is cut into leaves (subtasks).
+/// The leaf boundaries depend only on n and the policy, never on timing or thread count:
+/// that is what makes every reduction deterministic.
 #pragma once
 
 #include <algorithm>
@@ -27,20 +28,30 @@ std::size_t checked_positive(Count value, const char* what) {
 /// Leaves of at most `size` elements, as nearly equal as possible; every leaf is a
 /// subtask. Throws std::invalid_argument if size < 1.
 struct grain {
+    /// Leaves of at most `max_size` elements. Throws std::invalid_argument if
+    /// max_size < 1 (negative values included). O(1).
     template <std::integral Size>
     explicit grain(Size max_size) : size(detail::checked_positive(max_size, "grain: grain size")) {}
+    /// Number of leaves for a range of `n` elements: ceil(n / size). O(1), never throws.
     [[nodiscard]] std::size_t leaf_count(std::size_t n) const noexcept { return n / size + (n % size != 0); }
+    /// False: every leaf is a subtask, whether or not a worker is idle.
     static constexpr bool splits_on_demand = false;
+    /// The maximum number of elements per leaf (at least 1).
     std::size_t size;
 };
 
 /// `count` nearly equal leaves (fewer if the range is shorter); every leaf is a subtask.
 /// Throws std::invalid_argument if count < 1.
 struct chunks {
+    /// `chunk_count` leaves. Throws std::invalid_argument if chunk_count < 1 (negative
+    /// values included). O(1).
     template <std::integral Count>
     explicit chunks(Count chunk_count) : count(detail::checked_positive(chunk_count, "chunks: chunk count")) {}
+    /// Number of leaves for a range of `n` elements: min(n, count). O(1), never throws.
     [[nodiscard]] std::size_t leaf_count(std::size_t n) const noexcept { return std::min(n, count); }
+    /// False: every leaf is a subtask, whether or not a worker is idle.
     static constexpr bool splits_on_demand = false;
+    /// The requested number of leaves (at least 1).
     std::size_t count;
 };
 
@@ -48,8 +59,12 @@ struct chunks {
 /// (when a worker is idle to take one), and run inline without any split when the whole
 /// job finishes sooner than a wake-up would take. Nothing to tune.
 struct adaptive {
+    /// The most leaves a range is cut into; a longer range gets longer leaves.
     static constexpr std::size_t max_leaves = 2048;
+    /// Number of canonical leaves for a range of `n` elements: min(n, max_leaves). O(1),
+    /// never throws.
     [[nodiscard]] std::size_t leaf_count(std::size_t n) const noexcept { return std::min(n, max_leaves); }
+    /// True: leaves become subtasks only when an idle worker takes them.
     static constexpr bool splits_on_demand = true;
 };
 

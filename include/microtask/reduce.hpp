@@ -1,5 +1,6 @@
 // microtask — reduce.hpp
-// Combining partial results with a reducer.
+/// @file
+/// Combining partial results with a reducer.
 #pragma once
 
 #include "concepts.hpp"

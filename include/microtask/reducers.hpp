@@ -1,6 +1,7 @@
 // microtask — reducers.hpp
-// The built-in reducers and make_reducer for custom ones. Each is a cheap value type;
-// combine never assumes commutativity.
+/// @file
+/// The built-in reducers and make_reducer for custom ones. Each is a cheap value type;
+/// combine never assumes commutativity.
 #pragma once
 
 #include "concepts.hpp"
@@ -20,9 +21,13 @@ namespace microtask {
 template <class T>
     requires requires(T a, T b) { { a + b } -> std::convertible_to<T>; }
 struct sum {
+    /// The type reduced and returned.
     using value_type = T;
+    /// True for integral T: integer addition is associative bit for bit.
     static constexpr bool is_exactly_associative = std::is_integral_v<T>;
+    /// T(0). O(1).
     [[nodiscard]] constexpr T identity() const { return T(0); }
+    /// a + b. O(1) for arithmetic T; throws what T's + throws. Any thread.
     [[nodiscard]] constexpr T combine(T a, T b) const { return static_cast<T>(std::move(a) + std::move(b)); }
 };
 
@@ -30,9 +35,13 @@ struct sum {
 template <class T>
     requires requires(T a, T b) { { a * b } -> std::convertible_to<T>; }
 struct product {
+    /// The type reduced and returned.
     using value_type = T;
+    /// True for integral T: integer multiplication is associative bit for bit.
     static constexpr bool is_exactly_associative = std::is_integral_v<T>;
+    /// T(1). O(1).
     [[nodiscard]] constexpr T identity() const { return T(1); }
+    /// a * b. O(1) for arithmetic T; throws what T's * throws. Any thread.
     [[nodiscard]] constexpr T combine(T a, T b) const { return static_cast<T>(std::move(a) * std::move(b)); }
 };
 
@@ -55,9 +64,13 @@ constexpr T lowest() {
 template <class T>
     requires std::totally_ordered<T> && std::numeric_limits<T>::is_specialized
 struct min {
+    /// The type reduced and returned.
     using value_type = T;
+    /// True except for floating point (see above).
     static constexpr bool is_exactly_associative = !std::is_floating_point_v<T>;
+    /// +infinity if T has one, else std::numeric_limits<T>::max(). O(1).
     [[nodiscard]] constexpr T identity() const { return detail::highest<T>(); }
+    /// The smaller of a and b; `a` if neither is smaller. O(1). Any thread.
     [[nodiscard]] constexpr T combine(T a, T b) const { return b < a ? b : a; }
 };
 
@@ -66,9 +79,13 @@ struct min {
 template <class T>
     requires std::totally_ordered<T> && std::numeric_limits<T>::is_specialized
 struct max {
+    /// The type reduced and returned.
     using value_type = T;
+    /// True except for floating point (see min).
     static constexpr bool is_exactly_associative = !std::is_floating_point_v<T>;
+    /// -infinity if T has one, else std::numeric_limits<T>::lowest(). O(1).
     [[nodiscard]] constexpr T identity() const { return detail::lowest<T>(); }
+    /// The larger of a and b; `a` if neither is larger. O(1). Any thread.
     [[nodiscard]] constexpr T combine(T a, T b) const { return a < b ? b : a; }
 };
 
@@ -91,21 +108,33 @@ concept appendable_container =
 /// the fast way to filter: `[](int x) { return x % 2 == 0 ? std::optional(x) : std::nullopt; }`.
 template <appendable_container C>
 struct concat {
+    /// The container reduced and returned.
     using value_type = C;
+    /// The container's element type, which a map function may return on its own.
     using element_type = std::ranges::range_value_t<C>;
+    /// True: concatenation is associative exactly.
     static constexpr bool is_exactly_associative = true;
+    /// An empty C. Throws what C's default constructor throws.
     [[nodiscard]] C identity() const { return C{}; }
+    /// `a` followed by `b`: b's elements are moved to the end of `a` (or `b` is returned
+    /// if `a` is empty). O(b.size()) amortised for vector/string/deque; throws what the
+    /// insertion throws (std::bad_alloc). Any thread.
     [[nodiscard]] C combine(C a, C b) const {
         if (a.empty()) return b;
         a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
         return a;
     }
+    /// Appends one element to `acc`, with no one-element container built first. Only for
+    /// an `E` that converts to the element type but not to C. O(1) amortised; throws what
+    /// the insertion throws.
     template <class E>
         requires std::convertible_to<E, element_type> && (!std::convertible_to<E, C>)
     [[nodiscard]] C accumulate(C acc, E&& element) const {
         acc.insert(acc.end(), static_cast<element_type>(std::forward<E>(element)));
         return acc;
     }
+    /// Appends `*element` to `acc` if `element` is engaged; keeps nothing for nullopt.
+    /// O(1) amortised; throws what the insertion throws.
     // Not when an optional is itself a valid element (concat<std::vector<std::optional<T>>>):
     // then the optional is appended as it is, empty or not.
     template <class E>
@@ -121,16 +150,22 @@ struct concat {
 struct exactly_associative_t {
     explicit exactly_associative_t() = default;
 };
+/// The tag value: `make_reducer(identity, op, mt::exactly_associative)`.
 inline constexpr exactly_associative_t exactly_associative{};
 
 /// A reducer made from an identity value and an associative binary operation.
 template <class T, class Op, bool Exact = false>
 class custom_reducer {
 public:
+    /// The type reduced and returned.
     using value_type = T;
+    /// `Exact`: true when made with the mt::exactly_associative tag.
     static constexpr bool is_exactly_associative = Exact;
+    /// Stores `identity` and `op` (moved). Throws what moving them throws.
     constexpr custom_reducer(T identity, Op op) : m_identity(std::move(identity)), m_op(std::move(op)) {}
+    /// A copy of the stored identity. Throws what copying T throws.
     [[nodiscard]] constexpr T identity() const { return m_identity; }
+    /// op(a, b). Throws what `op` throws. Called concurrently from several threads.
     [[nodiscard]] constexpr T combine(T a, T b) const { return std::invoke(m_op, std::move(a), std::move(b)); }
 
 private:

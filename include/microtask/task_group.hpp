@@ -1,5 +1,6 @@
 // microtask — task_group.hpp
-// A dynamic set of tasks waited on together.
+/// @file
+/// A dynamic set of tasks waited on together.
 #pragma once
 
 #include "detail/scheduler.hpp"
@@ -27,9 +28,13 @@ namespace microtask {
 /// rethrow, so call wait() to see exceptions).
 class task_group {
 public:
+    /// An empty group whose tasks run on `pool`. The pool must outlive the group.
+    /// O(1), never throws.
     explicit task_group(thread_pool& pool) noexcept : m_sched(detail::pool_access::of(pool)) {}
     task_group(const task_group&) = delete;
     task_group& operator=(const task_group&) = delete;
+    /// Waits for every task still pending (helping the pool meanwhile); an exception a
+    /// task threw since the last wait() is discarded. Never throws.
     ~task_group() { wait_all(); }
 
     /// Queues `fn()` on the pool (the same path as thread_pool::submit). Throws
