@@ -53,6 +53,13 @@ concept reducer_for = reducer<R> && (std::convertible_to<T, typename R::value_ty
 template <class F, class Element>
 concept map_function = std::invocable<F&, Element> && (!std::is_void_v<std::invoke_result_t<F&, Element>>);
 
+/// A callable whose result microtask stores and hands back (join, thread_pool::submit,
+/// distribute): invocable with `Args...`, returning void or an object type. A reference
+/// cannot be stored: return a pointer or std::reference_wrapper instead.
+template <class F, class... Args>
+concept value_task = std::invocable<F&, Args...> && (std::is_void_v<std::invoke_result_t<F&, Args...>> ||
+                                                     std::is_object_v<std::invoke_result_t<F&, Args...>>);
+
 /// A range map_reduce, for_each and decompose can split in O(1): random access with a
 /// known size.
 template <class R>

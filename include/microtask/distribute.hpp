@@ -25,7 +25,7 @@ namespace microtask {
 /// std::bad_alloc. `fn` is called concurrently from several threads. Callable from any
 /// thread, including from inside a task of `pool`.
 template <splittable_range Parts, class Fn>
-    requires std::invocable<Fn&, std::ranges::range_reference_t<Parts>>
+    requires value_task<Fn, std::ranges::range_reference_t<Parts>>
 auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
     using reference = std::ranges::range_reference_t<Parts>;
     using result = std::invoke_result_t<Fn&, reference>;
@@ -57,7 +57,7 @@ auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
 
 /// distribute on mt::default_pool().
 template <splittable_range Parts, class Fn>
-    requires std::invocable<Fn&, std::ranges::range_reference_t<Parts>>
+    requires value_task<Fn, std::ranges::range_reference_t<Parts>>
 auto distribute(Parts&& parts, Fn fn) {
     return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn));
 }

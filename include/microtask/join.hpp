@@ -2,6 +2,7 @@
 // Binary fork-join.
 #pragma once
 
+#include "concepts.hpp"
 #include "detail/fork_join.hpp"
 #include "detail/task.hpp"
 #include "thread_pool.hpp"
@@ -28,21 +29,24 @@ using join_result_t = std::pair<detail::value_result_t<A&>, detail::value_result
 /// tasks, to any depth.
 /// Throws: if `a` throws and `b` has not started, `b` is skipped; otherwise `b` is
 /// awaited and then the exception of `a` (else of `b`) is rethrown.
+/// Both callables must satisfy value_task. The result is a join_result_t<A, B>; the
+/// return type is spelled `auto` so that clang, which substitutes into a return type
+/// before it checks constraints, also reports a violation as value_task.
 template <class A, class B>
-    requires std::invocable<A&> && std::invocable<B&>
-join_result_t<A, B> join(thread_pool& pool, A&& a, B&& b) {
+    requires value_task<A> && value_task<B>
+auto join(thread_pool& pool, A&& a, B&& b) {
     detail::scheduler& sched = detail::pool_access::of(pool);
-    return sched.run_in_slot([&](detail::slot& home) {
+    return join_result_t<A, B>(sched.run_in_slot([&](detail::slot& home) {
         return detail::fork_join(
             sched, home, [&a](detail::slot&) { return detail::invoke_to_value(a); },
             [&b](detail::slot&) { return detail::invoke_to_value(b); });
-    });
+    }));
 }
 
 /// join on mt::default_pool().
 template <class A, class B>
-    requires std::invocable<A&> && std::invocable<B&>
-join_result_t<A, B> join(A&& a, B&& b) {
+    requires value_task<A> && value_task<B>
+auto join(A&& a, B&& b) {
     return join(default_pool(), std::forward<A>(a), std::forward<B>(b));
 }
 

@@ -2,6 +2,7 @@
 // The work-stealing thread pool every primitive runs on.
 #pragma once
 
+#include "concepts.hpp"
 #include "detail/scheduler.hpp"
 #include "future.hpp"
 
@@ -70,9 +71,11 @@ public:
     /// or uses the pool's injection queue when all 16 leasable seats are taken. Task
     /// blocks are recycled per thread, so steady-state submits do not call malloc.
     /// Throws std::bad_alloc; the task's own exceptions are rethrown by future::get().
+    /// Returns future<result of fn()>; spelled `auto` so that clang, which substitutes
+    /// into a return type before it checks constraints, reports a bad `fn` as value_task.
     template <class F>
-        requires std::invocable<std::decay_t<F>&>
-    [[nodiscard]] future<std::invoke_result_t<std::decay_t<F>&>> submit(F&& fn) {
+        requires value_task<std::decay_t<F>>
+    [[nodiscard]] auto submit(F&& fn) {
         using result = std::invoke_result_t<std::decay_t<F>&>;
         auto* task = new detail::future_task<result, std::decay_t<F>>(std::forward<F>(fn), m_scheduler);
         future<result> handle(task);  // holds the second reference from here on

@@ -1,0 +1,10 @@
+// Misuse: the operation of make_reducer cannot combine two values of the identity's type.
+// expect: regular_invocable
+#include <microtask/microtask.hpp>
+
+#include <string>
+
+int main() {
+    auto joined = microtask::make_reducer(0, [](std::string a, const std::string& b) { return a + b; });
+    return joined.identity();
+}
