@@ -1,6 +1,7 @@
 // microtask — concepts.hpp
-// The requirements the public entry points check, named so that a compiler error says
-// which one a type failed.
+/// @file
+/// The requirements the public entry points check, named so that a compiler error says
+/// which one a type failed.
 #pragma once
 
 #include <concepts>

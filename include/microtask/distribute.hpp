@@ -1,5 +1,6 @@
 // microtask — distribute.hpp
-// Step two of decompose / distribute / reduce: run one subtask per part on the pool.
+/// @file
+/// Step two of decompose / distribute / reduce: run one subtask per part on the pool.
 #pragma once
 
 #include "concepts.hpp"

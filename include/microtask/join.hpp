@@ -1,5 +1,6 @@
 // microtask — join.hpp
-// Binary fork-join.
+/// @file
+/// Binary fork-join.
 #pragma once
 
 #include "concepts.hpp"

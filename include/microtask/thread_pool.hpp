@@ -1,5 +1,6 @@
 // microtask — thread_pool.hpp
-// The work-stealing thread pool every primitive runs on.
+/// @file
+/// The work-stealing thread pool every primitive runs on.
 #pragma once
 
 #include "concepts.hpp"
