@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of task_program_fuzzer into fuzz/corpus/: one small program per
+file, covering every node kind, reducer, policy, pool size and throwing pattern, so a run
+starts from the interesting shapes instead of finding them. The byte format is described
+at the top of task_program_fuzzer.cpp. Re-run after changing the format:
+    python3 fuzz/make_corpus.py
+"""
+import pathlib
+
+LEAF, THROW_IF, JOIN, MAP_REDUCE, REDUCE, FOR_EACH, DISTRIBUTE, TASK_GROUP, SUBMIT = range(9)
+REDUCERS = ["sum", "product", "min", "max", "concat_vector", "concat_single", "concat_optional",
+            "affine", "affine_exact"]
+ADAPTIVE, GRAIN4, CHUNKS3 = 0, 1 + 3 * 3, 2 + 3 * 2  # policy bytes: adaptive, grain(4), chunks(3)
+
+
+def leaf(v=5):
+    return [LEAF, v]
+
+
+def throw(code=1, modulus=1, residue=0, v=0):
+    return [THROW_IF, code, modulus - 1, residue, v]
+
+
+def join(a, b):
+    return [JOIN] + a + b
+
+
+def map_reduce(n, red, policy=ADAPTIVE, child=None, calls=2):
+    return [MAP_REDUCE, n, REDUCERS.index(red), policy] + ([calls] + child if child else [0])
+
+
+def reduce(n, red, policy=ADAPTIVE):
+    return [REDUCE, n, REDUCERS.index(red), policy]
+
+
+def for_each(n, policy=ADAPTIVE, child=None, calls=3):
+    return [FOR_EACH, n, policy] + ([calls] + child if child else [0])
+
+
+def distribute(n, policy=GRAIN4, child=None, calls=1):
+    return [DISTRIBUTE, n, policy] + ([calls] + child if child else [0])
+
+
+def task_group(*children):
+    return [TASK_GROUP, len(children)] + [b for c in children for b in c]
+
+
+def submit(child):
+    return [SUBMIT] + child
+
+
+def program(root, pool_size=2, inside_pool=False, seed=7):
+    return bytes([(pool_size - 1) | (4 if inside_pool else 0), seed] + root)
+
+
+seeds = {
+    "leaf": program(leaf()),
+    "join": program(join(leaf(1), leaf(2))),
+    "submit": program(submit(leaf(3))),
+    "task_group": program(task_group(leaf(1), leaf(2), leaf(3), leaf(4))),
+    "for_each": program(for_each(40, GRAIN4, leaf(1))),
+    "distribute": program(distribute(33, CHUNKS3, leaf(2))),
+    "throw_root": program(throw(5)),
+    "join_throw_left": program(join(throw(3), leaf(1))),
+    "join_throw_right": program(join(leaf(1), throw(4))),
+    "join_throw_both": program(join(throw(3), throw(4)), pool_size=4),
+    "map_reduce_throw_some": program(map_reduce(64, "sum", GRAIN4, throw(9, modulus=3, residue=1), calls=3)),
+    "task_group_throw_two": program(task_group(throw(1), leaf(2), throw(2)), pool_size=3),
+    "submit_throw": program(submit(throw(6))),
+    "for_each_throw": program(for_each(20, CHUNKS3, throw(7, modulus=2, residue=1))),
+    "distribute_throw": program(distribute(17, GRAIN4, throw(8, modulus=2, residue=0), calls=2)),
+    "nested_map_reduce": program(map_reduce(32, "sum", ADAPTIVE, join(map_reduce(16, "max"), leaf(3)), calls=3),
+                                 pool_size=4),
+    "group_of_submits": program(task_group(submit(map_reduce(20, "product")), submit(join(leaf(1), leaf(2)))),
+                                inside_pool=True),
+    "deep_join": program(join(join(join(leaf(1), leaf(2)), join(leaf(3), leaf(4))), join(leaf(5), throw(2, 2, 1))),
+                         pool_size=1),
+    "inside_pool_nested": program(submit(task_group(map_reduce(24, "concat_vector", GRAIN4, submit(leaf(9)), calls=2),
+                                                    for_each(12))), pool_size=2, inside_pool=True),
+}
+for red in REDUCERS:
+    seeds["map_reduce_" + red] = program(map_reduce(50, red, [ADAPTIVE, GRAIN4, CHUNKS3][len(seeds) % 3]),
+                                         pool_size=1 + len(seeds) % 4)
+for red in ["sum", "concat_optional", "affine", "affine_exact"]:
+    seeds["reduce_" + red] = program(reduce(60, red, GRAIN4), pool_size=3)
+
+corpus = pathlib.Path(__file__).resolve().parent / "corpus"
+corpus.mkdir(exist_ok=True)
+for old in corpus.iterdir():
+    old.unlink()
+for name, data in seeds.items():
+    (corpus / name).write_bytes(data)
+print(f"wrote {len(seeds)} seeds to {corpus}")
