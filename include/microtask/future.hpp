@@ -57,7 +57,15 @@ public:
 
     T take() {
         wait();
-        if (m_error) std::rethrow_exception(m_error);
+        // Move the exception out rather than share it: otherwise the last reference to it
+        // can be dropped by the completer's release() on another thread, after this
+        // thread caught and read it. That is correctly ordered, but only through the
+        // exception's own refcount inside libstdc++, which ThreadSanitizer cannot see, so
+        // it reported a data race whenever the completer released last. Now the thread
+        // that handles the exception also destroys it. No ordering changes: m_error was
+        // written before publish() and is read and cleared only here, after ready()
+        // (seq_cst) saw m_done; get() consumes the state, so nothing reads m_error again.
+        if (m_error) std::rethrow_exception(std::exchange(m_error, nullptr));
         if constexpr (std::is_void_v<T>) {
             return;
         } else {

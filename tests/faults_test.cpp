@@ -1,0 +1,651 @@
+// Faults: exceptions from random subtasks at random depths (also from reducers and a
+// user decomposer), std::bad_alloc from subtasks and from the library's own allocations,
+// a subtask that throws while another thread waits on it, pools destroyed while tasks
+// are queued and while workers sleep, thousands of pools created and destroyed, and
+// default_pool() from many threads at once. After each fault: the caller got the
+// exception, nothing else was lost, and the pool still works.
+#include "stress_tree.hpp"
+#include "test_support.hpp"
+
+#include <microtask/microtask.hpp>
+
+#include "catch.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <latch>
+#include <memory>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace mt = microtask;
+using namespace microtask_test;
+
+// ---- Allocation failure injection ---------------------------------------------------
+// The global allocation functions are replaced for this test program: a thread can ask
+// for its k-th next allocation to fail with std::bad_alloc. Only the armed thread is
+// affected, so the failure lands in the library code that thread runs (submit, run,
+// forks, distribute, the pool's constructor) and never in a worker's noexcept paths.
+
+namespace {
+thread_local long t_allocations_before_failure = -1;  // -1: disarmed
+thread_local bool t_failure_injected = false;
+
+void* allocate_or_fail(std::size_t size, std::size_t alignment) {
+    if (t_allocations_before_failure == 0) {
+        t_allocations_before_failure = -1;
+        t_failure_injected = true;
+        throw std::bad_alloc();
+    }
+    if (t_allocations_before_failure > 0) --t_allocations_before_failure;
+    if (size == 0) size = 1;
+    void* block = alignment <= alignof(std::max_align_t)
+                      ? std::malloc(size)
+                      : std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
+    if (block == nullptr) throw std::bad_alloc();
+    return block;
+}
+}  // namespace
+
+// g++ sees these frees inlined into callers of operator new and warns; the pairing is
+// right: every replaced operator new returns malloc'd memory.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void* operator new(std::size_t size) { return allocate_or_fail(size, 0); }
+void* operator new[](std::size_t size) { return allocate_or_fail(size, 0); }
+void* operator new(std::size_t size, std::align_val_t alignment) {
+    return allocate_or_fail(size, static_cast<std::size_t>(alignment));
+}
+void* operator new[](std::size_t size, std::align_val_t alignment) {
+    return allocate_or_fail(size, static_cast<std::size_t>(alignment));
+}
+// The nothrow forms too: everything allocated here must come from malloc, to match the
+// frees below (AddressSanitizer checks that new/delete and malloc/free pair up).
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+    try {
+        return allocate_or_fail(size, 0);
+    } catch (...) {
+        return nullptr;
+    }
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+    try {
+        return allocate_or_fail(size, 0);
+    } catch (...) {
+        return nullptr;
+    }
+}
+void* operator new(std::size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept {
+    try {
+        return allocate_or_fail(size, static_cast<std::size_t>(alignment));
+    } catch (...) {
+        return nullptr;
+    }
+}
+void* operator new[](std::size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept {
+    try {
+        return allocate_or_fail(size, static_cast<std::size_t>(alignment));
+    } catch (...) {
+        return nullptr;
+    }
+}
+void operator delete(void* block, const std::nothrow_t&) noexcept { std::free(block); }
+void operator delete[](void* block, const std::nothrow_t&) noexcept { std::free(block); }
+void operator delete(void* block, std::align_val_t, const std::nothrow_t&) noexcept { std::free(block); }
+void operator delete[](void* block, std::align_val_t, const std::nothrow_t&) noexcept { std::free(block); }
+void operator delete(void* block) noexcept { std::free(block); }
+void operator delete[](void* block) noexcept { std::free(block); }
+void operator delete(void* block, std::size_t) noexcept { std::free(block); }
+void operator delete[](void* block, std::size_t) noexcept { std::free(block); }
+void operator delete(void* block, std::align_val_t) noexcept { std::free(block); }
+void operator delete[](void* block, std::align_val_t) noexcept { std::free(block); }
+void operator delete(void* block, std::size_t, std::align_val_t) noexcept { std::free(block); }
+void operator delete[](void* block, std::size_t, std::align_val_t) noexcept { std::free(block); }
+
+namespace {
+
+/// Arms the calling thread so that its `allocations`-th next allocation fails; disarms
+/// on destruction. injected() says whether the failure happened.
+class allocation_failure {
+public:
+    explicit allocation_failure(long allocations) noexcept {
+        t_failure_injected = false;
+        t_allocations_before_failure = allocations;
+    }
+    allocation_failure(const allocation_failure&) = delete;
+    allocation_failure& operator=(const allocation_failure&) = delete;
+    ~allocation_failure() { t_allocations_before_failure = -1; }
+    [[nodiscard]] static bool injected() noexcept { return t_failure_injected; }
+};
+
+/// Suspends an armed failure for a scope (the test's own setup and checks allocate).
+class allocations_paused {
+public:
+    allocations_paused() noexcept : m_saved(std::exchange(t_allocations_before_failure, -1)) {}
+    allocations_paused(const allocations_paused&) = delete;
+    allocations_paused& operator=(const allocations_paused&) = delete;
+    ~allocations_paused() { t_allocations_before_failure = m_saved; }
+
+private:
+    long m_saved;
+};
+
+/// Runs `operation(k)` with the k-th allocation of the calling thread failing, for
+/// k = 0, 1, 2, ... until an attempt makes no allocation fail. `operation` returns
+/// whether it threw std::bad_alloc; that must be exactly when a failure was injected.
+/// Returns the number of failures injected.
+template <class Operation>
+std::uint64_t fail_each_allocation_in_turn(Operation&& operation) {
+    for (long k = 0;; ++k) {
+        bool threw = false;
+        bool injected = false;
+        {
+            allocation_failure armed(k);
+            threw = operation(k);
+            injected = allocation_failure::injected();
+        }
+        CAPTURE(k);
+        REQUIRE(threw == injected);
+        if (!injected) return static_cast<std::uint64_t>(k);
+        REQUIRE(k < 100'000);
+    }
+}
+
+/// A fault-free random tree on `pool`: proves the pool still works after a fault.
+std::uint64_t check_pool_works(mt::thread_pool& pool, std::uint64_t seed) {
+    tree_shape shape;
+    shape.max_nodes = 200;
+    const random_tree tree = generate_tree(seed, shape);
+    tree_runner runner(tree, nullptr);
+    const tree_outcome outcome = run_tree(runner, pool);
+    std::uint64_t tasks = 0, lost = 0;
+    const std::string problem = check_tree_run(tree, runner, outcome, tasks, lost);
+    CAPTURE(seed);
+    REQUIRE(problem == "");
+    REQUIRE(lost == 0);
+    return tasks;
+}
+
+/// Holds every worker of a pool inside a task until released, so that what is submitted
+/// meanwhile stays queued. The destructor opens the gate and waits until every worker
+/// has left it (the tasks refer to this object).
+class worker_gate {
+public:
+    explicit worker_gate(mt::thread_pool& pool)
+        : m_arrived(static_cast<std::ptrdiff_t>(pool.size())), m_left(static_cast<std::ptrdiff_t>(pool.size())) {
+        for (std::size_t w = 0; w < pool.size(); ++w) {
+            (void)pool.submit([this] {
+                m_arrived.count_down();
+                while (!m_open.load(std::memory_order_acquire)) std::this_thread::sleep_for(std::chrono::microseconds(100));
+                m_left.count_down();
+            });
+        }
+        m_arrived.wait();
+    }
+    worker_gate(const worker_gate&) = delete;
+    worker_gate& operator=(const worker_gate&) = delete;
+    ~worker_gate() {
+        open();
+        m_left.wait();
+    }
+    void open() { m_open.store(true, std::memory_order_release); }
+
+private:
+    std::latch m_arrived;
+    std::latch m_left;
+    std::atomic<bool> m_open{false};
+};
+
+/// With every worker held at a gate, queues `count` counting tasks with
+/// `queue_one(task)` until one throws std::bad_alloc; then opens the gate, lets `drain()`
+/// wait for what was queued, and checks that exactly the queued tasks ran. Returns
+/// whether std::bad_alloc was thrown. The gate and the checks allocate with any armed
+/// failure paused, so it can only land in queue_one.
+template <class Queue, class Drain>
+bool queued_tasks_all_run(mt::thread_pool& pool, int count, Queue&& queue_one, Drain&& drain, std::uint64_t& tasks) {
+    std::atomic<int> ran{0};
+    int queued = 0;
+    bool threw = false;
+    {
+        std::optional<allocations_paused> setup(std::in_place);
+        worker_gate gate(pool);
+        setup.reset();
+        try {
+            for (; queued < count; ++queued) queue_one([&ran] { ran.fetch_add(1); });
+        } catch (const std::bad_alloc&) {
+            threw = true;
+        }
+        allocations_paused paused;
+        gate.open();
+        drain();
+    }
+    allocations_paused paused;
+    REQUIRE(ran == queued);
+    tasks += static_cast<std::uint64_t>(queued);
+    return threw;
+}
+
+std::size_t resident_kilobytes() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10);
+    }
+    return 0;
+}
+
+}  // namespace
+
+// ---- Exceptions planted in random trees ---------------------------------------------
+
+TEST_CASE("faults: exceptions from random subtasks, reducers and decomposers at random depths reach the caller, "
+          "no other task is lost, and the pool keeps working",
+          "[faults][stress]") {
+    const std::uint64_t seed = stress_seed();
+    const time_budget budget(stress_seconds(10, 6));
+    INFO("seed " << seed);
+    reliability_counts counts;
+    run_rounds(budget, seed, 3, [&](std::uint64_t round_seed) {
+        splitmix64 rng(round_seed);
+        mt::thread_pool pool(static_cast<int>(rng.between(1, 16)));
+        auto other = rng.chance(30) ? std::make_unique<mt::thread_pool>(2) : nullptr;
+        for (int t = 0; t < 4; ++t) {
+            tree_shape shape;
+            shape.max_depth = static_cast<unsigned>(rng.between(1, 6));
+            shape.max_nodes = static_cast<unsigned>(rng.between(20, 1000));
+            shape.faults = static_cast<unsigned>(rng.between(1, 3));
+            shape.other_pool = other != nullptr;
+            const std::uint64_t tree_seed = rng.next();
+            const random_tree tree = generate_tree(tree_seed, shape);
+            tree_runner runner(tree, other.get());
+            const tree_outcome outcome =
+                rng.chance(30) ? pool.submit([&] { return run_tree(runner, pool); }).get() : run_tree(runner, pool);
+            const std::string problem = check_tree_run(tree, runner, outcome, counts.tasks, counts.lost);
+            CAPTURE(round_seed, tree_seed, pool.size(), tree.nodes.size(), tree.fault_count);
+            REQUIRE(problem == "");
+            counts.faults += tree.fault_count;
+            counts.tasks += check_pool_works(pool, tree_seed + 1);
+        }
+    });
+    REQUIRE(counts.lost == 0);
+    report_reliability("faults_random_trees", counts, budget.elapsed_seconds(), seed);
+}
+
+// ---- A subtask that throws while someone waits on it --------------------------------
+
+TEST_CASE("faults: a task that throws while a worker, an outside thread, a join and a task_group wait on it "
+          "delivers its exception to the waiter",
+          "[faults]") {
+    reliability_counts counts;
+    const auto slow_failure = [](const char* what) {
+        return [what]() -> int {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            throw std::runtime_error(what);
+        };
+    };
+    for (int round = 0; round < 30; ++round) {
+        mt::thread_pool pool(1 + round % 4);
+        CAPTURE(round, pool.size());
+        // An outside thread blocks in get() on a task that is running and then throws.
+        {
+            std::atomic<bool> started{false};
+            auto failing = pool.submit([&started, fail = slow_failure("outside waiter")] {
+                started = true;
+                return fail();
+            });
+            while (!started.load()) std::this_thread::yield();
+            REQUIRE_THROWS_WITH(failing.get(), "outside waiter");
+            ++counts.faults;
+        }
+        // A worker helps in get() on a task running on another worker (or, with one
+        // worker, runs it itself): either way it receives the exception.
+        {
+            auto failing = pool.submit(slow_failure("worker waiter"));
+            auto waiter = pool.submit([f = std::move(failing)]() mutable -> std::string {
+                try {
+                    (void)f.get();
+                } catch (const std::runtime_error& e) {
+                    return e.what();
+                }
+                return "no exception";
+            });
+            REQUIRE(waiter.get() == "worker waiter");
+            ++counts.faults;
+        }
+        // join: the right side is stolen, and throws while the caller waits for it.
+        {
+            std::atomic<bool> right_started{false};
+            REQUIRE_THROWS_WITH(mt::join(
+                                    pool,
+                                    [&] {
+                                        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+                                        while (!right_started.load() && std::chrono::steady_clock::now() < give_up) {
+                                            std::this_thread::yield();
+                                        }
+                                        return right_started.load();
+                                    },
+                                    [&] {
+                                        right_started = true;
+                                        return slow_failure("stolen right side")();
+                                    }),
+                                "stolen right side");
+            ++counts.faults;
+        }
+        // task_group: wait() is already waiting when a task throws.
+        {
+            std::atomic<int> ran{0};
+            mt::task_group group(pool);
+            for (int i = 0; i < 8; ++i) {
+                group.run([&ran, i, fail = slow_failure("group task")] {
+                    ran.fetch_add(1);
+                    if (i == 5) (void)fail();
+                });
+            }
+            REQUIRE_THROWS_WITH(group.wait(), "group task");
+            REQUIRE(ran == 8);  // the others still ran
+            counts.tasks += 8;
+            ++counts.faults;
+        }
+        counts.tasks += check_pool_works(pool, static_cast<std::uint64_t>(round));
+    }
+    report_reliability("faults_throw_while_waited_on", counts, 0);
+}
+
+TEST_CASE("faults: an exception taken by get() is released by the thread that handled it, so ThreadSanitizer "
+          "sees no race with the worker that threw it (regression)",
+          "[faults]") {
+    // The caller spins on is_ready() and reads the exception the moment get() throws,
+    // while the worker that ran the task may still be about to drop its reference to the
+    // task's state. The state used to keep its own reference to the exception, so the
+    // exception could be freed on the worker, ordered only through libstdc++'s
+    // uninstrumented refcount: a TSan report (a false positive, but one that would make
+    // every user's TSan run fail).
+    reliability_counts counts;
+    mt::thread_pool pool(2);
+    for (int i = 0; i < static_cast<int>(scaled(20'000)); ++i) {
+        auto failing = pool.submit([i]() -> int { throw std::runtime_error("failure " + std::to_string(i)); });
+        while (!failing.is_ready()) {
+        }
+        try {
+            (void)failing.get();
+            FAIL("get() did not throw");
+        } catch (const std::runtime_error& e) {
+            if (std::string(e.what()) != "failure " + std::to_string(i)) FAIL("wrong exception: " << e.what());
+        }
+        ++counts.faults;
+    }
+    counts.tasks = counts.faults;
+    report_reliability("faults_exception_handed_over", counts, 0);
+}
+
+// ---- std::bad_alloc from the library's own allocations ------------------------------
+
+TEST_CASE("faults: std::bad_alloc at every allocation of submit, task_group::run and a growing deque leaves "
+          "nothing half-queued; the tasks queued before it all run",
+          "[faults][bad_alloc]") {
+    reliability_counts counts;
+    mt::thread_pool pool(1);
+    // 300 submits while the only worker is held: the seat's deque (256) has to grow.
+    counts.faults += fail_each_allocation_in_turn([&](long) {
+        std::vector<mt::future<void>> futures;
+        {
+            allocations_paused paused;
+            futures.reserve(300);
+        }
+        return queued_tasks_all_run(
+            pool, 300, [&](auto task) { futures.push_back(pool.submit(std::move(task))); },
+            [&] {
+                for (auto& f : futures) f.get();
+            },
+            counts.tasks);
+    });
+    // The same with task_group::run: wait() must not wait for the task that failed to queue.
+    counts.faults += fail_each_allocation_in_turn([&](long) {
+        mt::task_group group(pool);
+        return queued_tasks_all_run(
+            pool, 300, [&](auto task) { group.run(std::move(task)); }, [&] { group.wait(); }, counts.tasks);
+    });
+    counts.tasks += check_pool_works(pool, 1);
+    report_reliability("faults_bad_alloc_submit_run", counts, 0);
+}
+
+TEST_CASE("faults: std::bad_alloc at every allocation of the injection queue reaches the submitter; "
+          "every task queued before it runs",
+          "[faults][bad_alloc]") {
+    reliability_counts counts;
+    mt::thread_pool pool(2);
+    // Sixteen threads hold all the leased seats, so this thread's submits are injected.
+    std::latch leased(16);
+    std::latch release(1);
+    std::vector<std::thread> holders;
+    for (int t = 0; t < 16; ++t) {
+        holders.emplace_back([&] {
+            pool.submit([] {}).get();
+            leased.count_down();
+            release.wait();
+        });
+    }
+    leased.wait();
+    counts.faults += fail_each_allocation_in_turn([&](long) {
+        std::vector<mt::future<void>> futures;
+        {
+            allocations_paused paused;
+            futures.reserve(1000);
+        }
+        // The queue (a std::deque) allocates a new block every 64 tasks.
+        return queued_tasks_all_run(
+            pool, 1000, [&](auto task) { futures.push_back(pool.submit(std::move(task))); },
+            [&] {
+                for (auto& f : futures) f.get();
+            },
+            counts.tasks);
+    });
+    release.count_down();
+    for (auto& t : holders) t.join();
+    counts.tasks += check_pool_works(pool, 2);
+    report_reliability("faults_bad_alloc_injection_queue", counts, 0);
+}
+
+TEST_CASE("faults: std::bad_alloc at every allocation of a deep fork chain, distribute, decompose and the pool's "
+          "constructor reaches the caller, and nothing leaks or hangs",
+          "[faults][bad_alloc]") {
+    reliability_counts counts;
+    mt::thread_pool pool(1);
+    // A chain of 400 nested joins on one thread: its deque (256) grows during a fork.
+    std::function<long(int)> chain = [&](int depth) -> long {
+        if (depth == 0) return 0;
+        auto [a, b] = mt::join(pool, [&] { return chain(depth - 1); }, [] { return 1L; });
+        return a + b;
+    };
+    counts.faults += fail_each_allocation_in_turn([&](long) {
+        std::optional<allocations_paused> setup(std::in_place);
+        worker_gate gate(pool);  // nobody steals: the calling thread forks all 400
+        setup.reset();
+        try {
+            const long total = chain(400);
+            allocations_paused paused;
+            REQUIRE(total == 400);
+            return false;
+        } catch (const std::bad_alloc&) {
+            return true;
+        }
+    });
+    counts.faults += fail_each_allocation_in_turn([&](long) {
+        try {
+            std::vector<int> parts(100);
+            auto results = mt::distribute(pool, mt::decompose(parts, mt::grain(3)), [](auto part) { return part.size(); });
+            allocations_paused paused;
+            std::size_t total = 0;
+            for (std::size_t r : results) total += r;
+            REQUIRE(total == 100);
+            return false;
+        } catch (const std::bad_alloc&) {
+            return true;
+        }
+    });
+    const std::size_t threads_before = thread_count();
+    counts.faults += fail_each_allocation_in_turn([&](long) {
+        try {
+            mt::thread_pool fresh(3);
+            allocations_paused paused;
+            REQUIRE(fresh.submit([] { return 7; }).get() == 7);
+            return false;
+        } catch (const std::bad_alloc&) {
+            allocations_paused paused;
+            REQUIRE(thread_count() == threads_before);  // workers already started were joined
+            return true;
+        }
+    });
+    REQUIRE(thread_count() == threads_before);
+    counts.tasks += check_pool_works(pool, 3);
+    report_reliability("faults_bad_alloc_fork_distribute_constructor", counts, 0);
+}
+
+// ---- Pools destroyed with work queued, asleep, and by the thousand -------------------
+
+TEST_CASE("faults: a pool destroyed with tasks queued on worker deques, leased seats and the injection queue "
+          "runs each of them exactly once",
+          "[faults][destruction]") {
+    const std::uint64_t seed = stress_seed();
+    INFO("seed " << seed);
+    reliability_counts counts;
+    for (int round = 0; round < static_cast<int>(scaled(40)) + 4; ++round) {
+        splitmix64 rng(seed + static_cast<std::uint64_t>(round));
+        const auto workers = static_cast<int>(rng.between(1, 16));
+        const auto submitters = static_cast<int>(rng.between(1, 20));  // > 16: injection queue too
+        const int per_thread = static_cast<int>(rng.between(1, 300));
+        std::vector<std::atomic<std::uint8_t>> ran(static_cast<std::size_t>(submitters * per_thread * 2));
+        {
+            mt::thread_pool pool(workers);
+            worker_gate gate(pool);
+            std::vector<std::thread> threads;
+            for (int s = 0; s < submitters; ++s) {
+                threads.emplace_back([&, s] {
+                    for (int i = 0; i < per_thread; ++i) {
+                        const std::size_t index = static_cast<std::size_t>((s * per_thread + i) * 2);
+                        (void)pool.submit([&ran, &pool, index] {
+                            ran[index].fetch_add(1);
+                            // Queued from a task while the pool may already be stopping.
+                            (void)pool.submit([&ran, index] { ran[index + 1].fetch_add(1); });
+                        });
+                    }
+                });
+            }
+            for (auto& t : threads) t.join();  // submitters gone: their leased seats still hold tasks
+            gate.open();
+        }  // destroyed at once, with nearly everything still queued
+        std::uint64_t lost = 0, duplicated = 0;
+        for (auto& r : ran) {
+            lost += r.load() == 0;
+            duplicated += r.load() > 1;
+        }
+        CAPTURE(round, workers, submitters, per_thread);
+        REQUIRE(lost == 0);
+        REQUIRE(duplicated == 0);
+        counts.tasks += ran.size();
+        ++counts.faults;
+    }
+    report_reliability("faults_destroy_with_queued_tasks", counts, 0, seed);
+}
+
+TEST_CASE("faults: pools destroyed while their workers sleep shut down promptly and leave no thread behind",
+          "[faults][destruction]") {
+    reliability_counts counts;
+    const std::size_t threads_before = thread_count();
+    for (int round = 0; round < 30; ++round) {
+        const auto start = std::chrono::steady_clock::now();
+        {
+            mt::thread_pool pool(1 + round % 16);
+            REQUIRE(pool.submit([] { return 1; }).get() == 1);
+            // Far longer than the ~100 us spin: every worker has parked on its futex.
+            std::this_thread::sleep_for(std::chrono::milliseconds(3));
+            ++counts.tasks;
+        }
+        REQUIRE(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+        REQUIRE(thread_count() == threads_before);
+        ++counts.faults;
+    }
+    report_reliability("faults_destroy_while_asleep", counts, 0);
+}
+
+TEST_CASE("faults: thousands of pools created, used and destroyed leak no thread, fd or memory", "[faults][churn]") {
+    reliability_counts counts;
+    mt::thread_pool warm(1);  // the first pool's one-off allocations are not a leak
+    (void)warm.submit([] {}).get();
+    const std::size_t threads_before = thread_count();
+    const std::size_t fds_before = open_fd_count();
+    const std::size_t rss_before = resident_kilobytes();
+    const std::size_t pools = scaled(3000);
+    for (std::size_t i = 0; i < pools; ++i) {
+        {
+            mt::thread_pool pool(static_cast<int>(1 + i % 4));
+            switch (i % 4) {
+                case 0: break;  // never used
+                case 1: REQUIRE(pool.submit([i] { return i; }).get() == i); break;  // leases a seat here
+                case 2:
+                    REQUIRE(mt::map_reduce(pool, mt::iota(0, 1000), [](int x) { return long{x}; }, mt::sum<long>{},
+                                           mt::grain(10)) == 499'500);
+                    break;
+                default: {
+                    mt::task_group group(pool);
+                    for (int t = 0; t < 10; ++t) group.run([] {});
+                    group.wait();
+                }
+            }
+        }
+        counts.tasks += i % 4 == 3 ? 10 : i % 4 != 0;
+        if (i % 500 == 0) REQUIRE(thread_count() == threads_before);
+    }
+    REQUIRE(thread_count() == threads_before);
+    REQUIRE(open_fd_count() == fds_before);
+#ifndef MICROTASK_SANITIZED
+    // Loose: allocator caches may keep a few MB; a leak per pool (slots, deques, threads'
+    // stacks) would be tens of MB over thousands of pools. (Under ASan its quarantine
+    // holds freed memory on purpose; there LeakSanitizer checks at exit instead.)
+    const std::size_t rss_after = resident_kilobytes();
+    CAPTURE(rss_before, rss_after);
+    REQUIRE(rss_after < rss_before + 32 * 1024);
+#else
+    (void)rss_before;
+#endif
+    counts.faults += pools;
+    report_reliability("faults_pool_churn", counts, 0);
+}
+
+TEST_CASE("faults: default_pool() reached by many threads at once is one pool, and works from all of them",
+          "[faults][default_pool]") {
+    const std::size_t threads_before = thread_count();
+    constexpr int callers = 32;
+    std::latch start(callers);
+    std::vector<mt::thread_pool*> seen(callers, nullptr);
+    std::vector<long> sums(callers, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < callers; ++t) {
+        threads.emplace_back([&, t] {
+            start.arrive_and_wait();  // every thread makes its first call at the same moment
+            seen[static_cast<std::size_t>(t)] = &mt::default_pool();
+            long sum = mt::map_reduce(mt::iota(0, 10'000), [](int i) { return long{i}; }, mt::sum<long>{});
+            sum += mt::default_pool().submit([t] { return long{t}; }).get();
+            auto [a, b] = mt::join([] { return 1L; }, [] { return 2L; });
+            sums[static_cast<std::size_t>(t)] = sum + a + b;
+        });
+    }
+    for (auto& t : threads) t.join();
+    for (int t = 0; t < callers; ++t) {
+        REQUIRE(seen[static_cast<std::size_t>(t)] == &mt::default_pool());
+        REQUIRE(sums[static_cast<std::size_t>(t)] == 49'995'000 + t + 3);
+    }
+    // One pool's workers were added, no more.
+    REQUIRE(thread_count() == threads_before + mt::default_pool().size());
+    report_reliability("faults_default_pool_many_threads", {static_cast<std::uint64_t>(callers) * 3, 0, 0, 0}, 0);
+}
