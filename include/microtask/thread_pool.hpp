@@ -121,11 +121,20 @@ inline detail::scheduler& detail::pool_access::of(thread_pool& pool) noexcept {
 }
 
 /// The process-wide pool used by the overloads that take no pool: created on first use
-/// with one worker per hardware thread, safe to call from any thread, destroyed (after
-/// running what was queued) during static destruction.
+/// with one worker per hardware thread, safe to call from any thread. It is never
+/// destroyed (like rayon's global pool): it stays usable until the process ends, also
+/// from destructors of static objects and from threads still running at exit. Its idle
+/// workers sleep; they are not joined at exit, so a task still queued or running when
+/// the process exits may not run to the end: get() or wait() what you submit to it.
 inline thread_pool& default_pool() {
-    static thread_pool pool;
-    return pool;
+    // Deliberately leaked. A function-local static object would be destroyed during
+    // static destruction before every static object whose construction finished earlier
+    // (reverse order), so such an object's destructor that uses the default pool would
+    // use a dead pool; and its destructor would join the workers from whichever thread
+    // calls exit(), a worker included. The pointer stays reachable, so leak checkers do
+    // not report the pool.
+    static thread_pool* const pool = new thread_pool;
+    return *pool;
 }
 
 }  // namespace microtask
