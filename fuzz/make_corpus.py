@@ -7,7 +7,7 @@ at the top of task_program_fuzzer.cpp. Re-run after changing the format:
 """
 import pathlib
 
-LEAF, THROW_IF, JOIN, MAP_REDUCE, REDUCE, FOR_EACH, DISTRIBUTE, TASK_GROUP, SUBMIT = range(9)
+LEAF, THROW_IF, JOIN, MAP_REDUCE, REDUCE, FOR_EACH, DISTRIBUTE, TASK_GROUP, SUBMIT, THREADS = range(10)
 REDUCERS = ["sum", "product", "min", "max", "concat_vector", "concat_single", "concat_optional",
             "affine", "affine_exact"]
 ADAPTIVE, GRAIN4, CHUNKS3 = 0, 1 + 3 * 3, 2 + 3 * 2  # policy bytes: adaptive, grain(4), chunks(3)
@@ -41,8 +41,12 @@ def distribute(n, policy=GRAIN4, child=None, calls=1):
     return [DISTRIBUTE, n, policy] + ([calls] + child if child else [0])
 
 
-def task_group(*children):
-    return [TASK_GROUP, len(children)] + [b for c in children for b in c]
+def task_group(*children, chain=False):
+    return [TASK_GROUP, len(children) + (5 if chain else 0)] + [b for c in children for b in c]
+
+
+def threads(a, b):
+    return [THREADS] + a + b
 
 
 def submit(child):
@@ -66,6 +70,11 @@ seeds = {
     "join_throw_both": program(join(throw(3), throw(4)), pool_size=4),
     "map_reduce_throw_some": program(map_reduce(64, "sum", GRAIN4, throw(9, modulus=3, residue=1), calls=3)),
     "task_group_throw_two": program(task_group(throw(1), leaf(2), throw(2)), pool_size=3),
+    "task_group_chain": program(task_group(leaf(1), throw(3, 2, 1), map_reduce(30, "sum"), submit(leaf(4)),
+                                           chain=True), pool_size=2),
+    "threads": program(threads(map_reduce(40, "concat_single", GRAIN4), task_group(leaf(1), leaf(2))), pool_size=1),
+    "threads_nested_throw": program(threads(threads(join(leaf(1), throw(5)), leaf(2)), submit(throw(6))),
+                                    pool_size=3),
     "submit_throw": program(submit(throw(6))),
     "for_each_throw": program(for_each(20, CHUNKS3, throw(7, modulus=2, residue=1))),
     "distribute_throw": program(distribute(17, GRAIN4, throw(8, modulus=2, residue=0), calls=2)),

@@ -25,8 +25,15 @@
 //                                       elements (no child)
 //     5 for_each   n policy calls [child]
 //     6 distribute n policy calls [child]   mt::distribute over mt::decompose's parts
-//     7 task_group k child...           k = byte % 5 children, each a task of one group
+//     7 task_group k child...           k = byte % 5 children, each a task of one group;
+//                                       if byte / 5 is odd, task i runs task i + 1 into
+//                                       the group (from inside a task, during wait())
 //     8 submit     child                pool.submit(child).get()
+//     9 threads    a b                  a and b on two new std::threads at once, each
+//                                       calling into the pool as an outside thread; only
+//                                       where the caller is itself an outside thread (the
+//                                       root when not inside the pool, or a child of
+//                                       threads), elsewhere it decodes as join
 //   policy byte p: p % 3 == 0 adaptive, 1 grain(1 + p / 3 % 16), 2 chunks(1 + p / 3 % 16).
 //
 // Depth is capped at 6 and the total number of element evaluations (counting nesting
@@ -46,8 +53,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -59,8 +69,11 @@ namespace {
 // ---------------------------------------------------------------------------------
 // The program.
 
-enum class op : std::uint8_t { leaf, throw_if, join, map_reduce, reduce, for_each, distribute, task_group, submit };
-constexpr unsigned k_op_count = 9;
+enum class op : std::uint8_t {
+    leaf, throw_if, join, map_reduce, reduce, for_each, distribute, task_group, submit, threads
+};
+constexpr unsigned k_op_count = 10;
+constexpr long k_thread_cost = 50;  // starting a thread, in budget units
 
 enum class red_kind : std::uint8_t {
     sum, product, min, max, concat_vector, concat_single, concat_optional, affine, affine_exact
@@ -79,6 +92,7 @@ struct node {
     std::uint8_t residue = 0;   // throw_if
     u64 value = 0;              // leaf, throw_if
     std::size_t n = 0;          // element count, or task_group's child count
+    bool chain = false;         // task_group: each task runs the next one
     red_kind red = red_kind::sum;
     policy_spec policy;
     std::size_t calls = 0;      // elements that also evaluate the child
@@ -106,7 +120,7 @@ public:
         prog.inside_pool = (header & 4u) != 0;
         prog.seed = next();
         m_prog = &prog;
-        decode_node(0, 1);
+        decode_node(0, 1, !prog.inside_pool);
         return prog;
     }
 
@@ -133,9 +147,13 @@ private:
     }
 
     // `times`: how often this node is evaluated per run (the product of the call counts
-    // of the map_reduce-like nodes above it).
-    std::uint32_t decode_node(unsigned depth, long times) {
-        const auto kind = static_cast<op>(next() % k_op_count);
+    // of the map_reduce-like nodes above it). `outside`: the node runs on a thread that
+    // is not one of the pool's workers.
+    std::uint32_t decode_node(unsigned depth, long times, bool outside) {
+        auto kind = static_cast<op>(next() % k_op_count);
+        // A worker blocked in std::thread::join is out of the pool (the guide's
+        // "blocking inside tasks"), so only outside threads start threads.
+        if (kind == op::threads && (!outside || !afford(2 * k_thread_cost * times))) kind = op::join;
         if (depth >= k_max_depth || !afford(times)) return add_leaf(next());
         const auto index = static_cast<std::uint32_t>(m_prog->nodes.size());
         m_prog->nodes.emplace_back();
@@ -152,8 +170,12 @@ private:
             decoded.value = next();
             break;
         case op::join:
-            decoded.children.push_back(decode_node(depth + 1, times));
-            decoded.children.push_back(decode_node(depth + 1, times));
+            decoded.children.push_back(decode_node(depth + 1, times, false));
+            decoded.children.push_back(decode_node(depth + 1, times, false));
+            break;
+        case op::threads:
+            decoded.children.push_back(decode_node(depth + 1, times, true));
+            decoded.children.push_back(decode_node(depth + 1, times, true));
             break;
         case op::map_reduce:
         case op::reduce:
@@ -165,16 +187,19 @@ private:
             if (!afford(times * static_cast<long>(decoded.n))) decoded.n = 0;
             if (kind != op::reduce) decoded.calls = std::min<std::size_t>(next() % 4, decoded.n);
             if (decoded.calls > 0) {
-                decoded.children.push_back(decode_node(depth + 1, times * static_cast<long>(decoded.calls)));
+                decoded.children.push_back(decode_node(depth + 1, times * static_cast<long>(decoded.calls), false));
             }
             break;
         }
-        case op::task_group:
-            decoded.n = next() % 5;
-            for (std::size_t i = 0; i < decoded.n; ++i) decoded.children.push_back(decode_node(depth + 1, times));
+        case op::task_group: {
+            const std::uint8_t shape = next();
+            decoded.n = shape % 5;
+            decoded.chain = (shape / 5) % 2 != 0;
+            for (std::size_t i = 0; i < decoded.n; ++i) decoded.children.push_back(decode_node(depth + 1, times, false));
             break;
+        }
         case op::submit:
-            decoded.children.push_back(decode_node(depth + 1, times));
+            decoded.children.push_back(decode_node(depth + 1, times, false));
             break;
         }
         m_prog->nodes[index] = std::move(decoded);
@@ -289,12 +314,53 @@ public:
     std::vector<u64> distribute(const Parts& parts, Fn fn) { return mt::distribute(m_pool, parts, fn); }
 
     template <class Fn>
-    std::vector<u64> group(std::size_t k, Fn fn) {
+    std::vector<u64> group(std::size_t k, bool chain, Fn fn) {
         std::vector<u64> results(k);
-        mt::task_group tasks(m_pool);
-        for (std::size_t i = 0; i < k; ++i) tasks.run([&results, &fn, i] { results[i] = fn(i); });
+        // Chained: task i first runs task i + 1 into the group, then does its own work,
+        // so a failing task does not stop the chain (every task runs, as with run()).
+        std::function<void(std::size_t)> spawn;
+        mt::task_group tasks(m_pool);  // destroyed (waiting) before what its tasks use
+        if (chain) {
+            spawn = [&](std::size_t i) {
+                tasks.run([&spawn, &results, &fn, i] {
+                    if (i + 1 < results.size()) spawn(i + 1);
+                    results[i] = fn(i);
+                });
+            };
+            if (k > 0) spawn(0);
+        } else {
+            for (std::size_t i = 0; i < k; ++i) tasks.run([&results, &fn, i] { results[i] = fn(i); });
+        }
         tasks.wait();
         return results;
+    }
+
+    // a and b on two new threads; a's exception wins, as with join.
+    template <class A, class B>
+    std::pair<u64, u64> concurrently(A a, B b) {
+        u64 left = 0;
+        u64 right = 0;
+        std::exception_ptr left_error;
+        std::exception_ptr right_error;
+        std::thread first([&] {
+            try {
+                left = a();
+            } catch (...) {
+                left_error = std::current_exception();
+            }
+        });
+        std::thread second([&] {
+            try {
+                right = b();
+            } catch (...) {
+                right_error = std::current_exception();
+            }
+        });
+        first.join();
+        second.join();
+        if (left_error) std::rethrow_exception(left_error);
+        if (right_error) std::rethrow_exception(right_error);
+        return {left, right};
     }
 
     template <class Fn>
@@ -350,7 +416,10 @@ public:
     }
 
     template <class Fn>
-    std::vector<u64> group(std::size_t k, Fn fn) { return collect(k, fn); }
+    std::vector<u64> group(std::size_t k, bool, Fn fn) { return collect(k, fn); }
+
+    template <class A, class B>
+    auto concurrently(A a, B b) { return join(a, b); }
 
     template <class Fn>
     u64 submit(Fn fn) { return fn(); }
@@ -419,6 +488,11 @@ public:
                                      [&] { return eval(n.children[1], param + 1); });
             return ordered(a, b);
         }
+        case op::threads: {
+            auto [a, b] = m_run.concurrently([&] { return eval(n.children[0], param); },
+                                             [&] { return eval(n.children[1], param + 1); });
+            return ordered(b, a);
+        }
         case op::map_reduce:
             return with_reducer(n.red, [&](auto red, auto shape, auto finish) {
                 return with_policy(n.policy, [&](auto policy) {
@@ -452,7 +526,7 @@ public:
                 }));
             });
         case op::task_group:
-            return ordered_hash(m_run.group(n.children.size(), [&](std::size_t i) {
+            return ordered_hash(m_run.group(n.children.size(), n.chain, [&](std::size_t i) {
                 return eval(n.children[i], param * 31 + i);
             }));
         case op::submit: return m_run.submit([&] { return eval(n.children[0], param + 7); });
