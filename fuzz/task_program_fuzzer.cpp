@@ -1,13 +1,14 @@
 // libFuzzer target: decodes the input bytes into a small task program (fork-join,
 // map_reduce with a built-in reducer, parallel reduce, for_each, decompose + distribute,
-// task_group, submit + get, nested to any of these, and throwing nodes), runs it on a
-// microtask::thread_pool and sequentially, and traps when the two disagree.
+// task_group, submit + get, concurrent outside threads, nested to any of these, and
+// throwing nodes), runs it on a microtask::thread_pool and sequentially, and traps when
+// the two disagree.
 //
 // Byte format (a missing byte reads as 0, so every input is a valid program):
 //   byte 0     header: bits 0-1 choose the pool (1 to 4 workers), bit 2 runs the whole
 //              program as a task submitted to the pool instead of from this thread.
 //   byte 1     seed of the element values.
-//   then       the root node. A node is an opcode byte (value % 9) and its operands:
+//   then       the root node. A node is an opcode byte (value % 10) and its operands:
 //     0 leaf       v                    value v + param
 //     1 throw_if   code m r v           throws error `code % 64` when param % m == r
 //                                       (m = 1 + byte % 4, so m == 1 always throws),
@@ -44,7 +45,7 @@
 // `a` throws (else b's); map_reduce, reduce, for_each, distribute and task_group rethrow
 // whichever of their failing subtasks recorded its failure first, so any of them. The
 // parallel run must throw exactly when the sequential one does, a microtask_fuzz_error
-// whose code is in that set; afterwards the pool must still work.
+// whose code is in that set; after an exception the pool must still work.
 #include <microtask/microtask.hpp>
 
 #include <array>
