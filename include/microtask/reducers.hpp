@@ -16,10 +16,26 @@
 
 namespace microtask {
 
+/// A type sum can add: `a + b` converts back to T.
+template <class T>
+concept summable = requires(T a, T b) {
+    { a + b } -> std::convertible_to<T>;
+};
+
+/// A type product can multiply: `a * b` converts back to T.
+template <class T>
+concept multipliable = requires(T a, T b) {
+    { a * b } -> std::convertible_to<T>;
+};
+
+/// A type min and max can reduce: totally ordered, with std::numeric_limits specialised
+/// for the identity (+-infinity, or the type's max / lowest): the arithmetic types.
+template <class T>
+concept bounded_ordered = std::totally_ordered<T> && std::numeric_limits<T>::is_specialized;
+
 /// Sum with identity T{0}. Exactly associative for integers; for floating point the
 /// result is still deterministic (canonical combining tree), and bitwise reproducible.
-template <class T>
-    requires requires(T a, T b) { { a + b } -> std::convertible_to<T>; }
+template <summable T>
 struct sum {
     /// The type reduced and returned.
     using value_type = T;
@@ -32,8 +48,7 @@ struct sum {
 };
 
 /// Product with identity T{1}.
-template <class T>
-    requires requires(T a, T b) { { a * b } -> std::convertible_to<T>; }
+template <multipliable T>
 struct product {
     /// The type reduced and returned.
     using value_type = T;
@@ -61,8 +76,7 @@ constexpr T lowest() {
 /// Minimum; identity is +infinity or the type's max. On ties the earlier value wins.
 /// Floating point is not declared exactly associative (with a NaN, grouping changes the
 /// result), so it is combined over the canonical tree and stays deterministic.
-template <class T>
-    requires std::totally_ordered<T> && std::numeric_limits<T>::is_specialized
+template <bounded_ordered T>
 struct min {
     /// The type reduced and returned.
     using value_type = T;
@@ -76,8 +90,7 @@ struct min {
 
 /// Maximum; identity is -infinity or the type's lowest. On ties the earlier value wins.
 /// Floating point: see min.
-template <class T>
-    requires std::totally_ordered<T> && std::numeric_limits<T>::is_specialized
+template <bounded_ordered T>
 struct max {
     /// The type reduced and returned.
     using value_type = T;
