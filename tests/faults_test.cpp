@@ -235,6 +235,13 @@ bool queued_tasks_all_run(mt::thread_pool& pool, int count, Queue&& queue_one, D
     return threw;
 }
 
+/// The process's thread count once the sanitizer runtimes have started their own
+/// helper threads (ThreadSanitizer starts one when the first thread is created).
+std::size_t baseline_thread_count() {
+    std::thread([] {}).join();
+    return thread_count();
+}
+
 std::size_t resident_kilobytes() {
     std::ifstream status("/proc/self/status");
     std::string line;
@@ -279,6 +286,65 @@ TEST_CASE("faults: exceptions from random subtasks, reducers and decomposers at 
     });
     REQUIRE(counts.lost == 0);
     report_reliability("faults_random_trees", counts, budget.elapsed_seconds(), seed);
+}
+
+namespace {
+
+/// A sum whose identity() throws on its `fail_at`-th call (counted across all threads):
+/// a fault inside the reducer that the fold calls on whichever thread starts a leaf.
+template <bool Exact>
+struct flaky_identity_sum {
+    using value_type = long;
+    static constexpr bool is_exactly_associative = Exact;
+    std::atomic<int>* calls;
+    int fail_at;
+    long identity() const {
+        if (calls->fetch_add(1, std::memory_order_relaxed) == fail_at) throw std::runtime_error("identity failed");
+        return 0;
+    }
+    long combine(long a, long b) const { return a + b; }
+};
+
+template <bool Exact, class Policy>
+void reduce_with_flaky_identity(mt::thread_pool& pool, int fail_at, Policy policy, reliability_counts& counts) {
+    std::atomic<int> calls{0};
+    bool threw = false;
+    long sum = 0;
+    try {
+        sum = mt::map_reduce(pool, mt::iota(0, 5000), [](int i) { return long{i}; },
+                             flaky_identity_sum<Exact>{&calls, fail_at}, policy);
+    } catch (const std::runtime_error& e) {
+        REQUIRE(std::string(e.what()) == "identity failed");
+        threw = true;
+    }
+    CAPTURE(Exact, fail_at, calls.load());
+    // It threw exactly when the failing call was reached; otherwise the sum is right.
+    REQUIRE(threw == (calls.load() > fail_at));
+    if (!threw) REQUIRE(sum == 12'497'500);
+    counts.faults += threw;
+    counts.tasks += 5000;
+}
+
+}  // namespace
+
+TEST_CASE("faults: a reducer whose identity() throws partway through a parallel fold reaches the caller, "
+          "on every policy and fold path",
+          "[faults]") {
+    reliability_counts counts;
+    for (int workers = 1; workers <= 4; ++workers) {
+        mt::thread_pool pool(workers);
+        for (int fail_at : {0, 1, 2, 5, 17, 100, 1000, 4000}) {
+            reduce_with_flaky_identity<false>(pool, fail_at, mt::grain(1), counts);
+            reduce_with_flaky_identity<true>(pool, fail_at, mt::grain(1), counts);
+            reduce_with_flaky_identity<false>(pool, fail_at, mt::chunks(7), counts);
+            reduce_with_flaky_identity<true>(pool, fail_at, mt::chunks(7), counts);
+            reduce_with_flaky_identity<false>(pool, fail_at, mt::adaptive{}, counts);
+            reduce_with_flaky_identity<true>(pool, fail_at, mt::adaptive{}, counts);
+        }
+        counts.tasks += check_pool_works(pool, static_cast<std::uint64_t>(workers));
+    }
+    REQUIRE(counts.faults > 0);
+    report_reliability("faults_reducer_identity", counts, 0);
 }
 
 // ---- A subtask that throws while someone waits on it --------------------------------
@@ -391,7 +457,7 @@ TEST_CASE("faults: an exception taken by get() is released by the thread that ha
 // ---- std::bad_alloc from the library's own allocations ------------------------------
 
 TEST_CASE("faults: std::bad_alloc at every allocation of submit, task_group::run and a growing deque leaves "
-          "nothing half-queued; the tasks queued before it all run",
+          "nothing half-queued, and the tasks queued before it all run",
           "[faults][bad_alloc]") {
     reliability_counts counts;
     mt::thread_pool pool(1);
@@ -419,8 +485,8 @@ TEST_CASE("faults: std::bad_alloc at every allocation of submit, task_group::run
     report_reliability("faults_bad_alloc_submit_run", counts, 0);
 }
 
-TEST_CASE("faults: std::bad_alloc at every allocation of the injection queue reaches the submitter; "
-          "every task queued before it runs",
+TEST_CASE("faults: std::bad_alloc at every allocation of the injection queue reaches the submitter, "
+          "and every task queued before it runs",
           "[faults][bad_alloc]") {
     reliability_counts counts;
     mt::thread_pool pool(2);
@@ -493,7 +559,7 @@ TEST_CASE("faults: std::bad_alloc at every allocation of a deep fork chain, dist
             return true;
         }
     });
-    const std::size_t threads_before = thread_count();
+    const std::size_t threads_before = baseline_thread_count();
     counts.faults += fail_each_allocation_in_turn([&](long) {
         try {
             mt::thread_pool fresh(3);
@@ -524,24 +590,26 @@ TEST_CASE("faults: a pool destroyed with tasks queued on worker deques, leased s
         const auto workers = static_cast<int>(rng.between(1, 16));
         const auto submitters = static_cast<int>(rng.between(1, 20));  // > 16: injection queue too
         const int per_thread = static_cast<int>(rng.between(1, 300));
-        std::vector<std::atomic<std::uint8_t>> ran(static_cast<std::size_t>(submitters * per_thread * 2));
+        // One share per submitting thread, plus one from this thread, which keeps its
+        // leased seat (and the tasks on it) while the pool dies.
+        std::vector<std::atomic<std::uint8_t>> ran(static_cast<std::size_t>((submitters + 1) * per_thread * 2));
         {
             mt::thread_pool pool(workers);
             worker_gate gate(pool);
+            auto submit_share = [&](int s) {
+                for (int i = 0; i < per_thread; ++i) {
+                    const std::size_t index = static_cast<std::size_t>((s * per_thread + i) * 2);
+                    (void)pool.submit([&ran, &pool, index] {
+                        ran[index].fetch_add(1);
+                        // Queued from a task while the pool may already be stopping.
+                        (void)pool.submit([&ran, index] { ran[index + 1].fetch_add(1); });
+                    });
+                }
+            };
             std::vector<std::thread> threads;
-            for (int s = 0; s < submitters; ++s) {
-                threads.emplace_back([&, s] {
-                    for (int i = 0; i < per_thread; ++i) {
-                        const std::size_t index = static_cast<std::size_t>((s * per_thread + i) * 2);
-                        (void)pool.submit([&ran, &pool, index] {
-                            ran[index].fetch_add(1);
-                            // Queued from a task while the pool may already be stopping.
-                            (void)pool.submit([&ran, index] { ran[index + 1].fetch_add(1); });
-                        });
-                    }
-                });
-            }
-            for (auto& t : threads) t.join();  // submitters gone: their leased seats still hold tasks
+            for (int s = 0; s < submitters; ++s) threads.emplace_back(submit_share, s);
+            for (auto& t : threads) t.join();  // submitters gone: their seats' tasks went to the injection queue
+            submit_share(submitters);
             gate.open();
         }  // destroyed at once, with nearly everything still queued
         std::uint64_t lost = 0, duplicated = 0;
@@ -561,7 +629,7 @@ TEST_CASE("faults: a pool destroyed with tasks queued on worker deques, leased s
 TEST_CASE("faults: pools destroyed while their workers sleep shut down promptly and leave no thread behind",
           "[faults][destruction]") {
     reliability_counts counts;
-    const std::size_t threads_before = thread_count();
+    const std::size_t threads_before = baseline_thread_count();
     for (int round = 0; round < 30; ++round) {
         const auto start = std::chrono::steady_clock::now();
         {
@@ -582,7 +650,7 @@ TEST_CASE("faults: thousands of pools created, used and destroyed leak no thread
     reliability_counts counts;
     mt::thread_pool warm(1);  // the first pool's one-off allocations are not a leak
     (void)warm.submit([] {}).get();
-    const std::size_t threads_before = thread_count();
+    const std::size_t threads_before = baseline_thread_count();
     const std::size_t fds_before = open_fd_count();
     const std::size_t rss_before = resident_kilobytes();
     const std::size_t pools = scaled(3000);
@@ -624,7 +692,7 @@ TEST_CASE("faults: thousands of pools created, used and destroyed leak no thread
 
 TEST_CASE("faults: default_pool() reached by many threads at once is one pool, and works from all of them",
           "[faults][default_pool]") {
-    const std::size_t threads_before = thread_count();
+    const std::size_t threads_before = baseline_thread_count();
     constexpr int callers = 32;
     std::latch start(callers);
     std::vector<mt::thread_pool*> seen(callers, nullptr);
