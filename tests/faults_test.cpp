@@ -235,6 +235,21 @@ bool queued_tasks_all_run(mt::thread_pool& pool, int count, Queue&& queue_one, D
     return threw;
 }
 
+/// queued_tasks_all_run with thread_pool::submit, keeping the futures to wait on.
+bool submits_all_run(mt::thread_pool& pool, int count, std::uint64_t& tasks) {
+    std::vector<mt::future<void>> futures;
+    {
+        allocations_paused paused;
+        futures.reserve(static_cast<std::size_t>(count));
+    }
+    return queued_tasks_all_run(
+        pool, count, [&](auto task) { futures.push_back(pool.submit(std::move(task))); },
+        [&] {
+            for (auto& f : futures) f.get();
+        },
+        tasks);
+}
+
 /// The process's thread count once the sanitizer runtimes have started their own
 /// helper threads (ThreadSanitizer starts one when the first thread is created).
 std::size_t baseline_thread_count() {
@@ -344,7 +359,7 @@ TEST_CASE("faults: a reducer whose identity() throws partway through a parallel 
         counts.tasks += check_pool_works(pool, static_cast<std::uint64_t>(workers));
     }
     REQUIRE(counts.faults > 0);
-    report_reliability("faults_reducer_identity", counts, 0);
+    report_reliability("faults_reducer_identity", counts);
 }
 
 // ---- A subtask that throws while someone waits on it --------------------------------
@@ -424,7 +439,7 @@ TEST_CASE("faults: a task that throws while a worker, an outside thread, a join 
         }
         counts.tasks += check_pool_works(pool, static_cast<std::uint64_t>(round));
     }
-    report_reliability("faults_throw_while_waited_on", counts, 0);
+    report_reliability("faults_throw_while_waited_on", counts);
 }
 
 TEST_CASE("faults: an exception taken by get() is released by the thread that handled it, so ThreadSanitizer "
@@ -451,7 +466,7 @@ TEST_CASE("faults: an exception taken by get() is released by the thread that ha
         ++counts.faults;
     }
     counts.tasks = counts.faults;
-    report_reliability("faults_exception_handed_over", counts, 0);
+    report_reliability("faults_exception_handed_over", counts);
 }
 
 // ---- std::bad_alloc from the library's own allocations ------------------------------
@@ -463,17 +478,7 @@ TEST_CASE("faults: std::bad_alloc at every allocation of submit, task_group::run
     mt::thread_pool pool(1);
     // 300 submits while the only worker is held: the seat's deque (256) has to grow.
     counts.faults += fail_each_allocation_in_turn([&](long) {
-        std::vector<mt::future<void>> futures;
-        {
-            allocations_paused paused;
-            futures.reserve(300);
-        }
-        return queued_tasks_all_run(
-            pool, 300, [&](auto task) { futures.push_back(pool.submit(std::move(task))); },
-            [&] {
-                for (auto& f : futures) f.get();
-            },
-            counts.tasks);
+        return submits_all_run(pool, 300, counts.tasks);
     });
     // The same with task_group::run: wait() must not wait for the task that failed to queue.
     counts.faults += fail_each_allocation_in_turn([&](long) {
@@ -482,7 +487,7 @@ TEST_CASE("faults: std::bad_alloc at every allocation of submit, task_group::run
             pool, 300, [&](auto task) { group.run(std::move(task)); }, [&] { group.wait(); }, counts.tasks);
     });
     counts.tasks += check_pool_works(pool, 1);
-    report_reliability("faults_bad_alloc_submit_run", counts, 0);
+    report_reliability("faults_bad_alloc_submit_run", counts);
 }
 
 TEST_CASE("faults: std::bad_alloc at every allocation of the injection queue reaches the submitter, "
@@ -503,23 +508,13 @@ TEST_CASE("faults: std::bad_alloc at every allocation of the injection queue rea
     }
     leased.wait();
     counts.faults += fail_each_allocation_in_turn([&](long) {
-        std::vector<mt::future<void>> futures;
-        {
-            allocations_paused paused;
-            futures.reserve(1000);
-        }
         // The queue (a std::deque) allocates a new block every 64 tasks.
-        return queued_tasks_all_run(
-            pool, 1000, [&](auto task) { futures.push_back(pool.submit(std::move(task))); },
-            [&] {
-                for (auto& f : futures) f.get();
-            },
-            counts.tasks);
+        return submits_all_run(pool, 1000, counts.tasks);
     });
     release.count_down();
     for (auto& t : holders) t.join();
     counts.tasks += check_pool_works(pool, 2);
-    report_reliability("faults_bad_alloc_injection_queue", counts, 0);
+    report_reliability("faults_bad_alloc_injection_queue", counts);
 }
 
 TEST_CASE("faults: std::bad_alloc at every allocation of a deep fork chain, distribute, decompose and the pool's "
@@ -574,7 +569,7 @@ TEST_CASE("faults: std::bad_alloc at every allocation of a deep fork chain, dist
     });
     REQUIRE(thread_count() == threads_before);
     counts.tasks += check_pool_works(pool, 3);
-    report_reliability("faults_bad_alloc_fork_distribute_constructor", counts, 0);
+    report_reliability("faults_bad_alloc_fork_distribute_constructor", counts);
 }
 
 // ---- Pools destroyed with work queued, asleep, and by the thousand -------------------
@@ -623,7 +618,7 @@ TEST_CASE("faults: a pool destroyed with tasks queued on worker deques, leased s
         counts.tasks += ran.size();
         ++counts.faults;
     }
-    report_reliability("faults_destroy_with_queued_tasks", counts, 0, seed);
+    report_reliability("faults_destroy_with_queued_tasks", counts, -1, seed);
 }
 
 TEST_CASE("faults: pools destroyed while their workers sleep shut down promptly and leave no thread behind",
@@ -643,7 +638,7 @@ TEST_CASE("faults: pools destroyed while their workers sleep shut down promptly 
         REQUIRE(thread_count() == threads_before);
         ++counts.faults;
     }
-    report_reliability("faults_destroy_while_asleep", counts, 0);
+    report_reliability("faults_destroy_while_asleep", counts);
 }
 
 TEST_CASE("faults: thousands of pools created, used and destroyed leak no thread, fd or memory", "[faults][churn]") {
@@ -687,7 +682,7 @@ TEST_CASE("faults: thousands of pools created, used and destroyed leak no thread
     (void)rss_before;
 #endif
     counts.faults += pools;
-    report_reliability("faults_pool_churn", counts, 0);
+    report_reliability("faults_pool_churn", counts);
 }
 
 TEST_CASE("faults: default_pool() reached by many threads at once is one pool, and works from all of them",
@@ -715,5 +710,5 @@ TEST_CASE("faults: default_pool() reached by many threads at once is one pool, a
     }
     // One pool's workers were added, no more.
     REQUIRE(thread_count() == threads_before + mt::default_pool().size());
-    report_reliability("faults_default_pool_many_threads", {static_cast<std::uint64_t>(callers) * 3, 0, 0, 0}, 0);
+    report_reliability("faults_default_pool_many_threads", {static_cast<std::uint64_t>(callers) * 3, 0, 0, 0});
 }
