@@ -34,13 +34,15 @@
 
 // ---- include/microtask/microtask.hpp ----------------------------------------
 // microtask — microtask.hpp
-// The umbrella header: decompose a job, distribute it over a work-stealing pool, reduce
-// the partial results. Users write `namespace mt = microtask;`.
+/// @file
+/// The umbrella header: decompose a job, distribute it over a work-stealing pool, reduce
+/// the partial results. Users write `namespace mt = microtask;`.
 
 // ---- include/microtask/concepts.hpp -----------------------------------------
 // microtask — concepts.hpp
-// The requirements the public entry points check, named so that a compiler error says
-// which one a type failed.
+/// @file
+/// The requirements the public entry points check, named so that a compiler error says
+/// which one a type failed.
 
 #include <concepts>
 #include <cstddef>
@@ -92,6 +94,13 @@ concept reducer_for = reducer<R> && (std::convertible_to<T, typename R::value_ty
 template <class F, class Element>
 concept map_function = std::invocable<F&, Element> && (!std::is_void_v<std::invoke_result_t<F&, Element>>);
 
+/// A callable whose result microtask stores and hands back (join, thread_pool::submit,
+/// distribute): invocable with `Args...`, returning void or an object type. A reference
+/// cannot be stored: return a pointer or std::reference_wrapper instead.
+template <class F, class... Args>
+concept value_task = std::invocable<F&, Args...> && (std::is_void_v<std::invoke_result_t<F&, Args...>> ||
+                                                     std::is_object_v<std::invoke_result_t<F&, Args...>>);
+
 /// A range map_reduce, for_each and decompose can split in O(1): random access with a
 /// known size.
 template <class R>
@@ -129,13 +138,15 @@ constexpr bool exactly_associative() {
 
 // ---- include/microtask/decompose.hpp ----------------------------------------
 // microtask — decompose.hpp
-// Step one of decompose / distribute / reduce: cut a job into subtasks.
+/// @file
+/// Step one of decompose / distribute / reduce: cut a job into subtasks.
 
 // ---- include/microtask/partition.hpp ----------------------------------------
 // microtask — partition.hpp
-// Decomposition policies: how a range of n elements is cut into leaves (subtasks).
-// The leaf boundaries depend only on n and the policy, never on timing or thread count:
-// that is what makes every reduction deterministic.
+/// @file
+/// Decomposition policies: how a range of n elements is cut into leaves (subtasks).
+/// The leaf boundaries depend only on n and the policy, never on timing or thread count:
+/// that is what makes every reduction deterministic.
 
 #include <algorithm>
 #include <concepts>
@@ -160,20 +171,30 @@ std::size_t checked_positive(Count value, const char* what) {
 /// Leaves of at most `size` elements, as nearly equal as possible; every leaf is a
 /// subtask. Throws std::invalid_argument if size < 1.
 struct grain {
+    /// Leaves of at most `max_size` elements. Throws std::invalid_argument if
+    /// max_size < 1 (negative values included). O(1).
     template <std::integral Size>
     explicit grain(Size max_size) : size(detail::checked_positive(max_size, "grain: grain size")) {}
+    /// Number of leaves for a range of `n` elements: ceil(n / size). O(1), never throws.
     [[nodiscard]] std::size_t leaf_count(std::size_t n) const noexcept { return n / size + (n % size != 0); }
+    /// False: every leaf is a subtask, whether or not a worker is idle.
     static constexpr bool splits_on_demand = false;
+    /// The maximum number of elements per leaf (at least 1).
     std::size_t size;
 };
 
 /// `count` nearly equal leaves (fewer if the range is shorter); every leaf is a subtask.
 /// Throws std::invalid_argument if count < 1.
 struct chunks {
+    /// `chunk_count` leaves. Throws std::invalid_argument if chunk_count < 1 (negative
+    /// values included). O(1).
     template <std::integral Count>
     explicit chunks(Count chunk_count) : count(detail::checked_positive(chunk_count, "chunks: chunk count")) {}
+    /// Number of leaves for a range of `n` elements: min(n, count). O(1), never throws.
     [[nodiscard]] std::size_t leaf_count(std::size_t n) const noexcept { return std::min(n, count); }
+    /// False: every leaf is a subtask, whether or not a worker is idle.
     static constexpr bool splits_on_demand = false;
+    /// The requested number of leaves (at least 1).
     std::size_t count;
 };
 
@@ -181,8 +202,12 @@ struct chunks {
 /// (when a worker is idle to take one), and run inline without any split when the whole
 /// job finishes sooner than a wake-up would take. Nothing to tune.
 struct adaptive {
+    /// The most leaves a range is cut into; a longer range gets longer leaves.
     static constexpr std::size_t max_leaves = 2048;
+    /// Number of canonical leaves for a range of `n` elements: min(n, max_leaves). O(1),
+    /// never throws.
     [[nodiscard]] std::size_t leaf_count(std::size_t n) const noexcept { return std::min(n, max_leaves); }
+    /// True: leaves become subtasks only when an idle worker takes them.
     static constexpr bool splits_on_demand = true;
 };
 
@@ -220,12 +245,21 @@ namespace microtask {
 template <std::random_access_iterator It>
 class part : public std::ranges::view_base {
 public:
+    /// An empty part of value-initialised iterators.
     constexpr part() = default;
+    /// The elements [first, last). Precondition: `last` is reachable from `first`.
+    /// Throws only what copying `It` throws.
     constexpr part(It first, It last) : m_first(first), m_last(last) {}
+    /// First element. O(1).
     constexpr It begin() const { return m_first; }
+    /// Past the last element. O(1).
     constexpr It end() const { return m_last; }
+    /// Number of elements. O(1).
     constexpr std::size_t size() const { return static_cast<std::size_t>(m_last - m_first); }
+    /// True if the part has no elements. O(1).
     [[nodiscard]] constexpr bool empty() const { return m_first == m_last; }
+    /// Element `i` of the part (a reference into the decomposed range).
+    /// Precondition: i < size() (unchecked). O(1).
     constexpr decltype(auto) operator[](std::size_t i) const {
         return m_first[static_cast<std::iter_difference_t<It>>(i)];
     }
@@ -276,12 +310,16 @@ template <class Job, class Split>
 
 }  // namespace microtask
 
+/// @cond MICROTASK_STD_SPECIALIZATIONS
+// A part only refers to the caller's range, so iterators into it outlive the part.
 template <class It>
 inline constexpr bool std::ranges::enable_borrowed_range<microtask::part<It>> = true;
+/// @endcond
 
 // ---- include/microtask/distribute.hpp ---------------------------------------
 // microtask — distribute.hpp
-// Step two of decompose / distribute / reduce: run one subtask per part on the pool.
+/// @file
+/// Step two of decompose / distribute / reduce: run one subtask per part on the pool.
 
 // ---- include/microtask/detail/fold.hpp --------------------------------------
 // microtask — detail/fold.hpp
@@ -1644,11 +1682,13 @@ inline constexpr bool std::ranges::enable_borrowed_range<microtask::index_range<
 
 // ---- include/microtask/thread_pool.hpp --------------------------------------
 // microtask — thread_pool.hpp
-// The work-stealing thread pool every primitive runs on.
+/// @file
+/// The work-stealing thread pool every primitive runs on.
 
 // ---- include/microtask/future.hpp -------------------------------------------
 // microtask — future.hpp
-// The handle thread_pool::submit returns.
+/// @file
+/// The handle thread_pool::submit returns.
 
 // ---- include/microtask/detail/small_block_cache.hpp -------------------------
 // microtask — detail/small_block_cache.hpp
@@ -1845,7 +1885,15 @@ public:
 
     T take() {
         wait();
-        if (m_error) std::rethrow_exception(m_error);
+        // Move the exception out rather than share it: otherwise the last reference to it
+        // can be dropped by the completer's release() on another thread, after this
+        // thread caught and read it. That is correctly ordered, but only through the
+        // exception's own refcount inside libstdc++, which ThreadSanitizer cannot see, so
+        // it reported a data race whenever the completer released last. Now the thread
+        // that handles the exception also destroys it. No ordering changes: m_error was
+        // written before publish() and is read and cleared only here, after ready()
+        // (seq_cst) saw m_done; get() consumes the state, so nothing reads m_error again.
+        if (m_error) std::rethrow_exception(std::exchange(m_error, nullptr));
         if constexpr (std::is_void_v<T>) {
             return;
         } else {
@@ -1943,8 +1991,12 @@ private:
 template <class T>
 class future {
 public:
+    /// A future with no state: valid() is false.
     future() noexcept = default;
+    /// Takes over `other`'s state; `other` is left without one. O(1), never throws.
     future(future&& other) noexcept : m_state(std::exchange(other.m_state, nullptr)) {}
+    /// Drops this future's state (without waiting; the task still runs) and takes over
+    /// `other`'s. O(1), never throws.
     future& operator=(future&& other) noexcept {
         if (this != &other) {
             reset();
@@ -1954,6 +2006,8 @@ public:
     }
     future(const future&) = delete;
     future& operator=(const future&) = delete;
+    /// Drops the state without waiting: the task still runs, exactly once, and its
+    /// result or exception is discarded. Never throws.
     ~future() { reset(); }
 
     /// True until get() has been called (or for a default-constructed future, false).
@@ -2073,9 +2127,11 @@ public:
     /// or uses the pool's injection queue when all 16 leasable seats are taken. Task
     /// blocks are recycled per thread, so steady-state submits do not call malloc.
     /// Throws std::bad_alloc; the task's own exceptions are rethrown by future::get().
+    /// Returns future<result of fn()>; spelled `auto` so that clang, which substitutes
+    /// into a return type before it checks constraints, reports a bad `fn` as value_task.
     template <class F>
-        requires std::invocable<std::decay_t<F>&>
-    [[nodiscard]] future<std::invoke_result_t<std::decay_t<F>&>> submit(F&& fn) {
+        requires value_task<std::decay_t<F>>
+    [[nodiscard]] auto submit(F&& fn) {
         using result = std::invoke_result_t<std::decay_t<F>&>;
         auto* task = new detail::future_task<result, std::decay_t<F>>(std::forward<F>(fn), m_scheduler);
         future<result> handle(task);  // holds the second reference from here on
@@ -2120,11 +2176,20 @@ inline detail::scheduler& detail::pool_access::of(thread_pool& pool) noexcept {
 }
 
 /// The process-wide pool used by the overloads that take no pool: created on first use
-/// with one worker per hardware thread, safe to call from any thread, destroyed (after
-/// running what was queued) during static destruction.
+/// with one worker per hardware thread, safe to call from any thread. It is never
+/// destroyed (like rayon's global pool): it stays usable until the process ends, also
+/// from destructors of static objects and from threads still running at exit. Its idle
+/// workers sleep; they are not joined at exit, so a task still queued or running when
+/// the process exits may not run to the end: get() or wait() what you submit to it.
 inline thread_pool& default_pool() {
-    static thread_pool pool;
-    return pool;
+    // Deliberately leaked. A function-local static object would be destroyed during
+    // static destruction before every static object whose construction finished earlier
+    // (reverse order), so such an object's destructor that uses the default pool would
+    // use a dead pool; and its destructor would join the workers from whichever thread
+    // calls exit(), a worker included. The pointer stays reachable, so leak checkers do
+    // not report the pool.
+    static thread_pool* const pool = new thread_pool;
+    return *pool;
 }
 
 }  // namespace microtask
@@ -2147,7 +2212,7 @@ namespace microtask {
 /// std::bad_alloc. `fn` is called concurrently from several threads. Callable from any
 /// thread, including from inside a task of `pool`.
 template <splittable_range Parts, class Fn>
-    requires std::invocable<Fn&, std::ranges::range_reference_t<Parts>>
+    requires value_task<Fn, std::ranges::range_reference_t<Parts>>
 auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
     using reference = std::ranges::range_reference_t<Parts>;
     using result = std::invoke_result_t<Fn&, reference>;
@@ -2179,7 +2244,7 @@ auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
 
 /// distribute on mt::default_pool().
 template <splittable_range Parts, class Fn>
-    requires std::invocable<Fn&, std::ranges::range_reference_t<Parts>>
+    requires value_task<Fn, std::ranges::range_reference_t<Parts>>
 auto distribute(Parts&& parts, Fn fn) {
     return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn));
 }
@@ -2188,7 +2253,8 @@ auto distribute(Parts&& parts, Fn fn) {
 
 // ---- include/microtask/for_each.hpp -----------------------------------------
 // microtask — for_each.hpp
-// Parallel loop with no reduction.
+/// @file
+/// Parallel loop with no reduction.
 
 
 #include <functional>
@@ -2224,7 +2290,8 @@ void for_each(Range&& range, Fn fn, Policy policy = {}) {
 
 // ---- include/microtask/join.hpp ---------------------------------------------
 // microtask — join.hpp
-// Binary fork-join.
+/// @file
+/// Binary fork-join.
 
 
 #include <concepts>
@@ -2249,21 +2316,24 @@ using join_result_t = std::pair<detail::value_result_t<A&>, detail::value_result
 /// tasks, to any depth.
 /// Throws: if `a` throws and `b` has not started, `b` is skipped; otherwise `b` is
 /// awaited and then the exception of `a` (else of `b`) is rethrown.
+/// Both callables must satisfy value_task. The result is a join_result_t<A, B>; the
+/// return type is spelled `auto` so that clang, which substitutes into a return type
+/// before it checks constraints, also reports a violation as value_task.
 template <class A, class B>
-    requires std::invocable<A&> && std::invocable<B&>
-join_result_t<A, B> join(thread_pool& pool, A&& a, B&& b) {
+    requires value_task<A> && value_task<B>
+auto join(thread_pool& pool, A&& a, B&& b) {
     detail::scheduler& sched = detail::pool_access::of(pool);
-    return sched.run_in_slot([&](detail::slot& home) {
+    return join_result_t<A, B>(sched.run_in_slot([&](detail::slot& home) {
         return detail::fork_join(
             sched, home, [&a](detail::slot&) { return detail::invoke_to_value(a); },
             [&b](detail::slot&) { return detail::invoke_to_value(b); });
-    });
+    }));
 }
 
 /// join on mt::default_pool().
 template <class A, class B>
-    requires std::invocable<A&> && std::invocable<B&>
-join_result_t<A, B> join(A&& a, B&& b) {
+    requires value_task<A> && value_task<B>
+auto join(A&& a, B&& b) {
     return join(default_pool(), std::forward<A>(a), std::forward<B>(b));
 }
 
@@ -2271,7 +2341,8 @@ join_result_t<A, B> join(A&& a, B&& b) {
 
 // ---- include/microtask/map_reduce.hpp ---------------------------------------
 // microtask — map_reduce.hpp
-// The fused primitive: decompose a range, map every element, reduce the results.
+/// @file
+/// The fused primitive: decompose a range, map every element, reduce the results.
 
 
 #include <functional>
@@ -2316,7 +2387,8 @@ template <splittable_range Range, class Map, class Red, partition_policy Policy 
 
 // ---- include/microtask/reduce.hpp -------------------------------------------
 // microtask — reduce.hpp
-// Combining partial results with a reducer.
+/// @file
+/// Combining partial results with a reducer.
 
 
 #include <ranges>
@@ -2367,8 +2439,9 @@ template <splittable_range Range, class Red, partition_policy Policy = adaptive>
 
 // ---- include/microtask/reducers.hpp -----------------------------------------
 // microtask — reducers.hpp
-// The built-in reducers and make_reducer for custom ones. Each is a cheap value type;
-// combine never assumes commutativity.
+/// @file
+/// The built-in reducers and make_reducer for custom ones. Each is a cheap value type;
+/// combine never assumes commutativity.
 
 
 #include <concepts>
@@ -2381,24 +2454,47 @@ template <splittable_range Range, class Red, partition_policy Policy = adaptive>
 
 namespace microtask {
 
+/// A type sum can add: `a + b` converts back to T.
+template <class T>
+concept summable = requires(T a, T b) {
+    { a + b } -> std::convertible_to<T>;
+};
+
+/// A type product can multiply: `a * b` converts back to T.
+template <class T>
+concept multipliable = requires(T a, T b) {
+    { a * b } -> std::convertible_to<T>;
+};
+
+/// A type min and max can reduce: totally ordered, with std::numeric_limits specialised
+/// for the identity (+-infinity, or the type's max / lowest): the arithmetic types.
+template <class T>
+concept bounded_ordered = std::totally_ordered<T> && std::numeric_limits<T>::is_specialized;
+
 /// Sum with identity T{0}. Exactly associative for integers; for floating point the
 /// result is still deterministic (canonical combining tree), and bitwise reproducible.
-template <class T>
-    requires requires(T a, T b) { { a + b } -> std::convertible_to<T>; }
+template <summable T>
 struct sum {
+    /// The type reduced and returned.
     using value_type = T;
+    /// True for integral T: integer addition is associative bit for bit.
     static constexpr bool is_exactly_associative = std::is_integral_v<T>;
+    /// T(0). O(1).
     [[nodiscard]] constexpr T identity() const { return T(0); }
+    /// a + b. O(1) for arithmetic T; throws what T's + throws. Any thread.
     [[nodiscard]] constexpr T combine(T a, T b) const { return static_cast<T>(std::move(a) + std::move(b)); }
 };
 
 /// Product with identity T{1}.
-template <class T>
-    requires requires(T a, T b) { { a * b } -> std::convertible_to<T>; }
+template <multipliable T>
 struct product {
+    /// The type reduced and returned.
     using value_type = T;
+    /// True for integral T: integer multiplication is associative bit for bit.
     static constexpr bool is_exactly_associative = std::is_integral_v<T>;
+    /// T(1). O(1).
     [[nodiscard]] constexpr T identity() const { return T(1); }
+    /// a * b. O(1) for arithmetic T; throws what T's * throws. Any thread.
     [[nodiscard]] constexpr T combine(T a, T b) const { return static_cast<T>(std::move(a) * std::move(b)); }
 };
 
@@ -2418,23 +2514,29 @@ constexpr T lowest() {
 /// Minimum; identity is +infinity or the type's max. On ties the earlier value wins.
 /// Floating point is not declared exactly associative (with a NaN, grouping changes the
 /// result), so it is combined over the canonical tree and stays deterministic.
-template <class T>
-    requires std::totally_ordered<T> && std::numeric_limits<T>::is_specialized
+template <bounded_ordered T>
 struct min {
+    /// The type reduced and returned.
     using value_type = T;
+    /// True except for floating point (see above).
     static constexpr bool is_exactly_associative = !std::is_floating_point_v<T>;
+    /// +infinity if T has one, else std::numeric_limits<T>::max(). O(1).
     [[nodiscard]] constexpr T identity() const { return detail::highest<T>(); }
+    /// The smaller of a and b; `a` if neither is smaller. O(1). Any thread.
     [[nodiscard]] constexpr T combine(T a, T b) const { return b < a ? b : a; }
 };
 
 /// Maximum; identity is -infinity or the type's lowest. On ties the earlier value wins.
 /// Floating point: see min.
-template <class T>
-    requires std::totally_ordered<T> && std::numeric_limits<T>::is_specialized
+template <bounded_ordered T>
 struct max {
+    /// The type reduced and returned.
     using value_type = T;
+    /// True except for floating point (see min).
     static constexpr bool is_exactly_associative = !std::is_floating_point_v<T>;
+    /// -infinity if T has one, else std::numeric_limits<T>::lowest(). O(1).
     [[nodiscard]] constexpr T identity() const { return detail::lowest<T>(); }
+    /// The larger of a and b; `a` if neither is larger. O(1). Any thread.
     [[nodiscard]] constexpr T combine(T a, T b) const { return a < b ? b : a; }
 };
 
@@ -2457,21 +2559,33 @@ concept appendable_container =
 /// the fast way to filter: `[](int x) { return x % 2 == 0 ? std::optional(x) : std::nullopt; }`.
 template <appendable_container C>
 struct concat {
+    /// The container reduced and returned.
     using value_type = C;
+    /// The container's element type, which a map function may return on its own.
     using element_type = std::ranges::range_value_t<C>;
+    /// True: concatenation is associative exactly.
     static constexpr bool is_exactly_associative = true;
+    /// An empty C. Throws what C's default constructor throws.
     [[nodiscard]] C identity() const { return C{}; }
+    /// `a` followed by `b`: b's elements are moved to the end of `a` (or `b` is returned
+    /// if `a` is empty). O(b.size()) amortised for vector/string/deque; throws what the
+    /// insertion throws (std::bad_alloc). Any thread.
     [[nodiscard]] C combine(C a, C b) const {
         if (a.empty()) return b;
         a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
         return a;
     }
+    /// Appends one element to `acc`, with no one-element container built first. Only for
+    /// an `E` that converts to the element type but not to C. O(1) amortised; throws what
+    /// the insertion throws.
     template <class E>
         requires std::convertible_to<E, element_type> && (!std::convertible_to<E, C>)
     [[nodiscard]] C accumulate(C acc, E&& element) const {
         acc.insert(acc.end(), static_cast<element_type>(std::forward<E>(element)));
         return acc;
     }
+    /// Appends `*element` to `acc` if `element` is engaged; keeps nothing for nullopt.
+    /// O(1) amortised; throws what the insertion throws.
     // Not when an optional is itself a valid element (concat<std::vector<std::optional<T>>>):
     // then the optional is appended as it is, empty or not.
     template <class E>
@@ -2487,16 +2601,22 @@ struct concat {
 struct exactly_associative_t {
     explicit exactly_associative_t() = default;
 };
+/// The tag value: `make_reducer(identity, op, mt::exactly_associative)`.
 inline constexpr exactly_associative_t exactly_associative{};
 
 /// A reducer made from an identity value and an associative binary operation.
 template <class T, class Op, bool Exact = false>
 class custom_reducer {
 public:
+    /// The type reduced and returned.
     using value_type = T;
+    /// `Exact`: true when made with the mt::exactly_associative tag.
     static constexpr bool is_exactly_associative = Exact;
+    /// Stores `identity` and `op` (moved). Throws what moving them throws.
     constexpr custom_reducer(T identity, Op op) : m_identity(std::move(identity)), m_op(std::move(op)) {}
+    /// A copy of the stored identity. Throws what copying T throws.
     [[nodiscard]] constexpr T identity() const { return m_identity; }
+    /// op(a, b). Throws what `op` throws. Called concurrently from several threads.
     [[nodiscard]] constexpr T combine(T a, T b) const { return std::invoke(m_op, std::move(a), std::move(b)); }
 
 private:
@@ -2526,7 +2646,8 @@ template <class T, class Op>
 
 // ---- include/microtask/task_group.hpp ---------------------------------------
 // microtask — task_group.hpp
-// A dynamic set of tasks waited on together.
+/// @file
+/// A dynamic set of tasks waited on together.
 
 
 #include <atomic>
@@ -2549,9 +2670,13 @@ namespace microtask {
 /// rethrow, so call wait() to see exceptions).
 class task_group {
 public:
+    /// An empty group whose tasks run on `pool`. The pool must outlive the group.
+    /// O(1), never throws.
     explicit task_group(thread_pool& pool) noexcept : m_sched(detail::pool_access::of(pool)) {}
     task_group(const task_group&) = delete;
     task_group& operator=(const task_group&) = delete;
+    /// Waits for every task still pending (helping the pool meanwhile); an exception a
+    /// task threw since the last wait() is discarded. Never throws.
     ~task_group() { wait_all(); }
 
     /// Queues `fn()` on the pool (the same path as thread_pool::submit). Throws
@@ -2653,10 +2778,14 @@ private:
 
 // ---- include/microtask/version.hpp ------------------------------------------
 // microtask — version.hpp
-// The one home of the version number; CMake reads it from here.
+/// @file
+/// The one home of the version number; CMake reads it from here.
 
+/// Major version: incremented for a breaking change once the version is 1.0.0 or later.
 #define MICROTASK_VERSION_MAJOR 0
+/// Minor version: incremented for new features (and, before 1.0.0, breaking changes).
 #define MICROTASK_VERSION_MINOR 1
+/// Patch version: incremented for fixes that change no documented behaviour.
 #define MICROTASK_VERSION_PATCH 0
 
 namespace microtask {
@@ -2664,3 +2793,9 @@ namespace microtask {
 inline constexpr int version =
     MICROTASK_VERSION_MAJOR * 10000 + MICROTASK_VERSION_MINOR * 100 + MICROTASK_VERSION_PATCH;
 }  // namespace microtask
+
+// ---- include/microtask/microtask.hpp (continued) ----------------------------
+/// @namespace microtask
+/// Every public name of the library. The headers are listed under Files; names in
+/// `microtask::detail` are implementation and may change in any release. Users write
+/// `namespace mt = microtask;`.
