@@ -13,11 +13,18 @@ configure_package_config_file(
   "${CMAKE_CURRENT_LIST_DIR}/microtaskConfig.cmake.in"
   "${PROJECT_BINARY_DIR}/microtaskConfig.cmake"
   INSTALL_DESTINATION "${microtask_cmake_dir}")
-# SameMajorVersion: 0.x releases count as one series, as CMake defines it.
+# SameMajorVersion from 1.0 on. Below 1.0 semantic versioning lets a minor release break
+# the API (CHANGELOG.md), and CMake's SameMajorVersion would call every 0.x compatible
+# with every other, so a request for 0.1 would accept 0.2: there, SameMinorVersion.
+if(PROJECT_VERSION_MAJOR EQUAL 0)
+  set(microtask_version_compatibility SameMinorVersion)
+else()
+  set(microtask_version_compatibility SameMajorVersion)
+endif()
 write_basic_package_version_file(
   "${PROJECT_BINARY_DIR}/microtaskConfigVersion.cmake"
   VERSION "${PROJECT_VERSION}"
-  COMPATIBILITY SameMajorVersion
+  COMPATIBILITY ${microtask_version_compatibility}
   ARCH_INDEPENDENT)
 
 # find_package(microtask CONFIG) with microtask_DIR set to this build directory uses the

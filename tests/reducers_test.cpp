@@ -110,6 +110,16 @@ TEST_CASE("built-in reducers: identities and combines", "[reducers]") {
     STATIC_REQUIRE(mt::concat<std::string>::is_exactly_associative);
 }
 
+TEST_CASE("sum of a class type starts from its empty value, not T(0) (regression)", "[reducers]") {
+    // sum<std::string>'s identity used to be std::string(0): construction from a null
+    // pointer, undefined behaviour that ASan reports.
+    REQUIRE(mt::sum<std::string>{}.identity().empty());
+    mt::thread_pool pool{2};
+    const std::string joined = mt::map_reduce(pool, mt::iota(0, 26), [](int i) { return std::string(1, static_cast<char>('a' + i)); },
+                                              mt::sum<std::string>{}, mt::grain(3));
+    REQUIRE(joined == "abcdefghijklmnopqrstuvwxyz");
+}
+
 TEST_CASE("concat moves the partial containers instead of copying them", "[reducers][concat]") {
     std::vector<int> left{1, 2};
     std::vector<int> right(1000, 7);

@@ -33,7 +33,9 @@ concept multipliable = requires(T a, T b) {
 template <class T>
 concept bounded_ordered = std::totally_ordered<T> && std::numeric_limits<T>::is_specialized;
 
-/// Sum with identity T{0}. Exactly associative for integers; for floating point the
+/// Sum with identity T{} (zero for the arithmetic types; for a class type such as
+/// std::string, its empty value rather than T(0), which for std::string would be
+/// construction from a null pointer). Exactly associative for integers; for floating point the
 /// result is still deterministic (canonical combining tree), and bitwise reproducible.
 template <summable T>
 struct sum {
@@ -41,8 +43,8 @@ struct sum {
     using value_type = T;
     /// True for integral T: integer addition is associative bit for bit.
     static constexpr bool is_exactly_associative = std::is_integral_v<T>;
-    /// T(0). O(1).
-    [[nodiscard]] constexpr T identity() const { return T(0); }
+    /// T{}. O(1).
+    [[nodiscard]] constexpr T identity() const { return T{}; }
     /// a + b. O(1) for arithmetic T; throws what T's + throws. Any thread.
     [[nodiscard]] constexpr T combine(T a, T b) const { return static_cast<T>(std::move(a) + std::move(b)); }
 };
