@@ -211,3 +211,49 @@ TEST_CASE("bad input: a bad argument inside a subtask reaches the caller with it
     REQUIRE(mt::map_reduce(pool, mt::iota(0, 100), [](int i) { return i; }, mt::sum<int>{}) == 4950);
     report_reliability("bad_input_inside_tasks", {0, 0, g_bad_inputs, 0});
 }
+
+TEST_CASE("bad input: iota with a bound that would change value in the common index type is rejected "
+          "(regression)",
+          "[bad_input][iota]") {
+    // Accepted before: iota(-1, 2u) became [4294967295, 2) of unsigned, whose elements
+    // are 4294967295, 0, 1 (not -1, 0, 1) and whose end - begin is negative.
+    g_bad_inputs = 0;
+    using invalid = std::invalid_argument;
+    const std::string not_representable = ") is not representable in the common type of first and last";
+    require_rejected<invalid>([] { (void)mt::iota(-1, 2u); }, "microtask::iota: first (-1" + not_representable);
+    require_rejected<invalid>([] { (void)mt::iota(-5L, std::size_t{3}); }, "microtask::iota: first (-5" + not_representable);
+    require_rejected<invalid>([] { (void)mt::iota(INT_MIN, 0u); },
+                              "microtask::iota: first (" + std::to_string(INT_MIN) + not_representable);
+    REQUIRE(mt::iota(0, 5u).size() == 5);
+    REQUIRE(mt::iota(-3L, 2u).size() == 5);  // long holds every unsigned: nothing changes value
+    report_reliability("bad_input_iota_common_type", {0, 0, g_bad_inputs, 0});
+}
+
+TEST_CASE("iota: a range wider than its index type's maximum has the right size, parts and elements (regression)",
+          "[bad_input][iota]") {
+    // size() used to subtract in the signed type: INT_MAX - INT_MIN overflowed (UB) and
+    // gave SIZE_MAX instead of 2^32 - 1. Indexing and iterator steps must not overflow
+    // either (an offset past INT_MAX, computed in int, did).
+    const auto everything = mt::iota(INT_MIN, INT_MAX);
+    REQUIRE(everything.size() == std::size_t{UINT_MAX});
+    REQUIRE(everything[0] == INT_MIN);
+    REQUIRE(everything[everything.size() - 1] == INT_MAX - 1);
+    // Offsets beyond INT_MAX through the iterator too (UBSan checks there is no overflow).
+    const auto far = static_cast<std::ptrdiff_t>(everything.size() - 1);
+    REQUIRE(*(everything.begin() + far) == INT_MAX - 1);
+    REQUIRE(everything.begin()[far] == INT_MAX - 1);
+    REQUIRE(*(everything.end() - far) == INT_MIN + 1);
+    REQUIRE(everything.end() - everything.begin() == far + 1);
+    const auto parts = mt::decompose(everything, mt::chunks(3));
+    REQUIRE(parts.size() == 3);
+    std::size_t total = 0;
+    for (const auto& part : parts) total += part.size();
+    REQUIRE(total == std::size_t{UINT_MAX});
+    REQUIRE(*parts[0].begin() == INT_MIN);
+    REQUIRE(*parts[1].begin() == INT_MIN + 1431655765);
+    REQUIRE(*parts[2].begin() == 715827882);  // INT_MIN + 2 * 1431655765
+    REQUIRE(mt::iota(std::int8_t{-128}, std::int8_t{127}).size() == 255);
+    mt::thread_pool pool(2);
+    REQUIRE(mt::map_reduce(pool, mt::iota(std::int8_t{-128}, std::int8_t{127}), [](std::int8_t i) { return int{i}; },
+                           mt::sum<int>{}) == -255);  // -128 + ... + 126
+}
