@@ -370,6 +370,35 @@ struct task_base {
     void execute() noexcept { run(this); }
 };
 
+/// Marks, for as long as it lives, that a task of `owner` (a task_group, a future's
+/// state) is running on this thread. Frames nest innermost first: a task that waits helps
+/// run other tasks, whose frames stack on top of its own. A wait consults them to refuse
+/// waiting for its own task, which could never end. Lives on the stack of the task's run
+/// function; one thread-local load and two stores per task.
+class running_task_frame {
+public:
+    explicit running_task_frame(const void* owner) noexcept : m_owner(owner), m_outer(t_innermost) {
+        t_innermost = this;
+    }
+    ~running_task_frame() { t_innermost = m_outer; }
+    running_task_frame(const running_task_frame&) = delete;
+    running_task_frame& operator=(const running_task_frame&) = delete;
+
+    /// True if a task of `owner` is running on this thread, innermost or further out.
+    /// O(depth of task nesting on this thread).
+    [[nodiscard]] static bool runs_task_of(const void* owner) noexcept {
+        for (const running_task_frame* frame = t_innermost; frame != nullptr; frame = frame->m_outer) {
+            if (frame->m_owner == owner) return true;
+        }
+        return false;
+    }
+
+private:
+    const void* m_owner;
+    running_task_frame* m_outer;
+    static inline thread_local running_task_frame* t_innermost = nullptr;
+};
+
 /// `void` results become std::monostate so that every result can be stored and returned.
 template <class F, class... Args>
 using value_result_t = std::conditional_t<std::is_void_v<std::invoke_result_t<F, Args...>>,
@@ -577,6 +606,8 @@ private:
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -668,6 +699,18 @@ public:
 
     /// Runs everything still queued, then joins the workers.
     ~scheduler() {
+        for (const worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
+            if (context->sched == this) {
+                // Destroyed from inside the pool (a task, or a wait that helps): the
+                // destructor would have to join or wait for the very thread it runs on.
+                // A destructor cannot throw, so say what happened before ending, rather
+                // than leave the user a bare "Resource deadlock avoided" or a hang.
+                std::fputs("microtask::thread_pool: destroyed from inside the pool (one of its own tasks); "
+                           "a pool must be destroyed from a thread that is not running its work\n",
+                           stderr);
+                std::abort();
+            }
+        }
         {
             // From here on, outside threads releasing a lease leave this pool alone.
             std::lock_guard lock(m_anchor->mutex);
@@ -1924,6 +1967,12 @@ public:
 
     void wait() {
         if (ready()) return;
+        if (running_task_frame::runs_task_of(this)) {
+            // Checked only when not ready: from inside its own task it never is.
+            throw std::logic_error(
+                "microtask::future: get() or wait() called from inside the future's own task, "
+                "which would wait for itself forever");
+        }
         if (claim()) {
             m_execute(this);  // our own task, not started by anyone: run it here
             publish();
@@ -2034,6 +2083,7 @@ public:
 private:
     static void execute(future_state<T>* base) noexcept {
         auto* self = static_cast<future_task*>(base);
+        const running_task_frame frame(static_cast<const future_state<T>*>(self));
         self->store_result(*self->m_fn);
         // Release the callable's captures as soon as it has run, not when the future dies.
         self->m_fn.reset();
@@ -2084,14 +2134,16 @@ public:
     /// Blocks until the task has finished. If no thread has started the task yet, the
     /// caller runs it itself (only this task). If it is running elsewhere, a worker of
     /// the pool runs other tasks meanwhile, so waiting inside a task never deadlocks the
-    /// pool; any other thread blocks. Throws std::logic_error if !valid().
+    /// pool; any other thread blocks. Throws std::logic_error if !valid(), or if called
+    /// from inside this future's own task (it would wait for itself forever).
     void wait() const {
         require_valid("wait");
         m_state->wait();
     }
 
     /// Waits, then returns the task's result or rethrows its exception. Afterwards
-    /// valid() is false. Throws std::logic_error if !valid().
+    /// valid() is false. Throws std::logic_error if !valid(), or if called from inside
+    /// this future's own task (it would wait for itself forever).
     T get() {
         require_valid("get");
         detail::future_state<T>* state = std::exchange(m_state, nullptr);
@@ -2718,6 +2770,7 @@ template <class T, class Op>
 #include <cstdint>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
@@ -2761,7 +2814,15 @@ public:
 
     /// Waits until every task run so far has finished; the waiting thread runs other
     /// tasks meanwhile. Rethrows the first exception a task threw since the last wait().
+    /// Throws std::logic_error, before waiting, if called from inside one of this group's
+    /// own tasks (or from a task that such a task helped run while it waited): that task
+    /// is among those waited for, so the wait could never end.
     void wait() {
+        if (detail::running_task_frame::runs_task_of(this)) {
+            throw std::logic_error(
+                "microtask::task_group::wait: called from inside one of the group's own tasks, "
+                "which would wait for itself forever; wait from outside the group's tasks");
+        }
         wait_all();
         std::exception_ptr error;
         {
@@ -2790,6 +2851,7 @@ private:
             auto* self = static_cast<group_task*>(base);
             task_group& group = self->m_group;
             try {
+                const detail::running_task_frame frame(&group);
                 self->m_fn();
             } catch (...) {
                 group.record_failure();

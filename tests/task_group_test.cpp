@@ -120,3 +120,46 @@ TEST_CASE("task_group: run() from one thread while another waits and tasks throw
     REQUIRE(caught >= 1);
     REQUIRE(submitted == 2000);
 }
+
+TEST_CASE("task_group: wait() from inside one of the group's own tasks throws std::logic_error instead of hanging",
+          "[task_group][errors]") {
+    const auto threads = GENERATE(1, 2);
+    mt::thread_pool pool{threads};
+    mt::task_group group{pool};
+    std::atomic<int> ran{0};
+    std::atomic<int> refused{0};
+    // Directly, and from a task of another group that the first group's task helped run
+    // while it waited: both frames are inside `group`'s task.
+    group.run([&] {
+        ++ran;
+        try {
+            group.wait();
+        } catch (const std::logic_error& error) {
+            if (std::string(error.what()).find("own tasks") != std::string::npos) ++refused;
+        }
+    });
+    group.run([&] {
+        ++ran;
+        mt::task_group other{pool};
+        other.run([&] {
+            ++ran;
+            try {
+                group.wait();
+            } catch (const std::logic_error&) {
+                ++refused;
+            }
+        });
+        other.wait();  // another group's wait inside a task is fine
+    });
+    group.wait();
+    REQUIRE(ran == 3);
+    REQUIRE(refused == 2);
+
+    // An uncaught refusal reaches the outside waiter as the task's exception.
+    group.run([&] { group.wait(); });
+    REQUIRE_THROWS_WITH(group.wait(), Catch::Contains("microtask::task_group::wait: called from inside"));
+    // And the group and the pool still work.
+    group.run([&] { ++ran; });
+    group.wait();
+    REQUIRE(ran == 4);
+}

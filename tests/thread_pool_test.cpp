@@ -332,3 +332,33 @@ TEST_CASE("submit: a leased seat in use by a join is not given up for another po
     REQUIRE(from_a == 1);
     REQUIRE(sum == 499'500);
 }
+
+TEST_CASE("future: get() or wait() inside the future's own task throws std::logic_error instead of hanging",
+          "[thread_pool][submit][errors]") {
+    const auto threads = GENERATE(1, 2);
+    mt::thread_pool pool{threads};
+    // The task reaches its own future through a promise filled after submit returns. The
+    // outside thread does not call get() until the task has tried: get() would otherwise
+    // race to run the task inline itself, taking the state out of `self` first.
+    std::promise<mt::future<int>*> own;
+    auto own_future = own.get_future().share();
+    std::atomic<int> verdict{0};
+    mt::future<int> self = pool.submit([own_future, &verdict]() -> int {
+        mt::future<int>& me = *own_future.get();
+        try {
+            me.wait();
+            verdict = -2;  // returned: impossible, it waited for itself
+        } catch (const std::logic_error& error) {
+            verdict = std::string(error.what()).find("own task") == std::string::npos ? -1 : 1;
+        }
+        return 7;
+    });
+    own.set_value(&self);
+    while (verdict.load() == 0) std::this_thread::yield();
+    REQUIRE(verdict.load() == 1);
+    REQUIRE(self.get() == 7);
+
+    // Waiting on another task's future from inside a task still works (and helps).
+    auto outer = pool.submit([&pool] { return pool.submit([] { return 20; }).get() + 1; });
+    REQUIRE(outer.get() == 21);
+}

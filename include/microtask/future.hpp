@@ -35,6 +35,12 @@ public:
 
     void wait() {
         if (ready()) return;
+        if (running_task_frame::runs_task_of(this)) {
+            // Checked only when not ready: from inside its own task it never is.
+            throw std::logic_error(
+                "microtask::future: get() or wait() called from inside the future's own task, "
+                "which would wait for itself forever");
+        }
         if (claim()) {
             m_execute(this);  // our own task, not started by anyone: run it here
             publish();
@@ -145,6 +151,7 @@ public:
 private:
     static void execute(future_state<T>* base) noexcept {
         auto* self = static_cast<future_task*>(base);
+        const running_task_frame frame(static_cast<const future_state<T>*>(self));
         self->store_result(*self->m_fn);
         // Release the callable's captures as soon as it has run, not when the future dies.
         self->m_fn.reset();
@@ -195,14 +202,16 @@ public:
     /// Blocks until the task has finished. If no thread has started the task yet, the
     /// caller runs it itself (only this task). If it is running elsewhere, a worker of
     /// the pool runs other tasks meanwhile, so waiting inside a task never deadlocks the
-    /// pool; any other thread blocks. Throws std::logic_error if !valid().
+    /// pool; any other thread blocks. Throws std::logic_error if !valid(), or if called
+    /// from inside this future's own task (it would wait for itself forever).
     void wait() const {
         require_valid("wait");
         m_state->wait();
     }
 
     /// Waits, then returns the task's result or rethrows its exception. Afterwards
-    /// valid() is false. Throws std::logic_error if !valid().
+    /// valid() is false. Throws std::logic_error if !valid(), or if called from inside
+    /// this future's own task (it would wait for itself forever).
     T get() {
         require_valid("get");
         detail::future_state<T>* state = std::exchange(m_state, nullptr);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
@@ -56,7 +57,15 @@ public:
 
     /// Waits until every task run so far has finished; the waiting thread runs other
     /// tasks meanwhile. Rethrows the first exception a task threw since the last wait().
+    /// Throws std::logic_error, before waiting, if called from inside one of this group's
+    /// own tasks (or from a task that such a task helped run while it waited): that task
+    /// is among those waited for, so the wait could never end.
     void wait() {
+        if (detail::running_task_frame::runs_task_of(this)) {
+            throw std::logic_error(
+                "microtask::task_group::wait: called from inside one of the group's own tasks, "
+                "which would wait for itself forever; wait from outside the group's tasks");
+        }
         wait_all();
         std::exception_ptr error;
         {
@@ -85,6 +94,7 @@ private:
             auto* self = static_cast<group_task*>(base);
             task_group& group = self->m_group;
             try {
+                const detail::running_task_frame frame(&group);
                 self->m_fn();
             } catch (...) {
                 group.record_failure();

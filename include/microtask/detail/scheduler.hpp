@@ -19,6 +19,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -110,6 +112,18 @@ public:
 
     /// Runs everything still queued, then joins the workers.
     ~scheduler() {
+        for (const worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
+            if (context->sched == this) {
+                // Destroyed from inside the pool (a task, or a wait that helps): the
+                // destructor would have to join or wait for the very thread it runs on.
+                // A destructor cannot throw, so say what happened before ending, rather
+                // than leave the user a bare "Resource deadlock avoided" or a hang.
+                std::fputs("microtask::thread_pool: destroyed from inside the pool (one of its own tasks); "
+                           "a pool must be destroyed from a thread that is not running its work\n",
+                           stderr);
+                std::abort();
+            }
+        }
         {
             // From here on, outside threads releasing a lease leave this pool alone.
             std::lock_guard lock(m_anchor->mutex);

@@ -19,6 +19,35 @@ struct task_base {
     void execute() noexcept { run(this); }
 };
 
+/// Marks, for as long as it lives, that a task of `owner` (a task_group, a future's
+/// state) is running on this thread. Frames nest innermost first: a task that waits helps
+/// run other tasks, whose frames stack on top of its own. A wait consults them to refuse
+/// waiting for its own task, which could never end. Lives on the stack of the task's run
+/// function; one thread-local load and two stores per task.
+class running_task_frame {
+public:
+    explicit running_task_frame(const void* owner) noexcept : m_owner(owner), m_outer(t_innermost) {
+        t_innermost = this;
+    }
+    ~running_task_frame() { t_innermost = m_outer; }
+    running_task_frame(const running_task_frame&) = delete;
+    running_task_frame& operator=(const running_task_frame&) = delete;
+
+    /// True if a task of `owner` is running on this thread, innermost or further out.
+    /// O(depth of task nesting on this thread).
+    [[nodiscard]] static bool runs_task_of(const void* owner) noexcept {
+        for (const running_task_frame* frame = t_innermost; frame != nullptr; frame = frame->m_outer) {
+            if (frame->m_owner == owner) return true;
+        }
+        return false;
+    }
+
+private:
+    const void* m_owner;
+    running_task_frame* m_outer;
+    static inline thread_local running_task_frame* t_innermost = nullptr;
+};
+
 /// `void` results become std::monostate so that every result can be stored and returned.
 template <class F, class... Args>
 using value_result_t = std::conditional_t<std::is_void_v<std::invoke_result_t<F, Args...>>,
