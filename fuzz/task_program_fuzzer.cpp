@@ -459,10 +459,15 @@ private:
 
     // The oracle's own left fold (not the library's): combine when the mapped value is a
     // value_type, else the reducer's accumulate (concat of single elements, optionals).
+    // Both forms of the reducer protocol: in place (void results) and by value.
     template <class Red, class T>
     static typename Red::value_type fold_in(const Red& red, typename Red::value_type acc, T&& mapped) {
-        if constexpr (std::convertible_to<T, typename Red::value_type>) {
-            return red.combine(std::move(acc), std::forward<T>(mapped));
+        using value_type = typename Red::value_type;
+        if constexpr (std::convertible_to<T, value_type>) {
+            return mt::combine(red, std::move(acc), value_type(std::forward<T>(mapped)));
+        } else if constexpr (mt::accumulates_in_place<Red, T>) {
+            red.accumulate(acc, std::forward<T>(mapped));
+            return acc;
         } else {
             return red.accumulate(std::move(acc), std::forward<T>(mapped));
         }

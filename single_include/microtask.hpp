@@ -53,36 +53,77 @@
 
 namespace microtask {
 
+/// A reducer names the type it reduces: `typename R::value_type`, a movable object type.
+template <class R>
+concept names_value_type = requires { typename R::value_type; } && std::movable<typename R::value_type>;
+
+/// `r.identity()` on a `const R` gives the neutral element, convertible to value_type.
+template <class R>
+concept has_identity = names_value_type<R> && requires(const R& r) {
+    { r.identity() } -> std::convertible_to<typename R::value_type>;
+};
+
+/// The in-place form of combine, preferred by the engine whenever a reducer offers it:
+/// `void combine(value_type& left, value_type&& right) const` makes `left` the result and
+/// may take `right`'s resources (concat appends to `left`, a histogram adds `right`'s bins
+/// into `left`'s). It must return void: that is how it is told apart from the by-value form.
+template <class R>
+concept combines_in_place =
+    names_value_type<R> && requires(const R& r, typename R::value_type& left, typename R::value_type&& right) {
+        { r.combine(left, std::move(right)) } -> std::same_as<void>;
+    };
+
+/// The by-value form of combine, fine for small value types (arithmetic, small structs):
+/// `value_type combine(value_type a, value_type b) const`, returning the result.
+template <class R>
+concept combines_by_value =
+    names_value_type<R> && requires(const R& r, typename R::value_type a, typename R::value_type b) {
+        { r.combine(std::move(a), std::move(b)) } -> std::convertible_to<typename R::value_type>;
+    };
+
 /// A reducer: a monoid over `R::value_type`.
 ///
-/// Valid expressions, for `const R r` and `typename R::value_type a, b`:
-///   - `r.identity()`                          -> convertible to value_type
-///   - `r.combine(std::move(a), std::move(b))` -> convertible to value_type
+/// Valid expressions, for `const R r`, `typename R::value_type a, b` and `value_type& acc`:
+///   - `r.identity()` -> convertible to value_type (see has_identity);
+///   - either `r.combine(acc, std::move(b))` -> void, which leaves combine(acc, b) in `acc`
+///     (combines_in_place, preferred), or `r.combine(std::move(a), std::move(b))` ->
+///     convertible to value_type (combines_by_value). Both must be const members: the
+///     engine calls them on a shared const reducer.
 /// Semantic requirements the compiler cannot check:
 ///   - associativity: combine(combine(a, b), c) == combine(a, combine(b, c));
 ///   - identity: combine(identity(), a) == a == combine(a, identity());
 ///   - combine may be called concurrently on distinct values.
 /// Commutativity is never assumed: partial results are always combined in input order.
 /// Optional: `static constexpr bool is_exactly_associative = true;` declares that
-/// combine is associative bit for bit (integer sum, concat, min, max), which lets
-/// map_reduce fold in whatever order is fastest. Without it (e.g. floating-point sum)
-/// results are combined over a canonical tree so they never depend on timing.
+/// combine is associative bit for bit (integer sum, concat, min, max). Either way the
+/// result never depends on timing or thread count: with the declaration, leaves are
+/// folded left to right into one accumulator per run of leaves a thread takes; without
+/// it (e.g. floating-point sum), over the canonical tree fixed by size and policy.
 template <class R>
-concept reducer =
-    std::copy_constructible<R> && requires { typename R::value_type; } &&
-    std::movable<typename R::value_type> &&
-    requires(const R& r, typename R::value_type a, typename R::value_type b) {
-        { r.identity() } -> std::convertible_to<typename R::value_type>;
-        { r.combine(std::move(a), std::move(b)) } -> std::convertible_to<typename R::value_type>;
+concept reducer = std::copy_constructible<R> && names_value_type<R> && has_identity<R> &&
+                  (combines_in_place<R> || combines_by_value<R>);
+
+/// `void r.accumulate(value_type& acc, T&& t) const` folds a mapped value straight into
+/// an accumulator, with no value_type built for it first (concat appends one element;
+/// a histogram counts one bin; a map counts one key). Preferred by the engine over every
+/// other way of folding a T.
+template <class R, class T>
+concept accumulates_in_place =
+    names_value_type<R> && requires(const R& r, typename R::value_type& acc, T&& t) {
+        { r.accumulate(acc, std::forward<T>(t)) } -> std::same_as<void>;
     };
 
-/// A reducer that can fold a `T` straight into an accumulator with
-/// `r.accumulate(std::move(acc), t)` (optional; e.g. concat appends one element, or an
-/// engaged std::optional, without building a one-element container first).
+/// `r.accumulate(std::move(acc), t)` -> value_type: the by-value form of accumulate. It
+/// moves the accumulator in and out once per element: prefer accumulates_in_place.
 template <class R, class T>
-concept accumulates = reducer<R> && requires(const R& r, typename R::value_type acc, T&& t) {
-    { r.accumulate(std::move(acc), std::forward<T>(t)) } -> std::convertible_to<typename R::value_type>;
-};
+concept accumulates_by_value =
+    names_value_type<R> && requires(const R& r, typename R::value_type acc, T&& t) {
+        { r.accumulate(std::move(acc), std::forward<T>(t)) } -> std::convertible_to<typename R::value_type>;
+    };
+
+/// A reducer that can fold a `T` straight into an accumulator, in place or by value.
+template <class R, class T>
+concept accumulates = reducer<R> && (accumulates_in_place<R, T> || accumulates_by_value<R, T>);
 
 /// A reducer for the values a map function returns (`T`): either a T converts to the
 /// reducer's value_type, or the reducer accumulates a T directly.
@@ -113,14 +154,33 @@ concept decomposer =
     std::invocable<D&, const Job&> && std::ranges::sized_range<std::invoke_result_t<D&, const Job&>>;
 
 namespace detail {
-/// Folds one mapped value into an accumulator: combine() when it converts to the
-/// value_type, else the reducer's accumulate().
-template <class R, class T>
-typename R::value_type fold_in(const R& r, typename R::value_type acc, T&& mapped) {
-    if constexpr (std::convertible_to<T, typename R::value_type>) {
-        return r.combine(std::move(acc), std::forward<T>(mapped));
+/// combine(left, right) into `left`, whichever form the reducer's combine has. Inline and
+/// branch-free: it is on the fold's per-leaf path.
+template <class R>
+constexpr void combine_into(const R& r, typename R::value_type& left, typename R::value_type&& right) {
+    if constexpr (combines_in_place<R>) {
+        r.combine(left, std::move(right));
     } else {
-        return r.accumulate(std::move(acc), std::forward<T>(mapped));
+        left = r.combine(std::move(left), std::move(right));
+    }
+}
+
+/// Folds one mapped value into an accumulator, in the cheapest way the reducer offers:
+/// its in-place accumulate; else combine with the value converted to value_type; else its
+/// by-value accumulate. Called once per element: must inline.
+template <class R, class T>
+constexpr void accumulate_into(const R& r, typename R::value_type& acc, T&& mapped) {
+    using value_type = typename R::value_type;
+    if constexpr (accumulates_in_place<R, T>) {
+        r.accumulate(acc, std::forward<T>(mapped));
+    } else if constexpr (std::convertible_to<T, value_type>) {
+        if constexpr (combines_in_place<R>) {
+            r.combine(acc, value_type(std::forward<T>(mapped)));
+        } else {
+            acc = r.combine(std::move(acc), std::forward<T>(mapped));
+        }
+    } else {
+        acc = r.accumulate(std::move(acc), std::forward<T>(mapped));
     }
 }
 
@@ -133,6 +193,246 @@ constexpr bool exactly_associative() {
     }
 }
 }  // namespace detail
+
+}  // namespace microtask
+
+// ---- include/microtask/counting.hpp -----------------------------------------
+// microtask — counting.hpp
+/// @file
+/// Reducers for the collector's everyday jobs, all in place: element-wise sums of arrays
+/// (histograms, per-bin counts) and merges of maps (word counts, group-by sums).
+
+
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+/// A container elementwise_sum can add up: default-constructible, sized, and indexable
+/// with elements that support `+=` (std::array, std::vector, std::valarray, ...).
+template <class C>
+concept elementwise_addable = std::default_initializable<C> && std::movable<C> &&
+                              requires(C& c, const C& d, std::size_t i) {
+                                  { c.size() } -> std::convertible_to<std::size_t>;
+                                  c[i] += d[i];
+                              };
+
+namespace detail {
+template <class C>
+concept fixed_size_container = requires { std::tuple_size<C>::value; };
+
+template <class C>
+[[noreturn]] void throw_size_mismatch(const char* what, std::size_t left, std::size_t right) {
+    throw std::invalid_argument(std::string("microtask::elementwise_sum: ") + what + " (" + std::to_string(left) +
+                                " and " + std::to_string(right) + " elements)");
+}
+}  // namespace detail
+
+/// Element-wise sum of equally sized arrays; identity is an array of `size` zeros (for
+/// std::array, its static size). In place: combine adds the right array into the left
+/// one, and accumulate either adds a whole array or counts one bin (`++acc[bin]`), so a
+/// histogram needs no array per element:
+/// `mt::reduce(pool, bytes, mt::histogram<256>{})` counts each byte in its bin.
+///
+/// An empty array of a resizable type counts as the identity (so
+/// `elementwise_sum<std::vector<long>>{}` accepts vectors of any one length).
+/// Exactly associative for integral elements (counts); floating-point elements are
+/// combined over the canonical tree, and stay deterministic.
+template <elementwise_addable C>
+class elementwise_sum {
+public:
+    /// The array reduced and returned.
+    using value_type = C;
+    /// The type of one element (one bin).
+    using element_type = std::remove_cvref_t<decltype(std::declval<C&>()[std::size_t{}])>;
+    /// True for integral elements: integer addition is associative bit for bit.
+    static constexpr bool is_exactly_associative = std::is_integral_v<element_type>;
+
+    /// For std::array-like C: arrays of the static size. O(1).
+    constexpr elementwise_sum() noexcept
+        requires detail::fixed_size_container<C>
+    = default;
+    /// For resizable C: arrays of `size` elements (0: any one length, see above). O(1).
+    constexpr explicit elementwise_sum(std::size_t size = 0) noexcept
+        requires(!detail::fixed_size_container<C>) && std::constructible_from<C, std::size_t>
+        : m_size(size) {}
+
+    /// `size` value-initialised (zero) elements. O(size); throws std::bad_alloc.
+    [[nodiscard]] C identity() const {
+        if constexpr (detail::fixed_size_container<C>) {
+            return C{};
+        } else {
+            return C(m_size);
+        }
+    }
+    /// left[i] += right[i] for every i. O(size). Throws std::invalid_argument if both are
+    /// non-empty and their sizes differ. Any thread.
+    void combine(C& left, C&& right) const {
+        if constexpr (!detail::fixed_size_container<C>) {
+            if (right.size() == 0) return;
+            if (left.size() == 0) {
+                left = std::move(right);
+                return;
+            }
+        }
+        add(left, right);
+    }
+    /// Adds a whole array into `acc` without copying it first. O(size); throws as combine.
+    void accumulate(C& acc, const C& x) const {
+        if constexpr (!detail::fixed_size_container<C>) {
+            if (x.size() == 0) return;
+            if (acc.size() == 0) {
+                acc = x;
+                return;
+            }
+        }
+        add(acc, x);
+    }
+    /// Counts one in bin `bin`: `++acc[bin]`. O(1). Throws std::out_of_range if `bin` is
+    /// negative or not below the array's size.
+    template <std::integral Bin>
+        requires(!std::same_as<Bin, bool>)
+    void accumulate(C& acc, Bin bin) const {
+        if (!std::in_range<std::size_t>(bin) || static_cast<std::size_t>(bin) >= acc.size()) {
+            throw std::out_of_range("microtask::elementwise_sum: bin " + std::to_string(bin) + " is outside [0, " +
+                                    std::to_string(acc.size()) + ")");
+        }
+        ++acc[static_cast<std::size_t>(bin)];
+    }
+
+private:
+    static void add(C& left, const C& right) {
+        const std::size_t size = left.size();
+        if (size != static_cast<std::size_t>(right.size())) {
+            detail::throw_size_mismatch<C>("partial results differ in size", size, right.size());
+        }
+        for (std::size_t i = 0; i < size; ++i) left[i] += right[i];
+    }
+
+    std::size_t m_size = 0;
+};
+
+/// A histogram of `Bins` bins: map each element to its bin index (an integer) and reduce
+/// with `mt::histogram<Bins>{}` to get a `std::array<Count, Bins>` of counts.
+template <std::size_t Bins, class Count = std::size_t>
+using histogram = elementwise_sum<std::array<Count, Bins>>;
+
+/// A map merge_maps can merge: std::map, std::unordered_map or alike (try_emplace, find).
+template <class M>
+concept mergeable_map = std::default_initializable<M> && std::movable<M> &&
+                        requires(M& m, const typename M::key_type& k, typename M::mapped_type v) {
+                            m.try_emplace(k, std::move(v));
+                            m.find(k);
+                            { m.size() } -> std::convertible_to<std::size_t>;
+                            { m.empty() } -> std::convertible_to<bool>;
+                        };
+
+/// Merges maps key by key; a key present in both gets `op(left value, right value)`
+/// (default: +). Identity: the empty map. In place: the smaller map's entries move into
+/// the larger one (node by node where the map supports extract, allocating nothing), and
+/// the order of op's operands is kept, so op need not be commutative.
+/// accumulate also takes one `{key, value}` pair (anything with .first and .second).
+/// Exactly associative when the values are integers added with +; otherwise the
+/// canonical tree is used (deterministic).
+template <mergeable_map Map, class Op = std::plus<>>
+    requires std::copy_constructible<Op> &&
+             std::convertible_to<std::invoke_result_t<const Op&, typename Map::mapped_type,
+                                                      typename Map::mapped_type>,
+                                 typename Map::mapped_type>
+struct merge_maps {
+    /// The map reduced and returned.
+    using value_type = Map;
+    /// True for integral values combined with std::plus.
+    static constexpr bool is_exactly_associative =
+        std::is_integral_v<typename Map::mapped_type> &&
+        (std::same_as<Op, std::plus<>> || std::same_as<Op, std::plus<typename Map::mapped_type>>);
+
+    /// How two values of one key combine.
+    [[no_unique_address]] Op op{};
+
+    /// An empty map. O(1).
+    [[nodiscard]] Map identity() const { return Map{}; }
+    /// Merges `right` into `left`. O(min(size) × lookup). Throws what the map's insertion
+    /// and `op` throw. Any thread.
+    void combine(Map& left, Map&& right) const {
+        if (left.empty()) {
+            left = std::move(right);
+        } else if (left.size() >= right.size()) {
+            merge_into(left, right, /*small_is_left=*/false);
+        } else {
+            merge_into(right, left, /*small_is_left=*/true);
+            left = std::move(right);
+        }
+    }
+    /// Adds one `{key, value}` pair. O(lookup); throws what insertion and `op` throw.
+    template <class Pair>
+        requires std::constructible_from<typename Map::key_type, decltype((std::declval<Pair>().first))> &&
+                 std::constructible_from<typename Map::mapped_type, decltype((std::declval<Pair>().second))>
+    void accumulate(Map& acc, Pair&& entry) const {
+        auto [it, inserted] = acc.try_emplace(typename Map::key_type(std::forward<Pair>(entry).first),
+                                              std::forward<Pair>(entry).second);
+        if (!inserted) it->second = std::invoke(op, std::move(it->second), std::forward<Pair>(entry).second);
+    }
+
+private:
+    // Moves the entries of `small` into `big`; a shared key's value is op(left, right)
+    // in the caller's operand order.
+    void merge_into(Map& big, Map& small, bool small_is_left) const {
+        for (auto it = small.begin(); it != small.end();) {
+            auto found = big.find(it->first);
+            if (found == big.end()) {
+                if constexpr (requires { big.insert(small.extract(it)); }) {
+                    auto next = std::next(it);
+                    big.insert(small.extract(it));
+                    it = next;
+                    continue;
+                } else {
+                    big.try_emplace(it->first, std::move(it->second));
+                }
+            } else if (small_is_left) {
+                found->second = std::invoke(op, std::move(it->second), std::move(found->second));
+            } else {
+                found->second = std::invoke(op, std::move(found->second), std::move(it->second));
+            }
+            ++it;
+        }
+    }
+};
+
+/// Counts how often each key occurs: map each element to its key and reduce with
+/// `mt::count_keys<std::unordered_map<std::string, std::size_t>>{}` (a word count). A key
+/// of another type is used to look up first where the map allows (transparent hash or
+/// comparison), and converted to key_type only for a new entry; so a std::string_view key
+/// into a map of std::string allocates once per distinct word. Merges as merge_maps.
+template <mergeable_map Map>
+    requires std::integral<typename Map::mapped_type>
+struct count_keys : merge_maps<Map> {
+    using merge_maps<Map>::accumulate;
+    /// ++acc[key]. O(lookup); throws what insertion throws.
+    template <class Key>
+        requires std::constructible_from<typename Map::key_type, Key&&> &&
+                 (!requires(Key&& k) { k.first; })
+    void accumulate(Map& acc, Key&& key) const {
+        // Look up with the key as it is only where that is a real heterogeneous lookup
+        // (transparent hash or comparison), not a conversion to key_type in disguise.
+        if constexpr (!std::convertible_to<Key&&, typename Map::key_type> && requires { acc.find(key); }) {
+            if (auto it = acc.find(key); it != acc.end()) {
+                ++it->second;
+                return;
+            }
+            acc.try_emplace(typename Map::key_type(std::forward<Key>(key)), 1);
+        } else {
+            ++acc[typename Map::key_type(std::forward<Key>(key))];
+        }
+    }
+};
 
 }  // namespace microtask
 
@@ -331,6 +631,13 @@ inline constexpr bool std::ranges::enable_borrowed_range<microtask::part<It>> = 
 // mid = lo + (hi - lo) / 2 — whether a node was forked or folded in place. Scheduling
 // only decides *which thread* computes a node, never *how* it is combined. Reducers that
 // are exactly associative skip the tree and fold leaves left to right when not split.
+//
+// Accumulators are mutated in place, never passed by value: a leaf run folds into one
+// value_type& (detail::accumulate_into), and a node combines its right child into its left
+// one (detail::combine_into). So an accumulator is created, moved or combined O(leaves)
+// times, never once per element. What a leaf does with its elements is the LeafFold's
+// business: map_reduce's folds each mapped element; mt::fold hands the user's body the
+// whole subrange.
 
 // ---- include/microtask/detail/fork_join.hpp ---------------------------------
 // microtask — detail/fork_join.hpp
@@ -1313,6 +1620,8 @@ auto fork_join(scheduler& sched, slot& home, Left&& left, Right&& right)
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <ranges>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -1333,12 +1642,12 @@ inline constexpr std::chrono::nanoseconds k_inline_budget{25'000};
 inline constexpr double k_inline_budget_picoseconds = 25'000'000.0;
 inline constexpr std::uint32_t k_remeasure_period = 64;
 
-template <class It, class Map, class Red>
+template <class LeafFold, class Red>
 inline cost_estimate t_cost_of_call_site{};
 
 // Re-measure one call in k_remeasure_period, so a call site whose per-element cost
 // changes (other data, a warmer cache) is re-learned. Thread-local: no shared write.
-template <class It, class Map, class Red>
+template <class LeafFold, class Red>
 inline thread_local std::uint32_t t_calls_since_measure = 0;
 
 /// How deep the calling thread is inside map functions of folds. A fold called from
@@ -1358,33 +1667,83 @@ struct map_scope {
 /// What the learned cost says about a call of `size` elements.
 enum class call_length : std::uint8_t { measure, known_short, known_long };
 
-template <class It, class Map, class Red>
+template <class LeafFold, class Red>
 call_length judge_call(std::size_t size) noexcept {
     if (t_map_depth != 0) return call_length::measure;  // nested: never trust the estimate
-    std::uint32_t& calls = t_calls_since_measure<It, Map, Red>;
+    std::uint32_t& calls = t_calls_since_measure<LeafFold, Red>;
     if (++calls >= k_remeasure_period) {
         calls = 0;
         return call_length::measure;
     }
-    const std::uint32_t cost = t_cost_of_call_site<It, Map, Red>.picoseconds_per_element.load(std::memory_order_relaxed);
+    const std::uint32_t cost = t_cost_of_call_site<LeafFold, Red>.picoseconds_per_element.load(std::memory_order_relaxed);
     if (cost == cost_estimate::k_unknown) return call_length::measure;
     return static_cast<double>(cost) * static_cast<double>(size) < k_inline_budget_picoseconds
                ? call_length::known_short
                : call_length::known_long;
 }
 
-template <std::random_access_iterator It, class Map, reducer Red>
+/// Folds elements [begin, end) into `acc`: the loop every map_reduce leaf runs. A small
+/// trivially copyable accumulator (a number, a small struct) is kept in a local for the
+/// loop, so the compiler holds it in a register instead of storing it through the
+/// reference after every element (it cannot prove the input does not alias it).
+template <class Red, class It, class Map>
+inline void fold_mapped_elements(const Red& red, typename Red::value_type& acc, It first, Map& map,
+                                 std::size_t begin, std::size_t end) {
+    using value_type = typename Red::value_type;
+    using difference = std::iter_difference_t<It>;
+    // Up to four words: larger accumulators (a 256-bin histogram) are better updated in place.
+    constexpr std::size_t k_register_bytes = 4 * sizeof(void*);
+    if constexpr (std::is_trivially_copyable_v<value_type> && sizeof(value_type) <= k_register_bytes) {
+        value_type local = acc;
+        for (std::size_t k = begin; k < end; ++k) {
+            accumulate_into(red, local, std::invoke(map, first[static_cast<difference>(k)]));
+        }
+        acc = local;
+    } else {
+        for (std::size_t k = begin; k < end; ++k) {
+            accumulate_into(red, acc, std::invoke(map, first[static_cast<difference>(k)]));
+        }
+    }
+}
+
+/// map_reduce's leaf: maps each element and accumulates it.
+template <class It, class Map, class Red>
+struct element_fold {
+    It first;
+    Map& map;
+    const Red& red;
+    void operator()(typename Red::value_type& acc, std::size_t begin, std::size_t end) const {
+        fold_mapped_elements(red, acc, first, map, begin, end);
+    }
+};
+
+/// mt::fold's leaf: hands the user's body the whole subrange [begin, end) at once.
+template <class It, class Body>
+struct body_fold {
+    It first;
+    Body& body;
+    template <class Acc>
+    void operator()(Acc& acc, std::size_t begin, std::size_t end) const {
+        using difference = std::iter_difference_t<It>;
+        std::invoke(body, acc,
+                    std::ranges::subrange<It>(first + static_cast<difference>(begin), first + static_cast<difference>(end)));
+    }
+};
+
+/// One fold over [0, size): `LeafFold(acc, begin, end)` folds the elements [begin, end)
+/// into `acc`; the operation cuts the range into the policy's leaves and combines.
+template <class LeafFold, reducer Red>
 class fold_operation {
 public:
     using value_type = typename Red::value_type;
 
     template <partition_policy Policy>
-    fold_operation(scheduler& sched, It first, std::size_t size, Map& map, const Red& red, const Policy& policy)
+    fold_operation(scheduler& sched, std::size_t size, const LeafFold& leaf_fold, const Red& red,
+                   const Policy& policy)
         : m_sched(sched),
-          m_first(first),
           m_size(size),
           m_leaves(size == 0 ? 0 : policy.leaf_count(size)),
-          m_map(map),
+          m_leaf_fold(leaf_fold),
           m_red(red),
           m_split_allowed(!Policy::splits_on_demand),
           m_split_on_demand(Policy::splits_on_demand) {}
@@ -1411,7 +1770,9 @@ public:
         if (m_probing) m_start = std::chrono::steady_clock::now();
         value_type result = guarded([&] {
             if constexpr (k_exact) {
-                return visit_into(home, m_red.identity(), 0, m_leaves);
+                value_type acc = m_red.identity();
+                visit_into(home, acc, 0, m_leaves);
+                return acc;
             } else {
                 return visit(home, 0, m_leaves);
             }
@@ -1444,16 +1805,24 @@ private:
 
     /// Canonical-shape fold of leaves [lo, hi) on this thread, no probing.
     value_type visit_sequential(std::size_t lo, std::size_t hi) {
-        if (hi - lo == 1) return fold_elements(m_red.identity(), leaf_begin(lo), leaf_begin(lo + 1));
+        if (hi - lo == 1) return fold_leaf(lo);
         const std::size_t mid = lo + (hi - lo) / 2;
         value_type left = visit_sequential(lo, mid);
-        return combine(std::move(left), visit_sequential(mid, hi));
+        combine(left, visit_sequential(mid, hi));
+        return left;
+    }
+
+    /// A fresh accumulator with leaf `leaf` folded into it.
+    value_type fold_leaf(std::size_t leaf) {
+        value_type acc = m_red.identity();
+        fold_elements(acc, leaf_begin(leaf), leaf_begin(leaf + 1));
+        return acc;
     }
 
     /// Canonical-tree fold of leaves [lo, hi) (reducers that are not exactly associative).
     value_type visit(slot& home, std::size_t lo, std::size_t hi) {
         if (hi - lo == 1) {
-            value_type leaf = fold_elements(m_red.identity(), leaf_begin(lo), leaf_begin(lo + 1));
+            value_type leaf = fold_leaf(lo);
             if (!m_split_allowed) probe(1);
             return leaf;
         }
@@ -1462,45 +1831,59 @@ private:
             auto [left, right] = fork_join(
                 m_sched, home, [&](slot& here) { return visit(here, lo, mid); },
                 [&](slot& here) { return visit(here, mid, hi); });
-            return combine(std::move(left), std::move(right));
+            combine(left, std::move(right));
+            return std::move(left);
         }
         value_type left = visit(home, lo, mid);
-        return combine(std::move(left), visit(home, mid, hi));
+        combine(left, visit(home, mid, hi));
+        return left;
     }
 
     /// Exactly associative reducers: folds leaves [lo, hi) into `acc`, left to right.
-    /// Only a fork that a thief really takes costs a combine; a fork that comes back
-    /// unstolen just carries the accumulator on (no identity, no append of partial
+    /// Only a fork that a thief really takes costs an accumulator and a combine; a fork
+    /// that comes back unstolen just carries `acc` on (no identity, no append of partial
     /// containers level by level as a tree would).
-    value_type visit_into(slot& home, value_type acc, std::size_t lo, std::size_t hi) {
-        if (!m_split_allowed) return fold_flat_into(home, std::move(acc), lo, hi);
-        if (hi - lo == 1) return fold_elements(std::move(acc), leaf_begin(lo), leaf_begin(lo + 1));
+    void visit_into(slot& home, value_type& acc, std::size_t lo, std::size_t hi) {
+        if (!m_split_allowed) return fold_flat_into(home, acc, lo, hi);
+        if (hi - lo == 1) return fold_elements(acc, leaf_begin(lo), leaf_begin(lo + 1));
         const std::size_t mid = lo + (hi - lo) / 2;
         if (should_split(home)) {
-            return fork_or_continue(
-                m_sched, home, [&](slot& here) { return visit_into(here, std::move(acc), lo, mid); },
-                [&](slot& here) { return visit_into(here, m_red.identity(), mid, hi); },
-                [&](value_type left, slot& here) { return visit_into(here, std::move(left), mid, hi); },
-                [&](value_type left, value_type right) { return combine(std::move(left), std::move(right)); });
+            // Left stays here and folds into `acc`; a thief that takes the right half
+            // starts its own accumulator, which is combined into `acc` after the join.
+            fork_or_continue(
+                m_sched, home, [&](slot& here) { visit_into(here, acc, lo, mid); },
+                [&](slot& here) {
+                    value_type right = m_red.identity();
+                    visit_into(here, right, mid, hi);
+                    return right;
+                },
+                [&](std::monostate, slot& here) {
+                    visit_into(here, acc, mid, hi);
+                    return std::monostate{};
+                },
+                [&](std::monostate, value_type right) {
+                    combine(acc, std::move(right));
+                    return std::monostate{};
+                });
+            return;
         }
-        acc = visit_into(home, std::move(acc), lo, mid);
-        return visit_into(home, std::move(acc), mid, hi);
+        visit_into(home, acc, lo, mid);
+        visit_into(home, acc, mid, hi);
     }
 
     /// While nothing has been split yet: fold the leaves as one contiguous run of
     /// elements up to each probe point (a plain loop, no per-leaf cost); once splitting
     /// pays, hand the remaining leaves to visit_into(), which may split them.
-    value_type fold_flat_into(slot& home, value_type acc, std::size_t lo, std::size_t hi) {
+    void fold_flat_into(slot& home, value_type& acc, std::size_t lo, std::size_t hi) {
         std::size_t leaf = lo;
         while (leaf < hi) {
             const std::size_t until_probe = m_next_probe - m_leaves_done;
             const std::size_t stop = hi - leaf <= until_probe ? hi : leaf + until_probe;
-            acc = fold_elements(std::move(acc), leaf_begin(leaf), leaf_begin(stop));
+            fold_elements(acc, leaf_begin(leaf), leaf_begin(stop));
             probe(stop - leaf);
             leaf = stop;
-            if (m_split_allowed && leaf < hi) return visit_into(home, std::move(acc), leaf, hi);
+            if (m_split_allowed && leaf < hi) return visit_into(home, acc, leaf, hi);
         }
-        return acc;
     }
 
     bool should_split(slot& home) const noexcept {
@@ -1533,8 +1916,8 @@ private:
         const double picoseconds = std::chrono::duration<double, std::pico>(elapsed).count() / double(elements);
         // At least 1 ps: a zero would call every size short.
         const double capped = std::clamp(picoseconds, 1.0, double(cost_estimate::k_unknown - 1));
-        t_cost_of_call_site<It, Map, Red>.picoseconds_per_element.store(static_cast<std::uint32_t>(capped),
-                                                                         std::memory_order_relaxed);
+        t_cost_of_call_site<LeafFold, Red>.picoseconds_per_element.store(static_cast<std::uint32_t>(capped),
+                                                                       std::memory_order_relaxed);
     }
 
     std::size_t leaf_begin(std::size_t leaf) const noexcept {
@@ -1542,25 +1925,21 @@ private:
         return leaf * m_leaf_quotient + std::min(leaf, m_leaf_remainder);
     }
 
-    value_type fold_elements(value_type acc, std::size_t begin, std::size_t end) {
+    void fold_elements(value_type& acc, std::size_t begin, std::size_t end) {
         // Another subtask failed: the operation will throw, so skip the work.
-        if (m_failed.load(std::memory_order_relaxed)) return acc;
-        using difference = std::iter_difference_t<It>;
+        if (m_failed.load(std::memory_order_relaxed)) return;
         try {
             map_scope in_map;
-            for (std::size_t k = begin; k < end; ++k) {
-                acc = fold_in(m_red, std::move(acc), std::invoke(m_map, m_first[static_cast<difference>(k)]));
-            }
+            m_leaf_fold(acc, begin, end);
         } catch (...) {
             record_failure();
             throw;
         }
-        return acc;
     }
 
-    value_type combine(value_type left, value_type right) {
+    void combine(value_type& left, value_type&& right) {
         try {
-            return m_red.combine(std::move(left), std::move(right));
+            combine_into(m_red, left, std::move(right));
         } catch (...) {
             record_failure();
             throw;
@@ -1574,12 +1953,11 @@ private:
     }
 
     scheduler& m_sched;
-    It m_first;
     std::size_t m_size;
     std::size_t m_leaves;
     std::size_t m_leaf_quotient = 0;
     std::size_t m_leaf_remainder = 0;
-    Map& m_map;
+    const LeafFold& m_leaf_fold;
     const Red& m_red;
     // Written only by the root thread before anything is forked; read by thieves after
     // they stole a fork (the deque's release/acquire publishes them).
@@ -1594,28 +1972,25 @@ private:
     std::exception_ptr m_error;
 };
 
-/// Runs a fold over [first, first + size) on `sched`. A call known to be short runs
-/// inline without touching the pool; otherwise on the caller's seat, borrowing a guest
-/// seat if the caller is outside the pool.
-template <class It, class Map, class Red, class Policy>
-typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, Map& map, const Red& red,
-                                  const Policy& policy) {
+/// Runs a fold of `size` elements on `sched`, each leaf folded by `leaf_fold(acc, begin,
+/// end)`. A call known to be short runs inline without touching the pool; otherwise on
+/// the caller's seat, borrowing a guest seat if the caller is outside the pool.
+template <class LeafFold, class Red, class Policy>
+typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
+                                       const Red& red, const Policy& policy) {
     if (size == 0) return red.identity();
     call_length length = call_length::measure;
-    if constexpr (Policy::splits_on_demand) length = judge_call<It, Map, Red>(size);
+    if constexpr (Policy::splits_on_demand) length = judge_call<LeafFold, Red>(size);
     if constexpr (Policy::splits_on_demand && exactly_associative<Red>()) {
         if (length == call_length::known_short) {
             // Known short, any order will do: the plain loop, nothing else.
-            using difference = std::iter_difference_t<It>;
             map_scope in_map;
             typename Red::value_type acc = red.identity();
-            for (std::size_t k = 0; k < size; ++k) {
-                acc = fold_in(red, std::move(acc), std::invoke(map, first[static_cast<difference>(k)]));
-            }
+            leaf_fold(acc, 0, size);
             return acc;
         }
     }
-    fold_operation<It, Map, Red> operation(sched, first, size, map, red, policy);
+    fold_operation<LeafFold, Red> operation(sched, size, leaf_fold, red, policy);
     if constexpr (Policy::splits_on_demand && !exactly_associative<Red>()) {
         if (length == call_length::known_short) return operation.run_inline();
     }
@@ -1623,12 +1998,20 @@ typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, 
         [&](slot& home) { return operation.run(home, length == call_length::known_long); });
 }
 
+/// The fold behind map_reduce, for_each and distribute: every element of [first, first +
+/// size) is mapped and accumulated.
+template <class It, class Map, class Red, class Policy>
+typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, Map& map, const Red& red,
+                                  const Policy& policy) {
+    return run_leaf_fold(sched, size, element_fold<It, Map, Red>{first, map, red}, red, policy);
+}
+
 /// The reducer of nothing: for for_each and distribute, which only need the traversal.
 struct unit_reducer {
     using value_type = std::monostate;
     static constexpr bool is_exactly_associative = true;
     [[nodiscard]] constexpr std::monostate identity() const noexcept { return {}; }
-    [[nodiscard]] constexpr std::monostate combine(std::monostate, std::monostate) const noexcept { return {}; }
+    constexpr void combine(std::monostate&, std::monostate&&) const noexcept {}
 };
 
 }  // namespace microtask::detail
@@ -2364,6 +2747,403 @@ auto distribute(Parts&& parts, Fn fn) {
 
 }  // namespace microtask
 
+// ---- include/microtask/fold.hpp ---------------------------------------------
+// microtask — fold.hpp
+/// @file
+/// The leaf-body form of map_reduce: a tight loop of yours over a whole subrange, folding
+/// into an accumulator it owns (like oneTBB's parallel_reduce body over a blocked_range,
+/// or rayon's fold followed by reduce).
+
+// ---- include/microtask/reducers.hpp -----------------------------------------
+// microtask — reducers.hpp
+/// @file
+/// The built-in reducers and make_reducer for custom ones. Each is a cheap value type;
+/// combine never assumes commutativity.
+
+
+#include <concepts>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+/// A type sum can add: `a + b` converts back to T.
+template <class T>
+concept summable = requires(T a, T b) {
+    { a + b } -> std::convertible_to<T>;
+};
+
+/// A type product can multiply: `a * b` converts back to T.
+template <class T>
+concept multipliable = requires(T a, T b) {
+    { a * b } -> std::convertible_to<T>;
+};
+
+/// A type min and max can reduce: totally ordered, with std::numeric_limits specialised
+/// for the identity (+-infinity, or the type's max / lowest): the arithmetic types.
+template <class T>
+concept bounded_ordered = std::totally_ordered<T> && std::numeric_limits<T>::is_specialized;
+
+namespace detail {
+/// `left = left OP right` in place: through the compound operator for class types that
+/// have one (a big integer or matrix adds into its own storage), else through the binary
+/// operator. Arithmetic types always take the binary form with an explicit cast, so that
+/// small integer types do not warn about their implicit int conversion.
+#define MICROTASK_DETAIL_IN_PLACE_OPERATOR(name, op, compound)                                   \
+    template <class T>                                                                          \
+    constexpr void name(T& left, T&& right) {                                                   \
+        if constexpr (!std::is_arithmetic_v<T> && requires { left compound std::move(right); }) { \
+            left compound std::move(right);                                                     \
+        } else {                                                                                \
+            left = static_cast<T>(std::move(left) op std::move(right));                         \
+        }                                                                                       \
+    }
+MICROTASK_DETAIL_IN_PLACE_OPERATOR(add_into, +, +=)
+MICROTASK_DETAIL_IN_PLACE_OPERATOR(multiply_into, *, *=)
+#undef MICROTASK_DETAIL_IN_PLACE_OPERATOR
+
+/// An empty value of a sized class type (an empty std::valarray or std::string) acts as
+/// the identity of sum: a default-constructed valarray has no elements, and adding
+/// valarrays of different lengths is undefined.
+template <class T>
+constexpr bool is_empty_class_value(const T& value) {
+    if constexpr (!std::is_arithmetic_v<T> && requires { value.size() == 0; }) {
+        return value.size() == 0;
+    } else {
+        return false;
+    }
+}
+}  // namespace detail
+
+/// Sum with identity T{} (zero for the arithmetic types; for a class type such as
+/// std::string, its empty value rather than T(0), which for std::string would be
+/// construction from a null pointer). Exactly associative for integers; for floating point the
+/// result is still deterministic (canonical combining tree), and bitwise reproducible.
+/// Combines in place: a class type with `+=` (std::valarray, a big integer, a matrix)
+/// adds into the left operand's storage, with no temporary per combine; an empty value of
+/// a class type with size() counts as zero.
+template <summable T>
+struct sum {
+    /// The type reduced and returned.
+    using value_type = T;
+    /// True for integral T: integer addition is associative bit for bit.
+    static constexpr bool is_exactly_associative = std::is_integral_v<T>;
+    /// T{}. O(1).
+    [[nodiscard]] constexpr T identity() const { return T{}; }
+    /// left = left + right, in place. O(1) for arithmetic T; throws what T's + (or +=)
+    /// throws. Any thread.
+    constexpr void combine(T& left, T&& right) const {
+        if (detail::is_empty_class_value(right)) return;
+        if (detail::is_empty_class_value(left)) {
+            left = std::move(right);
+            return;
+        }
+        detail::add_into(left, std::move(right));
+    }
+    /// acc += x for a class type T with `+=`, with no T built from x first (std::string
+    /// += const char*, std::valarray += a const valarray& element, copied by nothing).
+    /// Throws what `+=` throws.
+    template <class E>
+        requires(!std::is_arithmetic_v<T>) && std::convertible_to<E, T> && requires(T& a, E&& e) {
+            a += std::forward<E>(e);
+        }
+    constexpr void accumulate(T& acc, E&& x) const {
+        if constexpr (requires { x.size() == 0; }) {
+            if (x.size() == 0) return;
+            if (detail::is_empty_class_value(acc)) {
+                acc = T(std::forward<E>(x));
+                return;
+            }
+        }
+        acc += std::forward<E>(x);
+    }
+};
+
+/// Product with identity T(1). Combines in place: a class type with `*=` multiplies into
+/// the left operand's storage.
+template <multipliable T>
+struct product {
+    /// The type reduced and returned.
+    using value_type = T;
+    /// True for integral T: integer multiplication is associative bit for bit.
+    static constexpr bool is_exactly_associative = std::is_integral_v<T>;
+    /// T(1). O(1).
+    [[nodiscard]] constexpr T identity() const { return T(1); }
+    /// left = left * right, in place. O(1) for arithmetic T; throws what T's * (or *=)
+    /// throws. Any thread.
+    constexpr void combine(T& left, T&& right) const { detail::multiply_into(left, std::move(right)); }
+};
+
+namespace detail {
+template <class T>
+constexpr T highest() {
+    if constexpr (std::numeric_limits<T>::has_infinity) return std::numeric_limits<T>::infinity();
+    else return std::numeric_limits<T>::max();
+}
+template <class T>
+constexpr T lowest() {
+    if constexpr (std::numeric_limits<T>::has_infinity) return -std::numeric_limits<T>::infinity();
+    else return std::numeric_limits<T>::lowest();
+}
+}  // namespace detail
+
+/// Minimum; identity is +infinity or the type's max. On ties the earlier value wins.
+/// Floating point is not declared exactly associative (with a NaN, grouping changes the
+/// result), so it is combined over the canonical tree and stays deterministic.
+template <bounded_ordered T>
+struct min {
+    /// The type reduced and returned.
+    using value_type = T;
+    /// True except for floating point (see above).
+    static constexpr bool is_exactly_associative = !std::is_floating_point_v<T>;
+    /// +infinity if T has one, else std::numeric_limits<T>::max(). O(1).
+    [[nodiscard]] constexpr T identity() const { return detail::highest<T>(); }
+    /// Leaves the smaller of left and right in `left`; `left` if neither is smaller.
+    /// O(1). Any thread.
+    constexpr void combine(T& left, T&& right) const {
+        if (right < left) left = right;
+    }
+};
+
+/// Maximum; identity is -infinity or the type's lowest. On ties the earlier value wins.
+/// Floating point: see min.
+template <bounded_ordered T>
+struct max {
+    /// The type reduced and returned.
+    using value_type = T;
+    /// True except for floating point (see min).
+    static constexpr bool is_exactly_associative = !std::is_floating_point_v<T>;
+    /// -infinity if T has one, else std::numeric_limits<T>::lowest(). O(1).
+    [[nodiscard]] constexpr T identity() const { return detail::lowest<T>(); }
+    /// Leaves the larger of left and right in `left`; `left` if neither is larger.
+    /// O(1). Any thread.
+    constexpr void combine(T& left, T&& right) const {
+        if (left < right) left = right;
+    }
+};
+
+/// A container that concat can append to: default-constructible, and with
+/// `c.insert(c.end(), first, last)` (vector, string, deque, list, ...).
+template <class C>
+concept appendable_container =
+    std::default_initializable<C> && std::movable<C> && std::ranges::range<C> &&
+    requires(C c, std::move_iterator<std::ranges::iterator_t<C>> it) {
+        c.insert(c.end(), it, it);
+        { c.empty() } -> std::convertible_to<bool>;
+    };
+
+/// Concatenation in input order; identity is an empty container. Everything happens in
+/// place: a map function's elements are appended straight to the accumulator of the
+/// leaves a thread runs, and partial containers are moved, never copied (the right one's
+/// elements are moved to the end of the left one, or the right one is taken whole when
+/// the left is empty).
+///
+/// A map function may also return a single element, or a std::optional of one (nullopt
+/// keeps nothing): it is appended directly, with no one-element container built first —
+/// the fast way to filter: `[](int x) { return x % 2 == 0 ? std::optional(x) : std::nullopt; }`.
+template <appendable_container C>
+struct concat {
+    /// The container reduced and returned.
+    using value_type = C;
+    /// The container's element type, which a map function may return on its own.
+    using element_type = std::ranges::range_value_t<C>;
+    /// True: concatenation is associative exactly.
+    static constexpr bool is_exactly_associative = true;
+    /// An empty C. Throws what C's default constructor throws.
+    [[nodiscard]] C identity() const { return C{}; }
+    /// Appends `right` to `left`: right's elements are moved to the end of `left` (or
+    /// `right` is moved into an empty `left` whole). O(right.size()) amortised for
+    /// vector/string/deque; throws what the insertion throws (std::bad_alloc). Any thread.
+    void combine(C& left, C&& right) const {
+        if (left.empty()) {
+            left = std::move(right);
+        } else {
+            left.insert(left.end(), std::make_move_iterator(right.begin()), std::make_move_iterator(right.end()));
+        }
+    }
+    /// Appends a whole container that is not an rvalue (reduce over a range of
+    /// containers): its elements are copied once, with no temporary container. O(size).
+    void accumulate(C& acc, const C& part) const { acc.insert(acc.end(), part.begin(), part.end()); }
+    /// Appends a whole rvalue container: the same as combine (its elements are moved).
+    void accumulate(C& acc, C&& part) const { combine(acc, std::move(part)); }
+    /// Appends one element to `acc`, with no one-element container built first. Only for
+    /// an `E` that converts to the element type but not to C. O(1) amortised; throws what
+    /// the insertion throws.
+    template <class E>
+        requires std::convertible_to<E, element_type> && (!std::convertible_to<E, C>)
+    void accumulate(C& acc, E&& element) const {
+        acc.insert(acc.end(), static_cast<element_type>(std::forward<E>(element)));
+    }
+    /// Appends `*element` to `acc` if `element` is engaged; keeps nothing for nullopt.
+    /// O(1) amortised; throws what the insertion throws.
+    // Not when an optional is itself a valid element (concat<std::vector<std::optional<T>>>):
+    // then the optional is appended as it is, empty or not.
+    template <class E>
+        requires std::convertible_to<E, element_type> && (!std::convertible_to<std::optional<E>, element_type>)
+    void accumulate(C& acc, std::optional<E> element) const {
+        if (element) acc.insert(acc.end(), static_cast<element_type>(std::move(*element)));
+    }
+};
+
+/// Tag for make_reducer: promises that `op` is associative bit for bit, so map_reduce may
+/// fold in whatever order is fastest (see the reducer concept).
+struct exactly_associative_t {
+    explicit exactly_associative_t() = default;
+};
+/// The tag value: `make_reducer(identity, op, mt::exactly_associative)`.
+inline constexpr exactly_associative_t exactly_associative{};
+
+/// An operation make_reducer can combine values of type T with: either in place,
+/// `op(T& left, T&& right)` returning void and leaving the result in `left` (preferred for
+/// containers and other types that own memory), or by value, `op(T, T)` returning
+/// something convertible to T.
+template <class Op, class T>
+concept reducer_operation =
+    std::copy_constructible<Op> &&
+    ((std::invocable<const Op&, T&, T&&> && std::is_void_v<std::invoke_result_t<const Op&, T&, T&&>>) ||
+     (std::invocable<const Op&, T, T> && std::convertible_to<std::invoke_result_t<const Op&, T, T>, T>));
+
+/// A reducer made from an identity value and an associative binary operation, in place
+/// or by value (see reducer_operation).
+template <class T, class Op, bool Exact = false>
+class custom_reducer {
+    static constexpr bool k_in_place =
+        std::invocable<const Op&, T&, T&&> && std::is_void_v<std::invoke_result_t<const Op&, T&, T&&>>;
+
+public:
+    /// The type reduced and returned.
+    using value_type = T;
+    /// `Exact`: true when made with the mt::exactly_associative tag.
+    static constexpr bool is_exactly_associative = Exact;
+    /// Stores `identity` and `op` (moved). Throws what moving them throws.
+    constexpr custom_reducer(T identity, Op op) : m_identity(std::move(identity)), m_op(std::move(op)) {}
+    /// A copy of the stored identity. Throws what copying T throws.
+    [[nodiscard]] constexpr T identity() const { return m_identity; }
+    /// op(a, b), for a by-value operation. Throws what `op` throws. Called concurrently
+    /// from several threads.
+    [[nodiscard]] constexpr T combine(T a, T b) const
+        requires(!k_in_place)
+    {
+        return std::invoke(m_op, std::move(a), std::move(b));
+    }
+    /// op(left, right), for an in-place operation: the result is left in `left`. Throws
+    /// what `op` throws. Called concurrently from several threads, on distinct values.
+    constexpr void combine(T& left, T&& right) const
+        requires k_in_place
+    {
+        std::invoke(m_op, left, std::move(right));
+    }
+
+private:
+    T m_identity;
+    Op m_op;
+};
+
+/// Makes a reducer from `identity` and `op`, either `op(T& left, T&& right) -> void`
+/// (in place: the result stays in `left`; the fast form for containers and maps) or
+/// `op(T, T) -> T`. Precondition (unchecked): `op` is associative and `identity` is its
+/// neutral element. `op` may be called from several threads at once, so it must not
+/// mutate shared state.
+template <class T, reducer_operation<T> Op>
+[[nodiscard]] constexpr custom_reducer<T, Op> make_reducer(T identity, Op op) {
+    return {std::move(identity), std::move(op)};
+}
+
+/// As above, declaring `op` exactly associative.
+template <class T, reducer_operation<T> Op>
+[[nodiscard]] constexpr custom_reducer<T, Op, true> make_reducer(T identity, Op op, exactly_associative_t) {
+    return {std::move(identity), std::move(op)};
+}
+
+/// combine(a, b) with any reducer, whichever form its combine has: for generic code
+/// and tests that need the value of one combine. Throws what the reducer's combine throws.
+template <reducer R>
+[[nodiscard]] constexpr typename R::value_type combine(const R& r, typename R::value_type a,
+                                                       typename R::value_type b) {
+    detail::combine_into(r, a, std::move(b));
+    return a;
+}
+
+}  // namespace microtask
+
+// ---- include/microtask/fold.hpp (continued) ---------------------------------
+#include <functional>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+/// A leaf body for fold: `body(acc, part)` folds every element of `part` (a
+/// std::ranges::subrange of the range's iterator) into `acc` (an `Acc&`), in order.
+/// Semantic requirement: folding two adjacent parts one after the other gives what
+/// folding their union does (true of any loop over the part's elements).
+template <class Body, class Acc, class Range>
+concept leaf_body = std::invocable<Body&, Acc&, std::ranges::subrange<std::ranges::iterator_t<Range>>>;
+
+/// Folds `range` with `body` into accumulators that start as `red.identity()`, one per
+/// run of leaves a thread takes, and combines them with `red` in input order:
+///
+///     mt::fold(pool, bytes, mt::histogram<256>{},
+///              [](auto& bins, auto part) { for (unsigned char b : part) ++bins[b]; });
+///
+/// - Deterministic like map_reduce: for a reducer that is not exactly associative, each
+///   canonical leaf of the policy gets one body call on a fresh identity, and leaves are
+///   combined over the canonical tree; for an exactly associative one, a body call may
+///   cover several adjacent leaves (fewer calls, same result).
+/// - Complexity: O(n) in the body; O(leaves) identities and combines at most, and on the
+///   exact path one per part a thief took.
+/// - Thread-safety: `body` and `red.combine` run concurrently on distinct accumulators;
+///   `range` must not be modified meanwhile. Callable from any thread, including from
+///   inside a task of `pool`.
+/// - Throws: the first exception `body` or `combine` threw (remaining leaves are
+///   skipped; the pool stays usable); std::bad_alloc.
+template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
+    requires leaf_body<Body, typename Red::value_type, Range>
+[[nodiscard]] typename Red::value_type fold(thread_pool& pool, Range&& range, Red red, Body body,
+                                            Policy policy = {}) {
+    using iterator = std::ranges::iterator_t<Range>;
+    return detail::run_leaf_fold(detail::pool_access::of(pool),
+                                 static_cast<std::size_t>(std::ranges::size(range)),
+                                 detail::body_fold<iterator, Body>{std::ranges::begin(range), body}, red, policy);
+}
+
+/// fold with an identity and a combine operation instead of a reducer: the same as
+/// `fold(pool, range, mt::make_reducer(identity, combine), body, policy)`. `combine` is
+/// `void(T& left, T&& right)` (in place) or `T(T, T)`. Not declared exactly associative,
+/// so leaves are combined over the canonical tree; for a combine that is associative bit
+/// for bit (concatenation, integer counts), pass
+/// `mt::make_reducer(identity, combine, mt::exactly_associative)` as the reducer instead.
+template <splittable_range Range, class T, class Body, reducer_operation<T> Combine,
+          partition_policy Policy = adaptive>
+    requires leaf_body<Body, T, Range>
+[[nodiscard]] T fold(thread_pool& pool, Range&& range, T identity, Body body, Combine combine, Policy policy = {}) {
+    return fold(pool, std::forward<Range>(range), make_reducer(std::move(identity), std::move(combine)),
+                std::move(body), policy);
+}
+
+/// fold on mt::default_pool().
+template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
+    requires leaf_body<Body, typename Red::value_type, Range>
+[[nodiscard]] typename Red::value_type fold(Range&& range, Red red, Body body, Policy policy = {}) {
+    return fold(default_pool(), std::forward<Range>(range), std::move(red), std::move(body), policy);
+}
+
+/// fold with an identity and a combine operation, on mt::default_pool().
+template <splittable_range Range, class T, class Body, reducer_operation<T> Combine,
+          partition_policy Policy = adaptive>
+    requires leaf_body<Body, T, Range>
+[[nodiscard]] T fold(Range&& range, T identity, Body body, Combine combine, Policy policy = {}) {
+    return fold(default_pool(), std::forward<Range>(range), std::move(identity), std::move(body),
+                std::move(combine), policy);
+}
+
+}  // namespace microtask
+
 // ---- include/microtask/for_each.hpp -----------------------------------------
 // microtask — for_each.hpp
 /// @file
@@ -2525,9 +3305,9 @@ template <std::ranges::input_range Range, class Red>
     typename Red::value_type acc = red.identity();
     for (auto&& partial : partials) {
         if constexpr (may_move) {
-            acc = detail::fold_in(red, std::move(acc), std::move(partial));
+            detail::accumulate_into(red, acc, std::move(partial));
         } else {
-            acc = detail::fold_in(red, std::move(acc), std::forward<decltype(partial)>(partial));
+            detail::accumulate_into(red, acc, std::forward<decltype(partial)>(partial));
         }
     }
     return acc;
@@ -2546,215 +3326,6 @@ template <splittable_range Range, class Red, partition_policy Policy = adaptive>
             return std::forward<std::ranges::range_reference_t<Range>>(x);
         },
         std::move(red), policy);
-}
-
-}  // namespace microtask
-
-// ---- include/microtask/reducers.hpp -----------------------------------------
-// microtask — reducers.hpp
-/// @file
-/// The built-in reducers and make_reducer for custom ones. Each is a cheap value type;
-/// combine never assumes commutativity.
-
-
-#include <concepts>
-#include <iterator>
-#include <limits>
-#include <optional>
-#include <ranges>
-#include <type_traits>
-#include <utility>
-
-namespace microtask {
-
-/// A type sum can add: `a + b` converts back to T.
-template <class T>
-concept summable = requires(T a, T b) {
-    { a + b } -> std::convertible_to<T>;
-};
-
-/// A type product can multiply: `a * b` converts back to T.
-template <class T>
-concept multipliable = requires(T a, T b) {
-    { a * b } -> std::convertible_to<T>;
-};
-
-/// A type min and max can reduce: totally ordered, with std::numeric_limits specialised
-/// for the identity (+-infinity, or the type's max / lowest): the arithmetic types.
-template <class T>
-concept bounded_ordered = std::totally_ordered<T> && std::numeric_limits<T>::is_specialized;
-
-/// Sum with identity T{} (zero for the arithmetic types; for a class type such as
-/// std::string, its empty value rather than T(0), which for std::string would be
-/// construction from a null pointer). Exactly associative for integers; for floating point the
-/// result is still deterministic (canonical combining tree), and bitwise reproducible.
-template <summable T>
-struct sum {
-    /// The type reduced and returned.
-    using value_type = T;
-    /// True for integral T: integer addition is associative bit for bit.
-    static constexpr bool is_exactly_associative = std::is_integral_v<T>;
-    /// T{}. O(1).
-    [[nodiscard]] constexpr T identity() const { return T{}; }
-    /// a + b. O(1) for arithmetic T; throws what T's + throws. Any thread.
-    [[nodiscard]] constexpr T combine(T a, T b) const { return static_cast<T>(std::move(a) + std::move(b)); }
-};
-
-/// Product with identity T{1}.
-template <multipliable T>
-struct product {
-    /// The type reduced and returned.
-    using value_type = T;
-    /// True for integral T: integer multiplication is associative bit for bit.
-    static constexpr bool is_exactly_associative = std::is_integral_v<T>;
-    /// T(1). O(1).
-    [[nodiscard]] constexpr T identity() const { return T(1); }
-    /// a * b. O(1) for arithmetic T; throws what T's * throws. Any thread.
-    [[nodiscard]] constexpr T combine(T a, T b) const { return static_cast<T>(std::move(a) * std::move(b)); }
-};
-
-namespace detail {
-template <class T>
-constexpr T highest() {
-    if constexpr (std::numeric_limits<T>::has_infinity) return std::numeric_limits<T>::infinity();
-    else return std::numeric_limits<T>::max();
-}
-template <class T>
-constexpr T lowest() {
-    if constexpr (std::numeric_limits<T>::has_infinity) return -std::numeric_limits<T>::infinity();
-    else return std::numeric_limits<T>::lowest();
-}
-}  // namespace detail
-
-/// Minimum; identity is +infinity or the type's max. On ties the earlier value wins.
-/// Floating point is not declared exactly associative (with a NaN, grouping changes the
-/// result), so it is combined over the canonical tree and stays deterministic.
-template <bounded_ordered T>
-struct min {
-    /// The type reduced and returned.
-    using value_type = T;
-    /// True except for floating point (see above).
-    static constexpr bool is_exactly_associative = !std::is_floating_point_v<T>;
-    /// +infinity if T has one, else std::numeric_limits<T>::max(). O(1).
-    [[nodiscard]] constexpr T identity() const { return detail::highest<T>(); }
-    /// The smaller of a and b; `a` if neither is smaller. O(1). Any thread.
-    [[nodiscard]] constexpr T combine(T a, T b) const { return b < a ? b : a; }
-};
-
-/// Maximum; identity is -infinity or the type's lowest. On ties the earlier value wins.
-/// Floating point: see min.
-template <bounded_ordered T>
-struct max {
-    /// The type reduced and returned.
-    using value_type = T;
-    /// True except for floating point (see min).
-    static constexpr bool is_exactly_associative = !std::is_floating_point_v<T>;
-    /// -infinity if T has one, else std::numeric_limits<T>::lowest(). O(1).
-    [[nodiscard]] constexpr T identity() const { return detail::lowest<T>(); }
-    /// The larger of a and b; `a` if neither is larger. O(1). Any thread.
-    [[nodiscard]] constexpr T combine(T a, T b) const { return a < b ? b : a; }
-};
-
-/// A container that concat can append to: default-constructible, and with
-/// `c.insert(c.end(), first, last)` (vector, string, deque, list, ...).
-template <class C>
-concept appendable_container =
-    std::default_initializable<C> && std::movable<C> && std::ranges::range<C> &&
-    requires(C c, std::move_iterator<std::ranges::iterator_t<C>> it) {
-        c.insert(c.end(), it, it);
-        { c.empty() } -> std::convertible_to<bool>;
-    };
-
-/// Concatenation in input order; identity is an empty container. Partial containers are
-/// moved, never copied: elements are moved into the left operand (or the right one is
-/// returned when the left is empty).
-///
-/// A map function may also return a single element, or a std::optional of one (nullopt
-/// keeps nothing): it is appended directly, with no one-element container built first —
-/// the fast way to filter: `[](int x) { return x % 2 == 0 ? std::optional(x) : std::nullopt; }`.
-template <appendable_container C>
-struct concat {
-    /// The container reduced and returned.
-    using value_type = C;
-    /// The container's element type, which a map function may return on its own.
-    using element_type = std::ranges::range_value_t<C>;
-    /// True: concatenation is associative exactly.
-    static constexpr bool is_exactly_associative = true;
-    /// An empty C. Throws what C's default constructor throws.
-    [[nodiscard]] C identity() const { return C{}; }
-    /// `a` followed by `b`: b's elements are moved to the end of `a` (or `b` is returned
-    /// if `a` is empty). O(b.size()) amortised for vector/string/deque; throws what the
-    /// insertion throws (std::bad_alloc). Any thread.
-    [[nodiscard]] C combine(C a, C b) const {
-        if (a.empty()) return b;
-        a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
-        return a;
-    }
-    /// Appends one element to `acc`, with no one-element container built first. Only for
-    /// an `E` that converts to the element type but not to C. O(1) amortised; throws what
-    /// the insertion throws.
-    template <class E>
-        requires std::convertible_to<E, element_type> && (!std::convertible_to<E, C>)
-    [[nodiscard]] C accumulate(C acc, E&& element) const {
-        acc.insert(acc.end(), static_cast<element_type>(std::forward<E>(element)));
-        return acc;
-    }
-    /// Appends `*element` to `acc` if `element` is engaged; keeps nothing for nullopt.
-    /// O(1) amortised; throws what the insertion throws.
-    // Not when an optional is itself a valid element (concat<std::vector<std::optional<T>>>):
-    // then the optional is appended as it is, empty or not.
-    template <class E>
-        requires std::convertible_to<E, element_type> && (!std::convertible_to<std::optional<E>, element_type>)
-    [[nodiscard]] C accumulate(C acc, std::optional<E> element) const {
-        if (element) acc.insert(acc.end(), static_cast<element_type>(std::move(*element)));
-        return acc;
-    }
-};
-
-/// Tag for make_reducer: promises that `op` is associative bit for bit, so map_reduce may
-/// fold in whatever order is fastest (see the reducer concept).
-struct exactly_associative_t {
-    explicit exactly_associative_t() = default;
-};
-/// The tag value: `make_reducer(identity, op, mt::exactly_associative)`.
-inline constexpr exactly_associative_t exactly_associative{};
-
-/// A reducer made from an identity value and an associative binary operation.
-template <class T, class Op, bool Exact = false>
-class custom_reducer {
-public:
-    /// The type reduced and returned.
-    using value_type = T;
-    /// `Exact`: true when made with the mt::exactly_associative tag.
-    static constexpr bool is_exactly_associative = Exact;
-    /// Stores `identity` and `op` (moved). Throws what moving them throws.
-    constexpr custom_reducer(T identity, Op op) : m_identity(std::move(identity)), m_op(std::move(op)) {}
-    /// A copy of the stored identity. Throws what copying T throws.
-    [[nodiscard]] constexpr T identity() const { return m_identity; }
-    /// op(a, b). Throws what `op` throws. Called concurrently from several threads.
-    [[nodiscard]] constexpr T combine(T a, T b) const { return std::invoke(m_op, std::move(a), std::move(b)); }
-
-private:
-    T m_identity;
-    Op m_op;
-};
-
-/// Makes a reducer from `identity` and `op(T, T) -> T`. Precondition (unchecked): `op`
-/// is associative and `identity` is its neutral element. `op` may be called from several
-/// threads at once, so it must not mutate shared state.
-template <class T, class Op>
-    requires std::copy_constructible<Op> && std::regular_invocable<const Op&, T, T> &&
-             std::convertible_to<std::invoke_result_t<const Op&, T, T>, T>
-[[nodiscard]] constexpr custom_reducer<T, Op> make_reducer(T identity, Op op) {
-    return {std::move(identity), std::move(op)};
-}
-
-/// As above, declaring `op` exactly associative.
-template <class T, class Op>
-    requires std::copy_constructible<Op> && std::regular_invocable<const Op&, T, T> &&
-             std::convertible_to<std::invoke_result_t<const Op&, T, T>, T>
-[[nodiscard]] constexpr custom_reducer<T, Op, true> make_reducer(T identity, Op op, exactly_associative_t) {
-    return {std::move(identity), std::move(op)};
 }
 
 }  // namespace microtask

@@ -95,15 +95,15 @@ TEST_CASE("other concepts: ranges, map functions, decomposers", "[concepts]") {
 
 TEST_CASE("built-in reducers: identities and combines", "[reducers]") {
     REQUIRE(mt::sum<int>{}.identity() == 0);
-    REQUIRE(mt::sum<int>{}.combine(2, 3) == 5);
+    REQUIRE(mt::combine(mt::sum<int>{}, 2, 3) == 5);
     REQUIRE(mt::product<int>{}.identity() == 1);
-    REQUIRE(mt::product<int>{}.combine(2, 3) == 6);
+    REQUIRE(mt::combine(mt::product<int>{}, 2, 3) == 6);
     REQUIRE(mt::min<int>{}.identity() == std::numeric_limits<int>::max());
-    REQUIRE(mt::min<int>{}.combine(2, -3) == -3);
+    REQUIRE(mt::combine(mt::min<int>{}, 2, -3) == -3);
     REQUIRE(mt::max<double>{}.identity() == -std::numeric_limits<double>::infinity());
-    REQUIRE(mt::max<double>{}.combine(2.5, -3) == 2.5);
-    REQUIRE(mt::concat<std::string>{}.combine("ab", "cd") == "abcd");
-    REQUIRE(mt::concat<std::vector<int>>{}.combine({}, {1, 2}) == std::vector<int>{1, 2});
+    REQUIRE(mt::combine(mt::max<double>{}, 2.5, -3) == 2.5);
+    REQUIRE(mt::combine(mt::concat<std::string>{}, "ab", "cd") == "abcd");
+    REQUIRE(mt::combine(mt::concat<std::vector<int>>{}, {}, {1, 2}) == std::vector<int>{1, 2});
 
     STATIC_REQUIRE(mt::sum<int>::is_exactly_associative);
     STATIC_REQUIRE_FALSE(mt::sum<double>::is_exactly_associative);
@@ -124,9 +124,9 @@ TEST_CASE("concat moves the partial containers instead of copying them", "[reduc
     std::vector<int> left{1, 2};
     std::vector<int> right(1000, 7);
     const int* right_storage = right.data();
-    auto joined = mt::concat<std::vector<int>>{}.combine(std::vector<int>{}, std::move(right));
+    auto joined = mt::combine(mt::concat<std::vector<int>>{}, std::vector<int>{}, std::move(right));
     REQUIRE(joined.data() == right_storage);  // an empty left side hands over the right buffer
-    auto appended = mt::concat<std::vector<int>>{}.combine(std::move(left), std::move(joined));
+    auto appended = mt::combine(mt::concat<std::vector<int>>{}, std::move(left), std::move(joined));
     REQUIRE(appended.size() == 1002);
     REQUIRE(appended.front() == 1);
 }

@@ -13,36 +13,77 @@
 
 namespace microtask {
 
+/// A reducer names the type it reduces: `typename R::value_type`, a movable object type.
+template <class R>
+concept names_value_type = requires { typename R::value_type; } && std::movable<typename R::value_type>;
+
+/// `r.identity()` on a `const R` gives the neutral element, convertible to value_type.
+template <class R>
+concept has_identity = names_value_type<R> && requires(const R& r) {
+    { r.identity() } -> std::convertible_to<typename R::value_type>;
+};
+
+/// The in-place form of combine, preferred by the engine whenever a reducer offers it:
+/// `void combine(value_type& left, value_type&& right) const` makes `left` the result and
+/// may take `right`'s resources (concat appends to `left`, a histogram adds `right`'s bins
+/// into `left`'s). It must return void: that is how it is told apart from the by-value form.
+template <class R>
+concept combines_in_place =
+    names_value_type<R> && requires(const R& r, typename R::value_type& left, typename R::value_type&& right) {
+        { r.combine(left, std::move(right)) } -> std::same_as<void>;
+    };
+
+/// The by-value form of combine, fine for small value types (arithmetic, small structs):
+/// `value_type combine(value_type a, value_type b) const`, returning the result.
+template <class R>
+concept combines_by_value =
+    names_value_type<R> && requires(const R& r, typename R::value_type a, typename R::value_type b) {
+        { r.combine(std::move(a), std::move(b)) } -> std::convertible_to<typename R::value_type>;
+    };
+
 /// A reducer: a monoid over `R::value_type`.
 ///
-/// Valid expressions, for `const R r` and `typename R::value_type a, b`:
-///   - `r.identity()`                          -> convertible to value_type
-///   - `r.combine(std::move(a), std::move(b))` -> convertible to value_type
+/// Valid expressions, for `const R r`, `typename R::value_type a, b` and `value_type& acc`:
+///   - `r.identity()` -> convertible to value_type (see has_identity);
+///   - either `r.combine(acc, std::move(b))` -> void, which leaves combine(acc, b) in `acc`
+///     (combines_in_place, preferred), or `r.combine(std::move(a), std::move(b))` ->
+///     convertible to value_type (combines_by_value). Both must be const members: the
+///     engine calls them on a shared const reducer.
 /// Semantic requirements the compiler cannot check:
 ///   - associativity: combine(combine(a, b), c) == combine(a, combine(b, c));
 ///   - identity: combine(identity(), a) == a == combine(a, identity());
 ///   - combine may be called concurrently on distinct values.
 /// Commutativity is never assumed: partial results are always combined in input order.
 /// Optional: `static constexpr bool is_exactly_associative = true;` declares that
-/// combine is associative bit for bit (integer sum, concat, min, max), which lets
-/// map_reduce fold in whatever order is fastest. Without it (e.g. floating-point sum)
-/// results are combined over a canonical tree so they never depend on timing.
+/// combine is associative bit for bit (integer sum, concat, min, max). Either way the
+/// result never depends on timing or thread count: with the declaration, leaves are
+/// folded left to right into one accumulator per run of leaves a thread takes; without
+/// it (e.g. floating-point sum), over the canonical tree fixed by size and policy.
 template <class R>
-concept reducer =
-    std::copy_constructible<R> && requires { typename R::value_type; } &&
-    std::movable<typename R::value_type> &&
-    requires(const R& r, typename R::value_type a, typename R::value_type b) {
-        { r.identity() } -> std::convertible_to<typename R::value_type>;
-        { r.combine(std::move(a), std::move(b)) } -> std::convertible_to<typename R::value_type>;
+concept reducer = std::copy_constructible<R> && names_value_type<R> && has_identity<R> &&
+                  (combines_in_place<R> || combines_by_value<R>);
+
+/// `void r.accumulate(value_type& acc, T&& t) const` folds a mapped value straight into
+/// an accumulator, with no value_type built for it first (concat appends one element;
+/// a histogram counts one bin; a map counts one key). Preferred by the engine over every
+/// other way of folding a T.
+template <class R, class T>
+concept accumulates_in_place =
+    names_value_type<R> && requires(const R& r, typename R::value_type& acc, T&& t) {
+        { r.accumulate(acc, std::forward<T>(t)) } -> std::same_as<void>;
     };
 
-/// A reducer that can fold a `T` straight into an accumulator with
-/// `r.accumulate(std::move(acc), t)` (optional; e.g. concat appends one element, or an
-/// engaged std::optional, without building a one-element container first).
+/// `r.accumulate(std::move(acc), t)` -> value_type: the by-value form of accumulate. It
+/// moves the accumulator in and out once per element: prefer accumulates_in_place.
 template <class R, class T>
-concept accumulates = reducer<R> && requires(const R& r, typename R::value_type acc, T&& t) {
-    { r.accumulate(std::move(acc), std::forward<T>(t)) } -> std::convertible_to<typename R::value_type>;
-};
+concept accumulates_by_value =
+    names_value_type<R> && requires(const R& r, typename R::value_type acc, T&& t) {
+        { r.accumulate(std::move(acc), std::forward<T>(t)) } -> std::convertible_to<typename R::value_type>;
+    };
+
+/// A reducer that can fold a `T` straight into an accumulator, in place or by value.
+template <class R, class T>
+concept accumulates = reducer<R> && (accumulates_in_place<R, T> || accumulates_by_value<R, T>);
 
 /// A reducer for the values a map function returns (`T`): either a T converts to the
 /// reducer's value_type, or the reducer accumulates a T directly.
@@ -73,14 +114,33 @@ concept decomposer =
     std::invocable<D&, const Job&> && std::ranges::sized_range<std::invoke_result_t<D&, const Job&>>;
 
 namespace detail {
-/// Folds one mapped value into an accumulator: combine() when it converts to the
-/// value_type, else the reducer's accumulate().
-template <class R, class T>
-typename R::value_type fold_in(const R& r, typename R::value_type acc, T&& mapped) {
-    if constexpr (std::convertible_to<T, typename R::value_type>) {
-        return r.combine(std::move(acc), std::forward<T>(mapped));
+/// combine(left, right) into `left`, whichever form the reducer's combine has. Inline and
+/// branch-free: it is on the fold's per-leaf path.
+template <class R>
+constexpr void combine_into(const R& r, typename R::value_type& left, typename R::value_type&& right) {
+    if constexpr (combines_in_place<R>) {
+        r.combine(left, std::move(right));
     } else {
-        return r.accumulate(std::move(acc), std::forward<T>(mapped));
+        left = r.combine(std::move(left), std::move(right));
+    }
+}
+
+/// Folds one mapped value into an accumulator, in the cheapest way the reducer offers:
+/// its in-place accumulate; else combine with the value converted to value_type; else its
+/// by-value accumulate. Called once per element: must inline.
+template <class R, class T>
+constexpr void accumulate_into(const R& r, typename R::value_type& acc, T&& mapped) {
+    using value_type = typename R::value_type;
+    if constexpr (accumulates_in_place<R, T>) {
+        r.accumulate(acc, std::forward<T>(mapped));
+    } else if constexpr (std::convertible_to<T, value_type>) {
+        if constexpr (combines_in_place<R>) {
+            r.combine(acc, value_type(std::forward<T>(mapped)));
+        } else {
+            acc = r.combine(std::move(acc), std::forward<T>(mapped));
+        }
+    } else {
+        acc = r.accumulate(std::move(acc), std::forward<T>(mapped));
     }
 }
 

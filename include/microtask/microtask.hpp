@@ -5,8 +5,10 @@
 #pragma once
 
 #include "concepts.hpp"
+#include "counting.hpp"
 #include "decompose.hpp"
 #include "distribute.hpp"
+#include "fold.hpp"
 #include "for_each.hpp"
 #include "future.hpp"
 #include "join.hpp"

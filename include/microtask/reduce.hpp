@@ -29,9 +29,9 @@ template <std::ranges::input_range Range, class Red>
     typename Red::value_type acc = red.identity();
     for (auto&& partial : partials) {
         if constexpr (may_move) {
-            acc = detail::fold_in(red, std::move(acc), std::move(partial));
+            detail::accumulate_into(red, acc, std::move(partial));
         } else {
-            acc = detail::fold_in(red, std::move(acc), std::forward<decltype(partial)>(partial));
+            detail::accumulate_into(red, acc, std::forward<decltype(partial)>(partial));
         }
     }
     return acc;

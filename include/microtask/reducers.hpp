@@ -33,10 +33,44 @@ concept multipliable = requires(T a, T b) {
 template <class T>
 concept bounded_ordered = std::totally_ordered<T> && std::numeric_limits<T>::is_specialized;
 
+namespace detail {
+/// `left = left OP right` in place: through the compound operator for class types that
+/// have one (a big integer or matrix adds into its own storage), else through the binary
+/// operator. Arithmetic types always take the binary form with an explicit cast, so that
+/// small integer types do not warn about their implicit int conversion.
+#define MICROTASK_DETAIL_IN_PLACE_OPERATOR(name, op, compound)                                   \
+    template <class T>                                                                          \
+    constexpr void name(T& left, T&& right) {                                                   \
+        if constexpr (!std::is_arithmetic_v<T> && requires { left compound std::move(right); }) { \
+            left compound std::move(right);                                                     \
+        } else {                                                                                \
+            left = static_cast<T>(std::move(left) op std::move(right));                         \
+        }                                                                                       \
+    }
+MICROTASK_DETAIL_IN_PLACE_OPERATOR(add_into, +, +=)
+MICROTASK_DETAIL_IN_PLACE_OPERATOR(multiply_into, *, *=)
+#undef MICROTASK_DETAIL_IN_PLACE_OPERATOR
+
+/// An empty value of a sized class type (an empty std::valarray or std::string) acts as
+/// the identity of sum: a default-constructed valarray has no elements, and adding
+/// valarrays of different lengths is undefined.
+template <class T>
+constexpr bool is_empty_class_value(const T& value) {
+    if constexpr (!std::is_arithmetic_v<T> && requires { value.size() == 0; }) {
+        return value.size() == 0;
+    } else {
+        return false;
+    }
+}
+}  // namespace detail
+
 /// Sum with identity T{} (zero for the arithmetic types; for a class type such as
 /// std::string, its empty value rather than T(0), which for std::string would be
 /// construction from a null pointer). Exactly associative for integers; for floating point the
 /// result is still deterministic (canonical combining tree), and bitwise reproducible.
+/// Combines in place: a class type with `+=` (std::valarray, a big integer, a matrix)
+/// adds into the left operand's storage, with no temporary per combine; an empty value of
+/// a class type with size() counts as zero.
 template <summable T>
 struct sum {
     /// The type reduced and returned.
@@ -45,11 +79,37 @@ struct sum {
     static constexpr bool is_exactly_associative = std::is_integral_v<T>;
     /// T{}. O(1).
     [[nodiscard]] constexpr T identity() const { return T{}; }
-    /// a + b. O(1) for arithmetic T; throws what T's + throws. Any thread.
-    [[nodiscard]] constexpr T combine(T a, T b) const { return static_cast<T>(std::move(a) + std::move(b)); }
+    /// left = left + right, in place. O(1) for arithmetic T; throws what T's + (or +=)
+    /// throws. Any thread.
+    constexpr void combine(T& left, T&& right) const {
+        if (detail::is_empty_class_value(right)) return;
+        if (detail::is_empty_class_value(left)) {
+            left = std::move(right);
+            return;
+        }
+        detail::add_into(left, std::move(right));
+    }
+    /// acc += x for a class type T with `+=`, with no T built from x first (std::string
+    /// += const char*, std::valarray += a const valarray& element, copied by nothing).
+    /// Throws what `+=` throws.
+    template <class E>
+        requires(!std::is_arithmetic_v<T>) && std::convertible_to<E, T> && requires(T& a, E&& e) {
+            a += std::forward<E>(e);
+        }
+    constexpr void accumulate(T& acc, E&& x) const {
+        if constexpr (requires { x.size() == 0; }) {
+            if (x.size() == 0) return;
+            if (detail::is_empty_class_value(acc)) {
+                acc = T(std::forward<E>(x));
+                return;
+            }
+        }
+        acc += std::forward<E>(x);
+    }
 };
 
-/// Product with identity T{1}.
+/// Product with identity T(1). Combines in place: a class type with `*=` multiplies into
+/// the left operand's storage.
 template <multipliable T>
 struct product {
     /// The type reduced and returned.
@@ -58,8 +118,9 @@ struct product {
     static constexpr bool is_exactly_associative = std::is_integral_v<T>;
     /// T(1). O(1).
     [[nodiscard]] constexpr T identity() const { return T(1); }
-    /// a * b. O(1) for arithmetic T; throws what T's * throws. Any thread.
-    [[nodiscard]] constexpr T combine(T a, T b) const { return static_cast<T>(std::move(a) * std::move(b)); }
+    /// left = left * right, in place. O(1) for arithmetic T; throws what T's * (or *=)
+    /// throws. Any thread.
+    constexpr void combine(T& left, T&& right) const { detail::multiply_into(left, std::move(right)); }
 };
 
 namespace detail {
@@ -86,8 +147,11 @@ struct min {
     static constexpr bool is_exactly_associative = !std::is_floating_point_v<T>;
     /// +infinity if T has one, else std::numeric_limits<T>::max(). O(1).
     [[nodiscard]] constexpr T identity() const { return detail::highest<T>(); }
-    /// The smaller of a and b; `a` if neither is smaller. O(1). Any thread.
-    [[nodiscard]] constexpr T combine(T a, T b) const { return b < a ? b : a; }
+    /// Leaves the smaller of left and right in `left`; `left` if neither is smaller.
+    /// O(1). Any thread.
+    constexpr void combine(T& left, T&& right) const {
+        if (right < left) left = right;
+    }
 };
 
 /// Maximum; identity is -infinity or the type's lowest. On ties the earlier value wins.
@@ -100,8 +164,11 @@ struct max {
     static constexpr bool is_exactly_associative = !std::is_floating_point_v<T>;
     /// -infinity if T has one, else std::numeric_limits<T>::lowest(). O(1).
     [[nodiscard]] constexpr T identity() const { return detail::lowest<T>(); }
-    /// The larger of a and b; `a` if neither is larger. O(1). Any thread.
-    [[nodiscard]] constexpr T combine(T a, T b) const { return a < b ? b : a; }
+    /// Leaves the larger of left and right in `left`; `left` if neither is larger.
+    /// O(1). Any thread.
+    constexpr void combine(T& left, T&& right) const {
+        if (left < right) left = right;
+    }
 };
 
 /// A container that concat can append to: default-constructible, and with
@@ -114,9 +181,11 @@ concept appendable_container =
         { c.empty() } -> std::convertible_to<bool>;
     };
 
-/// Concatenation in input order; identity is an empty container. Partial containers are
-/// moved, never copied: elements are moved into the left operand (or the right one is
-/// returned when the left is empty).
+/// Concatenation in input order; identity is an empty container. Everything happens in
+/// place: a map function's elements are appended straight to the accumulator of the
+/// leaves a thread runs, and partial containers are moved, never copied (the right one's
+/// elements are moved to the end of the left one, or the right one is taken whole when
+/// the left is empty).
 ///
 /// A map function may also return a single element, or a std::optional of one (nullopt
 /// keeps nothing): it is appended directly, with no one-element container built first —
@@ -131,22 +200,28 @@ struct concat {
     static constexpr bool is_exactly_associative = true;
     /// An empty C. Throws what C's default constructor throws.
     [[nodiscard]] C identity() const { return C{}; }
-    /// `a` followed by `b`: b's elements are moved to the end of `a` (or `b` is returned
-    /// if `a` is empty). O(b.size()) amortised for vector/string/deque; throws what the
-    /// insertion throws (std::bad_alloc). Any thread.
-    [[nodiscard]] C combine(C a, C b) const {
-        if (a.empty()) return b;
-        a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
-        return a;
+    /// Appends `right` to `left`: right's elements are moved to the end of `left` (or
+    /// `right` is moved into an empty `left` whole). O(right.size()) amortised for
+    /// vector/string/deque; throws what the insertion throws (std::bad_alloc). Any thread.
+    void combine(C& left, C&& right) const {
+        if (left.empty()) {
+            left = std::move(right);
+        } else {
+            left.insert(left.end(), std::make_move_iterator(right.begin()), std::make_move_iterator(right.end()));
+        }
     }
+    /// Appends a whole container that is not an rvalue (reduce over a range of
+    /// containers): its elements are copied once, with no temporary container. O(size).
+    void accumulate(C& acc, const C& part) const { acc.insert(acc.end(), part.begin(), part.end()); }
+    /// Appends a whole rvalue container: the same as combine (its elements are moved).
+    void accumulate(C& acc, C&& part) const { combine(acc, std::move(part)); }
     /// Appends one element to `acc`, with no one-element container built first. Only for
     /// an `E` that converts to the element type but not to C. O(1) amortised; throws what
     /// the insertion throws.
     template <class E>
         requires std::convertible_to<E, element_type> && (!std::convertible_to<E, C>)
-    [[nodiscard]] C accumulate(C acc, E&& element) const {
+    void accumulate(C& acc, E&& element) const {
         acc.insert(acc.end(), static_cast<element_type>(std::forward<E>(element)));
-        return acc;
     }
     /// Appends `*element` to `acc` if `element` is engaged; keeps nothing for nullopt.
     /// O(1) amortised; throws what the insertion throws.
@@ -154,9 +229,8 @@ struct concat {
     // then the optional is appended as it is, empty or not.
     template <class E>
         requires std::convertible_to<E, element_type> && (!std::convertible_to<std::optional<E>, element_type>)
-    [[nodiscard]] C accumulate(C acc, std::optional<E> element) const {
+    void accumulate(C& acc, std::optional<E> element) const {
         if (element) acc.insert(acc.end(), static_cast<element_type>(std::move(*element)));
-        return acc;
     }
 };
 
@@ -168,9 +242,23 @@ struct exactly_associative_t {
 /// The tag value: `make_reducer(identity, op, mt::exactly_associative)`.
 inline constexpr exactly_associative_t exactly_associative{};
 
-/// A reducer made from an identity value and an associative binary operation.
+/// An operation make_reducer can combine values of type T with: either in place,
+/// `op(T& left, T&& right)` returning void and leaving the result in `left` (preferred for
+/// containers and other types that own memory), or by value, `op(T, T)` returning
+/// something convertible to T.
+template <class Op, class T>
+concept reducer_operation =
+    std::copy_constructible<Op> &&
+    ((std::invocable<const Op&, T&, T&&> && std::is_void_v<std::invoke_result_t<const Op&, T&, T&&>>) ||
+     (std::invocable<const Op&, T, T> && std::convertible_to<std::invoke_result_t<const Op&, T, T>, T>));
+
+/// A reducer made from an identity value and an associative binary operation, in place
+/// or by value (see reducer_operation).
 template <class T, class Op, bool Exact = false>
 class custom_reducer {
+    static constexpr bool k_in_place =
+        std::invocable<const Op&, T&, T&&> && std::is_void_v<std::invoke_result_t<const Op&, T&, T&&>>;
+
 public:
     /// The type reduced and returned.
     using value_type = T;
@@ -180,30 +268,49 @@ public:
     constexpr custom_reducer(T identity, Op op) : m_identity(std::move(identity)), m_op(std::move(op)) {}
     /// A copy of the stored identity. Throws what copying T throws.
     [[nodiscard]] constexpr T identity() const { return m_identity; }
-    /// op(a, b). Throws what `op` throws. Called concurrently from several threads.
-    [[nodiscard]] constexpr T combine(T a, T b) const { return std::invoke(m_op, std::move(a), std::move(b)); }
+    /// op(a, b), for a by-value operation. Throws what `op` throws. Called concurrently
+    /// from several threads.
+    [[nodiscard]] constexpr T combine(T a, T b) const
+        requires(!k_in_place)
+    {
+        return std::invoke(m_op, std::move(a), std::move(b));
+    }
+    /// op(left, right), for an in-place operation: the result is left in `left`. Throws
+    /// what `op` throws. Called concurrently from several threads, on distinct values.
+    constexpr void combine(T& left, T&& right) const
+        requires k_in_place
+    {
+        std::invoke(m_op, left, std::move(right));
+    }
 
 private:
     T m_identity;
     Op m_op;
 };
 
-/// Makes a reducer from `identity` and `op(T, T) -> T`. Precondition (unchecked): `op`
-/// is associative and `identity` is its neutral element. `op` may be called from several
-/// threads at once, so it must not mutate shared state.
-template <class T, class Op>
-    requires std::copy_constructible<Op> && std::regular_invocable<const Op&, T, T> &&
-             std::convertible_to<std::invoke_result_t<const Op&, T, T>, T>
+/// Makes a reducer from `identity` and `op`, either `op(T& left, T&& right) -> void`
+/// (in place: the result stays in `left`; the fast form for containers and maps) or
+/// `op(T, T) -> T`. Precondition (unchecked): `op` is associative and `identity` is its
+/// neutral element. `op` may be called from several threads at once, so it must not
+/// mutate shared state.
+template <class T, reducer_operation<T> Op>
 [[nodiscard]] constexpr custom_reducer<T, Op> make_reducer(T identity, Op op) {
     return {std::move(identity), std::move(op)};
 }
 
 /// As above, declaring `op` exactly associative.
-template <class T, class Op>
-    requires std::copy_constructible<Op> && std::regular_invocable<const Op&, T, T> &&
-             std::convertible_to<std::invoke_result_t<const Op&, T, T>, T>
+template <class T, reducer_operation<T> Op>
 [[nodiscard]] constexpr custom_reducer<T, Op, true> make_reducer(T identity, Op op, exactly_associative_t) {
     return {std::move(identity), std::move(op)};
+}
+
+/// combine(a, b) with any reducer, whichever form its combine has: for generic code
+/// and tests that need the value of one combine. Throws what the reducer's combine throws.
+template <reducer R>
+[[nodiscard]] constexpr typename R::value_type combine(const R& r, typename R::value_type a,
+                                                       typename R::value_type b) {
+    detail::combine_into(r, a, std::move(b));
+    return a;
 }
 
 }  // namespace microtask

@@ -1,5 +1,5 @@
 // Misuse: the operation of make_reducer cannot combine two values of the identity's type.
-// expect: regular_invocable
+// expect: reducer_operation
 #include <microtask/microtask.hpp>
 
 #include <string>

@@ -7,6 +7,13 @@
 // mid = lo + (hi - lo) / 2 — whether a node was forked or folded in place. Scheduling
 // only decides *which thread* computes a node, never *how* it is combined. Reducers that
 // are exactly associative skip the tree and fold leaves left to right when not split.
+//
+// Accumulators are mutated in place, never passed by value: a leaf run folds into one
+// value_type& (detail::accumulate_into), and a node combines its right child into its left
+// one (detail::combine_into). So an accumulator is created, moved or combined O(leaves)
+// times, never once per element. What a leaf does with its elements is the LeafFold's
+// business: map_reduce's folds each mapped element; mt::fold hands the user's body the
+// whole subrange.
 #pragma once
 
 #include "../concepts.hpp"
@@ -23,6 +30,8 @@
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <ranges>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -43,12 +52,12 @@ inline constexpr std::chrono::nanoseconds k_inline_budget{25'000};
 inline constexpr double k_inline_budget_picoseconds = 25'000'000.0;
 inline constexpr std::uint32_t k_remeasure_period = 64;
 
-template <class It, class Map, class Red>
+template <class LeafFold, class Red>
 inline cost_estimate t_cost_of_call_site{};
 
 // Re-measure one call in k_remeasure_period, so a call site whose per-element cost
 // changes (other data, a warmer cache) is re-learned. Thread-local: no shared write.
-template <class It, class Map, class Red>
+template <class LeafFold, class Red>
 inline thread_local std::uint32_t t_calls_since_measure = 0;
 
 /// How deep the calling thread is inside map functions of folds. A fold called from
@@ -68,33 +77,83 @@ struct map_scope {
 /// What the learned cost says about a call of `size` elements.
 enum class call_length : std::uint8_t { measure, known_short, known_long };
 
-template <class It, class Map, class Red>
+template <class LeafFold, class Red>
 call_length judge_call(std::size_t size) noexcept {
     if (t_map_depth != 0) return call_length::measure;  // nested: never trust the estimate
-    std::uint32_t& calls = t_calls_since_measure<It, Map, Red>;
+    std::uint32_t& calls = t_calls_since_measure<LeafFold, Red>;
     if (++calls >= k_remeasure_period) {
         calls = 0;
         return call_length::measure;
     }
-    const std::uint32_t cost = t_cost_of_call_site<It, Map, Red>.picoseconds_per_element.load(std::memory_order_relaxed);
+    const std::uint32_t cost = t_cost_of_call_site<LeafFold, Red>.picoseconds_per_element.load(std::memory_order_relaxed);
     if (cost == cost_estimate::k_unknown) return call_length::measure;
     return static_cast<double>(cost) * static_cast<double>(size) < k_inline_budget_picoseconds
                ? call_length::known_short
                : call_length::known_long;
 }
 
-template <std::random_access_iterator It, class Map, reducer Red>
+/// Folds elements [begin, end) into `acc`: the loop every map_reduce leaf runs. A small
+/// trivially copyable accumulator (a number, a small struct) is kept in a local for the
+/// loop, so the compiler holds it in a register instead of storing it through the
+/// reference after every element (it cannot prove the input does not alias it).
+template <class Red, class It, class Map>
+inline void fold_mapped_elements(const Red& red, typename Red::value_type& acc, It first, Map& map,
+                                 std::size_t begin, std::size_t end) {
+    using value_type = typename Red::value_type;
+    using difference = std::iter_difference_t<It>;
+    // Up to four words: larger accumulators (a 256-bin histogram) are better updated in place.
+    constexpr std::size_t k_register_bytes = 4 * sizeof(void*);
+    if constexpr (std::is_trivially_copyable_v<value_type> && sizeof(value_type) <= k_register_bytes) {
+        value_type local = acc;
+        for (std::size_t k = begin; k < end; ++k) {
+            accumulate_into(red, local, std::invoke(map, first[static_cast<difference>(k)]));
+        }
+        acc = local;
+    } else {
+        for (std::size_t k = begin; k < end; ++k) {
+            accumulate_into(red, acc, std::invoke(map, first[static_cast<difference>(k)]));
+        }
+    }
+}
+
+/// map_reduce's leaf: maps each element and accumulates it.
+template <class It, class Map, class Red>
+struct element_fold {
+    It first;
+    Map& map;
+    const Red& red;
+    void operator()(typename Red::value_type& acc, std::size_t begin, std::size_t end) const {
+        fold_mapped_elements(red, acc, first, map, begin, end);
+    }
+};
+
+/// mt::fold's leaf: hands the user's body the whole subrange [begin, end) at once.
+template <class It, class Body>
+struct body_fold {
+    It first;
+    Body& body;
+    template <class Acc>
+    void operator()(Acc& acc, std::size_t begin, std::size_t end) const {
+        using difference = std::iter_difference_t<It>;
+        std::invoke(body, acc,
+                    std::ranges::subrange<It>(first + static_cast<difference>(begin), first + static_cast<difference>(end)));
+    }
+};
+
+/// One fold over [0, size): `LeafFold(acc, begin, end)` folds the elements [begin, end)
+/// into `acc`; the operation cuts the range into the policy's leaves and combines.
+template <class LeafFold, reducer Red>
 class fold_operation {
 public:
     using value_type = typename Red::value_type;
 
     template <partition_policy Policy>
-    fold_operation(scheduler& sched, It first, std::size_t size, Map& map, const Red& red, const Policy& policy)
+    fold_operation(scheduler& sched, std::size_t size, const LeafFold& leaf_fold, const Red& red,
+                   const Policy& policy)
         : m_sched(sched),
-          m_first(first),
           m_size(size),
           m_leaves(size == 0 ? 0 : policy.leaf_count(size)),
-          m_map(map),
+          m_leaf_fold(leaf_fold),
           m_red(red),
           m_split_allowed(!Policy::splits_on_demand),
           m_split_on_demand(Policy::splits_on_demand) {}
@@ -121,7 +180,9 @@ public:
         if (m_probing) m_start = std::chrono::steady_clock::now();
         value_type result = guarded([&] {
             if constexpr (k_exact) {
-                return visit_into(home, m_red.identity(), 0, m_leaves);
+                value_type acc = m_red.identity();
+                visit_into(home, acc, 0, m_leaves);
+                return acc;
             } else {
                 return visit(home, 0, m_leaves);
             }
@@ -154,16 +215,24 @@ private:
 
     /// Canonical-shape fold of leaves [lo, hi) on this thread, no probing.
     value_type visit_sequential(std::size_t lo, std::size_t hi) {
-        if (hi - lo == 1) return fold_elements(m_red.identity(), leaf_begin(lo), leaf_begin(lo + 1));
+        if (hi - lo == 1) return fold_leaf(lo);
         const std::size_t mid = lo + (hi - lo) / 2;
         value_type left = visit_sequential(lo, mid);
-        return combine(std::move(left), visit_sequential(mid, hi));
+        combine(left, visit_sequential(mid, hi));
+        return left;
+    }
+
+    /// A fresh accumulator with leaf `leaf` folded into it.
+    value_type fold_leaf(std::size_t leaf) {
+        value_type acc = m_red.identity();
+        fold_elements(acc, leaf_begin(leaf), leaf_begin(leaf + 1));
+        return acc;
     }
 
     /// Canonical-tree fold of leaves [lo, hi) (reducers that are not exactly associative).
     value_type visit(slot& home, std::size_t lo, std::size_t hi) {
         if (hi - lo == 1) {
-            value_type leaf = fold_elements(m_red.identity(), leaf_begin(lo), leaf_begin(lo + 1));
+            value_type leaf = fold_leaf(lo);
             if (!m_split_allowed) probe(1);
             return leaf;
         }
@@ -172,45 +241,59 @@ private:
             auto [left, right] = fork_join(
                 m_sched, home, [&](slot& here) { return visit(here, lo, mid); },
                 [&](slot& here) { return visit(here, mid, hi); });
-            return combine(std::move(left), std::move(right));
+            combine(left, std::move(right));
+            return std::move(left);
         }
         value_type left = visit(home, lo, mid);
-        return combine(std::move(left), visit(home, mid, hi));
+        combine(left, visit(home, mid, hi));
+        return left;
     }
 
     /// Exactly associative reducers: folds leaves [lo, hi) into `acc`, left to right.
-    /// Only a fork that a thief really takes costs a combine; a fork that comes back
-    /// unstolen just carries the accumulator on (no identity, no append of partial
+    /// Only a fork that a thief really takes costs an accumulator and a combine; a fork
+    /// that comes back unstolen just carries `acc` on (no identity, no append of partial
     /// containers level by level as a tree would).
-    value_type visit_into(slot& home, value_type acc, std::size_t lo, std::size_t hi) {
-        if (!m_split_allowed) return fold_flat_into(home, std::move(acc), lo, hi);
-        if (hi - lo == 1) return fold_elements(std::move(acc), leaf_begin(lo), leaf_begin(lo + 1));
+    void visit_into(slot& home, value_type& acc, std::size_t lo, std::size_t hi) {
+        if (!m_split_allowed) return fold_flat_into(home, acc, lo, hi);
+        if (hi - lo == 1) return fold_elements(acc, leaf_begin(lo), leaf_begin(lo + 1));
         const std::size_t mid = lo + (hi - lo) / 2;
         if (should_split(home)) {
-            return fork_or_continue(
-                m_sched, home, [&](slot& here) { return visit_into(here, std::move(acc), lo, mid); },
-                [&](slot& here) { return visit_into(here, m_red.identity(), mid, hi); },
-                [&](value_type left, slot& here) { return visit_into(here, std::move(left), mid, hi); },
-                [&](value_type left, value_type right) { return combine(std::move(left), std::move(right)); });
+            // Left stays here and folds into `acc`; a thief that takes the right half
+            // starts its own accumulator, which is combined into `acc` after the join.
+            fork_or_continue(
+                m_sched, home, [&](slot& here) { visit_into(here, acc, lo, mid); },
+                [&](slot& here) {
+                    value_type right = m_red.identity();
+                    visit_into(here, right, mid, hi);
+                    return right;
+                },
+                [&](std::monostate, slot& here) {
+                    visit_into(here, acc, mid, hi);
+                    return std::monostate{};
+                },
+                [&](std::monostate, value_type right) {
+                    combine(acc, std::move(right));
+                    return std::monostate{};
+                });
+            return;
         }
-        acc = visit_into(home, std::move(acc), lo, mid);
-        return visit_into(home, std::move(acc), mid, hi);
+        visit_into(home, acc, lo, mid);
+        visit_into(home, acc, mid, hi);
     }
 
     /// While nothing has been split yet: fold the leaves as one contiguous run of
     /// elements up to each probe point (a plain loop, no per-leaf cost); once splitting
     /// pays, hand the remaining leaves to visit_into(), which may split them.
-    value_type fold_flat_into(slot& home, value_type acc, std::size_t lo, std::size_t hi) {
+    void fold_flat_into(slot& home, value_type& acc, std::size_t lo, std::size_t hi) {
         std::size_t leaf = lo;
         while (leaf < hi) {
             const std::size_t until_probe = m_next_probe - m_leaves_done;
             const std::size_t stop = hi - leaf <= until_probe ? hi : leaf + until_probe;
-            acc = fold_elements(std::move(acc), leaf_begin(leaf), leaf_begin(stop));
+            fold_elements(acc, leaf_begin(leaf), leaf_begin(stop));
             probe(stop - leaf);
             leaf = stop;
-            if (m_split_allowed && leaf < hi) return visit_into(home, std::move(acc), leaf, hi);
+            if (m_split_allowed && leaf < hi) return visit_into(home, acc, leaf, hi);
         }
-        return acc;
     }
 
     bool should_split(slot& home) const noexcept {
@@ -243,8 +326,8 @@ private:
         const double picoseconds = std::chrono::duration<double, std::pico>(elapsed).count() / double(elements);
         // At least 1 ps: a zero would call every size short.
         const double capped = std::clamp(picoseconds, 1.0, double(cost_estimate::k_unknown - 1));
-        t_cost_of_call_site<It, Map, Red>.picoseconds_per_element.store(static_cast<std::uint32_t>(capped),
-                                                                         std::memory_order_relaxed);
+        t_cost_of_call_site<LeafFold, Red>.picoseconds_per_element.store(static_cast<std::uint32_t>(capped),
+                                                                       std::memory_order_relaxed);
     }
 
     std::size_t leaf_begin(std::size_t leaf) const noexcept {
@@ -252,25 +335,21 @@ private:
         return leaf * m_leaf_quotient + std::min(leaf, m_leaf_remainder);
     }
 
-    value_type fold_elements(value_type acc, std::size_t begin, std::size_t end) {
+    void fold_elements(value_type& acc, std::size_t begin, std::size_t end) {
         // Another subtask failed: the operation will throw, so skip the work.
-        if (m_failed.load(std::memory_order_relaxed)) return acc;
-        using difference = std::iter_difference_t<It>;
+        if (m_failed.load(std::memory_order_relaxed)) return;
         try {
             map_scope in_map;
-            for (std::size_t k = begin; k < end; ++k) {
-                acc = fold_in(m_red, std::move(acc), std::invoke(m_map, m_first[static_cast<difference>(k)]));
-            }
+            m_leaf_fold(acc, begin, end);
         } catch (...) {
             record_failure();
             throw;
         }
-        return acc;
     }
 
-    value_type combine(value_type left, value_type right) {
+    void combine(value_type& left, value_type&& right) {
         try {
-            return m_red.combine(std::move(left), std::move(right));
+            combine_into(m_red, left, std::move(right));
         } catch (...) {
             record_failure();
             throw;
@@ -284,12 +363,11 @@ private:
     }
 
     scheduler& m_sched;
-    It m_first;
     std::size_t m_size;
     std::size_t m_leaves;
     std::size_t m_leaf_quotient = 0;
     std::size_t m_leaf_remainder = 0;
-    Map& m_map;
+    const LeafFold& m_leaf_fold;
     const Red& m_red;
     // Written only by the root thread before anything is forked; read by thieves after
     // they stole a fork (the deque's release/acquire publishes them).
@@ -304,28 +382,25 @@ private:
     std::exception_ptr m_error;
 };
 
-/// Runs a fold over [first, first + size) on `sched`. A call known to be short runs
-/// inline without touching the pool; otherwise on the caller's seat, borrowing a guest
-/// seat if the caller is outside the pool.
-template <class It, class Map, class Red, class Policy>
-typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, Map& map, const Red& red,
-                                  const Policy& policy) {
+/// Runs a fold of `size` elements on `sched`, each leaf folded by `leaf_fold(acc, begin,
+/// end)`. A call known to be short runs inline without touching the pool; otherwise on
+/// the caller's seat, borrowing a guest seat if the caller is outside the pool.
+template <class LeafFold, class Red, class Policy>
+typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
+                                       const Red& red, const Policy& policy) {
     if (size == 0) return red.identity();
     call_length length = call_length::measure;
-    if constexpr (Policy::splits_on_demand) length = judge_call<It, Map, Red>(size);
+    if constexpr (Policy::splits_on_demand) length = judge_call<LeafFold, Red>(size);
     if constexpr (Policy::splits_on_demand && exactly_associative<Red>()) {
         if (length == call_length::known_short) {
             // Known short, any order will do: the plain loop, nothing else.
-            using difference = std::iter_difference_t<It>;
             map_scope in_map;
             typename Red::value_type acc = red.identity();
-            for (std::size_t k = 0; k < size; ++k) {
-                acc = fold_in(red, std::move(acc), std::invoke(map, first[static_cast<difference>(k)]));
-            }
+            leaf_fold(acc, 0, size);
             return acc;
         }
     }
-    fold_operation<It, Map, Red> operation(sched, first, size, map, red, policy);
+    fold_operation<LeafFold, Red> operation(sched, size, leaf_fold, red, policy);
     if constexpr (Policy::splits_on_demand && !exactly_associative<Red>()) {
         if (length == call_length::known_short) return operation.run_inline();
     }
@@ -333,12 +408,20 @@ typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, 
         [&](slot& home) { return operation.run(home, length == call_length::known_long); });
 }
 
+/// The fold behind map_reduce, for_each and distribute: every element of [first, first +
+/// size) is mapped and accumulated.
+template <class It, class Map, class Red, class Policy>
+typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, Map& map, const Red& red,
+                                  const Policy& policy) {
+    return run_leaf_fold(sched, size, element_fold<It, Map, Red>{first, map, red}, red, policy);
+}
+
 /// The reducer of nothing: for for_each and distribute, which only need the traversal.
 struct unit_reducer {
     using value_type = std::monostate;
     static constexpr bool is_exactly_associative = true;
     [[nodiscard]] constexpr std::monostate identity() const noexcept { return {}; }
-    [[nodiscard]] constexpr std::monostate combine(std::monostate, std::monostate) const noexcept { return {}; }
+    constexpr void combine(std::monostate&, std::monostate&&) const noexcept {}
 };
 
 }  // namespace microtask::detail
