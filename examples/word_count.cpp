@@ -240,8 +240,10 @@ int run(int argc, char** argv) {
         }
     });
 
-    // microtask: decompose into 64 KiB shards with a user decomposer, then one map_reduce
-    // per answer. The shard boundaries, and so the result, do not depend on --threads.
+    // microtask: decompose into 64 KiB shards with a user decomposer, then one pass per
+    // answer. The counts are built in place: mt::fold gives each run of shards a thread
+    // takes one map to count into, and mt::count_keys merges those maps at the end. The
+    // shard boundaries, and so the result, do not depend on --threads.
     std::size_t total = 0;
     word_counts counts;
     std::size_t shard_count = 0;
@@ -249,8 +251,15 @@ int run(int argc, char** argv) {
         const std::vector<std::string_view> shards = mt::decompose(corpus_job{text, 1 << 16}, cut_at_whitespace);
         shard_count = shards.size();
         total = mt::map_reduce(pool, shards, count_words, mt::sum<std::size_t>{});
-        counts = mt::map_reduce(pool, shards, count_each_word,
-                                mt::make_reducer(word_counts{}, merge_counts, mt::exactly_associative));
+        counts = mt::fold(pool, shards, mt::count_keys<word_counts>{}, [](word_counts& acc, auto some_shards) {
+            std::string key;  // reused, so that counting a known word allocates nothing
+            for (std::string_view shard : some_shards) {
+                for_each_word(shard, [&](std::string_view word) {
+                    key.assign(word);
+                    ++acc[key];
+                });
+            }
+        });
     });
 
     std::size_t counted = 0;

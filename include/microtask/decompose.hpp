@@ -5,6 +5,7 @@
 
 #include "concepts.hpp"
 #include "partition.hpp"
+#include "range.hpp"
 
 #include <cstddef>
 #include <functional>
@@ -15,36 +16,6 @@
 #include <vector>
 
 namespace microtask {
-
-/// One part of a decomposed range: the iterator pair [begin, end) over the caller's
-/// range, as a sized view (a std::ranges::subrange would do, but clang 14 cannot compile
-/// libstdc++ 12's view_interface, so this small type stands in). O(1) to copy.
-template <std::random_access_iterator It>
-class part : public std::ranges::view_base {
-public:
-    /// An empty part of value-initialised iterators.
-    constexpr part() = default;
-    /// The elements [first, last). Precondition: `last` is reachable from `first`.
-    /// Throws only what copying `It` throws.
-    constexpr part(It first, It last) : m_first(first), m_last(last) {}
-    /// First element. O(1).
-    constexpr It begin() const { return m_first; }
-    /// Past the last element. O(1).
-    constexpr It end() const { return m_last; }
-    /// Number of elements. O(1).
-    constexpr std::size_t size() const { return static_cast<std::size_t>(m_last - m_first); }
-    /// True if the part has no elements. O(1).
-    [[nodiscard]] constexpr bool empty() const { return m_first == m_last; }
-    /// Element `i` of the part (a reference into the decomposed range).
-    /// Precondition: i < size() (unchecked). O(1).
-    constexpr decltype(auto) operator[](std::size_t i) const {
-        return m_first[static_cast<std::iter_difference_t<It>>(i)];
-    }
-
-private:
-    It m_first{};
-    It m_last{};
-};
 
 /// Cuts `range` into the policy's leaves, in order, as mt::part views into `range` (so
 /// the range must outlive them: it must be an lvalue or a borrowed view such as
@@ -86,9 +57,3 @@ template <class Job, class Split>
 }
 
 }  // namespace microtask
-
-/// @cond MICROTASK_STD_SPECIALIZATIONS
-// A part only refers to the caller's range, so iterators into it outlive the part.
-template <class It>
-inline constexpr bool std::ranges::enable_borrowed_range<microtask::part<It>> = true;
-/// @endcond

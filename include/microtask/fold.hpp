@@ -8,6 +8,7 @@
 #include "concepts.hpp"
 #include "detail/fold.hpp"
 #include "partition.hpp"
+#include "range.hpp"
 #include "reducers.hpp"
 #include "thread_pool.hpp"
 
@@ -18,12 +19,12 @@
 
 namespace microtask {
 
-/// A leaf body for fold: `body(acc, part)` folds every element of `part` (a
-/// std::ranges::subrange of the range's iterator) into `acc` (an `Acc&`), in order.
+/// A leaf body for fold: `body(acc, part)` folds every element of `part` (an
+/// mt::part of the range's iterator) into `acc` (an `Acc&`), in order.
 /// Semantic requirement: folding two adjacent parts one after the other gives what
 /// folding their union does (true of any loop over the part's elements).
 template <class Body, class Acc, class Range>
-concept leaf_body = std::invocable<Body&, Acc&, std::ranges::subrange<std::ranges::iterator_t<Range>>>;
+concept leaf_body = std::invocable<Body&, Acc&, part<std::ranges::iterator_t<Range>>>;
 
 /// Folds `range` with `body` into accumulators that start as `red.identity()`, one per
 /// run of leaves a thread takes, and combines them with `red` in input order:

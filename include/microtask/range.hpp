@@ -121,6 +121,36 @@ private:
     T m_last{};
 };
 
+/// One part of a range: the iterator pair [begin, end) over the caller's range, as
+/// mt::decompose returns them and mt::fold hands them to a leaf body; a sized view (a std::ranges::subrange would do, but clang 14 cannot compile
+/// libstdc++ 12's view_interface, so this small type stands in). O(1) to copy.
+template <std::random_access_iterator It>
+class part : public std::ranges::view_base {
+public:
+    /// An empty part of value-initialised iterators.
+    constexpr part() = default;
+    /// The elements [first, last). Precondition: `last` is reachable from `first`.
+    /// Throws only what copying `It` throws.
+    constexpr part(It first, It last) : m_first(first), m_last(last) {}
+    /// First element. O(1).
+    constexpr It begin() const { return m_first; }
+    /// Past the last element. O(1).
+    constexpr It end() const { return m_last; }
+    /// Number of elements. O(1).
+    constexpr std::size_t size() const { return static_cast<std::size_t>(m_last - m_first); }
+    /// True if the part has no elements. O(1).
+    [[nodiscard]] constexpr bool empty() const { return m_first == m_last; }
+    /// Element `i` of the part (a reference into the decomposed range).
+    /// Precondition: i < size() (unchecked). O(1).
+    constexpr decltype(auto) operator[](std::size_t i) const {
+        return m_first[static_cast<std::iter_difference_t<It>>(i)];
+    }
+
+private:
+    It m_first{};
+    It m_last{};
+};
+
 /// The half-open index range [first, last) as an mt::index_range of the common integer
 /// type. Throws std::invalid_argument if first > last. O(1).
 template <std::integral First, std::integral Last>
@@ -147,4 +177,7 @@ template <std::integral First, std::integral Last>
 // An index_range holds no elements, so iterators into it never dangle.
 template <class T>
 inline constexpr bool std::ranges::enable_borrowed_range<microtask::index_range<T>> = true;
+// A part refers to elements it does not own.
+template <class It>
+inline constexpr bool std::ranges::enable_borrowed_range<microtask::part<It>> = true;
 /// @endcond

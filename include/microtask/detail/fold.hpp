@@ -18,6 +18,7 @@
 
 #include "../concepts.hpp"
 #include "../partition.hpp"
+#include "../range.hpp"
 #include "fork_join.hpp"
 #include "scheduler.hpp"
 
@@ -136,7 +137,7 @@ struct body_fold {
     void operator()(Acc& acc, std::size_t begin, std::size_t end) const {
         using difference = std::iter_difference_t<It>;
         std::invoke(body, acc,
-                    std::ranges::subrange<It>(first + static_cast<difference>(begin), first + static_cast<difference>(end)));
+                    part<It>(first + static_cast<difference>(begin), first + static_cast<difference>(end)));
     }
 };
 
