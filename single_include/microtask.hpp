@@ -511,6 +511,17 @@ struct adaptive {
     static constexpr bool splits_on_demand = true;
 };
 
+/// Where a parallel call was written: the last, defaulted parameter of map_reduce,
+/// reduce, for_each and fold, filled in at the caller's line. adaptive remembers the cost
+/// of one element per call site, so that a cheap call elsewhere through the same
+/// function type never makes this one run inline. Never pass it yourself.
+struct call_site {
+    /// The caller's file name (its address serves as part of the key).
+    const char* file = __builtin_FILE();
+    /// The caller's line.
+    unsigned line = __builtin_LINE();
+};
+
 /// One of grain, chunks, adaptive.
 template <class P>
 concept partition_policy =
@@ -786,6 +797,129 @@ template <class Job, class Split>
 // times, never once per element. What a leaf does with its elements is the LeafFold's
 // business: map_reduce's folds each mapped element; mt::fold hands the user's body the
 // whole subrange.
+
+// ---- include/microtask/detail/call_cost.hpp ---------------------------------
+// microtask — detail/call_cost.hpp
+// What adaptive remembers between calls: the cost of one element at each call site, so
+// that a later call known to be short runs as a plain loop on the calling thread with no
+// clock read, and one known to be long may split from its first element.
+//
+// Every estimate is a heuristic that steers scheduling, never results: shared entries
+// are written and read with relaxed atomics, and a lost or stale estimate only costs a
+// measurement.
+
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+namespace microtask::detail {
+
+// A job finishing sooner than this runs inline: waking a sleeping worker costs
+// microseconds, so splitting shorter work makes it slower, not faster.
+inline constexpr std::chrono::nanoseconds k_inline_budget{25'000};
+// The same budget in the unit of the estimates (picoseconds per element).
+inline constexpr double k_inline_budget_picoseconds =
+    std::chrono::duration<double, std::pico>(k_inline_budget).count();
+// Re-measure one call in this many (per thread and instantiation), so that a call site
+// whose per-element cost changes (other data, a warmer cache) is re-learned.
+inline constexpr std::uint32_t k_remeasure_period = 64;
+
+/// The learned costs of one instantiation of the fold, one entry per call site, in a
+/// small open-addressed table. An instantiation is usually called from one site; a
+/// function pointer or std::function type may serve many, and each must keep its own
+/// estimate (a cheap site must not make an expensive one run inline).
+class call_site_costs {
+public:
+    static constexpr std::uint32_t k_unknown = std::numeric_limits<std::uint32_t>::max();
+
+    /// The cost cell of `site`, claiming a free entry the first time; nullptr when the
+    /// table is full around the site's hash (that site then measures every call).
+    std::atomic<std::uint32_t>* find(const call_site& site) noexcept {
+        const std::uint64_t key = key_of(site);
+        for (std::size_t probe = 0; probe < k_probes; ++probe) {
+            entry& e = m_entries[(key + probe) % k_entries];
+            std::uint64_t seen = e.key.load(std::memory_order_relaxed);
+            // Relaxed CAS: the cell's value needs no ordering with the key; a thread that
+            // finds the key before the first estimate is stored reads k_unknown.
+            if (seen == 0 && e.key.compare_exchange_strong(seen, key, std::memory_order_relaxed)) return &e.cost;
+            if (seen == key) return &e.cost;
+        }
+        return nullptr;
+    }
+
+private:
+    // 64 sites per instantiation, 8 probes: plenty for the sites that share one
+    // function-pointer type in a program; a site past that measures every call.
+    static constexpr std::size_t k_entries = 64;
+    static constexpr std::size_t k_probes = 8;
+
+    struct entry {
+        std::atomic<std::uint64_t> key{0};  // 0: free
+        std::atomic<std::uint32_t> cost{k_unknown};  // picoseconds per element
+    };
+
+    static std::uint64_t key_of(const call_site& site) noexcept {
+        // splitmix64's finaliser over the file name's address and the line; never 0.
+        std::uint64_t x = reinterpret_cast<std::uintptr_t>(site.file) * 0x9E3779B97F4A7C15ull + site.line;
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+        return (x ^ (x >> 31)) | 1;
+    }
+
+    std::array<entry, k_entries> m_entries{};
+};
+
+template <class LeafFold, class Red>
+inline call_site_costs t_call_site_costs{};
+
+template <class LeafFold, class Red>
+inline thread_local std::uint32_t t_calls_since_measure = 0;
+
+/// How deep the calling thread is inside map functions of folds. A fold called from
+/// inside another fold's map function (recursion, nesting) must not trust a learned
+/// cost: one call site then serves every level, and the cheap bottom level's cost per
+/// element says nothing about a level whose elements are whole subtrees.
+inline thread_local std::uint32_t t_map_depth = 0;
+
+/// Marks the evaluation of map functions (see t_map_depth).
+struct map_scope {
+    map_scope() noexcept { ++t_map_depth; }
+    map_scope(const map_scope&) = delete;
+    map_scope& operator=(const map_scope&) = delete;
+    ~map_scope() { --t_map_depth; }
+};
+
+/// What the learned cost says about a call of `size` elements.
+enum class call_length : std::uint8_t { measure, known_short, known_long };
+
+/// A call's verdict, and the cell to store what its measurement learns (nullptr: do not
+/// learn, as for a nested call).
+struct call_judgement {
+    call_length length = call_length::measure;
+    std::atomic<std::uint32_t>* cost = nullptr;
+};
+
+template <class LeafFold, class Red>
+call_judgement judge_call(std::size_t size, const call_site& site) noexcept {
+    if (t_map_depth != 0) return {};  // nested: never trust (nor teach) the estimate
+    std::atomic<std::uint32_t>* cell = t_call_site_costs<LeafFold, Red>.find(site);
+    if (cell == nullptr) return {};
+    std::uint32_t& calls = t_calls_since_measure<LeafFold, Red>;
+    if (++calls >= k_remeasure_period) {
+        calls = 0;
+        return {call_length::measure, cell};
+    }
+    const std::uint32_t cost = cell->load(std::memory_order_relaxed);
+    if (cost == call_site_costs::k_unknown) return {call_length::measure, cell};
+    const bool fits = static_cast<double>(cost) * static_cast<double>(size) < k_inline_budget_picoseconds;
+    return {fits ? call_length::known_short : call_length::known_long, cell};
+}
+
+}  // namespace microtask::detail
 
 // ---- include/microtask/detail/fork_join.hpp ---------------------------------
 // microtask — detail/fork_join.hpp
@@ -1775,61 +1909,6 @@ auto fork_join(scheduler& sched, slot& home, Left&& left, Right&& right)
 
 namespace microtask::detail {
 
-/// What adaptive learned about one call site (one instantiation of the fold): the cost of
-/// one element, so that later calls over small ranges run inline with no clock reads.
-/// Shared by all threads; relaxed, because it is a heuristic that only steers
-/// scheduling, never results.
-struct cost_estimate {
-    static constexpr std::uint32_t k_unknown = std::numeric_limits<std::uint32_t>::max();
-    std::atomic<std::uint32_t> picoseconds_per_element{k_unknown};
-};
-
-// A job finishing sooner than this runs inline: waking a sleeping worker costs
-// microseconds, so splitting shorter work makes it slower, not faster.
-inline constexpr std::chrono::nanoseconds k_inline_budget{25'000};
-inline constexpr double k_inline_budget_picoseconds = 25'000'000.0;
-inline constexpr std::uint32_t k_remeasure_period = 64;
-
-template <class LeafFold, class Red>
-inline cost_estimate t_cost_of_call_site{};
-
-// Re-measure one call in k_remeasure_period, so a call site whose per-element cost
-// changes (other data, a warmer cache) is re-learned. Thread-local: no shared write.
-template <class LeafFold, class Red>
-inline thread_local std::uint32_t t_calls_since_measure = 0;
-
-/// How deep the calling thread is inside map functions of folds. A fold called from
-/// inside another fold's map function (recursion, nesting) must not trust a learned
-/// cost: one call site then serves every level, and the cheap bottom level's cost per
-/// element says nothing about a level whose elements are whole subtrees.
-inline thread_local std::uint32_t t_map_depth = 0;
-
-/// Marks the evaluation of map functions (see t_map_depth).
-struct map_scope {
-    map_scope() noexcept { ++t_map_depth; }
-    map_scope(const map_scope&) = delete;
-    map_scope& operator=(const map_scope&) = delete;
-    ~map_scope() { --t_map_depth; }
-};
-
-/// What the learned cost says about a call of `size` elements.
-enum class call_length : std::uint8_t { measure, known_short, known_long };
-
-template <class LeafFold, class Red>
-call_length judge_call(std::size_t size) noexcept {
-    if (t_map_depth != 0) return call_length::measure;  // nested: never trust the estimate
-    std::uint32_t& calls = t_calls_since_measure<LeafFold, Red>;
-    if (++calls >= k_remeasure_period) {
-        calls = 0;
-        return call_length::measure;
-    }
-    const std::uint32_t cost = t_cost_of_call_site<LeafFold, Red>.picoseconds_per_element.load(std::memory_order_relaxed);
-    if (cost == cost_estimate::k_unknown) return call_length::measure;
-    return static_cast<double>(cost) * static_cast<double>(size) < k_inline_budget_picoseconds
-               ? call_length::known_short
-               : call_length::known_long;
-}
-
 /// Folds elements [begin, end) into `acc`: the loop every map_reduce leaf runs. A small
 /// trivially copyable accumulator (a number, a small struct) is kept in a local for the
 /// loop, so the compiler holds it in a register instead of storing it through the
@@ -1908,13 +1987,12 @@ public:
     /// `known_long`: the learned cost says this call is long, so splitting is allowed
     /// from the start (a range of two heavy elements must not run its first one alone
     /// while the probe decides).
-    value_type run(slot& home, bool known_long = false) {
+    value_type run(slot& home, call_judgement judgement = {}) {
         if (m_leaves == 0) return m_red.identity();
         compute_leaf_shape();
-        if (known_long) m_split_allowed = true;
-        // Learn only at the top level (see t_map_depth).
+        if (judgement.length == call_length::known_long) m_split_allowed = true;
         m_probing = !m_split_allowed;
-        m_learning = m_probing && t_map_depth == 0;
+        m_learned_cost = m_probing ? judgement.cost : nullptr;  // null when nested (see t_map_depth)
         if (m_probing) m_start = std::chrono::steady_clock::now();
         value_type result = guarded([&] {
             if constexpr (k_exact) {
@@ -1925,7 +2003,7 @@ public:
                 return visit(home, 0, m_leaves);
             }
         });
-        if (m_learning && !m_split_allowed) learn(m_size);  // never split: all of it was timed
+        if (m_learned_cost != nullptr && !m_split_allowed) learn(m_size);  // never split: all of it was timed
         return result;
     }
 
@@ -2059,13 +2137,12 @@ private:
 
     /// Records this call site's cost per element from the elements timed so far.
     void learn(std::size_t elements) noexcept {
-        if (!m_learning || elements == 0) return;
+        if (m_learned_cost == nullptr || elements == 0) return;
         const auto elapsed = std::chrono::steady_clock::now() - m_start;
         const double picoseconds = std::chrono::duration<double, std::pico>(elapsed).count() / double(elements);
         // At least 1 ps: a zero would call every size short.
-        const double capped = std::clamp(picoseconds, 1.0, double(cost_estimate::k_unknown - 1));
-        t_cost_of_call_site<LeafFold, Red>.picoseconds_per_element.store(static_cast<std::uint32_t>(capped),
-                                                                       std::memory_order_relaxed);
+        const double capped = std::clamp(picoseconds, 1.0, double(call_site_costs::k_unknown - 1));
+        m_learned_cost->store(static_cast<std::uint32_t>(capped), std::memory_order_relaxed);
     }
 
     std::size_t leaf_begin(std::size_t leaf) const noexcept {
@@ -2111,7 +2188,7 @@ private:
     // they stole a fork (the deque's release/acquire publishes them).
     bool m_split_allowed;
     bool m_probing = false;
-    bool m_learning = false;
+    std::atomic<std::uint32_t>* m_learned_cost = nullptr;  // where learn() writes; null: do not learn
     const bool m_split_on_demand;
     std::size_t m_leaves_done = 0;
     std::size_t m_next_probe = 1;
@@ -2125,10 +2202,11 @@ private:
 /// the caller's seat, borrowing a guest seat if the caller is outside the pool.
 template <class LeafFold, class Red, class Policy>
 typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
-                                       const Red& red, const Policy& policy) {
+                                       const Red& red, const Policy& policy, const call_site& site = {}) {
     if (size == 0) return red.identity();
-    call_length length = call_length::measure;
-    if constexpr (Policy::splits_on_demand) length = judge_call<LeafFold, Red>(size);
+    call_judgement judgement;
+    if constexpr (Policy::splits_on_demand) judgement = judge_call<LeafFold, Red>(size, site);
+    const call_length length = judgement.length;
     if constexpr (Policy::splits_on_demand && exactly_associative<Red>()) {
         if (length == call_length::known_short) {
             // Known short, any order will do: the plain loop, nothing else.
@@ -2142,16 +2220,15 @@ typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const
     if constexpr (Policy::splits_on_demand && !exactly_associative<Red>()) {
         if (length == call_length::known_short) return operation.run_inline();
     }
-    return sched.run_in_slot(
-        [&](slot& home) { return operation.run(home, length == call_length::known_long); });
+    return sched.run_in_slot([&](slot& home) { return operation.run(home, judgement); });
 }
 
 /// The fold behind map_reduce, for_each and distribute: every element of [first, first +
 /// size) is mapped and accumulated.
 template <class It, class Map, class Red, class Policy>
 typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, Map& map, const Red& red,
-                                  const Policy& policy) {
-    return run_leaf_fold(sched, size, element_fold<It, Map, Red>{first, map, red}, red, policy);
+                                  const Policy& policy, const call_site& site = {}) {
+    return run_leaf_fold(sched, size, element_fold<It, Map, Red>{first, map, red}, red, policy, site);
 }
 
 /// The reducer of nothing: for for_each and distribute, which only need the traversal.
@@ -3102,11 +3179,12 @@ concept leaf_body = std::invocable<Body&, Acc&, part<std::ranges::iterator_t<Ran
 template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
     requires leaf_body<Body, typename Red::value_type, Range>
 [[nodiscard]] typename Red::value_type fold(thread_pool& pool, Range&& range, Red red, Body body,
-                                            Policy policy = {}) {
+                                            Policy policy = {}, call_site site = {}) {
     using iterator = std::ranges::iterator_t<Range>;
     return detail::run_leaf_fold(detail::pool_access::of(pool),
                                  static_cast<std::size_t>(std::ranges::size(range)),
-                                 detail::body_fold<iterator, Body>{std::ranges::begin(range), body}, red, policy);
+                                 detail::body_fold<iterator, Body>{std::ranges::begin(range), body}, red, policy,
+                                 site);
 }
 
 /// fold with an identity and a combine operation instead of a reducer: the same as
@@ -3118,25 +3196,28 @@ template <splittable_range Range, reducer Red, class Body, partition_policy Poli
 template <splittable_range Range, class T, class Body, reducer_operation<T> Combine,
           partition_policy Policy = adaptive>
     requires leaf_body<Body, T, Range>
-[[nodiscard]] T fold(thread_pool& pool, Range&& range, T identity, Body body, Combine combine, Policy policy = {}) {
+[[nodiscard]] T fold(thread_pool& pool, Range&& range, T identity, Body body, Combine combine, Policy policy = {},
+                     call_site site = {}) {
     return fold(pool, std::forward<Range>(range), make_reducer(std::move(identity), std::move(combine)),
-                std::move(body), policy);
+                std::move(body), policy, site);
 }
 
 /// fold on mt::default_pool().
 template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
     requires leaf_body<Body, typename Red::value_type, Range>
-[[nodiscard]] typename Red::value_type fold(Range&& range, Red red, Body body, Policy policy = {}) {
-    return fold(default_pool(), std::forward<Range>(range), std::move(red), std::move(body), policy);
+[[nodiscard]] typename Red::value_type fold(Range&& range, Red red, Body body, Policy policy = {},
+                                            call_site site = {}) {
+    return fold(default_pool(), std::forward<Range>(range), std::move(red), std::move(body), policy, site);
 }
 
 /// fold with an identity and a combine operation, on mt::default_pool().
 template <splittable_range Range, class T, class Body, reducer_operation<T> Combine,
           partition_policy Policy = adaptive>
     requires leaf_body<Body, T, Range>
-[[nodiscard]] T fold(Range&& range, T identity, Body body, Combine combine, Policy policy = {}) {
+[[nodiscard]] T fold(Range&& range, T identity, Body body, Combine combine, Policy policy = {},
+                     call_site site = {}) {
     return fold(default_pool(), std::forward<Range>(range), std::move(identity), std::move(body),
-                std::move(combine), policy);
+                std::move(combine), policy, site);
 }
 
 }  // namespace microtask
@@ -3160,20 +3241,20 @@ namespace microtask {
 /// calls may be skipped). Same policies, thread-safety and helping as map_reduce.
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
-void for_each(thread_pool& pool, Range&& range, Fn fn, Policy policy = {}) {
+void for_each(thread_pool& pool, Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
     auto visit = [&fn](std::ranges::range_reference_t<Range> element) {
         std::invoke(fn, std::forward<std::ranges::range_reference_t<Range>>(element));
         return std::monostate{};
     };
     detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
-                     static_cast<std::size_t>(std::ranges::size(range)), visit, detail::unit_reducer{}, policy);
+                     static_cast<std::size_t>(std::ranges::size(range)), visit, detail::unit_reducer{}, policy, site);
 }
 
 /// for_each on mt::default_pool().
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
-void for_each(Range&& range, Fn fn, Policy policy = {}) {
-    for_each(default_pool(), std::forward<Range>(range), std::move(fn), policy);
+void for_each(Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
+    for_each(default_pool(), std::forward<Range>(range), std::move(fn), policy, site);
 }
 
 }  // namespace microtask
@@ -3260,17 +3341,18 @@ template <splittable_range Range, class Map, class Red, partition_policy Policy 
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
              reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
 [[nodiscard]] typename Red::value_type map_reduce(thread_pool& pool, Range&& range, Map map, Red red,
-                                                  Policy policy = {}) {
+                                                  Policy policy = {}, call_site site = {}) {
     return detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
-                            static_cast<std::size_t>(std::ranges::size(range)), map, red, policy);
+                            static_cast<std::size_t>(std::ranges::size(range)), map, red, policy, site);
 }
 
 /// map_reduce on mt::default_pool().
 template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
              reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
-[[nodiscard]] typename Red::value_type map_reduce(Range&& range, Map map, Red red, Policy policy = {}) {
-    return map_reduce(default_pool(), std::forward<Range>(range), std::move(map), std::move(red), policy);
+[[nodiscard]] typename Red::value_type map_reduce(Range&& range, Map map, Red red, Policy policy = {},
+                                                  call_site site = {}) {
+    return map_reduce(default_pool(), std::forward<Range>(range), std::move(map), std::move(red), policy, site);
 }
 
 }  // namespace microtask
@@ -3314,7 +3396,8 @@ template <std::ranges::input_range Range, class Red>
 /// Same determinism, policies and exceptions as map_reduce.
 template <splittable_range Range, class Red, partition_policy Policy = adaptive>
     requires reducer_for<Red, std::ranges::range_reference_t<Range>>
-[[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, Policy policy = {}) {
+[[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, Policy policy = {},
+                                              call_site site = {}) {
     return map_reduce(
         pool, std::forward<Range>(range),
         // Returns the range's own reference type: a value for views like iota, a
@@ -3322,7 +3405,7 @@ template <splittable_range Range, class Red, partition_policy Policy = adaptive>
         [](std::ranges::range_reference_t<Range> x) -> std::ranges::range_reference_t<Range> {
             return std::forward<std::ranges::range_reference_t<Range>>(x);
         },
-        std::move(red), policy);
+        std::move(red), policy, site);
 }
 
 }  // namespace microtask

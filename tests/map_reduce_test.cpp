@@ -333,3 +333,51 @@ TEST_CASE("map_reduce: a recursive tree of calls through one call site still run
         REQUIRE(threads.size() >= 2);  // 51 ms of sleeping leaves: the workers took some
     }
 }
+
+namespace {
+// Two map functions of one type (a plain function pointer): adaptive must keep one cost
+// estimate per call site, not one per type.
+long cheap_element(long i) { return i; }
+long slow_element(long i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    return i;
+}
+std::mutex g_seen_mutex;
+std::set<std::thread::id> g_seen_threads;
+long slow_element_recording_thread(long i) {
+    {
+        std::lock_guard<std::mutex> lock(g_seen_mutex);
+        g_seen_threads.insert(std::this_thread::get_id());
+    }
+    return slow_element(i);
+}
+}  // namespace
+
+TEST_CASE("adaptive: a call site does not inherit another site's cost through a shared map type (regression)",
+          "[map_reduce][adaptive]") {
+    mt::thread_pool pool{3};
+    using map_type = long (*)(long);
+    // Site A: many cheap calls through the function-pointer type, so its cost is known short.
+    map_type cheap = cheap_element;
+    for (int round = 0; round < 200; ++round) {
+        REQUIRE(mt::map_reduce(pool, mt::iota(0L, 8L), cheap, mt::sum<long>{}) == 28);
+    }
+    // Site B: 8 elements of 2 ms each through the same type. Judged by site A's estimate it
+    // would run inline on the calling thread (16 ms on one thread); measured at its own
+    // site, the first 2 ms leaf exceeds the inline budget and the rest is split.
+    map_type slow = slow_element_recording_thread;
+    g_seen_threads.clear();
+    REQUIRE(mt::map_reduce(pool, mt::iota(0L, 8L), slow, mt::sum<long>{}) == 28);
+    std::size_t threads_seen = 0;
+    {
+        std::lock_guard<std::mutex> lock(g_seen_mutex);
+        threads_seen = g_seen_threads.size();
+    }
+    INFO("threads that ran site B's elements: " << threads_seen);
+    REQUIRE(threads_seen >= 2);
+    // And once learned, site B is known long: it splits from its first element again.
+    g_seen_threads.clear();
+    REQUIRE(mt::map_reduce(pool, mt::iota(0L, 8L), slow, mt::sum<long>{}) == 28);
+    std::lock_guard<std::mutex> lock(g_seen_mutex);
+    REQUIRE(g_seen_threads.size() >= 2);
+}

@@ -46,11 +46,12 @@ concept leaf_body = std::invocable<Body&, Acc&, part<std::ranges::iterator_t<Ran
 template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
     requires leaf_body<Body, typename Red::value_type, Range>
 [[nodiscard]] typename Red::value_type fold(thread_pool& pool, Range&& range, Red red, Body body,
-                                            Policy policy = {}) {
+                                            Policy policy = {}, call_site site = {}) {
     using iterator = std::ranges::iterator_t<Range>;
     return detail::run_leaf_fold(detail::pool_access::of(pool),
                                  static_cast<std::size_t>(std::ranges::size(range)),
-                                 detail::body_fold<iterator, Body>{std::ranges::begin(range), body}, red, policy);
+                                 detail::body_fold<iterator, Body>{std::ranges::begin(range), body}, red, policy,
+                                 site);
 }
 
 /// fold with an identity and a combine operation instead of a reducer: the same as
@@ -62,25 +63,28 @@ template <splittable_range Range, reducer Red, class Body, partition_policy Poli
 template <splittable_range Range, class T, class Body, reducer_operation<T> Combine,
           partition_policy Policy = adaptive>
     requires leaf_body<Body, T, Range>
-[[nodiscard]] T fold(thread_pool& pool, Range&& range, T identity, Body body, Combine combine, Policy policy = {}) {
+[[nodiscard]] T fold(thread_pool& pool, Range&& range, T identity, Body body, Combine combine, Policy policy = {},
+                     call_site site = {}) {
     return fold(pool, std::forward<Range>(range), make_reducer(std::move(identity), std::move(combine)),
-                std::move(body), policy);
+                std::move(body), policy, site);
 }
 
 /// fold on mt::default_pool().
 template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
     requires leaf_body<Body, typename Red::value_type, Range>
-[[nodiscard]] typename Red::value_type fold(Range&& range, Red red, Body body, Policy policy = {}) {
-    return fold(default_pool(), std::forward<Range>(range), std::move(red), std::move(body), policy);
+[[nodiscard]] typename Red::value_type fold(Range&& range, Red red, Body body, Policy policy = {},
+                                            call_site site = {}) {
+    return fold(default_pool(), std::forward<Range>(range), std::move(red), std::move(body), policy, site);
 }
 
 /// fold with an identity and a combine operation, on mt::default_pool().
 template <splittable_range Range, class T, class Body, reducer_operation<T> Combine,
           partition_policy Policy = adaptive>
     requires leaf_body<Body, T, Range>
-[[nodiscard]] T fold(Range&& range, T identity, Body body, Combine combine, Policy policy = {}) {
+[[nodiscard]] T fold(Range&& range, T identity, Body body, Combine combine, Policy policy = {},
+                     call_site site = {}) {
     return fold(default_pool(), std::forward<Range>(range), std::move(identity), std::move(body),
-                std::move(combine), policy);
+                std::move(combine), policy, site);
 }
 
 }  // namespace microtask

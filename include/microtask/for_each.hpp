@@ -21,20 +21,20 @@ namespace microtask {
 /// calls may be skipped). Same policies, thread-safety and helping as map_reduce.
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
-void for_each(thread_pool& pool, Range&& range, Fn fn, Policy policy = {}) {
+void for_each(thread_pool& pool, Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
     auto visit = [&fn](std::ranges::range_reference_t<Range> element) {
         std::invoke(fn, std::forward<std::ranges::range_reference_t<Range>>(element));
         return std::monostate{};
     };
     detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
-                     static_cast<std::size_t>(std::ranges::size(range)), visit, detail::unit_reducer{}, policy);
+                     static_cast<std::size_t>(std::ranges::size(range)), visit, detail::unit_reducer{}, policy, site);
 }
 
 /// for_each on mt::default_pool().
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
-void for_each(Range&& range, Fn fn, Policy policy = {}) {
-    for_each(default_pool(), std::forward<Range>(range), std::move(fn), policy);
+void for_each(Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
+    for_each(default_pool(), std::forward<Range>(range), std::move(fn), policy, site);
 }
 
 }  // namespace microtask

@@ -33,17 +33,18 @@ template <splittable_range Range, class Map, class Red, partition_policy Policy 
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
              reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
 [[nodiscard]] typename Red::value_type map_reduce(thread_pool& pool, Range&& range, Map map, Red red,
-                                                  Policy policy = {}) {
+                                                  Policy policy = {}, call_site site = {}) {
     return detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
-                            static_cast<std::size_t>(std::ranges::size(range)), map, red, policy);
+                            static_cast<std::size_t>(std::ranges::size(range)), map, red, policy, site);
 }
 
 /// map_reduce on mt::default_pool().
 template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
              reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
-[[nodiscard]] typename Red::value_type map_reduce(Range&& range, Map map, Red red, Policy policy = {}) {
-    return map_reduce(default_pool(), std::forward<Range>(range), std::move(map), std::move(red), policy);
+[[nodiscard]] typename Red::value_type map_reduce(Range&& range, Map map, Red red, Policy policy = {},
+                                                  call_site site = {}) {
+    return map_reduce(default_pool(), std::forward<Range>(range), std::move(map), std::move(red), policy, site);
 }
 
 }  // namespace microtask

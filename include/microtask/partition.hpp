@@ -68,6 +68,17 @@ struct adaptive {
     static constexpr bool splits_on_demand = true;
 };
 
+/// Where a parallel call was written: the last, defaulted parameter of map_reduce,
+/// reduce, for_each and fold, filled in at the caller's line. adaptive remembers the cost
+/// of one element per call site, so that a cheap call elsewhere through the same
+/// function type never makes this one run inline. Never pass it yourself.
+struct call_site {
+    /// The caller's file name (its address serves as part of the key).
+    const char* file = __builtin_FILE();
+    /// The caller's line.
+    unsigned line = __builtin_LINE();
+};
+
 /// One of grain, chunks, adaptive.
 template <class P>
 concept partition_policy =

@@ -41,7 +41,8 @@ template <std::ranges::input_range Range, class Red>
 /// Same determinism, policies and exceptions as map_reduce.
 template <splittable_range Range, class Red, partition_policy Policy = adaptive>
     requires reducer_for<Red, std::ranges::range_reference_t<Range>>
-[[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, Policy policy = {}) {
+[[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, Policy policy = {},
+                                              call_site site = {}) {
     return map_reduce(
         pool, std::forward<Range>(range),
         // Returns the range's own reference type: a value for views like iota, a
@@ -49,7 +50,7 @@ template <splittable_range Range, class Red, partition_policy Policy = adaptive>
         [](std::ranges::range_reference_t<Range> x) -> std::ranges::range_reference_t<Range> {
             return std::forward<std::ranges::range_reference_t<Range>>(x);
         },
-        std::move(red), policy);
+        std::move(red), policy, site);
 }
 
 }  // namespace microtask

@@ -19,6 +19,7 @@
 #include "../concepts.hpp"
 #include "../partition.hpp"
 #include "../range.hpp"
+#include "call_cost.hpp"
 #include "fork_join.hpp"
 #include "scheduler.hpp"
 
@@ -37,61 +38,6 @@
 #include <variant>
 
 namespace microtask::detail {
-
-/// What adaptive learned about one call site (one instantiation of the fold): the cost of
-/// one element, so that later calls over small ranges run inline with no clock reads.
-/// Shared by all threads; relaxed, because it is a heuristic that only steers
-/// scheduling, never results.
-struct cost_estimate {
-    static constexpr std::uint32_t k_unknown = std::numeric_limits<std::uint32_t>::max();
-    std::atomic<std::uint32_t> picoseconds_per_element{k_unknown};
-};
-
-// A job finishing sooner than this runs inline: waking a sleeping worker costs
-// microseconds, so splitting shorter work makes it slower, not faster.
-inline constexpr std::chrono::nanoseconds k_inline_budget{25'000};
-inline constexpr double k_inline_budget_picoseconds = 25'000'000.0;
-inline constexpr std::uint32_t k_remeasure_period = 64;
-
-template <class LeafFold, class Red>
-inline cost_estimate t_cost_of_call_site{};
-
-// Re-measure one call in k_remeasure_period, so a call site whose per-element cost
-// changes (other data, a warmer cache) is re-learned. Thread-local: no shared write.
-template <class LeafFold, class Red>
-inline thread_local std::uint32_t t_calls_since_measure = 0;
-
-/// How deep the calling thread is inside map functions of folds. A fold called from
-/// inside another fold's map function (recursion, nesting) must not trust a learned
-/// cost: one call site then serves every level, and the cheap bottom level's cost per
-/// element says nothing about a level whose elements are whole subtrees.
-inline thread_local std::uint32_t t_map_depth = 0;
-
-/// Marks the evaluation of map functions (see t_map_depth).
-struct map_scope {
-    map_scope() noexcept { ++t_map_depth; }
-    map_scope(const map_scope&) = delete;
-    map_scope& operator=(const map_scope&) = delete;
-    ~map_scope() { --t_map_depth; }
-};
-
-/// What the learned cost says about a call of `size` elements.
-enum class call_length : std::uint8_t { measure, known_short, known_long };
-
-template <class LeafFold, class Red>
-call_length judge_call(std::size_t size) noexcept {
-    if (t_map_depth != 0) return call_length::measure;  // nested: never trust the estimate
-    std::uint32_t& calls = t_calls_since_measure<LeafFold, Red>;
-    if (++calls >= k_remeasure_period) {
-        calls = 0;
-        return call_length::measure;
-    }
-    const std::uint32_t cost = t_cost_of_call_site<LeafFold, Red>.picoseconds_per_element.load(std::memory_order_relaxed);
-    if (cost == cost_estimate::k_unknown) return call_length::measure;
-    return static_cast<double>(cost) * static_cast<double>(size) < k_inline_budget_picoseconds
-               ? call_length::known_short
-               : call_length::known_long;
-}
 
 /// Folds elements [begin, end) into `acc`: the loop every map_reduce leaf runs. A small
 /// trivially copyable accumulator (a number, a small struct) is kept in a local for the
@@ -171,13 +117,12 @@ public:
     /// `known_long`: the learned cost says this call is long, so splitting is allowed
     /// from the start (a range of two heavy elements must not run its first one alone
     /// while the probe decides).
-    value_type run(slot& home, bool known_long = false) {
+    value_type run(slot& home, call_judgement judgement = {}) {
         if (m_leaves == 0) return m_red.identity();
         compute_leaf_shape();
-        if (known_long) m_split_allowed = true;
-        // Learn only at the top level (see t_map_depth).
+        if (judgement.length == call_length::known_long) m_split_allowed = true;
         m_probing = !m_split_allowed;
-        m_learning = m_probing && t_map_depth == 0;
+        m_learned_cost = m_probing ? judgement.cost : nullptr;  // null when nested (see t_map_depth)
         if (m_probing) m_start = std::chrono::steady_clock::now();
         value_type result = guarded([&] {
             if constexpr (k_exact) {
@@ -188,7 +133,7 @@ public:
                 return visit(home, 0, m_leaves);
             }
         });
-        if (m_learning && !m_split_allowed) learn(m_size);  // never split: all of it was timed
+        if (m_learned_cost != nullptr && !m_split_allowed) learn(m_size);  // never split: all of it was timed
         return result;
     }
 
@@ -322,13 +267,12 @@ private:
 
     /// Records this call site's cost per element from the elements timed so far.
     void learn(std::size_t elements) noexcept {
-        if (!m_learning || elements == 0) return;
+        if (m_learned_cost == nullptr || elements == 0) return;
         const auto elapsed = std::chrono::steady_clock::now() - m_start;
         const double picoseconds = std::chrono::duration<double, std::pico>(elapsed).count() / double(elements);
         // At least 1 ps: a zero would call every size short.
-        const double capped = std::clamp(picoseconds, 1.0, double(cost_estimate::k_unknown - 1));
-        t_cost_of_call_site<LeafFold, Red>.picoseconds_per_element.store(static_cast<std::uint32_t>(capped),
-                                                                       std::memory_order_relaxed);
+        const double capped = std::clamp(picoseconds, 1.0, double(call_site_costs::k_unknown - 1));
+        m_learned_cost->store(static_cast<std::uint32_t>(capped), std::memory_order_relaxed);
     }
 
     std::size_t leaf_begin(std::size_t leaf) const noexcept {
@@ -374,7 +318,7 @@ private:
     // they stole a fork (the deque's release/acquire publishes them).
     bool m_split_allowed;
     bool m_probing = false;
-    bool m_learning = false;
+    std::atomic<std::uint32_t>* m_learned_cost = nullptr;  // where learn() writes; null: do not learn
     const bool m_split_on_demand;
     std::size_t m_leaves_done = 0;
     std::size_t m_next_probe = 1;
@@ -388,10 +332,11 @@ private:
 /// the caller's seat, borrowing a guest seat if the caller is outside the pool.
 template <class LeafFold, class Red, class Policy>
 typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
-                                       const Red& red, const Policy& policy) {
+                                       const Red& red, const Policy& policy, const call_site& site = {}) {
     if (size == 0) return red.identity();
-    call_length length = call_length::measure;
-    if constexpr (Policy::splits_on_demand) length = judge_call<LeafFold, Red>(size);
+    call_judgement judgement;
+    if constexpr (Policy::splits_on_demand) judgement = judge_call<LeafFold, Red>(size, site);
+    const call_length length = judgement.length;
     if constexpr (Policy::splits_on_demand && exactly_associative<Red>()) {
         if (length == call_length::known_short) {
             // Known short, any order will do: the plain loop, nothing else.
@@ -405,16 +350,15 @@ typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const
     if constexpr (Policy::splits_on_demand && !exactly_associative<Red>()) {
         if (length == call_length::known_short) return operation.run_inline();
     }
-    return sched.run_in_slot(
-        [&](slot& home) { return operation.run(home, length == call_length::known_long); });
+    return sched.run_in_slot([&](slot& home) { return operation.run(home, judgement); });
 }
 
 /// The fold behind map_reduce, for_each and distribute: every element of [first, first +
 /// size) is mapped and accumulated.
 template <class It, class Map, class Red, class Policy>
 typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, Map& map, const Red& red,
-                                  const Policy& policy) {
-    return run_leaf_fold(sched, size, element_fold<It, Map, Red>{first, map, red}, red, policy);
+                                  const Policy& policy, const call_site& site = {}) {
+    return run_leaf_fold(sched, size, element_fold<It, Map, Red>{first, map, red}, red, policy, site);
 }
 
 /// The reducer of nothing: for for_each and distribute, which only need the traversal.

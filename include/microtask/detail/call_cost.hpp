@@ -1,0 +1,123 @@
+// microtask — detail/call_cost.hpp
+// What adaptive remembers between calls: the cost of one element at each call site, so
+// that a later call known to be short runs as a plain loop on the calling thread with no
+// clock read, and one known to be long may split from its first element.
+//
+// Every estimate is a heuristic that steers scheduling, never results: shared entries
+// are written and read with relaxed atomics, and a lost or stale estimate only costs a
+// measurement.
+#pragma once
+
+#include "../partition.hpp"
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+namespace microtask::detail {
+
+// A job finishing sooner than this runs inline: waking a sleeping worker costs
+// microseconds, so splitting shorter work makes it slower, not faster.
+inline constexpr std::chrono::nanoseconds k_inline_budget{25'000};
+// The same budget in the unit of the estimates (picoseconds per element).
+inline constexpr double k_inline_budget_picoseconds =
+    std::chrono::duration<double, std::pico>(k_inline_budget).count();
+// Re-measure one call in this many (per thread and instantiation), so that a call site
+// whose per-element cost changes (other data, a warmer cache) is re-learned.
+inline constexpr std::uint32_t k_remeasure_period = 64;
+
+/// The learned costs of one instantiation of the fold, one entry per call site, in a
+/// small open-addressed table. An instantiation is usually called from one site; a
+/// function pointer or std::function type may serve many, and each must keep its own
+/// estimate (a cheap site must not make an expensive one run inline).
+class call_site_costs {
+public:
+    static constexpr std::uint32_t k_unknown = std::numeric_limits<std::uint32_t>::max();
+
+    /// The cost cell of `site`, claiming a free entry the first time; nullptr when the
+    /// table is full around the site's hash (that site then measures every call).
+    std::atomic<std::uint32_t>* find(const call_site& site) noexcept {
+        const std::uint64_t key = key_of(site);
+        for (std::size_t probe = 0; probe < k_probes; ++probe) {
+            entry& e = m_entries[(key + probe) % k_entries];
+            std::uint64_t seen = e.key.load(std::memory_order_relaxed);
+            // Relaxed CAS: the cell's value needs no ordering with the key; a thread that
+            // finds the key before the first estimate is stored reads k_unknown.
+            if (seen == 0 && e.key.compare_exchange_strong(seen, key, std::memory_order_relaxed)) return &e.cost;
+            if (seen == key) return &e.cost;
+        }
+        return nullptr;
+    }
+
+private:
+    // 64 sites per instantiation, 8 probes: plenty for the sites that share one
+    // function-pointer type in a program; a site past that measures every call.
+    static constexpr std::size_t k_entries = 64;
+    static constexpr std::size_t k_probes = 8;
+
+    struct entry {
+        std::atomic<std::uint64_t> key{0};  // 0: free
+        std::atomic<std::uint32_t> cost{k_unknown};  // picoseconds per element
+    };
+
+    static std::uint64_t key_of(const call_site& site) noexcept {
+        // splitmix64's finaliser over the file name's address and the line; never 0.
+        std::uint64_t x = reinterpret_cast<std::uintptr_t>(site.file) * 0x9E3779B97F4A7C15ull + site.line;
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+        return (x ^ (x >> 31)) | 1;
+    }
+
+    std::array<entry, k_entries> m_entries{};
+};
+
+template <class LeafFold, class Red>
+inline call_site_costs t_call_site_costs{};
+
+template <class LeafFold, class Red>
+inline thread_local std::uint32_t t_calls_since_measure = 0;
+
+/// How deep the calling thread is inside map functions of folds. A fold called from
+/// inside another fold's map function (recursion, nesting) must not trust a learned
+/// cost: one call site then serves every level, and the cheap bottom level's cost per
+/// element says nothing about a level whose elements are whole subtrees.
+inline thread_local std::uint32_t t_map_depth = 0;
+
+/// Marks the evaluation of map functions (see t_map_depth).
+struct map_scope {
+    map_scope() noexcept { ++t_map_depth; }
+    map_scope(const map_scope&) = delete;
+    map_scope& operator=(const map_scope&) = delete;
+    ~map_scope() { --t_map_depth; }
+};
+
+/// What the learned cost says about a call of `size` elements.
+enum class call_length : std::uint8_t { measure, known_short, known_long };
+
+/// A call's verdict, and the cell to store what its measurement learns (nullptr: do not
+/// learn, as for a nested call).
+struct call_judgement {
+    call_length length = call_length::measure;
+    std::atomic<std::uint32_t>* cost = nullptr;
+};
+
+template <class LeafFold, class Red>
+call_judgement judge_call(std::size_t size, const call_site& site) noexcept {
+    if (t_map_depth != 0) return {};  // nested: never trust (nor teach) the estimate
+    std::atomic<std::uint32_t>* cell = t_call_site_costs<LeafFold, Red>.find(site);
+    if (cell == nullptr) return {};
+    std::uint32_t& calls = t_calls_since_measure<LeafFold, Red>;
+    if (++calls >= k_remeasure_period) {
+        calls = 0;
+        return {call_length::measure, cell};
+    }
+    const std::uint32_t cost = cell->load(std::memory_order_relaxed);
+    if (cost == call_site_costs::k_unknown) return {call_length::measure, cell};
+    const bool fits = static_cast<double>(cost) * static_cast<double>(size) < k_inline_budget_picoseconds;
+    return {fits ? call_length::known_short : call_length::known_long, cell};
+}
+
+}  // namespace microtask::detail
