@@ -879,6 +879,17 @@ inline call_site_costs t_call_site_costs{};
 template <class LeafFold, class Red>
 inline thread_local std::uint32_t t_calls_since_measure = 0;
 
+/// The site this thread last looked up for an instantiation, and its cell: a loop that
+/// calls from one site (the common case) skips the hash and probe.
+struct last_site_lookup {
+    const char* file = nullptr;
+    unsigned line = 0;
+    std::atomic<std::uint32_t>* cell = nullptr;
+};
+
+template <class LeafFold, class Red>
+inline thread_local last_site_lookup t_last_site_lookup{};
+
 /// How deep the calling thread is inside map functions of folds. A fold called from
 /// inside another fold's map function (recursion, nesting) must not trust a learned
 /// cost: one call site then serves every level, and the cheap bottom level's cost per
@@ -906,7 +917,11 @@ struct call_judgement {
 template <class LeafFold, class Red>
 call_judgement judge_call(std::size_t size, const call_site& site) noexcept {
     if (t_map_depth != 0) return {};  // nested: never trust (nor teach) the estimate
-    std::atomic<std::uint32_t>* cell = t_call_site_costs<LeafFold, Red>.find(site);
+    last_site_lookup& last = t_last_site_lookup<LeafFold, Red>;
+    if (last.file != site.file || last.line != site.line) {
+        last = {site.file, site.line, t_call_site_costs<LeafFold, Red>.find(site)};
+    }
+    std::atomic<std::uint32_t>* cell = last.cell;
     if (cell == nullptr) return {};
     std::uint32_t& calls = t_calls_since_measure<LeafFold, Red>;
     if (++calls >= k_remeasure_period) {
