@@ -278,16 +278,16 @@ int run(int argc, char** argv) {
     async_ok = blurred.rgb == expected.rgb && async_hist == expected_hist;
 
     // microtask: decompose into tiles with a user decomposer, distribute one subtask per
-    // tile, then map_reduce the rows into a histogram. Adding counts is exact integer
-    // arithmetic in any grouping, so the array-sum reducer is exactly associative.
+    // tile, then map every pixel to its luminance bin and count the bins with
+    // mt::histogram: each run of pixels a thread takes is counted into one array, in place.
     std::fill(blurred.rgb.begin(), blurred.rgb.end(), std::uint8_t{0});
     histogram hist{};
-    const auto sum_histograms = mt::make_reducer(histogram{}, add, mt::exactly_associative);
     const double microtask_s = example::seconds([&] {
         const std::vector<tile> parts = mt::decompose(tiling_job{size, size, tile_size}, cut_into_tiles);
         mt::distribute(pool, parts, [&](const tile& t) { blur_tile(input, blurred, t); });
-        hist = mt::map_reduce(pool, mt::iota(0L, size), [&](long y) { return row_histogram(blurred, y); },
-                              sum_histograms);
+        hist = mt::map_reduce(
+            pool, mt::iota(std::size_t{0}, blurred.rgb.size() / 3),
+            [&](std::size_t pixel) { return luma(&blurred.rgb[pixel * 3]); }, mt::histogram<256, std::uint64_t>{});
     });
     const bool ok = async_ok && blurred.rgb == expected.rgb && hist == expected_hist;
 
