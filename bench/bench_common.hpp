@@ -96,4 +96,21 @@ void finish(benchmark::State& state, std::int64_t items_per_iteration, const T& 
     state.SetItemsProcessed(state.iterations() * items_per_iteration);
 }
 
+/// Records in the JSON output's context which optional peers this binary was built with,
+/// so that scripts/bench-report can tell a peer left out at build time (a note) from one
+/// that went missing from a run (a failure).
+inline const bool k_peer_libraries_recorded = [] {
+#if MICROTASK_BENCH_HAVE_TBB
+    benchmark::AddCustomContext("microtask_bench_tbb", "1");
+#else
+    benchmark::AddCustomContext("microtask_bench_tbb", "0");
+#endif
+#if MICROTASK_BENCH_HAVE_OPENMP
+    benchmark::AddCustomContext("microtask_bench_openmp", "1");
+#else
+    benchmark::AddCustomContext("microtask_bench_openmp", "0");
+#endif
+    return true;
+}();
+
 }  // namespace bench

@@ -62,8 +62,12 @@ double threads_cpu_ms(const std::vector<long>& ids) {
     return total;
 }
 
+constexpr std::int64_t k_work_size = std::int64_t{1} << 16;
+
 void bm_microtask(benchmark::State& state) {
     const auto workers = static_cast<std::size_t>(state.range(0));
+    std::int64_t expected = 0;
+    for (std::int64_t i = 0; i < k_work_size; ++i) expected += bench::work(i);
     double idle_ms = 0;
     double workers_ms = -1;
     for (auto _ : state) {
@@ -79,14 +83,19 @@ void bm_microtask(benchmark::State& state) {
 
         // ~50 ms of real work: map_reduce calls long enough to split, so both workers
         // take part and then go idle the way they do after a burst of work.
-        std::int64_t sink = 0;
+        // Every call's result is checked against the serial sum (untimed).
+        bool wrong = false;
         const auto work_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
         while (std::chrono::steady_clock::now() < work_end) {
-            sink += mt::map_reduce(
-                pool, mt::iota(std::int64_t{0}, std::int64_t{1} << 16),
-                [](std::int64_t i) { return bench::work(i); }, mt::sum<std::int64_t>{});
+            const std::int64_t sum = mt::map_reduce(
+                pool, mt::iota(std::int64_t{0}, k_work_size), [](std::int64_t i) { return bench::work(i); },
+                mt::sum<std::int64_t>{});
+            wrong = wrong || sum != expected;
         }
-        benchmark::DoNotOptimize(sink);
+        if (wrong) {
+            state.SkipWithError("idle: a map_reduce result differs from the serial sum");
+            break;
+        }
         state.ResumeTiming();
 
         const double process_start = process_cpu_ms();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <future>
+#include <utility>
 #include <vector>
 
 #if MICROTASK_BENCH_HAVE_TBB
@@ -77,12 +78,15 @@ void bm_microtask_submit(benchmark::State& state) {
 }
 
 // task_group tasks return nothing: each writes its int to its own element, summed after
-// the wait (an atomic add per task would measure contention on one line instead).
+// the wait (an atomic add per task would measure contention on one line instead). The
+// summing loop also resets each element to k_not_run, so a task lost in any iteration
+// leaves -1 where its 0..6 should be and the sum comes out too small.
+constexpr int k_not_run = -1;
 void bm_microtask_task_group(benchmark::State& state) {
     const std::int64_t n = state.range(0);
     const std::int64_t expected = expected_sum(n);
     mt::thread_pool& pool = bench::pool();
-    std::vector<int> results(static_cast<std::size_t>(n));
+    std::vector<int> results(static_cast<std::size_t>(n), k_not_run);
     std::int64_t sum = 0;
     for (auto _ : state) {
         mt::task_group group{pool};
@@ -92,7 +96,7 @@ void bm_microtask_task_group(benchmark::State& state) {
         }
         group.wait();
         sum = 0;
-        for (int r : results) sum += r;
+        for (int& r : results) sum += std::exchange(r, k_not_run);
         if (!check(state, sum, expected)) break;
     }
     bench::finish(state, n, sum);
@@ -103,7 +107,7 @@ void bm_tbb_task_group(benchmark::State& state) {
     bench::limit_peers();
     const std::int64_t n = state.range(0);
     const std::int64_t expected = expected_sum(n);
-    std::vector<int> results(static_cast<std::size_t>(n));
+    std::vector<int> results(static_cast<std::size_t>(n), k_not_run);
     std::int64_t sum = 0;
     for (auto _ : state) {
         tbb::task_group group;
@@ -113,7 +117,7 @@ void bm_tbb_task_group(benchmark::State& state) {
         }
         group.wait();
         sum = 0;
-        for (int r : results) sum += r;
+        for (int& r : results) sum += std::exchange(r, k_not_run);
         if (!check(state, sum, expected)) break;
     }
     bench::finish(state, n, sum);

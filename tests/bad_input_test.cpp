@@ -16,6 +16,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <typeinfo>
 #include <vector>
 
@@ -26,6 +27,15 @@ namespace {
 
 /// Counts the bad inputs a test case tried, for its RELIABILITY line.
 std::uint64_t g_bad_inputs = 0;
+
+/// The test case's RELIABILITY line: the bad inputs tried, and the tasks it submitted
+/// that must run (`tally`), with lost = submitted - ran, which must be 0.
+void report(std::string_view name, const task_tally& tally) {
+    reliability_counts counts{0, 0, g_bad_inputs, 0};
+    counts.add(tally);
+    REQUIRE(counts.lost == 0);
+    report_reliability(name, counts);
+}
 
 /// Runs `bad`, which must throw exactly `Expected` (not merely something derived from
 /// a base) with exactly `message`.
@@ -83,7 +93,13 @@ TEST_CASE("bad input: thread_pool thread counts outside [1, 4096] are rejected f
     // The boundary below is accepted (4096 threads would be too slow to start here).
     mt::thread_pool one(1);
     REQUIRE(one.size() == 1);
-    report_reliability("bad_input_thread_pool", {0, 0, g_bad_inputs, 0});
+    task_tally tally;
+    tally.expect(1);
+    REQUIRE(one.submit([&tally] {
+                   tally.run_one();
+                   return 1;
+               }).get() == 1);
+    report("bad_input_thread_pool", tally);
 }
 
 TEST_CASE("bad input: grain and chunks below 1 are rejected, negative values included, with the value in the message",
@@ -111,8 +127,16 @@ TEST_CASE("bad input: grain and chunks below 1 are rejected, negative values inc
     require_rejected<invalid>([&] { mt::for_each(pool, data, [](int&) {}, mt::chunks(0)); }, chunks_message("0"));
     require_rejected<invalid>([&] { (void)mt::decompose(data, mt::chunks(-1)); }, chunks_message("-1"));
     require_rejected<invalid>([&] { (void)mt::reduce(pool, data, mt::sum<int>{}, mt::grain(-2)); }, grain_message("-2"));
-    REQUIRE(mt::map_reduce(pool, data, [](int x) { return x; }, mt::sum<int>{}, mt::grain(1)) == 100);
-    report_reliability("bad_input_policies", {0, 0, g_bad_inputs, 0});
+    task_tally tally;
+    tally.expect(data.size());
+    REQUIRE(mt::map_reduce(
+                pool, data,
+                [&tally](int x) {
+                    tally.run_one();
+                    return x;
+                },
+                mt::sum<int>{}, mt::grain(1)) == 100);
+    report("bad_input_policies", tally);
 }
 
 TEST_CASE("bad input: iota with first greater than last is rejected for every integer type and mix, with both "
@@ -134,7 +158,7 @@ TEST_CASE("bad input: iota with first greater than last is rejected for every in
     require_rejected<invalid>([] { (void)mt::iota(std::size_t{3}, -1L); }, iota_message("3", "-1"));
     REQUIRE(mt::iota(3, 3).empty());
     REQUIRE(mt::iota(-5, 5).size() == 10);
-    report_reliability("bad_input_iota", {0, 0, g_bad_inputs, 0});
+    report("bad_input_iota", task_tally{});  // no task: tasks=0, lost=0 by count
 }
 
 TEST_CASE("bad input: a future without state rejects get, wait and is_ready with std::logic_error naming the member",
@@ -142,13 +166,21 @@ TEST_CASE("bad input: a future without state rejects get, wait and is_ready with
     g_bad_inputs = 0;
     using logic = std::logic_error;
     mt::thread_pool pool(2);
+    task_tally tally;
+    auto counted = [&tally](auto task) {
+        tally.expect(1);
+        return [&tally, task] {
+            tally.run_one();
+            return task();
+        };
+    };
     for (int how = 0; how < 3; ++how) {
         // 0: default-constructed, 1: moved from, 2: after get().
         mt::future<int> value;
         mt::future<void> nothing;
         if (how == 1) {
-            auto a = pool.submit([] { return 1; });
-            auto b = pool.submit([] {});
+            auto a = pool.submit(counted([] { return 1; }));
+            auto b = pool.submit(counted([] {}));
             value = std::move(a);
             nothing = std::move(b);
             mt::future<int> taken_value = std::move(value);
@@ -156,8 +188,8 @@ TEST_CASE("bad input: a future without state rejects get, wait and is_ready with
             REQUIRE(taken_value.get() == 1);
             taken_nothing.get();
         } else if (how == 2) {
-            value = pool.submit([] { return 2; });
-            nothing = pool.submit([] {});
+            value = pool.submit(counted([] { return 2; }));
+            nothing = pool.submit(counted([] {}));
             REQUIRE(value.get() == 2);
             nothing.get();
         }
@@ -171,8 +203,8 @@ TEST_CASE("bad input: a future without state rejects get, wait and is_ready with
         require_rejected<logic>([&] { nothing.wait(); }, "microtask::future::wait" + k_no_state);
         require_rejected<logic>([&] { (void)nothing.is_ready(); }, "microtask::future::is_ready" + k_no_state);
     }
-    REQUIRE(pool.submit([] { return 3; }).get() == 3);
-    report_reliability("bad_input_future", {0, 0, g_bad_inputs, 0});
+    REQUIRE(pool.submit(counted([] { return 3; })).get() == 3);
+    report("bad_input_future", tally);
 }
 
 TEST_CASE("bad input: a bad argument inside a subtask reaches the caller with its type and message intact, "
@@ -186,7 +218,20 @@ TEST_CASE("bad input: a bad argument inside a subtask reaches the caller with it
         if (i == 37) (void)mt::grain(i - 37);
         return i;
     };
-    require_rejected<invalid>([&] { (void)pool.submit([&] { return bad(37); }).get(); }, message);
+    // Counted: the tasks the library must run (a submitted task, every task of a group,
+    // and the last map_reduce). Subtasks an exception may cancel are not counted.
+    task_tally tally;
+    tally.expect(1);
+    require_rejected<invalid>(
+        [&] {
+            (void)pool
+                .submit([&] {
+                    tally.run_one();
+                    return bad(37);
+                })
+                .get();
+        },
+        message);
     require_rejected<invalid>([&] { (void)mt::map_reduce(pool, mt::iota(0, 100), bad, mt::sum<int>{}); }, message);
     require_rejected<invalid>([&] { (void)mt::map_reduce(pool, mt::iota(0, 100), bad, mt::sum<int>{}, mt::grain(1)); },
                               message);
@@ -196,7 +241,13 @@ TEST_CASE("bad input: a bad argument inside a subtask reaches the caller with it
     require_rejected<invalid>(
         [&] {
             mt::task_group group(pool);
-            for (int i = 0; i < 100; ++i) group.run([&bad, i] { (void)bad(i); });
+            tally.expect(100);
+            for (int i = 0; i < 100; ++i) {
+                group.run([&bad, &tally, i] {
+                    tally.run_one();
+                    (void)bad(i);
+                });
+            }
             group.wait();
         },
         message);
@@ -208,8 +259,15 @@ TEST_CASE("bad input: a bad argument inside a subtask reaches the caller with it
                 .get();
         },
         message);
-    REQUIRE(mt::map_reduce(pool, mt::iota(0, 100), [](int i) { return i; }, mt::sum<int>{}) == 4950);
-    report_reliability("bad_input_inside_tasks", {0, 0, g_bad_inputs, 0});
+    tally.expect(100);
+    REQUIRE(mt::map_reduce(
+                pool, mt::iota(0, 100),
+                [&tally](int i) {
+                    tally.run_one();
+                    return i;
+                },
+                mt::sum<int>{}) == 4950);
+    report("bad_input_inside_tasks", tally);
 }
 
 TEST_CASE("bad input: iota with a bound that would change value in the common index type is rejected "
@@ -226,7 +284,7 @@ TEST_CASE("bad input: iota with a bound that would change value in the common in
                               "microtask::iota: first (" + std::to_string(INT_MIN) + not_representable);
     REQUIRE(mt::iota(0, 5u).size() == 5);
     REQUIRE(mt::iota(-3L, 2u).size() == 5);  // long holds every unsigned: nothing changes value
-    report_reliability("bad_input_iota_common_type", {0, 0, g_bad_inputs, 0});
+    report("bad_input_iota_common_type", task_tally{});  // no task: tasks=0, lost=0 by count
 }
 
 TEST_CASE("iota: a range wider than its index type's maximum has the right size, parts and elements (regression)",

@@ -143,7 +143,8 @@ private:
 /// Runs `operation(k)` with the k-th allocation of the calling thread failing, for
 /// k = 0, 1, 2, ... until an attempt makes no allocation fail. `operation` returns
 /// whether it threw std::bad_alloc; that must be exactly when a failure was injected.
-/// Returns the number of failures injected.
+/// Returns the number of failures injected, each of which reached the caller. At least
+/// one must be: if no allocation reached the replaced operator new, nothing was tested.
 template <class Operation>
 std::uint64_t fail_each_allocation_in_turn(Operation&& operation) {
     for (long k = 0;; ++k) {
@@ -156,7 +157,10 @@ std::uint64_t fail_each_allocation_in_turn(Operation&& operation) {
         }
         CAPTURE(k);
         REQUIRE(threw == injected);
-        if (!injected) return static_cast<std::uint64_t>(k);
+        if (!injected) {
+            REQUIRE(k > 0);
+            return static_cast<std::uint64_t>(k);
+        }
         REQUIRE(k < 100'000);
     }
 }
@@ -293,9 +297,13 @@ TEST_CASE("faults: exceptions from random subtasks, reducers and decomposers at 
             const tree_outcome outcome =
                 rng.chance(30) ? pool.submit([&] { return run_tree(runner, pool); }).get() : run_tree(runner, pool);
             const std::string problem = check_tree_run(tree, runner, outcome, counts.tasks, counts.lost);
-            CAPTURE(round_seed, tree_seed, pool.size(), tree.nodes.size(), tree.fault_count);
+            CAPTURE(round_seed, tree_seed, pool.size(), tree.nodes.size(), tree.fault_count, runner.faults_fired());
             REQUIRE(problem == "");
-            counts.faults += tree.fault_count;
+            // check_tree_run demands that a planted exception reached the caller: one fault
+            // per tree that fired (several may fire; the caller gets one of them).
+            REQUIRE(outcome.threw);
+            REQUIRE(runner.faults_fired() >= 1);
+            ++counts.faults;
             counts.tasks += check_pool_works(pool, tree_seed + 1);
         }
     });
@@ -323,11 +331,17 @@ struct flaky_identity_sum {
 template <bool Exact, class Policy>
 void reduce_with_flaky_identity(mt::thread_pool& pool, int fail_at, Policy policy, reliability_counts& counts) {
     std::atomic<int> calls{0};
+    std::atomic<std::uint64_t> mapped{0};
     bool threw = false;
     long sum = 0;
     try {
-        sum = mt::map_reduce(pool, mt::iota(0, 5000), [](int i) { return long{i}; },
-                             flaky_identity_sum<Exact>{&calls, fail_at}, policy);
+        sum = mt::map_reduce(
+            pool, mt::iota(0, 5000),
+            [&mapped](int i) {
+                mapped.fetch_add(1, std::memory_order_relaxed);
+                return long{i};
+            },
+            flaky_identity_sum<Exact>{&calls, fail_at}, policy);
     } catch (const std::runtime_error& e) {
         REQUIRE(std::string(e.what()) == "identity failed");
         threw = true;
@@ -337,7 +351,10 @@ void reduce_with_flaky_identity(mt::thread_pool& pool, int fail_at, Policy polic
     REQUIRE(threw == (calls.load() > fail_at));
     if (!threw) REQUIRE(sum == 12'497'500);
     counts.faults += threw;
-    counts.tasks += 5000;
+    // The elements mapped; after a throw the fold may skip the rest, so only a fold that
+    // finished must have mapped all 5000.
+    counts.tasks += mapped.load();
+    if (!threw) counts.lost += 5000 - mapped.load();
 }
 
 }  // namespace
@@ -359,6 +376,7 @@ TEST_CASE("faults: a reducer whose identity() throws partway through a parallel 
         counts.tasks += check_pool_works(pool, static_cast<std::uint64_t>(workers));
     }
     REQUIRE(counts.faults > 0);
+    REQUIRE(counts.lost == 0);
     report_reliability("faults_reducer_identity", counts);
 }
 
@@ -386,6 +404,7 @@ TEST_CASE("faults: a task that throws while a worker, an outside thread, a join 
             });
             while (!started.load()) std::this_thread::yield();
             REQUIRE_THROWS_WITH(failing.get(), "outside waiter");
+            ++counts.tasks;  // it started
             ++counts.faults;
         }
         // A worker helps in get() on a task running on another worker (or, with one
@@ -401,6 +420,7 @@ TEST_CASE("faults: a task that throws while a worker, an outside thread, a join 
                 return "no exception";
             });
             REQUIRE(waiter.get() == "worker waiter");
+            counts.tasks += 2;  // the waiter could only get the exception from a task that ran
             ++counts.faults;
         }
         // join: the right side is stolen, and throws while the caller waits for it.
@@ -420,6 +440,7 @@ TEST_CASE("faults: a task that throws while a worker, an outside thread, a join 
                                         return slow_failure("stolen right side")();
                                     }),
                                 "stolen right side");
+            counts.tasks += right_started.load() ? 2 : 1;
             ++counts.faults;
         }
         // task_group: wait() is already waiting when a task throws.
@@ -433,12 +454,14 @@ TEST_CASE("faults: a task that throws while a worker, an outside thread, a join 
                 });
             }
             REQUIRE_THROWS_WITH(group.wait(), "group task");
+            counts.tasks += static_cast<std::uint64_t>(ran.load());
+            counts.lost += static_cast<std::uint64_t>(8 - ran.load());
             REQUIRE(ran == 8);  // the others still ran
-            counts.tasks += 8;
             ++counts.faults;
         }
         counts.tasks += check_pool_works(pool, static_cast<std::uint64_t>(round));
     }
+    REQUIRE(counts.lost == 0);
     report_reliability("faults_throw_while_waited_on", counts);
 }
 
@@ -452,9 +475,14 @@ TEST_CASE("faults: an exception taken by get() is released by the thread that ha
     // uninstrumented refcount: a TSan report (a false positive, but one that would make
     // every user's TSan run fail).
     reliability_counts counts;
+    task_tally tally;
     mt::thread_pool pool(2);
     for (int i = 0; i < static_cast<int>(scaled(20'000)); ++i) {
-        auto failing = pool.submit([i]() -> int { throw std::runtime_error("failure " + std::to_string(i)); });
+        tally.expect(1);
+        auto failing = pool.submit([i, &tally]() -> int {
+            tally.run_one();
+            throw std::runtime_error("failure " + std::to_string(i));
+        });
         while (!failing.is_ready()) {
         }
         try {
@@ -465,7 +493,8 @@ TEST_CASE("faults: an exception taken by get() is released by the thread that ha
         }
         ++counts.faults;
     }
-    counts.tasks = counts.faults;
+    counts.add(tally);
+    REQUIRE(counts.lost == 0);
     report_reliability("faults_exception_handed_over", counts);
 }
 
@@ -481,10 +510,14 @@ TEST_CASE("faults: std::bad_alloc at every allocation of submit, task_group::run
         return submits_all_run(pool, 300, counts.tasks);
     });
     // The same with task_group::run: wait() must not wait for the task that failed to queue.
+    // On a fresh pool, whose seat's deque has not grown yet: on `pool` the deque already
+    // holds 300 and the task blocks come recycled from the first loop, so no allocation
+    // would reach operator new and nothing would be tested.
+    mt::thread_pool fresh(1);
     counts.faults += fail_each_allocation_in_turn([&](long) {
-        mt::task_group group(pool);
+        mt::task_group group(fresh);
         return queued_tasks_all_run(
-            pool, 300, [&](auto task) { group.run(std::move(task)); }, [&] { group.wait(); }, counts.tasks);
+            fresh, 300, [&](auto task) { group.run(std::move(task)); }, [&] { group.wait(); }, counts.tasks);
     });
     counts.tasks += check_pool_works(pool, 1);
     report_reliability("faults_bad_alloc_submit_run", counts);
@@ -607,16 +640,21 @@ TEST_CASE("faults: a pool destroyed with tasks queued on worker deques, leased s
             submit_share(submitters);
             gate.open();
         }  // destroyed at once, with nearly everything still queued
-        std::uint64_t lost = 0, duplicated = 0;
-        for (auto& r : ran) {
-            lost += r.load() == 0;
-            duplicated += r.load() > 1;
+        // Submitted: the submitters' shares, this thread's share, and the task each of
+        // them queues in turn (slots of shares never submitted stay out of the count).
+        const auto submitted = static_cast<std::uint64_t>((submitters + 1) * per_thread * 2);
+        std::uint64_t runs = 0, lost = 0, duplicated = 0;
+        for (std::size_t i = 0; i < submitted; ++i) {
+            runs += ran[i].load();
+            lost += ran[i].load() == 0;
+            duplicated += ran[i].load() > 1;
         }
         CAPTURE(round, workers, submitters, per_thread);
+        counts.tasks += runs;
+        counts.lost += lost;
         REQUIRE(lost == 0);
         REQUIRE(duplicated == 0);
-        counts.tasks += ran.size();
-        ++counts.faults;
+        // No fault is injected here: a pool destroyed with work queued is not an exception.
     }
     report_reliability("faults_destroy_with_queued_tasks", counts, -1, seed);
 }
@@ -632,17 +670,17 @@ TEST_CASE("faults: pools destroyed while their workers sleep shut down promptly 
             REQUIRE(pool.submit([] { return 1; }).get() == 1);
             // Far longer than the ~100 us spin: every worker has parked on its futex.
             std::this_thread::sleep_for(std::chrono::milliseconds(3));
-            ++counts.tasks;
+            ++counts.tasks;  // its result came back: it ran
         }
         REQUIRE(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
         REQUIRE(thread_count() == threads_before);
-        ++counts.faults;
     }
     report_reliability("faults_destroy_while_asleep", counts);
 }
 
 TEST_CASE("faults: thousands of pools created, used and destroyed leak no thread, fd or memory", "[faults][churn]") {
     reliability_counts counts;
+    task_tally tally;
     mt::thread_pool warm(1);  // the first pool's one-off allocations are not a leak
     (void)warm.submit([] {}).get();
     const std::size_t threads_before = baseline_thread_count();
@@ -654,19 +692,31 @@ TEST_CASE("faults: thousands of pools created, used and destroyed leak no thread
             mt::thread_pool pool(static_cast<int>(1 + i % 4));
             switch (i % 4) {
                 case 0: break;  // never used
-                case 1: REQUIRE(pool.submit([i] { return i; }).get() == i); break;  // leases a seat here
-                case 2:
-                    REQUIRE(mt::map_reduce(pool, mt::iota(0, 1000), [](int x) { return long{x}; }, mt::sum<long>{},
-                                           mt::grain(10)) == 499'500);
+                case 1:  // leases a seat here
+                    tally.expect(1);
+                    REQUIRE(pool.submit([i, &tally] {
+                                    tally.run_one();
+                                    return i;
+                                }).get() == i);
+                    break;
+                case 2:  // one task per map call
+                    tally.expect(1000);
+                    REQUIRE(mt::map_reduce(
+                                pool, mt::iota(0, 1000),
+                                [&tally](int x) {
+                                    tally.run_one();
+                                    return long{x};
+                                },
+                                mt::sum<long>{}, mt::grain(10)) == 499'500);
                     break;
                 default: {
                     mt::task_group group(pool);
-                    for (int t = 0; t < 10; ++t) group.run([] {});
+                    tally.expect(10);
+                    for (int t = 0; t < 10; ++t) group.run([&tally] { tally.run_one(); });
                     group.wait();
                 }
             }
         }
-        counts.tasks += i % 4 == 3 ? 10 : i % 4 != 0;
         if (i % 500 == 0) REQUIRE(thread_count() == threads_before);
     }
     REQUIRE(thread_count() == threads_before);
@@ -681,7 +731,8 @@ TEST_CASE("faults: thousands of pools created, used and destroyed leak no thread
 #else
     (void)rss_before;
 #endif
-    counts.faults += pools;
+    counts.add(tally);  // no fault injected: pools created and destroyed are not faults
+    REQUIRE(counts.lost == 0);
     report_reliability("faults_pool_churn", counts);
 }
 
@@ -692,14 +743,35 @@ TEST_CASE("faults: default_pool() reached by many threads at once is one pool, a
     std::latch start(callers);
     std::vector<mt::thread_pool*> seen(callers, nullptr);
     std::vector<long> sums(callers, 0);
+    task_tally tally;
     std::vector<std::thread> threads;
     for (int t = 0; t < callers; ++t) {
         threads.emplace_back([&, t] {
             start.arrive_and_wait();  // every thread makes its first call at the same moment
             seen[static_cast<std::size_t>(t)] = &mt::default_pool();
-            long sum = mt::map_reduce(mt::iota(0, 10'000), [](int i) { return long{i}; }, mt::sum<long>{});
-            sum += mt::default_pool().submit([t] { return long{t}; }).get();
-            auto [a, b] = mt::join([] { return 1L; }, [] { return 2L; });
+            tally.expect(10'000 + 1 + 2);
+            long sum = mt::map_reduce(
+                mt::iota(0, 10'000),
+                [&tally](int i) {
+                    tally.run_one();
+                    return long{i};
+                },
+                mt::sum<long>{});
+            sum += mt::default_pool()
+                       .submit([t, &tally] {
+                           tally.run_one();
+                           return long{t};
+                       })
+                       .get();
+            auto [a, b] = mt::join(
+                [&tally] {
+                    tally.run_one();
+                    return 1L;
+                },
+                [&tally] {
+                    tally.run_one();
+                    return 2L;
+                });
             sums[static_cast<std::size_t>(t)] = sum + a + b;
         });
     }
@@ -710,5 +782,8 @@ TEST_CASE("faults: default_pool() reached by many threads at once is one pool, a
     }
     // One pool's workers were added, no more.
     REQUIRE(thread_count() == threads_before + mt::default_pool().size());
-    report_reliability("faults_default_pool_many_threads", {static_cast<std::uint64_t>(callers) * 3, 0, 0, 0});
+    reliability_counts counts;
+    counts.add(tally);
+    REQUIRE(counts.lost == 0);
+    report_reliability("faults_default_pool_many_threads", counts);
 }

@@ -5,6 +5,7 @@
 #include "catch.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -87,9 +88,23 @@ TEST_CASE("join: when the left side throws, a right side nobody started is skipp
 }
 
 TEST_CASE("join: without a pool argument it runs on default_pool", "[join][default_pool]") {
-    auto [a, b] = mt::join([] { return 1; }, [] { return mt::default_pool().this_worker_index().has_value(); });
+    // The left side (run by this thread) waits until the right side has started, so the
+    // right side can only run by being stolen by a worker of the pool join pushed it to:
+    // it must find itself on a default_pool() worker. (If nobody stole it in 20 s, this
+    // thread runs it after the left side gives up, off the pool, and the check fails.)
+    std::atomic<bool> right_started{false};
+    auto [a, b] = mt::join(
+        [&right_started] {
+            const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+            while (!right_started.load() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+            return 1;
+        },
+        [&right_started] {
+            right_started = true;
+            return mt::default_pool().this_worker_index().has_value();
+        });
     REQUIRE(a == 1);
-    (void)b;  // either thread may run it; the point is that it returned
+    REQUIRE(b);  // the right side ran on a worker of default_pool()
     auto [c, d] = mt::join([] { return serial_fib(15); }, [] { return serial_fib(14); });
     REQUIRE(c + d == serial_fib(16));
 }

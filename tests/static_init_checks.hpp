@@ -17,8 +17,12 @@
 
 namespace static_init {
 
-/// Tasks run by all checks, for the RELIABILITY line.
-inline std::atomic<unsigned long long> g_tasks{0};
+/// Tasks the checks submitted (map elements, join sides, group and submitted tasks) and
+/// tasks that ran, counted by the tasks themselves, for the RELIABILITY line.
+inline std::atomic<unsigned long long> g_submitted{0};
+inline std::atomic<unsigned long long> g_ran{0};
+
+inline void ran_one() noexcept { g_ran.fetch_add(1, std::memory_order_relaxed); }
 
 [[noreturn]] inline void fail(const char* where, const char* what) {
     std::fprintf(stderr, "FAILED: %s: %s\n", where, what);
@@ -35,18 +39,28 @@ inline void use_default_pool(const char* where, bool alone = true) {
     mt::thread_pool& pool = mt::default_pool();
     if (pool.size() < 1) fail(where, "default_pool() has no workers");
     // Adaptive and grain(1): the second always splits, so workers take part.
-    if (mt::map_reduce(mt::iota(0, 100'000), [](int i) { return long{i}; }, mt::sum<long>{}) != 4'999'950'000L) {
+    const auto counted = [](int i) {
+        ran_one();
+        return long{i};
+    };
+    g_submitted.fetch_add(100'000 + 1000 + 2 + 100 + 1);
+    if (mt::map_reduce(mt::iota(0, 100'000), counted, mt::sum<long>{}) != 4'999'950'000L) {
         fail(where, "map_reduce gave a wrong sum");
     }
-    if (mt::map_reduce(mt::iota(0, 1000), [](int i) { return long{i}; }, mt::sum<long>{}, mt::grain(1)) != 499'500L) {
+    if (mt::map_reduce(mt::iota(0, 1000), counted, mt::sum<long>{}, mt::grain(1)) != 499'500L) {
         fail(where, "map_reduce with grain(1) gave a wrong sum");
     }
-    auto [a, b] = mt::join([] { return 1; }, [] { return 2; });
+    auto [a, b] = mt::join([] { return ran_one(), 1; }, [] { return ran_one(), 2; });
     if (a + b != 3) fail(where, "join gave a wrong result");
     std::atomic<int> ran{0};
     {
         mt::task_group group(pool);
-        for (int i = 0; i < 100; ++i) group.run([&ran] { ran.fetch_add(1); });
+        for (int i = 0; i < 100; ++i) {
+            group.run([&ran] {
+                ran_one();
+                ran.fetch_add(1);
+            });
+        }
         group.wait();
     }
     if (ran.load() != 100) fail(where, "task_group lost tasks");
@@ -54,12 +68,14 @@ inline void use_default_pool(const char* where, bool alone = true) {
     // (mt::future::get() would run an unstarted task itself, even if no worker is left).
     std::promise<std::optional<std::size_t>> on_worker;
     auto answer = on_worker.get_future();
-    (void)pool.submit([&on_worker, &pool] { on_worker.set_value(pool.this_worker_index()); });
+    (void)pool.submit([&on_worker, &pool] {
+        ran_one();
+        on_worker.set_value(pool.this_worker_index());
+    });
     if (answer.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
         fail(where, "a submitted task never ran: the default pool's workers are gone");
     }
     if (alone && !answer.get().has_value()) fail(where, "a submitted task ran outside the pool's workers");
-    g_tasks.fetch_add(100'000 + 1000 + 2 + 100 + 1);
 }
 
 /// Many threads make their first call of default_pool() at the same moment.

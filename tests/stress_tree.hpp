@@ -47,17 +47,22 @@ struct injected_fault : std::runtime_error {
 
 /// The reducer every node folds its children with. It throws injected_fault(owner)
 /// when it folds in the value whose hash is `trigger` (0: never), which plants a fault
-/// inside a reducer. `Exact` picks the fold engine's left-to-right path (true) or its
-/// canonical-tree path (false); the arithmetic is exact either way.
+/// inside a reducer, and counts the throw in `*fired` (if set). `Exact` picks the fold
+/// engine's left-to-right path (true) or its canonical-tree path (false); the arithmetic
+/// is exact either way.
 template <bool Exact>
 struct poly_reducer {
     using value_type = poly;
     static constexpr bool is_exactly_associative = Exact;
     std::uint64_t trigger = 0;
     std::uint32_t owner = 0;
+    std::atomic<std::uint64_t>* fired = nullptr;
     [[nodiscard]] poly identity() const noexcept { return {}; }
     [[nodiscard]] poly combine(poly a, poly b) const {
-        if (trigger != 0 && b.hash == trigger) throw injected_fault(owner);
+        if (trigger != 0 && b.hash == trigger) {
+            if (fired != nullptr) fired->fetch_add(1, std::memory_order_relaxed);
+            throw injected_fault(owner);
+        }
         return poly_combine(a, b);
     }
 };
@@ -175,6 +180,9 @@ public:
 
     [[nodiscard]] std::uint8_t ran(std::size_t node) const { return m_ran[node].load(std::memory_order_relaxed); }
 
+    /// Planted faults that fired (threw) during the run; at most one reaches the caller.
+    [[nodiscard]] std::uint64_t faults_fired() const { return m_fired.load(std::memory_order_relaxed); }
+
 private:
     template <class F>
     static auto with_policy(std::uint8_t policy, F&& f) {
@@ -187,9 +195,16 @@ private:
     }
 
     template <class F>
-    static poly with_reducer(const tree_node& n, std::uint32_t id, F&& f) {
-        if (n.exact) return f(poly_reducer<true>{n.trigger, id});
-        return f(poly_reducer<false>{n.trigger, id});
+    poly with_reducer(const tree_node& n, std::uint32_t id, F&& f) {
+        if (n.exact) return f(poly_reducer<true>{n.trigger, id, &m_fired});
+        return f(poly_reducer<false>{n.trigger, id, &m_fired});
+    }
+
+    /// Counts a planted fault as fired, then throws it.
+    [[noreturn]] void fire(const tree_node& n, std::uint32_t id) {
+        m_fired.fetch_add(1, std::memory_order_relaxed);
+        if (n.fault == node_fault::bad_alloc) throw std::bad_alloc();
+        throw injected_fault(id);
     }
 
     static void pause(const tree_node& n) {
@@ -203,14 +218,13 @@ private:
         m_ran[id].fetch_add(1, std::memory_order_relaxed);
         pause(n);
         if (n.kind == node_kind::leaf) {
-            if (n.fault == node_fault::throws) throw injected_fault(id);
-            if (n.fault == node_fault::bad_alloc) throw std::bad_alloc();
+            if (n.fault == node_fault::throws || n.fault == node_fault::bad_alloc) fire(n, id);
             return finish_node(n, poly{});
         }
         const poly folded = with_reducer(n, id, [&](auto red) { return eval_children(pool, id, red); });
         // An internal node's own fault fires after its children ran: a failure while
         // sibling subtrees may still be running elsewhere.
-        if (n.fault == node_fault::throws) throw injected_fault(id);
+        if (n.fault == node_fault::throws) fire(n, id);
         return finish_node(n, folded);
     }
 
@@ -258,8 +272,8 @@ private:
                                   red);
             case node_kind::decompose: {
                 const bool fails = n.fault == node_fault::in_decomposer;
-                auto children = mt::decompose(n, [fails, id](const tree_node& job) {
-                    if (fails) throw injected_fault(id);
+                auto children = mt::decompose(n, [this, fails, id](const tree_node& job) {
+                    if (fails) fire(job, id);
                     std::vector<std::uint32_t> ids;
                     for (std::uint32_t c = 0; c < job.count; ++c) ids.push_back(job.first + c);
                     return ids;
@@ -297,6 +311,7 @@ private:
     const random_tree& m_tree;
     microtask::thread_pool* m_other;
     std::vector<std::atomic<std::uint8_t>> m_ran;
+    std::atomic<std::uint64_t> m_fired{0};
 };
 
 /// What one evaluation of a tree did.

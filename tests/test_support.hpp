@@ -3,6 +3,7 @@
 
 #include <microtask/thread_pool.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -131,15 +132,37 @@ std::uint64_t run_rounds(const time_budget& budget, std::uint64_t seed, std::uin
     return rounds;
 }
 
+/// Tasks a test submitted and tasks that ran, counted by the tasks themselves, so that
+/// a RELIABILITY line's "lost" is submitted minus ran and not a literal. Only tasks the
+/// library must run go in: subtasks an exception may cancel are left out. Thread-safe.
+struct task_tally {
+    std::atomic<std::uint64_t> submitted{0};
+    std::atomic<std::uint64_t> ran{0};
+    void expect(std::uint64_t tasks) noexcept { submitted.fetch_add(tasks, std::memory_order_relaxed); }
+    void run_one() noexcept { ran.fetch_add(1, std::memory_order_relaxed); }
+    [[nodiscard]] std::uint64_t lost() const noexcept {
+        const std::uint64_t s = submitted.load(), r = ran.load();
+        return s > r ? s - r : 0;
+    }
+};
+
 /// What a reliability test did, printed as one line that scripts collect:
 ///   RELIABILITY: <name> tasks=<n> faults=<n> bad_inputs=<n> lost=<n> seconds=<s> seed=<s>
-/// Printed to stdout (collected by `ctest -V` or by running the binary). A test calls it
-/// only after its checks passed, so "lost" is what the test counted, and 0 when it got here.
+/// tasks: tasks that ran (counted by the tasks). faults: injected faults that fired and
+/// whose exception reached the caller (checked by the test), not faults planted.
+/// lost: tasks submitted (that the library must run) minus tasks that ran.
+/// Printed to stdout (collected by `ctest -V` or by running the binary) after the test's
+/// checks, which fail it when lost != 0: a failed test prints no line, ctest says why.
 struct reliability_counts {
     std::uint64_t tasks = 0;
     std::uint64_t faults = 0;
     std::uint64_t bad_inputs = 0;
     std::uint64_t lost = 0;
+    /// Adds a tally's tasks that ran and tasks lost.
+    void add(const task_tally& tally) noexcept {
+        tasks += tally.ran.load();
+        lost += tally.lost();
+    }
 };
 
 /// When this process started (each ctest test is a process of its own).
