@@ -10,13 +10,15 @@
 // then park on their own sleep word with std::atomic::wait (a futex on Linux).
 #pragma once
 
+#include "parking.hpp"
+#include "slot.hpp"
 #include "task.hpp"
 #include "work_stealing_deque.hpp"
 
 #include <algorithm>
-#include <chrono>
-#include <bit>
 #include <atomic>
+#include <bit>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -31,33 +33,6 @@
 #include <vector>
 
 namespace microtask::detail {
-
-class scheduler;
-
-/// A seat at the pool: a worker thread's, or a guest slot lent to an outside thread.
-struct alignas(k_cache_line) slot {
-    enum : std::uint32_t { k_awake = 0, k_sleeping = 1, k_notified = 2 };
-
-    work_stealing_deque<task_base*> deque;
-    // Written by the owner when it parks and by whoever wakes it; on its own line so that
-    // wake-ups do not disturb the deque's lines.
-    alignas(k_cache_line) std::atomic<std::uint32_t> sleep_state{k_awake};
-    std::atomic<bool> occupied{false};  // guest and leased seats: is a thread using it?
-    std::uint64_t rng_state = 0;        // owner only: victim selection
-    std::uint32_t index = 0;
-    bool is_guest = false;
-};
-
-/// One seat the calling thread holds. A thread can hold seats in several pools at once
-/// (a worker of pool A waiting on pool B as a guest, which then calls back into A), so the
-/// seats form a chain from the innermost outwards; each lives in the frame that took it.
-struct worker_context {
-    scheduler* sched = nullptr;
-    slot* home = nullptr;
-    worker_context* outer = nullptr;
-};
-
-inline thread_local worker_context* t_innermost_context = nullptr;
 
 /// Lets a thread outside a pool hold on to a seat in it across calls (see
 /// scheduler::lease_seat). The anchor outlives the pool; the pool clears `sched` when it
@@ -174,13 +149,13 @@ public:
     /// Owner of `home` only. The fork path: a deque push plus one shared read.
     void push_local(slot& home, task_base* task) {
         // The push stores bottom with seq_cst (one locked instruction on x86, no fence);
-        // this seq_cst load comes after it in the total order, so either we see a sleeper
+        // anyone_asleep()'s seq_cst load comes after it in the total order, so either we see a sleeper
         // that registered before the push, or that sleeper's last look at the deques
         // (work_visible, seq_cst) sees the task. A cheaper relaxed pair would let a
         // sleeper miss the task; harmless while the pusher returns to the scheduler, but
         // a hang if the task's author then blocks on something only that task will do.
         home.deque.push(task);
-        if (m_sleepers.load(std::memory_order_seq_cst) != 0) wake_one();
+        if (m_parking.anyone_asleep()) wake_one();
     }
 
     void inject(task_base* task) {
@@ -189,11 +164,11 @@ public:
             m_injected.push_back(task);
             // seq_cst: pairs with park(): either this increment precedes the sleeper's
             // registration in the total order, and the sleeper's re-check sees the task,
-            // or our load of m_sleepers below sees the sleeper. Nobody else will run an
-            // injected task, so no wake-up may be lost here.
+            // or our load of the sleeper count below sees the sleeper. Nobody else will
+            // run an injected task, so no wake-up may be lost here.
             m_injected_count.fetch_add(1, std::memory_order_seq_cst);
         }
-        if (m_sleepers.load(std::memory_order_seq_cst) != 0) wake_one();
+        if (m_parking.anyone_asleep()) wake_one();
     }
 
     /// Runs `body(slot&)` on a slot of this pool: the caller's own when it already is
@@ -215,7 +190,7 @@ public:
 
     /// Runs other work until `done()` holds; parks when there is nothing to do.
     /// `done` must read with seq_cst whatever its signaller writes before calling
-    /// wake_slot() (the Dekker pairing described in park()).
+    /// wake_slot() (the Dekker pairing described in parking::park()).
     template <class Done>
     void wait_until(slot& home, Done&& done) {
         wait_until(home, std::forward<Done>(done), injection::one_at_a_time);
@@ -252,28 +227,18 @@ public:
                 idle_pause(idle_rounds);
                 continue;
             }
-            park(home, [&] { return done() || work_visible(); });
+            m_parking.park(home, [&] { return done() || work_visible(); });
             idle_rounds = 0;
             parked = true;
         }
         // We may have been woken (or claimed while cancelling a park) for new work by
         // wake_one() and now leave for our own reason instead: pass the wake-up on, or
         // the work could wait for a thread that stays asleep.
-        if (parked && m_sleepers.load(std::memory_order_seq_cst) != 0 && work_visible()) wake_one();
+        if (parked && m_parking.anyone_asleep() && work_visible()) wake_one();
     }
 
-    /// Wakes `target` if it is parked; harmless if it is awake (it re-checks its
-    /// condition before parking again). Any thread.
-    void wake_slot(slot& target) noexcept {
-        std::uint32_t expected = slot::k_sleeping;
-        // seq_cst: the signaller's write of its condition, then this CAS, pair with the
-        // parker's store of k_sleeping, then its read of the condition.
-        if (target.sleep_state.compare_exchange_strong(expected, slot::k_notified,
-                                                       std::memory_order_seq_cst)) {
-            m_sleepers.fetch_sub(1, std::memory_order_relaxed);
-            target.sleep_state.notify_one();
-        }
-    }
+    /// Wakes `target` if it is parked; harmless if it is awake. Any thread.
+    void wake_slot(slot& target) noexcept { m_parking.wake_slot(target); }
 
     /// Pops, takes from the injection queue, or steals one task. Owner of `home` only.
     task_base* find_work(slot& home, injection mode = injection::one_at_a_time) {
@@ -350,7 +315,7 @@ private:
     void stop_and_join() noexcept {
         m_stopping.store(true, std::memory_order_seq_cst);
         for (std::size_t i = 0; i < slot_count(); ++i) {
-            wake_slot(m_slots[i]);
+            m_parking.wake_slot(m_slots[i]);
         }
         for (std::thread& thread : m_threads) {
             if (thread.joinable()) thread.join();
@@ -358,67 +323,7 @@ private:
         m_threads.clear();
     }
 
-    static void idle_pause(unsigned round) noexcept {
-        if (round < 16) {
-#if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
-#endif
-        } else {
-            // Give the core away: on an oversubscribed machine the thread we wait for
-            // may need it.
-            std::this_thread::yield();
-        }
-    }
-
-    /// Parks `home` until `ready()` or a wake-up. The protocol (an eventcount with one
-    /// word per thread):
-    ///   parker:    sleepers += 1; state = sleeping; if ready() cancel; else futex-wait
-    ///   signaller: make ready() true; if sleepers > 0, wake (CAS sleeping->notified)
-    /// Every step is seq_cst, so in the single total order either the signaller's look
-    /// at the sleep word comes after our store of `sleeping` (and it wakes us), or our
-    /// ready() comes after the signaller's write (and we do not sleep).
-    /// Invariant: m_sleepers >= the number of slots whose word is k_sleeping — we count
-    /// ourselves before we show as sleeping, and whoever moves a word out of k_sleeping
-    /// decrements after. So a waker that reads m_sleepers == 0 can never be hiding a
-    /// sleeper that some other waker claimed.
-    template <class Ready>
-    void park(slot& home, Ready&& ready) {
-        m_sleepers.fetch_add(1, std::memory_order_seq_cst);
-        home.sleep_state.store(slot::k_sleeping, std::memory_order_seq_cst);
-        if (ready()) {
-            // Cancel. If a waker already claimed us it also decremented m_sleepers.
-            if (home.sleep_state.exchange(slot::k_awake, std::memory_order_acq_rel) ==
-                slot::k_sleeping) {
-                m_sleepers.fetch_sub(1, std::memory_order_relaxed);
-            }
-            return;
-        }
-        // acquire: whatever the waker wrote before its CAS is visible after we wake.
-        while (home.sleep_state.load(std::memory_order_acquire) == slot::k_sleeping) {
-            home.sleep_state.wait(slot::k_sleeping, std::memory_order_acquire);
-        }
-        home.sleep_state.store(slot::k_awake, std::memory_order_relaxed);
-    }
-
-    /// Wakes one parked slot, if any; returns whether it woke one. The caller has made
-    /// its work visible and then read m_sleepers != 0, both seq_cst.
-    bool wake_one() noexcept {
-        for (std::size_t i = 0; i < slot_count(); ++i) {
-            slot& candidate = m_slots[i];
-            // seq_cst: this read follows the caller's read of m_sleepers in the total
-            // order, so it sees the k_sleeping of any parker that caller counted (see park()).
-            if (candidate.sleep_state.load(std::memory_order_seq_cst) == slot::k_sleeping) {
-                std::uint32_t expected = slot::k_sleeping;
-                if (candidate.sleep_state.compare_exchange_strong(expected, slot::k_notified,
-                                                                  std::memory_order_seq_cst)) {
-                    m_sleepers.fetch_sub(1, std::memory_order_relaxed);
-                    candidate.sleep_state.notify_one();
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
+    bool wake_one() noexcept { return m_parking.wake_one(m_slots.get(), slot_count()); }
 
     /// Any thread: is there work anywhere? Used as the last check before parking.
     bool work_visible() const noexcept {
@@ -459,7 +364,7 @@ private:
         // Moved tasks were injected work, which no sleeper may miss: wake as many
         // sleepers as tasks moved (the pushes and this read are seq_cst, as in push_local).
         for (std::size_t woken = 0; woken < moved; ++woken) {
-            if (m_sleepers.load(std::memory_order_seq_cst) == 0 || !wake_one()) break;
+            if (!m_parking.anyone_asleep() || !wake_one()) break;
         }
         return first;
     }
@@ -508,29 +413,6 @@ private:
         m_occupied_extras.fetch_and(~(std::uint64_t{1} << (seat.index - m_worker_count)), std::memory_order_relaxed);
     }
 
-    /// Is `seat` held by a frame of the calling thread (worker, guest, or a leased seat in
-    /// use by run_in_slot)?
-    static bool on_context_chain(const slot& seat) noexcept {
-        for (worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
-            if (context->home == &seat) return true;
-        }
-        return false;
-    }
-
-    /// Pushes a seat on the calling thread's context chain for a scope.
-    class context_scope {
-    public:
-        context_scope(scheduler& sched, slot& seat) noexcept : m_context{&sched, &seat, t_innermost_context} {
-            t_innermost_context = &m_context;
-        }
-        context_scope(const context_scope&) = delete;
-        context_scope& operator=(const context_scope&) = delete;
-        ~context_scope() { t_innermost_context = m_context.outer; }
-
-    private:
-        worker_context m_context;
-    };
-
     /// Leases a free seat to the calling outside thread for as long as it keeps using
     /// this pool, so that its submits are lock-free pushes that workers steal, instead of
     /// trips through the injection mutex. Returns nullptr when all are taken. Leased
@@ -576,8 +458,7 @@ private:
     std::unique_ptr<slot[]> m_slots;
     std::vector<std::thread> m_threads;
 
-    // Read on every fork: keep it away from lines that change often.
-    alignas(k_cache_line) std::atomic<std::uint32_t> m_sleepers{0};
+    parking m_parking;  // the sleeper count, on a line of its own
     alignas(k_cache_line) std::atomic<std::size_t> m_injected_count{0};
     std::atomic<std::uint64_t> m_occupied_extras{0};
     std::shared_ptr<lease_anchor> m_anchor;

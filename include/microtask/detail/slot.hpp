@@ -1,0 +1,62 @@
+// microtask — detail/slot.hpp
+// A seat at a pool (`slot`), and the chain of seats the calling thread holds.
+#pragma once
+
+#include "task.hpp"
+#include "work_stealing_deque.hpp"
+
+#include <atomic>
+#include <cstdint>
+
+namespace microtask::detail {
+
+class scheduler;
+
+/// A seat at the pool: a worker thread's, or a guest slot lent to an outside thread.
+struct alignas(k_cache_line) slot {
+    enum : std::uint32_t { k_awake = 0, k_sleeping = 1, k_notified = 2 };
+
+    work_stealing_deque<task_base*> deque;
+    // Written by the owner when it parks and by whoever wakes it; on its own line so that
+    // wake-ups do not disturb the deque's lines.
+    alignas(k_cache_line) std::atomic<std::uint32_t> sleep_state{k_awake};
+    std::atomic<bool> occupied{false};  // guest and leased seats: is a thread using it?
+    std::uint64_t rng_state = 0;        // owner only: victim selection
+    std::uint32_t index = 0;
+    bool is_guest = false;
+};
+
+/// One seat the calling thread holds. A thread can hold seats in several pools at once
+/// (a worker of pool A waiting on pool B as a guest, which then calls back into A), so the
+/// seats form a chain from the innermost outwards; each lives in the frame that took it.
+struct worker_context {
+    scheduler* sched = nullptr;
+    slot* home = nullptr;
+    worker_context* outer = nullptr;
+};
+
+inline thread_local worker_context* t_innermost_context = nullptr;
+
+/// Is `seat` held by a frame of the calling thread?
+inline bool on_context_chain(const slot& seat) noexcept {
+    for (const worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
+        if (context->home == &seat) return true;
+    }
+    return false;
+}
+
+/// Puts a seat on the calling thread's context chain for a scope.
+class context_scope {
+public:
+    context_scope(scheduler& sched, slot& seat) noexcept : m_context{&sched, &seat, t_innermost_context} {
+        t_innermost_context = &m_context;
+    }
+    context_scope(const context_scope&) = delete;
+    context_scope& operator=(const context_scope&) = delete;
+    ~context_scope() { t_innermost_context = m_context.outer; }
+
+private:
+    worker_context m_context;
+};
+
+}  // namespace microtask::detail
