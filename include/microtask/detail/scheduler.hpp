@@ -240,6 +240,18 @@ public:
     /// Wakes `target` if it is parked; harmless if it is awake. Any thread.
     void wake_slot(slot& target) noexcept { m_parking.wake_slot(target); }
 
+    /// Wakes every seat whose wait_key is `key`: the threads whose innermost registered
+    /// wait is for `key`. Any thread; `key` is only compared, so it may already be gone.
+    /// O(number of seats).
+    /// The caller made the waiters' condition true with a seq_cst RMW that read their
+    /// registration (e.g. task_group's state word); the waiters stored wait_key with
+    /// seq_cst before registering, so the seq_cst loads here see the key.
+    void wake_waiters_of(const void* key) noexcept {
+        for (std::size_t i = 0; i < slot_count(); ++i) {
+            if (m_slots[i].wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(m_slots[i]);
+        }
+    }
+
     /// Pops, takes from the injection queue, or steals one task. Owner of `home` only.
     task_base* find_work(slot& home, injection mode = injection::one_at_a_time) {
         if (task_base* task = home.deque.pop(nullptr)) {

@@ -20,6 +20,10 @@ struct alignas(k_cache_line) slot {
     // Written by the owner when it parks and by whoever wakes it; on its own line so that
     // wake-ups do not disturb the deque's lines.
     alignas(k_cache_line) std::atomic<std::uint32_t> sleep_state{k_awake};
+    // What the owner's innermost registered wait is for (a task_group), or nullptr. The
+    // owner writes it; whoever completes that thing reads it to find whom to wake
+    // (scheduler::wake_waiters_of). Only ever compared, never dereferenced.
+    std::atomic<const void*> wait_key{nullptr};
     std::atomic<bool> occupied{false};  // guest and leased seats: is a thread using it?
     std::uint64_t rng_state = 0;        // owner only: victim selection
     std::uint32_t index = 0;

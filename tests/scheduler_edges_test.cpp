@@ -1,0 +1,132 @@
+// Regression tests for the scheduler at its edges (tracker issue 11): nested waits on one
+// task group, a pool destroyed while a running task still needs another worker, more
+// outside callers than guest seats, starved outside submitters, and padding.
+//
+// Several of the old failures were hangs. Every scenario therefore runs on a thread of
+// its own under a watchdog: if it does not finish in time the test prints what hung and
+// ends the process with a failure (a hung pool cannot be recovered or destroyed), so
+// ctest reports a failure instead of sitting until its timeout.
+#include "test_support.hpp"
+
+#include <microtask/microtask.hpp>
+
+#include "catch.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <memory>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace mt = microtask;
+using namespace std::chrono_literals;
+
+namespace {
+
+#ifdef MICROTASK_SANITIZED
+constexpr auto k_hang_limit = 60s;
+#else
+constexpr auto k_hang_limit = 20s;
+#endif
+
+/// Runs `scenario()` on a fresh thread and returns its result; a scenario that has not
+/// finished within k_hang_limit is a hang: say so and end the process with status 1.
+template <class Scenario>
+auto run_with_watchdog(const char* what, Scenario scenario) {
+    using result = std::invoke_result_t<Scenario&>;
+    std::packaged_task<result()> task(std::move(scenario));
+    std::future<result> outcome = task.get_future();
+    std::thread runner(std::move(task));
+    const bool finished = outcome.wait_for(k_hang_limit) == std::future_status::ready;
+    if (!finished) {
+        std::fprintf(stderr, "scheduler_edges_test: HANG: '%s' did not finish within %lld s\n", what,
+                     static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(k_hang_limit).count()));
+        std::fflush(stderr);
+        std::_Exit(1);
+    }
+    runner.join();
+    return outcome.get();
+}
+
+void spin_until(const std::atomic<bool>& flag) {
+    while (!flag.load()) std::this_thread::yield();
+}
+
+}  // namespace
+
+// Issue 11.1. A thread that waits on a group, and while helping runs a task that waits on
+// the same group, registered twice: the old code added "slot index + 1" to the group's
+// state word at each wait, so the last task woke the slot named by the sum (another
+// thread, or past the end of the slot array) and the waiter slept for ever.
+TEST_CASE("task_group: nested waits on one group from one thread are all woken (regression)",
+          "[scheduler][task_group]") {
+    const int threads = GENERATE(1, 2, 4);
+    const int depth = GENERATE(2, 3);
+    CAPTURE(threads, depth);
+    const int ran = run_with_watchdog("nested task_group waits", [threads, depth] {
+        mt::thread_pool pool{threads};
+        mt::task_group group{pool};
+        std::atomic<bool> blocker_started{false};
+        std::atomic<int> inner_waits{0};
+        std::atomic<int> finished{0};
+        // The group's one task: it runs on a worker and finishes only once every nested
+        // wait has registered and has had time to park.
+        group.run([&] {
+            blocker_started = true;
+            while (inner_waits.load() < depth - 1) std::this_thread::yield();
+            std::this_thread::sleep_for(100ms);
+            finished.fetch_add(1);
+        });
+        spin_until(blocker_started);
+        // Plain tasks (not of the group) that wait on the group. This thread's outer wait
+        // runs them (they are on its own leased seat, newest first) or a worker does.
+        for (int i = 1; i < depth; ++i) {
+            (void)pool.submit([&] {
+                inner_waits.fetch_add(1);
+                group.wait();
+                finished.fetch_add(1);
+            });
+        }
+        group.wait();
+        // The inner waits that ran on workers may still be returning.
+        while (finished.load() < depth) std::this_thread::yield();
+        return finished.load();
+    });
+    REQUIRE(ran == depth);
+}
+
+TEST_CASE("task_group: several threads may wait on one group at once (regression)", "[scheduler][task_group]") {
+    const int threads = GENERATE(1, 2, 4);
+    CAPTURE(threads);
+    const int woken = run_with_watchdog("task_group waited on by several threads", [threads] {
+        mt::thread_pool pool{threads};
+        mt::task_group group{pool};
+        std::atomic<bool> release{false};
+        std::atomic<bool> started{false};
+        group.run([&] {
+            started = true;
+            spin_until(release);
+        });
+        spin_until(started);
+        std::atomic<int> returned{0};
+        std::vector<std::thread> waiters;
+        for (int i = 0; i < 3; ++i) {
+            waiters.emplace_back([&] {
+                group.wait();
+                returned.fetch_add(1);
+            });
+        }
+        std::this_thread::sleep_for(100ms);  // let every waiter park
+        release = true;
+        for (std::thread& waiter : waiters) waiter.join();
+        return returned.load();
+    });
+    REQUIRE(woken == 3);
+}
