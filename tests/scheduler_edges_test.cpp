@@ -130,3 +130,33 @@ TEST_CASE("task_group: several threads may wait on one group at once (regression
     });
     REQUIRE(woken == 3);
 }
+
+// Issue 11.2. Each worker used to leave for good the first time its drain found nothing,
+// so a task still running when the destructor began, which queued work and then waited
+// for another worker to take it, waited for ever.
+TEST_CASE("thread_pool: the destructor waits for work queued by tasks still running (regression)",
+          "[scheduler][thread_pool]") {
+    const int threads = GENERATE(2, 3, 4);
+    CAPTURE(threads);
+    const bool child_ran = run_with_watchdog("destructor with a running task that queues work", [threads] {
+        auto pool = std::make_unique<mt::thread_pool>(threads);
+        mt::thread_pool* raw = pool.get();
+        std::atomic<bool> destroying{false};
+        std::atomic<bool> started{false};
+        std::atomic<bool> child{false};
+        (void)pool->submit([&, raw] {
+            started = true;
+            spin_until(destroying);
+            // Long enough for the other workers' drains to find nothing.
+            std::this_thread::sleep_for(50ms);
+            (void)raw->submit([&] { child = true; });  // onto this worker's own deque
+            // Not a helping wait: only another worker can run the child.
+            spin_until(child);
+        });
+        spin_until(started);
+        destroying = true;
+        pool.reset();
+        return child.load();
+    });
+    REQUIRE(child_ran);
+}

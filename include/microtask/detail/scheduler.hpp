@@ -63,6 +63,7 @@ public:
         : m_worker_count(worker_count),
           m_guest_count(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 8, 32)),
           m_slots(std::make_unique<slot[]>(m_worker_count + m_guest_count + k_leased_seats)),
+          m_unsettled(m_worker_count),
           m_anchor(std::make_shared<lease_anchor>(this)),
           m_guest_tokens(static_cast<std::ptrdiff_t>(m_guest_count)) {
         static_assert(k_leased_seats + 32 <= 64, "extra seats are tracked in one 64-bit mask");
@@ -77,6 +78,9 @@ public:
                 m_threads.emplace_back([this, i] { worker_main(m_slots[i]); });
             }
         } catch (...) {
+            // Workers never started never settle: do not let the started ones wait for them.
+            // relaxed: no worker reads it before the seq_cst store of m_stopping below.
+            m_unsettled.fetch_sub(m_worker_count - m_threads.size(), std::memory_order_relaxed);
             stop_and_join();
             throw;
         }
@@ -85,7 +89,8 @@ public:
     scheduler(const scheduler&) = delete;
     scheduler& operator=(const scheduler&) = delete;
 
-    /// Runs everything still queued, then joins the workers.
+    /// Runs everything still queued, and whatever the tasks still running queue, then
+    /// joins the workers.
     ~scheduler() {
         for (const worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
             if (context->sched == this) {
@@ -317,11 +322,41 @@ private:
         t_innermost_context = &context;
         // seq_cst load: park()'s re-check must see a stop that raced with it.
         wait_until(home, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
-        // Stopping: drain. A task we run may queue more; the loop takes those too.
-        while (task_base* task = find_work(home, injection::batch)) {
-            task->execute();
-        }
+        drain(home);
         t_innermost_context = nullptr;
+    }
+
+    /// Stopping: run what is queued until no task is queued *or running* anywhere. A
+    /// worker that finds nothing must not leave while another worker still runs a task:
+    /// that task may queue more work and wait for someone else to take it.
+    /// m_unsettled counts the workers that are running or looking for a task (all of them
+    /// until they first run dry here). Invariant: a worker holds or runs a task only
+    /// while counted, so "m_unsettled == 0 and no work visible" means no task exists and
+    /// none can appear; that is when every worker leaves.
+    void drain(slot& home) {
+        const auto settled_and_empty = [this] {
+            // seq_cst: the parker's side of the pairing with the last settler's fetch_sub
+            // (followed by its wake_slot calls), as in park().
+            return m_unsettled.load(std::memory_order_seq_cst) == 0 && !work_visible();
+        };
+        for (;;) {
+            while (task_base* task = find_work(home, injection::batch)) {
+                task->execute();
+            }
+            // seq_cst: the signaller's side for the waiters below: the count, then the
+            // wake-ups (their CAS on the sleep words).
+            if (m_unsettled.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+                for (std::size_t i = 0; i < m_worker_count; ++i) m_parking.wake_slot(m_slots[i]);
+            }
+            while (!work_visible()) {
+                if (settled_and_empty()) return;
+                m_parking.park(home, [&] { return m_unsettled.load(std::memory_order_seq_cst) == 0 || work_visible(); });
+            }
+            // Work showed up: count ourselves again before we may take it. relaxed is not
+            // enough: a worker that reads 0 after our look above must not leave while we
+            // go for the work, so the increment is seq_cst like the loads of the count.
+            m_unsettled.fetch_add(1, std::memory_order_seq_cst);
+        }
     }
 
     void stop_and_join() noexcept {
@@ -473,6 +508,7 @@ private:
     parking m_parking;  // the sleeper count, on a line of its own
     alignas(k_cache_line) std::atomic<std::size_t> m_injected_count{0};
     std::atomic<std::uint64_t> m_occupied_extras{0};
+    std::atomic<std::size_t> m_unsettled;  // see drain()
     std::shared_ptr<lease_anchor> m_anchor;
     std::atomic<bool> m_stopping{false};
     std::mutex m_injected_mutex;
