@@ -160,3 +160,85 @@ TEST_CASE("thread_pool: the destructor waits for work queued by tasks still runn
     });
     REQUIRE(child_ran);
 }
+
+namespace {
+/// A pool's number of guest seats, as the scheduler computes it.
+std::size_t guest_seat_count() {
+    return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 8, 32);
+}
+}  // namespace
+
+// Issue 11.3 (and 11.4). Outside threads each in join(B, get a future of pool A) hold
+// every guest seat of B while the A tasks they wait for each need a seat in B for a
+// map_reduce. The old code made a thread with no free seat block on a semaphore, helping
+// nobody: nothing finished.
+TEST_CASE("outside callers beyond the guest seats still make progress (regression)", "[scheduler][join]") {
+    const std::size_t callers = guest_seat_count() + 1;
+    const int b_threads = GENERATE(1, 2);
+    CAPTURE(callers, b_threads);
+    const std::int64_t total = run_with_watchdog("more outside callers than guest seats", [callers, b_threads] {
+        // One A worker per caller, so that every A task is started by a worker (and not
+        // run inline by the caller's get()), exactly as when A is busy.
+        mt::thread_pool pool_a{callers};
+        mt::thread_pool pool_b{b_threads};
+        std::atomic<std::size_t> inside_join{0};
+        const std::size_t seats = guest_seat_count();
+        std::vector<std::int64_t> results(callers, 0);
+        std::vector<std::thread> outside;
+        for (std::size_t c = 0; c < callers; ++c) {
+            outside.emplace_back([&, c] {
+                std::atomic<bool> started{false};
+                auto from_a = pool_a.submit([&] {
+                    started = true;
+                    // Wait until B's guest seats are all held by the callers.
+                    while (inside_join.load() < seats) std::this_thread::yield();
+                    return mt::map_reduce(pool_b, mt::iota(0, 20000), [](int i) { return std::int64_t{i}; },
+                                          mt::sum<std::int64_t>{});
+                });
+                auto [value, one] = mt::join(
+                    pool_b,
+                    [&] {
+                        inside_join.fetch_add(1);
+                        spin_until(started);
+                        return from_a.get();
+                    },
+                    [] { return std::int64_t{1}; });
+                results[c] = value + one;
+            });
+        }
+        for (std::thread& thread : outside) thread.join();
+        std::int64_t sum = 0;
+        for (std::int64_t r : results) sum += r;
+        return sum;
+    });
+    REQUIRE(total == static_cast<std::int64_t>(callers) * (std::int64_t{20000} * 19999 / 2 + 1));
+}
+
+// Issue 11.4. More outside threads than guest seats, which all leave their seats at once,
+// again and again: a semaphore that wakes a waiter only on a 0 -> 1 transition (libstdc++
+// 12) can leave a waiter asleep while seats are free.
+TEST_CASE("outside callers queueing for guest seats are never left asleep (regression)", "[scheduler][join]") {
+    const std::size_t callers = guest_seat_count() + 4;
+    const int rounds = static_cast<int>(microtask_test::scaled(300));
+    const int completed = run_with_watchdog("guest seat hand-over", [callers, rounds] {
+        mt::thread_pool pool{2};
+        std::atomic<int> done{0};
+        // Every round, all callers ask for a seat at once and the seated ones leave at
+        // about the same moment, so several seats come free together while others wait.
+        std::barrier round_start(static_cast<std::ptrdiff_t>(callers));
+        std::vector<std::thread> outside;
+        for (std::size_t c = 0; c < callers; ++c) {
+            outside.emplace_back([&] {
+                for (int r = 0; r < rounds; ++r) {
+                    round_start.arrive_and_wait();
+                    auto [a, b] = mt::join(
+                        pool, [] { std::this_thread::sleep_for(500us); return 1; }, [] { return 1; });
+                    done.fetch_add(a + b - 1);
+                }
+            });
+        }
+        for (std::thread& thread : outside) thread.join();
+        return done.load();
+    });
+    REQUIRE(completed == static_cast<int>(callers) * rounds);
+}

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "parking.hpp"
+#include "private_seats.hpp"
 #include "slot.hpp"
 #include "task.hpp"
 #include "work_stealing_deque.hpp"
@@ -26,7 +27,6 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <semaphore>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -64,8 +64,7 @@ public:
           m_guest_count(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 8, 32)),
           m_slots(std::make_unique<slot[]>(m_worker_count + m_guest_count + k_leased_seats)),
           m_unsettled(m_worker_count),
-          m_anchor(std::make_shared<lease_anchor>(this)),
-          m_guest_tokens(static_cast<std::ptrdiff_t>(m_guest_count)) {
+          m_anchor(std::make_shared<lease_anchor>(this)) {
         static_assert(k_leased_seats + 32 <= 64, "extra seats are tracked in one 64-bit mask");
         for (std::size_t i = 0; i < slot_count(); ++i) {
             m_slots[i].index = static_cast<std::uint32_t>(i);
@@ -130,20 +129,27 @@ public:
         return lease.anchor.get() == m_anchor.get() ? lease.seat : nullptr;
     }
 
-    /// Could another thread steal from `home`? False only for the single worker of a
-    /// one-worker pool with no outside thread seated: then splitting work is useless.
-    /// (A one-worker pool called from outside has two participants: the worker must
-    /// split what it stole, or the caller cannot take any of it back.)
+    /// Could another thread steal from `home`? False for a private seat (nobody sees
+    /// it), and for the single worker of a one-worker pool with no outside thread seated:
+    /// then splitting work is useless. (A one-worker pool called from outside has two
+    /// participants: the worker must split what it stole, or the caller cannot take any
+    /// of it back.)
     [[nodiscard]] bool may_have_thieves(const slot& home) const noexcept {
+        if (home.is_private) return false;
         return m_worker_count > 1 || home.is_guest || m_occupied_extras.load(std::memory_order_relaxed) != 0;
     }
 
     /// Queues a task: on the caller's own deque when it has a seat here (lock-free; an
     /// outside thread leases one on its first submit while any is free), otherwise on
-    /// the injection queue.
+    /// the injection queue. A private seat's deque is seen by nobody else, so a task
+    /// submitted from one goes to the injection queue, where workers find it.
     void submit(task_base* task) {
         if (slot* home = current_slot()) {
-            push_local(*home, task);
+            if (home->is_private) {
+                inject(task);
+            } else {
+                push_local(*home, task);
+            }
         } else if (slot* seat = lease_seat()) {
             push_local(*seat, task);
         } else {
@@ -154,13 +160,14 @@ public:
     /// Owner of `home` only. The fork path: a deque push plus one shared read.
     void push_local(slot& home, task_base* task) {
         // The push stores bottom with seq_cst (one locked instruction on x86, no fence);
-        // anyone_asleep()'s seq_cst load comes after it in the total order, so either we see a sleeper
-        // that registered before the push, or that sleeper's last look at the deques
-        // (work_visible, seq_cst) sees the task. A cheaper relaxed pair would let a
-        // sleeper miss the task; harmless while the pusher returns to the scheduler, but
-        // a hang if the task's author then blocks on something only that task will do.
+        // anyone_asleep()'s seq_cst load comes after it in the total order, so either we
+        // see a sleeper that registered before the push, or that sleeper's last look at
+        // the deques (work_visible, seq_cst) sees the task. A cheaper relaxed pair would
+        // let a sleeper miss the task; harmless while the pusher returns to the scheduler,
+        // but a hang if the task's author then blocks on something only that task will do.
+        // A private seat's deque is invisible to others: nobody to wake for it.
         home.deque.push(task);
-        if (m_parking.anyone_asleep()) wake_one();
+        if (!home.is_private && m_parking.anyone_asleep()) wake_one();
     }
 
     void inject(task_base* task) {
@@ -177,7 +184,9 @@ public:
     }
 
     /// Runs `body(slot&)` on a slot of this pool: the caller's own when it already is
-    /// inside, otherwise a borrowed guest slot (blocking while all guest slots are taken).
+    /// inside, otherwise a free guest seat, otherwise a private seat. Never blocks for
+    /// a seat: the number of guest seats limits how many outside callers can be helped
+    /// by thieves, never how many make progress.
     template <class Body>
     decltype(auto) run_in_slot(Body&& body) {
         if (slot* home = current_slot()) {
@@ -245,9 +254,9 @@ public:
     /// Wakes `target` if it is parked; harmless if it is awake. Any thread.
     void wake_slot(slot& target) noexcept { m_parking.wake_slot(target); }
 
-    /// Wakes every seat whose wait_key is `key`: the threads whose innermost registered
-    /// wait is for `key`. Any thread; `key` is only compared, so it may already be gone.
-    /// O(number of seats).
+    /// Wakes every seat (worker, guest, leased or private) whose wait_key is `key`: the
+    /// threads whose innermost registered wait is for `key`. Any thread; `key` is only
+    /// compared, so it may already be gone. O(number of seats).
     /// The caller made the waiters' condition true with a seq_cst RMW that read their
     /// registration (e.g. task_group's state word); the waiters stored wait_key with
     /// seq_cst before registering, so the seq_cst loads here see the key.
@@ -255,6 +264,9 @@ public:
         for (std::size_t i = 0; i < slot_count(); ++i) {
             if (m_slots[i].wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(m_slots[i]);
         }
+        m_private_seats.for_each([&](slot& seat) {
+            if (seat.wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(seat);
+        });
     }
 
     /// Pops, takes from the injection queue, or steals one task. Owner of `home` only.
@@ -274,25 +286,31 @@ private:
     static constexpr std::chrono::microseconds k_spin_time{100};
     static constexpr std::size_t k_injection_batch = 32;
 
+    /// A seat for an outside thread for the duration of a call: a free guest seat if
+    /// there is one, else a private seat. Never blocks.
     class guest_seat {
     public:
         explicit guest_seat(scheduler& sched) : m_sched(sched) {
-            sched.m_guest_tokens.acquire();
             const std::size_t first = sched.m_worker_count;
-            const std::size_t end = first + sched.m_guest_count;
-            for (std::size_t i = first;; ++i) {
-                if (i == end) i = first;
+            for (std::size_t i = first; i < first + sched.m_guest_count; ++i) {
                 bool expected = false;
                 slot& candidate = sched.m_slots[i];
                 // acquire: the previous guest's release below handed over the slot.
                 if (!candidate.occupied.load(std::memory_order_relaxed) &&
-                    candidate.occupied.compare_exchange_strong(expected, true,
-                                                               std::memory_order_acquire)) {
+                    candidate.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
                     m_home = &candidate;
                     break;
                 }
             }
-            sched.show_extra_seat(*m_home);
+            if (m_home != nullptr) {
+                sched.show_extra_seat(*m_home);
+            } else {
+                // Every guest seat is taken. Blocking here until one frees up would make
+                // the seat count a hidden resource: the seated threads may be waiting for
+                // work that needs this very thread (issue 11). A private seat lets it run
+                // the call itself and help the pool, unseen by thieves.
+                m_home = &sched.m_private_seats.claim(static_cast<std::uint32_t>(sched.slot_count()));
+            }
             m_context = {&sched, m_home, t_innermost_context};
             t_innermost_context = &m_context;
         }
@@ -305,9 +323,12 @@ private:
                 task->execute();
             }
             t_innermost_context = m_context.outer;
+            if (m_home->is_private) {
+                private_seats::release(*m_home);
+                return;
+            }
             m_sched.hide_extra_seat(*m_home);
             m_home->occupied.store(false, std::memory_order_release);
-            m_sched.m_guest_tokens.release();
         }
         slot& home() noexcept { return *m_home; }
 
@@ -372,7 +393,8 @@ private:
 
     bool wake_one() noexcept { return m_parking.wake_one(m_slots.get(), slot_count()); }
 
-    /// Any thread: is there work anywhere? Used as the last check before parking.
+    /// Any thread: is there work anywhere a thief can see? Used as the last check before
+    /// parking. (Private seats are not scanned: only their owners take from them.)
     bool work_visible() const noexcept {
         // seq_cst: pairs with inject()'s increment (see there).
         if (m_injected_count.load(std::memory_order_seq_cst) != 0) return true;
@@ -513,7 +535,7 @@ private:
     std::atomic<bool> m_stopping{false};
     std::mutex m_injected_mutex;
     std::deque<task_base*> m_injected;
-    std::counting_semaphore<> m_guest_tokens;
+    private_seats m_private_seats;
 };
 
 inline void outside_lease::release() noexcept {

@@ -12,7 +12,9 @@ namespace microtask::detail {
 
 class scheduler;
 
-/// A seat at the pool: a worker thread's, or a guest slot lent to an outside thread.
+/// A seat at the pool: a worker thread's; a guest seat lent to an outside thread while it
+/// waits; a seat an outside thread leased for its submits; or a private seat, which an
+/// outside thread uses when no guest seat is free and which thieves never see.
 struct alignas(k_cache_line) slot {
     enum : std::uint32_t { k_awake = 0, k_sleeping = 1, k_notified = 2 };
 
@@ -27,7 +29,8 @@ struct alignas(k_cache_line) slot {
     std::atomic<bool> occupied{false};  // guest and leased seats: is a thread using it?
     std::uint64_t rng_state = 0;        // owner only: victim selection
     std::uint32_t index = 0;
-    bool is_guest = false;
+    bool is_guest = false;    // any seat that is not a worker's
+    bool is_private = false;  // invisible to thieves (a guest that found no free seat)
 };
 
 /// One seat the calling thread holds. A thread can hold seats in several pools at once
