@@ -242,3 +242,49 @@ TEST_CASE("outside callers queueing for guest seats are never left asleep (regre
     });
     REQUIRE(completed == static_cast<int>(callers) * rounds);
 }
+
+// Issue 11.5. Thieves scanned the outside threads' leased seats lowest first: an outside
+// thread that kept its seat non-empty kept another outside thread's single task waiting
+// until it stopped submitting.
+TEST_CASE("outside submitters do not starve one another (regression)", "[scheduler][thread_pool]") {
+    const int threads = GENERATE(1, 2);
+    CAPTURE(threads);
+    const double delay_ms = run_with_watchdog("a starved outside submitter", [threads] {
+        mt::thread_pool pool{threads};
+        std::atomic<bool> flooding{false};
+        std::atomic<bool> victim_ran{false};
+        std::atomic<std::int64_t> outstanding{0};
+        const auto flood_limit = 3s;
+        // The first outside thread leases the lowest leased seat and keeps it non-empty.
+        std::thread flooder([&] {
+            const auto start = std::chrono::steady_clock::now();
+            while (!victim_ran.load() && std::chrono::steady_clock::now() - start < flood_limit) {
+                if (outstanding.load() > 2000) {
+                    flooding = true;
+                    std::this_thread::yield();
+                    continue;
+                }
+                outstanding.fetch_add(1);
+                (void)pool.submit([&] {
+                    const auto until = std::chrono::steady_clock::now() + 20us;
+                    while (std::chrono::steady_clock::now() < until) {
+                    }
+                    outstanding.fetch_sub(1);
+                });
+            }
+        });
+        spin_until(flooding);
+        // The second outside thread (this one) leases the next seat and submits one task.
+        const auto submitted = std::chrono::steady_clock::now();
+        std::atomic<std::int64_t> ran_at{0};
+        (void)pool.submit([&] {
+            ran_at = (std::chrono::steady_clock::now() - submitted).count();
+            victim_ran = true;
+        });
+        flooder.join();
+        while (!victim_ran.load()) std::this_thread::yield();
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::duration(ran_at.load())).count();
+    });
+    CAPTURE(delay_ms);
+    REQUIRE(delay_ms < 1000.0);
+}

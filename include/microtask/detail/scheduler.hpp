@@ -271,6 +271,18 @@ public:
 
     /// Pops, takes from the injection queue, or steals one task. Owner of `home` only.
     task_base* find_work(slot& home, injection mode = injection::one_at_a_time) {
+        // Fairness: every k_fairness_period-th look goes to the shared sources first (the
+        // injection queue, then the extra seats, where outside threads' submits wait)
+        // before the thread's own deque and the workers'. Otherwise a thread with a deep
+        // deque, or thieves fed by busy workers, could leave an outside submit waiting for
+        // as long as that work lasts.
+        if (++home.fairness_tick % k_fairness_period == 0) {
+            if (m_injected_count.load(std::memory_order_relaxed) != 0) {
+                if (task_base* task = take_injected(home, mode)) return task;
+            }
+            bool contended = false;
+            if (task_base* task = steal_from_extras(home, contended)) return task;
+        }
         if (task_base* task = home.deque.pop(nullptr)) {
             return task;
         }
@@ -285,6 +297,10 @@ public:
 private:
     static constexpr std::chrono::microseconds k_spin_time{100};
     static constexpr std::size_t k_injection_batch = 32;
+    // How often find_work() looks at the shared sources first: rarely enough that a
+    // thread keeps its own cache-warm work most of the time, often enough that a queued
+    // outside submit waits for at most a few dozen tasks of any one thread.
+    static constexpr std::uint32_t k_fairness_period = 32;
 
     /// A seat for an outside thread for the duration of a call: a free guest seat if
     /// there is one, else a private seat. Never blocks.
@@ -454,14 +470,27 @@ private:
                 if (v >= m_worker_count) v -= m_worker_count;
                 if (task_base* task = try_steal(home, m_slots[v], contended)) return task;
             }
-            // relaxed: a stale mask only delays a steal; park()'s last look scans all slots.
-            std::uint64_t extras = m_occupied_extras.load(std::memory_order_relaxed);
-            while (extras != 0) {
-                const auto bit = static_cast<std::size_t>(std::countr_zero(extras));
-                extras &= extras - 1;
-                if (task_base* task = try_steal(home, m_slots[m_worker_count + bit], contended)) return task;
-            }
+            if (task_base* task = steal_from_extras(home, contended)) return task;
             if (!contended) break;
+        }
+        return nullptr;
+    }
+
+    /// Tries every occupied extra seat (guest or leased) once. The scan starts one seat
+    /// further on each time (a per-thief cursor): scanning lowest first let one outside
+    /// thread that kept its seat non-empty starve another's tasks for as long as it
+    /// submitted. Now each occupied seat comes first at least once in 64 scans.
+    task_base* steal_from_extras(slot& home, bool& contended) {
+        // relaxed: a stale mask only delays a steal; park()'s last look scans all slots.
+        const std::uint64_t mask = m_occupied_extras.load(std::memory_order_relaxed);
+        if (mask == 0) return nullptr;
+        const unsigned shift = home.extras_cursor++ % 64;
+        // Bit b of the rotated mask is extra seat (b + shift) % 64.
+        std::uint64_t extras = std::rotr(mask, static_cast<int>(shift));
+        while (extras != 0) {
+            const auto bit = (static_cast<std::size_t>(std::countr_zero(extras)) + shift) % 64;
+            extras &= extras - 1;
+            if (task_base* task = try_steal(home, m_slots[m_worker_count + bit], contended)) return task;
         }
         return nullptr;
     }

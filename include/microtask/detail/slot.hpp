@@ -28,6 +28,8 @@ struct alignas(k_cache_line) slot {
     std::atomic<const void*> wait_key{nullptr};
     std::atomic<bool> occupied{false};  // guest and leased seats: is a thread using it?
     std::uint64_t rng_state = 0;        // owner only: victim selection
+    std::uint32_t fairness_tick = 0;    // owner only: see scheduler::find_work
+    std::uint32_t extras_cursor = 0;    // owner only: see scheduler::steal_from_extras
     std::uint32_t index = 0;
     bool is_guest = false;    // any seat that is not a worker's
     bool is_private = false;  // invisible to thieves (a guest that found no free seat)
