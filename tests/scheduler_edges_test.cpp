@@ -288,3 +288,26 @@ TEST_CASE("outside submitters do not starve one another (regression)", "[schedul
     CAPTURE(delay_ms);
     REQUIRE(delay_ms < 1000.0);
 }
+
+// Issue 11.9. A seat's sleep word (written by whoever wakes the seat) shared a cache line
+// with rng_state (written by the owner on every steal round), so every steal round of a
+// busy thread invalidated the line a waker was about to CAS, and the reverse.
+TEST_CASE("slot: fields other threads write and fields the owner writes are on separate lines (regression)",
+          "[scheduler]") {
+    using mt::detail::k_cache_line;
+    const auto line = [](const void* address) { return reinterpret_cast<std::uintptr_t>(address) / k_cache_line; };
+    auto seat = std::make_unique<mt::detail::slot>();
+    // Written by wakers and finishers.
+    const auto shared = line(&seat->sleep_state);
+    REQUIRE(line(&seat->wait_key) == shared);
+    // Written by the owner on every look for work.
+    REQUIRE(line(&seat->rng_state) != shared);
+    REQUIRE(line(&seat->fairness_tick) != shared);
+    REQUIRE(line(&seat->extras_cursor) != shared);
+    // Neither on the deque's lines.
+    REQUIRE(line(&seat->deque) != shared);
+    REQUIRE(line(&seat->deque) != line(&seat->rng_state));
+    // The sleeper count, read on every fork, has a line of its own.
+    STATIC_REQUIRE(alignof(mt::detail::parking) == k_cache_line);
+    STATIC_REQUIRE(sizeof(mt::detail::parking) == k_cache_line);
+}

@@ -389,9 +389,9 @@ private:
                 if (settled_and_empty()) return;
                 m_parking.park(home, [&] { return m_unsettled.load(std::memory_order_seq_cst) == 0 || work_visible(); });
             }
-            // Work showed up: count ourselves again before we may take it. relaxed is not
-            // enough: a worker that reads 0 after our look above must not leave while we
-            // go for the work, so the increment is seq_cst like the loads of the count.
+            // Work showed up: count ourselves again before we may take it (the invariant).
+            // seq_cst like every access to the count, so that all of them, the parkers'
+            // re-checks and the wake-ups sit in the one total order the argument needs.
             m_unsettled.fetch_add(1, std::memory_order_seq_cst);
         }
     }
@@ -551,19 +551,25 @@ private:
 
     static constexpr std::size_t k_leased_seats = 16;
 
+    // Read-only after construction.
     const std::size_t m_worker_count;
     const std::size_t m_guest_count;
     std::unique_ptr<slot[]> m_slots;
     std::vector<std::thread> m_threads;
 
-    parking m_parking;  // the sleeper count, on a line of its own
+    // Each group of shared, written fields on a cache line of its own: the sleeper count
+    // (read on every fork; inside m_parking), the injected count (read by every idle
+    // look), the injection queue itself, the occupied-extras mask (written when an
+    // outside thread takes or leaves a seat) and the shutdown state. Sharing a line made
+    // an outside submit's lock and count updates slow every thief's look.
+    parking m_parking;
     alignas(k_cache_line) std::atomic<std::size_t> m_injected_count{0};
-    std::atomic<std::uint64_t> m_occupied_extras{0};
-    std::atomic<std::size_t> m_unsettled;  // see drain()
-    std::shared_ptr<lease_anchor> m_anchor;
-    std::atomic<bool> m_stopping{false};
-    std::mutex m_injected_mutex;
+    alignas(k_cache_line) std::mutex m_injected_mutex;
     std::deque<task_base*> m_injected;
+    alignas(k_cache_line) std::atomic<std::uint64_t> m_occupied_extras{0};
+    alignas(k_cache_line) std::atomic<bool> m_stopping{false};
+    std::atomic<std::size_t> m_unsettled;  // see drain()
+    alignas(k_cache_line) std::shared_ptr<lease_anchor> m_anchor;
     private_seats m_private_seats;
 };
 

@@ -15,21 +15,27 @@ class scheduler;
 /// A seat at the pool: a worker thread's; a guest seat lent to an outside thread while it
 /// waits; a seat an outside thread leased for its submits; or a private seat, which an
 /// outside thread uses when no guest seat is free and which thieves never see.
+///
+/// Layout: the fields other threads write (the sleep word, the wait key, `occupied`) and
+/// the fields only the owner writes on every steal round (`rng_state`, the fairness
+/// counters) are on separate cache lines, and both away from the deque's lines.
 struct alignas(k_cache_line) slot {
     enum : std::uint32_t { k_awake = 0, k_sleeping = 1, k_notified = 2 };
 
     work_stealing_deque<task_base*> deque;
-    // Written by the owner when it parks and by whoever wakes it; on its own line so that
-    // wake-ups do not disturb the deque's lines.
+
+    // Written by the owner when it parks and by whoever wakes it.
     alignas(k_cache_line) std::atomic<std::uint32_t> sleep_state{k_awake};
     // What the owner's innermost registered wait is for (a task_group), or nullptr. The
     // owner writes it; whoever completes that thing reads it to find whom to wake
     // (scheduler::wake_waiters_of). Only ever compared, never dereferenced.
     std::atomic<const void*> wait_key{nullptr};
-    std::atomic<bool> occupied{false};  // guest and leased seats: is a thread using it?
-    std::uint64_t rng_state = 0;        // owner only: victim selection
-    std::uint32_t fairness_tick = 0;    // owner only: see scheduler::find_work
-    std::uint32_t extras_cursor = 0;    // owner only: see scheduler::steal_from_extras
+    std::atomic<bool> occupied{false};  // extra seats: is a thread using it?
+
+    // Owner only, written on every look for work.
+    alignas(k_cache_line) std::uint64_t rng_state = 0;  // victim selection
+    std::uint32_t fairness_tick = 0;                    // see scheduler::find_work
+    std::uint32_t extras_cursor = 0;                    // see scheduler::steal_from_extras
     std::uint32_t index = 0;
     bool is_guest = false;    // any seat that is not a worker's
     bool is_private = false;  // invisible to thieves (a guest that found no free seat)
