@@ -20,6 +20,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <memory>
 #include <thread>
 #include <utility>
@@ -310,4 +313,101 @@ TEST_CASE("slot: fields other threads write and fields the owner writes are on s
     // The sleeper count, read on every fork, has a line of its own.
     STATIC_REQUIRE(alignof(mt::detail::parking) == k_cache_line);
     STATIC_REQUIRE(sizeof(mt::detail::parking) == k_cache_line);
+}
+
+// Issue 11.8. Deque rings only grew and retired rings lived until the pool died, and the
+// task-block depot never shrank: after a burst of a million submits, resident memory
+// stayed at the burst's peak for the life of the pool (the depot: of the process).
+#ifndef MICROTASK_SANITIZED
+namespace {
+/// VmRSS of this process in KiB, from /proc/self/status (0 if unavailable).
+std::size_t resident_kib() {
+    std::FILE* status = std::fopen("/proc/self/status", "r");
+    if (status == nullptr) return 0;
+    char line[256];
+    std::size_t kib = 0;
+    while (std::fgets(line, sizeof line, status) != nullptr) {
+        if (std::sscanf(line, "VmRSS: %zu kB", &kib) == 1) break;
+    }
+    std::fclose(status);
+    return kib;
+}
+}  // namespace
+
+TEST_CASE("memory a burst of submits took comes back after a quiet moment (regression)", "[scheduler][memory]") {
+    const std::size_t growth_kib = run_with_watchdog("memory after a burst", [] {
+        mt::thread_pool pool{2};
+        for (int i = 0; i < 1000; ++i) (void)pool.submit([] {});
+        pool.submit([] {}).get();
+        std::this_thread::sleep_for(50ms);
+#if defined(__GLIBC__)
+        malloc_trim(0);  // measure what the pool holds, not what the allocator caches
+#endif
+        const std::size_t baseline = resident_kib();
+        // A burst: submitted much faster than two workers run it, so the outside thread's
+        // seat, its ring and the task blocks all grow to hundreds of thousands.
+        constexpr int k_burst = 1'000'000;
+        std::atomic<int> ran{0};
+        for (int i = 0; i < k_burst; ++i) {
+            (void)pool.submit([&ran] {
+                const auto until = std::chrono::steady_clock::now() + 1us;
+                while (std::chrono::steady_clock::now() < until) {
+                }
+                ran.fetch_add(1, std::memory_order_relaxed);
+            });
+        }
+        while (ran.load() < k_burst) std::this_thread::sleep_for(1ms);
+        // The quiet moment: the workers park (and trim), and this thread's next submit
+        // finds its seat empty (and trims it).
+        std::this_thread::sleep_for(100ms);
+        pool.submit([] {}).get();
+        std::this_thread::sleep_for(100ms);
+#if defined(__GLIBC__)
+        malloc_trim(0);
+#endif
+        const std::size_t after = resident_kib();
+        return after > baseline ? after - baseline : 0;
+    });
+    CAPTURE(growth_kib);
+    // Before: the depot alone kept ~100 MiB of task blocks, the seat's rings 16 MiB.
+    REQUIRE(growth_kib < 16 * 1024);
+}
+#endif
+
+// Issue 11.8, the mechanism: trim() frees retired rings while thieves are stealing. Under
+// AddressSanitizer a thief reading a freed ring is a heap-use-after-free; everywhere,
+// every item must be taken exactly once.
+TEST_CASE("work_stealing_deque: trim() while thieves steal loses nothing and frees no ring in use",
+          "[scheduler][memory]") {
+    using deque = mt::detail::work_stealing_deque<std::uintptr_t>;
+    const int rounds = static_cast<int>(microtask_test::scaled(400));
+    constexpr int k_burst = 3000;  // grows an 8-slot ring to 4096 slots each round
+    deque d(8);
+    std::vector<std::atomic<int>> taken(static_cast<std::size_t>(rounds) * k_burst);
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> thieves;
+    for (int t = 0; t < 2; ++t) {
+        thieves.emplace_back([&] {
+            while (!stop.load(std::memory_order_relaxed)) {
+                auto [status, item] = d.steal();
+                if (status == deque::steal_status::success) taken[item].fetch_add(1);
+            }
+        });
+    }
+    std::size_t next = 0;
+    for (int r = 0; r < rounds; ++r) {
+        for (int i = 0; i < k_burst; ++i) d.push(next++);
+        while (true) {
+            const std::uintptr_t item = d.pop(~std::uintptr_t{0});
+            if (item == ~std::uintptr_t{0}) break;
+            taken[item].fetch_add(1);
+        }
+        d.trim(16);
+        REQUIRE(d.capacity() == 8);
+    }
+    stop = true;
+    for (std::thread& thief : thieves) thief.join();
+    std::size_t wrong = 0;
+    for (auto& count : taken) wrong += count.load() != 1;
+    REQUIRE(wrong == 0);
 }

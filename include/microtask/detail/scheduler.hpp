@@ -148,6 +148,9 @@ public:
             if (home->is_private) {
                 inject(task);
             } else {
+                // An outside thread's seat is never trimmed by a park of its owner (it
+                // does not idle in the pool): give back a burst's ring here, when empty.
+                if (home->is_guest) home->deque.trim(k_idle_ring_capacity);
                 push_local(*home, task);
             }
         } else if (slot* seat = lease_seat()) {
@@ -241,6 +244,8 @@ public:
                 idle_pause(idle_rounds);
                 continue;
             }
+            // Idle for a while: a quiet moment to give back what a burst made the deque grow to.
+            home.deque.trim(k_idle_ring_capacity);
             m_parking.park(home, [&] { return done() || work_visible(); });
             idle_rounds = 0;
             parked = true;
@@ -301,6 +306,10 @@ private:
     // thread keeps its own cache-warm work most of the time, often enough that a queued
     // outside submit waits for at most a few dozen tasks of any one thread.
     static constexpr std::uint32_t k_fairness_period = 32;
+    // A deque ring bigger than this (32 KiB of pointers) is given back when the deque is
+    // found empty at a quiet moment; smaller rings are kept, so that ordinary bursts do
+    // not reallocate.
+    static constexpr std::size_t k_idle_ring_capacity = 4096;
 
     /// A seat for an outside thread for the duration of a call: a free guest seat if
     /// there is one, else a private seat. Never blocks.
