@@ -953,6 +953,16 @@ call_judgement judge_call(std::size_t size, const call_site& site) noexcept {
 // without a lease go to a mutex-protected injection queue. Idle threads spin briefly,
 // then park on their own sleep word with std::atomic::wait (a futex on Linux).
 
+// ---- include/microtask/detail/parking.hpp -----------------------------------
+// microtask — detail/parking.hpp
+// How a thread with nothing to do sleeps, and how it is woken: an eventcount with one
+// futex word per seat (slot::sleep_state) and one shared count of sleepers.
+// docs/design.md section 7 explains the protocol.
+
+// ---- include/microtask/detail/slot.hpp --------------------------------------
+// microtask — detail/slot.hpp
+// A seat at a pool (`slot`), and the chain of seats the calling thread holds.
+
 // ---- include/microtask/detail/task.hpp --------------------------------------
 // microtask — detail/task.hpp
 // The unit the scheduler moves around: an intrusive header with one function pointer.
@@ -1025,7 +1035,7 @@ value_result_t<F, Args...> invoke_to_value(F&& fn, Args&&... args) {
 // A growable Chase–Lev work-stealing deque (Chase & Lev 2005, with the C11 memory
 // orderings of Lê, Pop, Cohen & Zappa Nardelli, PPoPP 2013).
 //
-// Thread-safety, per member: push(), pop() and empty_for_owner() only from the owner
+// Thread-safety, per member: push(), pop(), trim() and capacity() only from the owner
 // thread; steal(), empty() and size_hint() from any thread.
 
 #include <atomic>
@@ -1057,7 +1067,7 @@ public:
 
     /// Precondition: initial_capacity is a power of two. Allocates once.
     explicit work_stealing_deque(std::size_t initial_capacity = 256)
-        : m_array(new ring(initial_capacity)) {
+        : m_array(new ring(initial_capacity)), m_initial_capacity(initial_capacity) {
         assert(initial_capacity > 0 && (initial_capacity & (initial_capacity - 1)) == 0);
     }
 
@@ -1130,12 +1140,22 @@ public:
         if (top >= bottom) {
             return {steal_status::empty, T{}};
         }
-        // acquire: pairs with the release store in grow(), so the new ring's copied
-        // contents are visible. A ring we read may already be retired; retired rings
-        // are kept until the deque dies, so the read is safe, and the CAS below fails
-        // if the slot was reused.
-        ring* array = m_array.load(std::memory_order_acquire);
+        // Announce that we may hold a ring pointer: trim() frees retired rings only while
+        // no thief is between here and the decrement below. seq_cst, with the seq_cst
+        // load of m_array after it and trim()'s seq_cst store of m_array and load of
+        // m_thieves: if trim() reads 0 here, either our increment comes after its
+        // load in the total order, so our m_array load comes after its store and sees
+        // the new ring, or our decrement (release) was read, so our read of the old
+        // ring happened before it is freed.
+        m_thieves.fetch_add(1, std::memory_order_seq_cst);
+        // seq_cst (includes acquire): pairs with the stores in grow() and trim(), so a
+        // new ring's copied contents are visible; and see above. A ring we read may
+        // already be retired; it is not freed while we are counted, and the CAS below
+        // fails if the slot was reused.
+        ring* array = m_array.load(std::memory_order_seq_cst);
         T item = array->load(top);
+        // release: our read of the ring happens before a trim() that reads this count.
+        m_thieves.fetch_sub(1, std::memory_order_release);
         if (!m_top.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst,
                                            std::memory_order_relaxed)) {
             return {steal_status::lost_race, T{}};
@@ -1156,6 +1176,32 @@ public:
         const std::int64_t n =
             m_bottom.load(std::memory_order_relaxed) - m_top.load(std::memory_order_relaxed);
         return n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+
+    /// Owner only. Gives memory back after a burst: if the deque is empty and its ring
+    /// has more than `max_idle_capacity` slots, replaces the ring by one of the initial
+    /// capacity; then frees the retired rings if no thief can still be reading them.
+    /// Never throws (if the small ring cannot be allocated, the big one stays).
+    /// O(1) plus the frees.
+    void trim(std::size_t max_idle_capacity) noexcept {
+        ring* array = m_array.load(std::memory_order_relaxed);
+        // relaxed: top only grows, so a stale value can only make the deque look
+        // non-empty (no trim); once top >= bottom it stays empty until we push.
+        if (array->capacity > max_idle_capacity &&
+            m_top.load(std::memory_order_relaxed) >= m_bottom.load(std::memory_order_relaxed)) {
+            try {
+                m_retired.reserve(m_retired.size() + 1);
+                ring* small = new ring(m_initial_capacity);
+                m_retired.emplace_back(array);  // cannot throw: reserved
+                // seq_cst: see steal(). Also a release: the fresh ring is published to
+                // thieves; it holds nothing they could claim (the deque is empty).
+                m_array.store(small, std::memory_order_seq_cst);
+            } catch (...) {
+                // No memory for the small ring: keep the big one.
+            }
+        }
+        // seq_cst: see steal(); also an acquire of the last thief's release decrement.
+        if (!m_retired.empty() && m_thieves.load(std::memory_order_seq_cst) == 0) m_retired.clear();
     }
 
     /// Current capacity of the ring (owner only; for tests).
@@ -1185,58 +1231,64 @@ private:
         for (std::int64_t i = top; i < bottom; ++i) {
             bigger->store(i, old->load(i));
         }
-        // Thieves may still be reading the old ring: retire it, free it with the deque.
+        // Thieves may still be reading the old ring: retire it; trim() or the
+        // destructor frees it.
         m_retired.emplace_back(old);
         ring* fresh = bigger.release();
-        // release: publishes the copied slots to thieves that load m_array (acquire).
-        m_array.store(fresh, std::memory_order_release);
+        // seq_cst (includes release): publishes the copied slots to thieves that load
+        // m_array, and orders this replacement against trim()'s look at m_thieves.
+        m_array.store(fresh, std::memory_order_seq_cst);
         return fresh;
     }
 
     // top is written by thieves and bottom by the owner: separate cache lines so the
-    // owner's pushes do not invalidate the line thieves spin on, and vice versa.
+    // owner's pushes do not invalidate the line thieves spin on, and vice versa. The
+    // count of thieves inside steal() shares top's line, which thieves write anyway.
     alignas(k_cache_line) std::atomic<std::int64_t> m_top{0};
+    std::atomic<std::uint32_t> m_thieves{0};
     alignas(k_cache_line) std::atomic<std::int64_t> m_bottom{0};
     alignas(k_cache_line) std::atomic<ring*> m_array;
     std::vector<std::unique_ptr<ring>> m_retired;  // owner only
+    std::size_t m_initial_capacity;
 };
 
 }  // namespace microtask::detail
 
-// ---- include/microtask/detail/scheduler.hpp (continued) ---------------------
-#include <algorithm>
-#include <chrono>
-#include <bit>
+// ---- include/microtask/detail/slot.hpp (continued) --------------------------
 #include <atomic>
-#include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <deque>
-#include <memory>
-#include <mutex>
-#include <semaphore>
-#include <stdexcept>
-#include <string>
-#include <thread>
-#include <vector>
 
 namespace microtask::detail {
 
 class scheduler;
 
-/// A seat at the pool: a worker thread's, or a guest slot lent to an outside thread.
+/// A seat at the pool: a worker thread's; a guest seat lent to an outside thread while it
+/// waits; a seat an outside thread leased for its submits; or a private seat, which an
+/// outside thread uses when no guest seat is free and which thieves never see.
+///
+/// Layout: the fields other threads write (the sleep word, the wait key, `occupied`) and
+/// the fields only the owner writes on every steal round (`rng_state`, the fairness
+/// counters) are on separate cache lines, and both away from the deque's lines.
 struct alignas(k_cache_line) slot {
     enum : std::uint32_t { k_awake = 0, k_sleeping = 1, k_notified = 2 };
 
     work_stealing_deque<task_base*> deque;
-    // Written by the owner when it parks and by whoever wakes it; on its own line so that
-    // wake-ups do not disturb the deque's lines.
+
+    // Written by the owner when it parks and by whoever wakes it.
     alignas(k_cache_line) std::atomic<std::uint32_t> sleep_state{k_awake};
-    std::atomic<bool> occupied{false};  // guest and leased seats: is a thread using it?
-    std::uint64_t rng_state = 0;        // owner only: victim selection
+    // What the owner's innermost registered wait is for (a task_group), or nullptr. The
+    // owner writes it; whoever completes that thing reads it to find whom to wake
+    // (scheduler::wake_waiters_of). Only ever compared, never dereferenced.
+    std::atomic<const void*> wait_key{nullptr};
+    std::atomic<bool> occupied{false};  // extra seats: is a thread using it?
+
+    // Owner only, written on every look for work.
+    alignas(k_cache_line) std::uint64_t rng_state = 0;  // victim selection
+    std::uint32_t fairness_tick = 0;                    // see scheduler::find_work
+    std::uint32_t extras_cursor = 0;                    // see scheduler::steal_from_extras
     std::uint32_t index = 0;
-    bool is_guest = false;
+    bool is_guest = false;    // any seat that is not a worker's
+    bool is_private = false;  // invisible to thieves (a guest that found no free seat)
 };
 
 /// One seat the calling thread holds. A thread can hold seats in several pools at once
@@ -1249,6 +1301,232 @@ struct worker_context {
 };
 
 inline thread_local worker_context* t_innermost_context = nullptr;
+
+/// Is `seat` held by a frame of the calling thread?
+inline bool on_context_chain(const slot& seat) noexcept {
+    for (const worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
+        if (context->home == &seat) return true;
+    }
+    return false;
+}
+
+/// Puts a seat on the calling thread's context chain for a scope.
+class context_scope {
+public:
+    context_scope(scheduler& sched, slot& seat) noexcept : m_context{&sched, &seat, t_innermost_context} {
+        t_innermost_context = &m_context;
+    }
+    context_scope(const context_scope&) = delete;
+    context_scope& operator=(const context_scope&) = delete;
+    ~context_scope() { t_innermost_context = m_context.outer; }
+
+private:
+    worker_context m_context;
+};
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/parking.hpp (continued) -----------------------
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <thread>
+
+namespace microtask::detail {
+
+/// Spins one round of an idle loop: a CPU pause at first, later a yield, which gives the
+/// core away on an oversubscribed machine where the thread we wait for may need it.
+inline void idle_pause(unsigned round) noexcept {
+    if (round < 16) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    } else {
+        std::this_thread::yield();
+    }
+}
+
+/// The sleeper count and the park/wake operations on seats. Any thread may wake; only a
+/// seat's owner parks on it.
+class parking {
+public:
+    /// Parks `home` until `ready()` or a wake-up. The protocol:
+    ///   parker:    sleepers += 1; state = sleeping; if ready() cancel; else futex-wait
+    ///   signaller: make ready() true; if sleepers > 0, wake (CAS sleeping->notified)
+    /// Every step is seq_cst, so in the single total order either the signaller's look
+    /// at the sleep word comes after our store of `sleeping` (and it wakes us), or our
+    /// ready() comes after the signaller's write (and we do not sleep).
+    /// Invariant: m_sleepers >= the number of seats whose word is k_sleeping — we count
+    /// ourselves before we show as sleeping, and whoever moves a word out of k_sleeping
+    /// decrements after. So a waker that reads m_sleepers == 0 can never be hiding a
+    /// sleeper that some other waker claimed.
+    template <class Ready>
+    void park(slot& home, Ready&& ready) {
+        m_sleepers.fetch_add(1, std::memory_order_seq_cst);
+        home.sleep_state.store(slot::k_sleeping, std::memory_order_seq_cst);
+        if (ready()) {
+            // Cancel. If a waker already claimed us it also decremented m_sleepers.
+            if (home.sleep_state.exchange(slot::k_awake, std::memory_order_acq_rel) == slot::k_sleeping) {
+                m_sleepers.fetch_sub(1, std::memory_order_relaxed);
+            }
+            return;
+        }
+        // acquire: whatever the waker wrote before its CAS is visible after we wake.
+        while (home.sleep_state.load(std::memory_order_acquire) == slot::k_sleeping) {
+            home.sleep_state.wait(slot::k_sleeping, std::memory_order_acquire);
+        }
+        home.sleep_state.store(slot::k_awake, std::memory_order_relaxed);
+    }
+
+    /// Wakes `target` if it is parked; harmless if it is awake (it re-checks its
+    /// condition before parking again). Any thread.
+    void wake_slot(slot& target) noexcept {
+        std::uint32_t expected = slot::k_sleeping;
+        // seq_cst: the signaller's write of its condition, then this CAS, pair with the
+        // parker's store of k_sleeping, then its read of the condition.
+        if (target.sleep_state.compare_exchange_strong(expected, slot::k_notified, std::memory_order_seq_cst)) {
+            m_sleepers.fetch_sub(1, std::memory_order_relaxed);
+            target.sleep_state.notify_one();
+        }
+    }
+
+    /// Wakes one parked seat among `seats[0, count)`, if any; returns whether it woke one.
+    /// The caller has made its work visible and then read anyone_asleep(), both seq_cst.
+    bool wake_one(slot* seats, std::size_t count) noexcept {
+        for (std::size_t i = 0; i < count; ++i) {
+            slot& candidate = seats[i];
+            // seq_cst: this read follows the caller's read of m_sleepers in the total
+            // order, so it sees the k_sleeping of any parker that caller counted (see park()).
+            if (candidate.sleep_state.load(std::memory_order_seq_cst) == slot::k_sleeping) {
+                std::uint32_t expected = slot::k_sleeping;
+                if (candidate.sleep_state.compare_exchange_strong(expected, slot::k_notified,
+                                                                  std::memory_order_seq_cst)) {
+                    m_sleepers.fetch_sub(1, std::memory_order_relaxed);
+                    candidate.sleep_state.notify_one();
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /// Is anyone parked (or about to)? seq_cst: the signaller's side of the new-work
+    /// pairing, read after the work was made visible (docs/design.md section 7).
+    [[nodiscard]] bool anyone_asleep() const noexcept { return m_sleepers.load(std::memory_order_seq_cst) != 0; }
+
+private:
+    // Read on every fork: on a line of its own, away from lines that change often.
+    alignas(k_cache_line) std::atomic<std::uint32_t> m_sleepers{0};
+};
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/private_seats.hpp -----------------------------
+// microtask — detail/private_seats.hpp
+// Seats for outside threads that find every guest seat taken: they must still make
+// progress, so the number of guest seats is never a hidden limit on callers.
+
+
+#include <atomic>
+#include <cstdint>
+
+namespace microtask::detail {
+
+/// A grow-only list of private seats. A private seat is never shown to thieves: forks
+/// pushed on it come back to its owner (so a join or a fold run there runs on the calling
+/// thread alone), and the scheduler sends its submits to the injection queue. Its owner
+/// still helps: it pops, takes injected tasks and steals like any seat, and parks on its
+/// own sleep word, where targeted wake-ups (join, task_group) reach it.
+///
+/// Seats are reused once released and freed only with the list, so a pointer to one stays
+/// valid for the pool's lifetime; the list grows to the largest number of outside threads
+/// that were seatless at the same moment. claim() and release() from the thread taking or
+/// giving back a seat; for_each() from any thread.
+class private_seats {
+public:
+    private_seats() = default;
+    private_seats(const private_seats&) = delete;
+    private_seats& operator=(const private_seats&) = delete;
+    ~private_seats() {
+        node* current = m_head.load(std::memory_order_relaxed);
+        while (current != nullptr) {
+            node* next = current->next;
+            delete current;
+            current = next;
+        }
+    }
+
+    /// A free private seat, marked occupied; allocates one when none is free. Lock-free,
+    /// never blocks; O(number of private seats). Throws std::bad_alloc.
+    slot& claim(std::uint32_t index) {
+        // acquire: pairs with the release in push below, so `next` and the seat are seen
+        // fully built.
+        for (node* current = m_head.load(std::memory_order_acquire); current != nullptr; current = current->next) {
+            bool expected = false;
+            // acquire: takes the seat over from the previous owner's release in release(),
+            // so that owner's writes to owner-only state happen before ours.
+            if (!current->seat.occupied.load(std::memory_order_relaxed) &&
+                current->seat.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+                return current->seat;
+            }
+        }
+        auto* fresh = new node;
+        fresh->seat.occupied.store(true, std::memory_order_relaxed);  // not yet shared
+        fresh->seat.index = index;
+        fresh->seat.is_guest = true;
+        fresh->seat.is_private = true;
+        fresh->seat.rng_state = 0x9E3779B97F4A7C15ull * (index + 1);
+        node* head = m_head.load(std::memory_order_relaxed);
+        do {
+            fresh->next = head;
+            // release: publishes the built node (and `next`) to for_each() and claim().
+        } while (!m_head.compare_exchange_weak(head, fresh, std::memory_order_release, std::memory_order_relaxed));
+        return fresh->seat;
+    }
+
+    /// Gives a seat back. Its deque must be empty. Owner of the seat only.
+    static void release(slot& seat) noexcept {
+        // release: hands the seat's owner-only state over to the next claimer (acquire).
+        seat.occupied.store(false, std::memory_order_release);
+    }
+
+    /// Calls fn(slot&) for every private seat, free or not. Any thread.
+    template <class Fn>
+    void for_each(Fn&& fn) {
+        // acquire: see the nodes fully built (pairs with claim()'s release CAS).
+        for (node* current = m_head.load(std::memory_order_acquire); current != nullptr; current = current->next) {
+            fn(current->seat);
+        }
+    }
+
+private:
+    struct node {
+        slot seat;
+        node* next = nullptr;  // written once, before the node is published
+    };
+    std::atomic<node*> m_head{nullptr};
+};
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/scheduler.hpp (continued) ---------------------
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace microtask::detail {
 
 /// Lets a thread outside a pool hold on to a seat in it across calls (see
 /// scheduler::lease_seat). The anchor outlives the pool; the pool clears `sched` when it
@@ -1279,8 +1557,8 @@ public:
         : m_worker_count(worker_count),
           m_guest_count(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 8, 32)),
           m_slots(std::make_unique<slot[]>(m_worker_count + m_guest_count + k_leased_seats)),
-          m_anchor(std::make_shared<lease_anchor>(this)),
-          m_guest_tokens(static_cast<std::ptrdiff_t>(m_guest_count)) {
+          m_unsettled(m_worker_count),
+          m_anchor(std::make_shared<lease_anchor>(this)) {
         static_assert(k_leased_seats + 32 <= 64, "extra seats are tracked in one 64-bit mask");
         for (std::size_t i = 0; i < slot_count(); ++i) {
             m_slots[i].index = static_cast<std::uint32_t>(i);
@@ -1293,6 +1571,9 @@ public:
                 m_threads.emplace_back([this, i] { worker_main(m_slots[i]); });
             }
         } catch (...) {
+            // Workers never started never settle: do not let the started ones wait for them.
+            // relaxed: no worker reads it before the seq_cst store of m_stopping below.
+            m_unsettled.fetch_sub(m_worker_count - m_threads.size(), std::memory_order_relaxed);
             stop_and_join();
             throw;
         }
@@ -1301,7 +1582,8 @@ public:
     scheduler(const scheduler&) = delete;
     scheduler& operator=(const scheduler&) = delete;
 
-    /// Runs everything still queued, then joins the workers.
+    /// Runs everything still queued, and whatever the tasks still running queue, then
+    /// joins the workers.
     ~scheduler() {
         for (const worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
             if (context->sched == this) {
@@ -1341,20 +1623,30 @@ public:
         return lease.anchor.get() == m_anchor.get() ? lease.seat : nullptr;
     }
 
-    /// Could another thread steal from `home`? False only for the single worker of a
-    /// one-worker pool with no outside thread seated: then splitting work is useless.
-    /// (A one-worker pool called from outside has two participants: the worker must
-    /// split what it stole, or the caller cannot take any of it back.)
+    /// Could another thread steal from `home`? False for a private seat (nobody sees
+    /// it), and for the single worker of a one-worker pool with no outside thread seated:
+    /// then splitting work is useless. (A one-worker pool called from outside has two
+    /// participants: the worker must split what it stole, or the caller cannot take any
+    /// of it back.)
     [[nodiscard]] bool may_have_thieves(const slot& home) const noexcept {
+        if (home.is_private) return false;
         return m_worker_count > 1 || home.is_guest || m_occupied_extras.load(std::memory_order_relaxed) != 0;
     }
 
     /// Queues a task: on the caller's own deque when it has a seat here (lock-free; an
     /// outside thread leases one on its first submit while any is free), otherwise on
-    /// the injection queue.
+    /// the injection queue. A private seat's deque is seen by nobody else, so a task
+    /// submitted from one goes to the injection queue, where workers find it.
     void submit(task_base* task) {
         if (slot* home = current_slot()) {
-            push_local(*home, task);
+            if (home->is_private) {
+                inject(task);
+            } else {
+                // An outside thread's seat is never trimmed by a park of its owner (it
+                // does not idle in the pool): give back a burst's ring here, when empty.
+                if (home->is_guest) home->deque.trim(k_idle_ring_capacity);
+                push_local(*home, task);
+            }
         } else if (slot* seat = lease_seat()) {
             push_local(*seat, task);
         } else {
@@ -1365,13 +1657,14 @@ public:
     /// Owner of `home` only. The fork path: a deque push plus one shared read.
     void push_local(slot& home, task_base* task) {
         // The push stores bottom with seq_cst (one locked instruction on x86, no fence);
-        // this seq_cst load comes after it in the total order, so either we see a sleeper
-        // that registered before the push, or that sleeper's last look at the deques
-        // (work_visible, seq_cst) sees the task. A cheaper relaxed pair would let a
-        // sleeper miss the task; harmless while the pusher returns to the scheduler, but
-        // a hang if the task's author then blocks on something only that task will do.
+        // anyone_asleep()'s seq_cst load comes after it in the total order, so either we
+        // see a sleeper that registered before the push, or that sleeper's last look at
+        // the deques (work_visible, seq_cst) sees the task. A cheaper relaxed pair would
+        // let a sleeper miss the task; harmless while the pusher returns to the scheduler,
+        // but a hang if the task's author then blocks on something only that task will do.
+        // A private seat's deque is invisible to others: nobody to wake for it.
         home.deque.push(task);
-        if (m_sleepers.load(std::memory_order_seq_cst) != 0) wake_one();
+        if (!home.is_private && m_parking.anyone_asleep()) wake_one();
     }
 
     void inject(task_base* task) {
@@ -1380,15 +1673,17 @@ public:
             m_injected.push_back(task);
             // seq_cst: pairs with park(): either this increment precedes the sleeper's
             // registration in the total order, and the sleeper's re-check sees the task,
-            // or our load of m_sleepers below sees the sleeper. Nobody else will run an
-            // injected task, so no wake-up may be lost here.
+            // or our load of the sleeper count below sees the sleeper. Nobody else will
+            // run an injected task, so no wake-up may be lost here.
             m_injected_count.fetch_add(1, std::memory_order_seq_cst);
         }
-        if (m_sleepers.load(std::memory_order_seq_cst) != 0) wake_one();
+        if (m_parking.anyone_asleep()) wake_one();
     }
 
     /// Runs `body(slot&)` on a slot of this pool: the caller's own when it already is
-    /// inside, otherwise a borrowed guest slot (blocking while all guest slots are taken).
+    /// inside, otherwise a free guest seat, otherwise a private seat. Never blocks for
+    /// a seat: the number of guest seats limits how many outside callers can be helped
+    /// by thieves, never how many make progress.
     template <class Body>
     decltype(auto) run_in_slot(Body&& body) {
         if (slot* home = current_slot()) {
@@ -1406,7 +1701,7 @@ public:
 
     /// Runs other work until `done()` holds; parks when there is nothing to do.
     /// `done` must read with seq_cst whatever its signaller writes before calling
-    /// wake_slot() (the Dekker pairing described in park()).
+    /// wake_slot() (the Dekker pairing described in parking::park()).
     template <class Done>
     void wait_until(slot& home, Done&& done) {
         wait_until(home, std::forward<Done>(done), injection::one_at_a_time);
@@ -1443,31 +1738,50 @@ public:
                 idle_pause(idle_rounds);
                 continue;
             }
-            park(home, [&] { return done() || work_visible(); });
+            // Idle for a while: a quiet moment to give back what a burst made the deque grow to.
+            home.deque.trim(k_idle_ring_capacity);
+            m_parking.park(home, [&] { return done() || work_visible(); });
             idle_rounds = 0;
             parked = true;
         }
         // We may have been woken (or claimed while cancelling a park) for new work by
         // wake_one() and now leave for our own reason instead: pass the wake-up on, or
         // the work could wait for a thread that stays asleep.
-        if (parked && m_sleepers.load(std::memory_order_seq_cst) != 0 && work_visible()) wake_one();
+        if (parked && m_parking.anyone_asleep() && work_visible()) wake_one();
     }
 
-    /// Wakes `target` if it is parked; harmless if it is awake (it re-checks its
-    /// condition before parking again). Any thread.
-    void wake_slot(slot& target) noexcept {
-        std::uint32_t expected = slot::k_sleeping;
-        // seq_cst: the signaller's write of its condition, then this CAS, pair with the
-        // parker's store of k_sleeping, then its read of the condition.
-        if (target.sleep_state.compare_exchange_strong(expected, slot::k_notified,
-                                                       std::memory_order_seq_cst)) {
-            m_sleepers.fetch_sub(1, std::memory_order_relaxed);
-            target.sleep_state.notify_one();
+    /// Wakes `target` if it is parked; harmless if it is awake. Any thread.
+    void wake_slot(slot& target) noexcept { m_parking.wake_slot(target); }
+
+    /// Wakes every seat (worker, guest, leased or private) whose wait_key is `key`: the
+    /// threads whose innermost registered wait is for `key`. Any thread; `key` is only
+    /// compared, so it may already be gone. O(number of seats).
+    /// The caller made the waiters' condition true with a seq_cst RMW that read their
+    /// registration (e.g. task_group's state word); the waiters stored wait_key with
+    /// seq_cst before registering, so the seq_cst loads here see the key.
+    void wake_waiters_of(const void* key) noexcept {
+        for (std::size_t i = 0; i < slot_count(); ++i) {
+            if (m_slots[i].wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(m_slots[i]);
         }
+        m_private_seats.for_each([&](slot& seat) {
+            if (seat.wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(seat);
+        });
     }
 
     /// Pops, takes from the injection queue, or steals one task. Owner of `home` only.
     task_base* find_work(slot& home, injection mode = injection::one_at_a_time) {
+        // Fairness: every k_fairness_period-th look goes to the shared sources first (the
+        // injection queue, then the extra seats, where outside threads' submits wait)
+        // before the thread's own deque and the workers'. Otherwise a thread with a deep
+        // deque, or thieves fed by busy workers, could leave an outside submit waiting for
+        // as long as that work lasts.
+        if (++home.fairness_tick % k_fairness_period == 0) {
+            if (m_injected_count.load(std::memory_order_relaxed) != 0) {
+                if (task_base* task = take_injected(home, mode)) return task;
+            }
+            bool contended = false;
+            if (task_base* task = steal_from_extras(home, contended)) return task;
+        }
         if (task_base* task = home.deque.pop(nullptr)) {
             return task;
         }
@@ -1482,26 +1796,40 @@ public:
 private:
     static constexpr std::chrono::microseconds k_spin_time{100};
     static constexpr std::size_t k_injection_batch = 32;
+    // How often find_work() looks at the shared sources first: rarely enough that a
+    // thread keeps its own cache-warm work most of the time, often enough that a queued
+    // outside submit waits for at most a few dozen tasks of any one thread.
+    static constexpr std::uint32_t k_fairness_period = 32;
+    // A deque ring bigger than this (32 KiB of pointers) is given back when the deque is
+    // found empty at a quiet moment; smaller rings are kept, so that ordinary bursts do
+    // not reallocate.
+    static constexpr std::size_t k_idle_ring_capacity = 4096;
 
+    /// A seat for an outside thread for the duration of a call: a free guest seat if
+    /// there is one, else a private seat. Never blocks.
     class guest_seat {
     public:
         explicit guest_seat(scheduler& sched) : m_sched(sched) {
-            sched.m_guest_tokens.acquire();
             const std::size_t first = sched.m_worker_count;
-            const std::size_t end = first + sched.m_guest_count;
-            for (std::size_t i = first;; ++i) {
-                if (i == end) i = first;
+            for (std::size_t i = first; i < first + sched.m_guest_count; ++i) {
                 bool expected = false;
                 slot& candidate = sched.m_slots[i];
                 // acquire: the previous guest's release below handed over the slot.
                 if (!candidate.occupied.load(std::memory_order_relaxed) &&
-                    candidate.occupied.compare_exchange_strong(expected, true,
-                                                               std::memory_order_acquire)) {
+                    candidate.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
                     m_home = &candidate;
                     break;
                 }
             }
-            sched.show_extra_seat(*m_home);
+            if (m_home != nullptr) {
+                sched.show_extra_seat(*m_home);
+            } else {
+                // Every guest seat is taken. Blocking here until one frees up would make
+                // the seat count a hidden resource: the seated threads may be waiting for
+                // work that needs this very thread (issue 11). A private seat lets it run
+                // the call itself and help the pool, unseen by thieves.
+                m_home = &sched.m_private_seats.claim(static_cast<std::uint32_t>(sched.slot_count()));
+            }
             m_context = {&sched, m_home, t_innermost_context};
             t_innermost_context = &m_context;
         }
@@ -1514,9 +1842,12 @@ private:
                 task->execute();
             }
             t_innermost_context = m_context.outer;
+            if (m_home->is_private) {
+                private_seats::release(*m_home);
+                return;
+            }
             m_sched.hide_extra_seat(*m_home);
             m_home->occupied.store(false, std::memory_order_release);
-            m_sched.m_guest_tokens.release();
         }
         slot& home() noexcept { return *m_home; }
 
@@ -1531,17 +1862,47 @@ private:
         t_innermost_context = &context;
         // seq_cst load: park()'s re-check must see a stop that raced with it.
         wait_until(home, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
-        // Stopping: drain. A task we run may queue more; the loop takes those too.
-        while (task_base* task = find_work(home, injection::batch)) {
-            task->execute();
-        }
+        drain(home);
         t_innermost_context = nullptr;
+    }
+
+    /// Stopping: run what is queued until no task is queued *or running* anywhere. A
+    /// worker that finds nothing must not leave while another worker still runs a task:
+    /// that task may queue more work and wait for someone else to take it.
+    /// m_unsettled counts the workers that are running or looking for a task (all of them
+    /// until they first run dry here). Invariant: a worker holds or runs a task only
+    /// while counted, so "m_unsettled == 0 and no work visible" means no task exists and
+    /// none can appear; that is when every worker leaves.
+    void drain(slot& home) {
+        const auto settled_and_empty = [this] {
+            // seq_cst: the parker's side of the pairing with the last settler's fetch_sub
+            // (followed by its wake_slot calls), as in park().
+            return m_unsettled.load(std::memory_order_seq_cst) == 0 && !work_visible();
+        };
+        for (;;) {
+            while (task_base* task = find_work(home, injection::batch)) {
+                task->execute();
+            }
+            // seq_cst: the signaller's side for the waiters below: the count, then the
+            // wake-ups (their CAS on the sleep words).
+            if (m_unsettled.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+                for (std::size_t i = 0; i < m_worker_count; ++i) m_parking.wake_slot(m_slots[i]);
+            }
+            while (!work_visible()) {
+                if (settled_and_empty()) return;
+                m_parking.park(home, [&] { return m_unsettled.load(std::memory_order_seq_cst) == 0 || work_visible(); });
+            }
+            // Work showed up: count ourselves again before we may take it (the invariant).
+            // seq_cst like every access to the count, so that all of them, the parkers'
+            // re-checks and the wake-ups sit in the one total order the argument needs.
+            m_unsettled.fetch_add(1, std::memory_order_seq_cst);
+        }
     }
 
     void stop_and_join() noexcept {
         m_stopping.store(true, std::memory_order_seq_cst);
         for (std::size_t i = 0; i < slot_count(); ++i) {
-            wake_slot(m_slots[i]);
+            m_parking.wake_slot(m_slots[i]);
         }
         for (std::thread& thread : m_threads) {
             if (thread.joinable()) thread.join();
@@ -1549,69 +1910,10 @@ private:
         m_threads.clear();
     }
 
-    static void idle_pause(unsigned round) noexcept {
-        if (round < 16) {
-#if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
-#endif
-        } else {
-            // Give the core away: on an oversubscribed machine the thread we wait for
-            // may need it.
-            std::this_thread::yield();
-        }
-    }
+    bool wake_one() noexcept { return m_parking.wake_one(m_slots.get(), slot_count()); }
 
-    /// Parks `home` until `ready()` or a wake-up. The protocol (an eventcount with one
-    /// word per thread):
-    ///   parker:    sleepers += 1; state = sleeping; if ready() cancel; else futex-wait
-    ///   signaller: make ready() true; if sleepers > 0, wake (CAS sleeping->notified)
-    /// Every step is seq_cst, so in the single total order either the signaller's look
-    /// at the sleep word comes after our store of `sleeping` (and it wakes us), or our
-    /// ready() comes after the signaller's write (and we do not sleep).
-    /// Invariant: m_sleepers >= the number of slots whose word is k_sleeping — we count
-    /// ourselves before we show as sleeping, and whoever moves a word out of k_sleeping
-    /// decrements after. So a waker that reads m_sleepers == 0 can never be hiding a
-    /// sleeper that some other waker claimed.
-    template <class Ready>
-    void park(slot& home, Ready&& ready) {
-        m_sleepers.fetch_add(1, std::memory_order_seq_cst);
-        home.sleep_state.store(slot::k_sleeping, std::memory_order_seq_cst);
-        if (ready()) {
-            // Cancel. If a waker already claimed us it also decremented m_sleepers.
-            if (home.sleep_state.exchange(slot::k_awake, std::memory_order_acq_rel) ==
-                slot::k_sleeping) {
-                m_sleepers.fetch_sub(1, std::memory_order_relaxed);
-            }
-            return;
-        }
-        // acquire: whatever the waker wrote before its CAS is visible after we wake.
-        while (home.sleep_state.load(std::memory_order_acquire) == slot::k_sleeping) {
-            home.sleep_state.wait(slot::k_sleeping, std::memory_order_acquire);
-        }
-        home.sleep_state.store(slot::k_awake, std::memory_order_relaxed);
-    }
-
-    /// Wakes one parked slot, if any; returns whether it woke one. The caller has made
-    /// its work visible and then read m_sleepers != 0, both seq_cst.
-    bool wake_one() noexcept {
-        for (std::size_t i = 0; i < slot_count(); ++i) {
-            slot& candidate = m_slots[i];
-            // seq_cst: this read follows the caller's read of m_sleepers in the total
-            // order, so it sees the k_sleeping of any parker that caller counted (see park()).
-            if (candidate.sleep_state.load(std::memory_order_seq_cst) == slot::k_sleeping) {
-                std::uint32_t expected = slot::k_sleeping;
-                if (candidate.sleep_state.compare_exchange_strong(expected, slot::k_notified,
-                                                                  std::memory_order_seq_cst)) {
-                    m_sleepers.fetch_sub(1, std::memory_order_relaxed);
-                    candidate.sleep_state.notify_one();
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    /// Any thread: is there work anywhere? Used as the last check before parking.
+    /// Any thread: is there work anywhere a thief can see? Used as the last check before
+    /// parking. (Private seats are not scanned: only their owners take from them.)
     bool work_visible() const noexcept {
         // seq_cst: pairs with inject()'s increment (see there).
         if (m_injected_count.load(std::memory_order_seq_cst) != 0) return true;
@@ -1650,7 +1952,7 @@ private:
         // Moved tasks were injected work, which no sleeper may miss: wake as many
         // sleepers as tasks moved (the pushes and this read are seq_cst, as in push_local).
         for (std::size_t woken = 0; woken < moved; ++woken) {
-            if (m_sleepers.load(std::memory_order_seq_cst) == 0 || !wake_one()) break;
+            if (!m_parking.anyone_asleep() || !wake_one()) break;
         }
         return first;
     }
@@ -1671,14 +1973,27 @@ private:
                 if (v >= m_worker_count) v -= m_worker_count;
                 if (task_base* task = try_steal(home, m_slots[v], contended)) return task;
             }
-            // relaxed: a stale mask only delays a steal; park()'s last look scans all slots.
-            std::uint64_t extras = m_occupied_extras.load(std::memory_order_relaxed);
-            while (extras != 0) {
-                const auto bit = static_cast<std::size_t>(std::countr_zero(extras));
-                extras &= extras - 1;
-                if (task_base* task = try_steal(home, m_slots[m_worker_count + bit], contended)) return task;
-            }
+            if (task_base* task = steal_from_extras(home, contended)) return task;
             if (!contended) break;
+        }
+        return nullptr;
+    }
+
+    /// Tries every occupied extra seat (guest or leased) once. The scan starts one seat
+    /// further on each time (a per-thief cursor): scanning lowest first let one outside
+    /// thread that kept its seat non-empty starve another's tasks for as long as it
+    /// submitted. Now each occupied seat comes first at least once in 64 scans.
+    task_base* steal_from_extras(slot& home, bool& contended) {
+        // relaxed: a stale mask only delays a steal; park()'s last look scans all slots.
+        const std::uint64_t mask = m_occupied_extras.load(std::memory_order_relaxed);
+        if (mask == 0) return nullptr;
+        const unsigned shift = home.extras_cursor++ % 64;
+        // Bit b of the rotated mask is extra seat (b + shift) % 64.
+        std::uint64_t extras = std::rotr(mask, static_cast<int>(shift));
+        while (extras != 0) {
+            const auto bit = (static_cast<std::size_t>(std::countr_zero(extras)) + shift) % 64;
+            extras &= extras - 1;
+            if (task_base* task = try_steal(home, m_slots[m_worker_count + bit], contended)) return task;
         }
         return nullptr;
     }
@@ -1698,29 +2013,6 @@ private:
     void hide_extra_seat(slot& seat) noexcept {
         m_occupied_extras.fetch_and(~(std::uint64_t{1} << (seat.index - m_worker_count)), std::memory_order_relaxed);
     }
-
-    /// Is `seat` held by a frame of the calling thread (worker, guest, or a leased seat in
-    /// use by run_in_slot)?
-    static bool on_context_chain(const slot& seat) noexcept {
-        for (worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
-            if (context->home == &seat) return true;
-        }
-        return false;
-    }
-
-    /// Pushes a seat on the calling thread's context chain for a scope.
-    class context_scope {
-    public:
-        context_scope(scheduler& sched, slot& seat) noexcept : m_context{&sched, &seat, t_innermost_context} {
-            t_innermost_context = &m_context;
-        }
-        context_scope(const context_scope&) = delete;
-        context_scope& operator=(const context_scope&) = delete;
-        ~context_scope() { t_innermost_context = m_context.outer; }
-
-    private:
-        worker_context m_context;
-    };
 
     /// Leases a free seat to the calling outside thread for as long as it keeps using
     /// this pool, so that its submits are lock-free pushes that workers steal, instead of
@@ -1762,20 +2054,26 @@ private:
 
     static constexpr std::size_t k_leased_seats = 16;
 
+    // Read-only after construction.
     const std::size_t m_worker_count;
     const std::size_t m_guest_count;
     std::unique_ptr<slot[]> m_slots;
     std::vector<std::thread> m_threads;
 
-    // Read on every fork: keep it away from lines that change often.
-    alignas(k_cache_line) std::atomic<std::uint32_t> m_sleepers{0};
+    // Each group of shared, written fields on a cache line of its own: the sleeper count
+    // (read on every fork; inside m_parking), the injected count (read by every idle
+    // look), the injection queue itself, the occupied-extras mask (written when an
+    // outside thread takes or leaves a seat) and the shutdown state. Sharing a line made
+    // an outside submit's lock and count updates slow every thief's look.
+    parking m_parking;
     alignas(k_cache_line) std::atomic<std::size_t> m_injected_count{0};
-    std::atomic<std::uint64_t> m_occupied_extras{0};
-    std::shared_ptr<lease_anchor> m_anchor;
-    std::atomic<bool> m_stopping{false};
-    std::mutex m_injected_mutex;
+    alignas(k_cache_line) std::mutex m_injected_mutex;
     std::deque<task_base*> m_injected;
-    std::counting_semaphore<> m_guest_tokens;
+    alignas(k_cache_line) std::atomic<std::uint64_t> m_occupied_extras{0};
+    alignas(k_cache_line) std::atomic<bool> m_stopping{false};
+    std::atomic<std::size_t> m_unsettled;  // see drain()
+    alignas(k_cache_line) std::shared_ptr<lease_anchor> m_anchor;
+    private_seats m_private_seats;
 };
 
 inline void outside_lease::release() noexcept {
@@ -2274,7 +2572,9 @@ struct unit_reducer {
 // The pattern to serve is producer/consumer: one thread allocates tasks, other threads
 // run and free them. Each thread keeps a private free list; a thread whose list grows
 // long hands a batch of blocks to a shared depot, and a thread whose list is empty takes
-// a whole batch from it: one lock per k_batch blocks, not one per block.
+// a whole batch from it: one lock per k_batch blocks, not one per block. The depot keeps
+// at most k_depot_batches batches; beyond that, spilled blocks go back to the heap, so a
+// burst of tasks does not pin its peak memory for the life of the process.
 
 #include <cstddef>
 #include <mutex>
@@ -2327,6 +2627,9 @@ public:
 
 private:
     static constexpr std::size_t k_batch = 256;
+    // 64 batches of 256 blocks of 128 bytes: 2 MiB kept for reuse at most, enough to
+    // serve a steady producer/consumer pattern without touching malloc.
+    static constexpr std::size_t k_depot_batches = 64;
     struct node {
         node* next;
     };
@@ -2363,15 +2666,28 @@ private:
             node* rest = last->next;
             last->next = nullptr;
             depot& shared = depot::instance();
+            bool kept = true;
             try {
                 std::lock_guard lock(shared.mutex);
-                shared.batches.push_back(batch);
+                if (shared.batches.size() < k_depot_batches) {
+                    shared.batches.push_back(batch);
+                } else {
+                    kept = false;
+                }
             } catch (...) {
                 last->next = rest;  // no room in the depot: keep the blocks here
                 return;
             }
             head = rest;
             count -= k_batch;
+            if (!kept) {
+                // The depot is full: a burst is over-supplying it. Free the batch.
+                while (batch != nullptr) {
+                    node* next = batch->next;
+                    ::operator delete(batch);
+                    batch = next;
+                }
+            }
         }
 
         ~thread_cache() {
@@ -2672,8 +2988,9 @@ struct pool_access {
 /// the pool (future::get, task_group::wait, join, a nested map_reduce) runs other tasks
 /// of the pool meanwhile, so nested parallelism neither deadlocks nor oversubscribes.
 /// An outside thread that runs join, map_reduce or task_group::wait borrows a guest seat
-/// and works on that operation too; its future::get runs its task if nobody started it,
-/// and otherwise just blocks.
+/// and works on that operation too (when every guest seat is taken it never waits for
+/// one: it runs the operation on a private seat, on its own thread); its future::get
+/// runs its task if nobody started it, and otherwise just blocks.
 ///
 /// Not copyable or movable. All members are thread-safe, except that the destructor must
 /// not run concurrently with any other use of the pool.
@@ -2691,8 +3008,9 @@ public:
     thread_pool(const thread_pool&) = delete;
     thread_pool& operator=(const thread_pool&) = delete;
 
-    /// Runs every task already submitted (including tasks those tasks submit), then
-    /// joins the workers. No task is lost.
+    /// Runs every task already submitted (including tasks those tasks submit, also
+    /// while the destructor is draining), then joins the workers: the workers leave only
+    /// once no task is queued or running. No task is lost.
     ~thread_pool() = default;
 
     /// Number of worker threads. O(1), any thread.
@@ -3448,7 +3766,9 @@ namespace microtask {
 /// threw; wait() then rethrows the first exception. The group can be reused after
 /// wait() returns or throws.
 /// Thread-safety: run() from any thread, also from inside the group's own tasks; wait()
-/// from one thread at a time. The destructor waits for tasks still running (it cannot
+/// from any thread, from several at once, and nested (a wait that, while helping, runs a
+/// task which waits on the same group); when several waits overlap, the first exception
+/// goes to one of them. The destructor waits for tasks still running (it cannot
 /// rethrow, so call wait() to see exceptions).
 class task_group {
 public:
@@ -3499,12 +3819,16 @@ public:
     }
 
 private:
-    // m_state packs the pending-task count (high bits) and the waiting thread's slot
-    // index + 1 (low bits), so a finishing task reads both in the one RMW that may be
-    // its last touch of the group: the group can be destroyed right after.
-    static constexpr unsigned k_index_bits = 24;
-    static constexpr std::uint64_t k_index_mask = (std::uint64_t{1} << k_index_bits) - 1;
-    static constexpr std::uint64_t k_one_task = std::uint64_t{1} << k_index_bits;
+    // m_state packs the pending-task count (high bits) and the number of registered
+    // waiters (low bits), so a finishing task reads both in the one RMW that may be its
+    // last touch of the group: the group can be destroyed right after. The waiters
+    // themselves are found through their seats' wait_key (scheduler::wake_waiters_of),
+    // not through the group: a count, unlike the single "slot index + 1" stored here
+    // before, stays right when waits nest on one thread or come from several threads.
+    static constexpr unsigned k_waiter_bits = 24;
+    static constexpr std::uint64_t k_waiter_mask = (std::uint64_t{1} << k_waiter_bits) - 1;
+    static constexpr std::uint64_t k_one_waiter = 1;
+    static constexpr std::uint64_t k_one_task = std::uint64_t{1} << k_waiter_bits;
 
     template <class F>
     class group_task final : public detail::task_base, public detail::recycled_allocation {
@@ -3538,24 +3862,33 @@ private:
 
     void finish_one() noexcept {
         detail::scheduler& sched = m_sched;
+        const void* const key = this;  // only compared once `this` may be gone
         // seq_cst: pairs with wait_all()'s registration and its seq_cst reads (the
-        // Dekker pairing of scheduler::park). After this RMW `this` may be destroyed.
+        // Dekker pairing of parking::park). After this RMW `this` may be destroyed.
         const std::uint64_t before = m_state.fetch_sub(k_one_task, std::memory_order_seq_cst);
-        const std::uint64_t waiter = before & k_index_mask;
-        if ((before >> k_index_bits) == 1 && waiter != 0) sched.wake_slot(sched.slot_at(waiter - 1));
+        if ((before >> k_waiter_bits) == 1 && (before & k_waiter_mask) != 0) sched.wake_waiters_of(key);
     }
 
     [[nodiscard]] bool idle() const noexcept {
-        return (m_state.load(std::memory_order_seq_cst) >> k_index_bits) == 0;
+        return (m_state.load(std::memory_order_seq_cst) >> k_waiter_bits) == 0;
     }
 
     void wait_all() noexcept {
         if (idle()) return;
         m_sched.run_in_slot([this](detail::slot& home) {
-            const std::uint64_t me = home.index + std::uint64_t{1};
-            m_state.fetch_add(me, std::memory_order_seq_cst);
+            // seq_cst: the key must be visible to a finisher whose RMW reads our
+            // registration below (it synchronises with our fetch_add and then loads the
+            // key with seq_cst). The outer key is restored afterwards: waits nest.
+            const void* const outer = home.wait_key.exchange(this, std::memory_order_seq_cst);
+            m_state.fetch_add(k_one_waiter, std::memory_order_seq_cst);
             m_sched.wait_until(home, [this] { return idle(); });
-            m_state.fetch_sub(me, std::memory_order_relaxed);
+            // relaxed: deregistration; a finisher that still counts us only wakes this
+            // seat spuriously (it re-checks its own condition), which is harmless.
+            m_state.fetch_sub(k_one_waiter, std::memory_order_relaxed);
+            // seq_cst: an outer wait on another group parks on this seat next; that
+            // group's finisher must read the restored key, and its seq_cst load comes
+            // after this store in the total order whenever our park's re-check missed it.
+            home.wait_key.store(outer, std::memory_order_seq_cst);
         });
     }
 

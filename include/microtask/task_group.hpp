@@ -25,7 +25,9 @@ namespace microtask {
 /// threw; wait() then rethrows the first exception. The group can be reused after
 /// wait() returns or throws.
 /// Thread-safety: run() from any thread, also from inside the group's own tasks; wait()
-/// from one thread at a time. The destructor waits for tasks still running (it cannot
+/// from any thread, from several at once, and nested (a wait that, while helping, runs a
+/// task which waits on the same group); when several waits overlap, the first exception
+/// goes to one of them. The destructor waits for tasks still running (it cannot
 /// rethrow, so call wait() to see exceptions).
 class task_group {
 public:
@@ -76,12 +78,16 @@ public:
     }
 
 private:
-    // m_state packs the pending-task count (high bits) and the waiting thread's slot
-    // index + 1 (low bits), so a finishing task reads both in the one RMW that may be
-    // its last touch of the group: the group can be destroyed right after.
-    static constexpr unsigned k_index_bits = 24;
-    static constexpr std::uint64_t k_index_mask = (std::uint64_t{1} << k_index_bits) - 1;
-    static constexpr std::uint64_t k_one_task = std::uint64_t{1} << k_index_bits;
+    // m_state packs the pending-task count (high bits) and the number of registered
+    // waiters (low bits), so a finishing task reads both in the one RMW that may be its
+    // last touch of the group: the group can be destroyed right after. The waiters
+    // themselves are found through their seats' wait_key (scheduler::wake_waiters_of),
+    // not through the group: a count, unlike the single "slot index + 1" stored here
+    // before, stays right when waits nest on one thread or come from several threads.
+    static constexpr unsigned k_waiter_bits = 24;
+    static constexpr std::uint64_t k_waiter_mask = (std::uint64_t{1} << k_waiter_bits) - 1;
+    static constexpr std::uint64_t k_one_waiter = 1;
+    static constexpr std::uint64_t k_one_task = std::uint64_t{1} << k_waiter_bits;
 
     template <class F>
     class group_task final : public detail::task_base, public detail::recycled_allocation {
@@ -115,24 +121,33 @@ private:
 
     void finish_one() noexcept {
         detail::scheduler& sched = m_sched;
+        const void* const key = this;  // only compared once `this` may be gone
         // seq_cst: pairs with wait_all()'s registration and its seq_cst reads (the
-        // Dekker pairing of scheduler::park). After this RMW `this` may be destroyed.
+        // Dekker pairing of parking::park). After this RMW `this` may be destroyed.
         const std::uint64_t before = m_state.fetch_sub(k_one_task, std::memory_order_seq_cst);
-        const std::uint64_t waiter = before & k_index_mask;
-        if ((before >> k_index_bits) == 1 && waiter != 0) sched.wake_slot(sched.slot_at(waiter - 1));
+        if ((before >> k_waiter_bits) == 1 && (before & k_waiter_mask) != 0) sched.wake_waiters_of(key);
     }
 
     [[nodiscard]] bool idle() const noexcept {
-        return (m_state.load(std::memory_order_seq_cst) >> k_index_bits) == 0;
+        return (m_state.load(std::memory_order_seq_cst) >> k_waiter_bits) == 0;
     }
 
     void wait_all() noexcept {
         if (idle()) return;
         m_sched.run_in_slot([this](detail::slot& home) {
-            const std::uint64_t me = home.index + std::uint64_t{1};
-            m_state.fetch_add(me, std::memory_order_seq_cst);
+            // seq_cst: the key must be visible to a finisher whose RMW reads our
+            // registration below (it synchronises with our fetch_add and then loads the
+            // key with seq_cst). The outer key is restored afterwards: waits nest.
+            const void* const outer = home.wait_key.exchange(this, std::memory_order_seq_cst);
+            m_state.fetch_add(k_one_waiter, std::memory_order_seq_cst);
             m_sched.wait_until(home, [this] { return idle(); });
-            m_state.fetch_sub(me, std::memory_order_relaxed);
+            // relaxed: deregistration; a finisher that still counts us only wakes this
+            // seat spuriously (it re-checks its own condition), which is harmless.
+            m_state.fetch_sub(k_one_waiter, std::memory_order_relaxed);
+            // seq_cst: an outer wait on another group parks on this seat next; that
+            // group's finisher must read the restored key, and its seq_cst load comes
+            // after this store in the total order whenever our park's re-check missed it.
+            home.wait_key.store(outer, std::memory_order_seq_cst);
         });
     }
 

@@ -32,8 +32,9 @@ struct pool_access {
 /// the pool (future::get, task_group::wait, join, a nested map_reduce) runs other tasks
 /// of the pool meanwhile, so nested parallelism neither deadlocks nor oversubscribes.
 /// An outside thread that runs join, map_reduce or task_group::wait borrows a guest seat
-/// and works on that operation too; its future::get runs its task if nobody started it,
-/// and otherwise just blocks.
+/// and works on that operation too (when every guest seat is taken it never waits for
+/// one: it runs the operation on a private seat, on its own thread); its future::get
+/// runs its task if nobody started it, and otherwise just blocks.
 ///
 /// Not copyable or movable. All members are thread-safe, except that the destructor must
 /// not run concurrently with any other use of the pool.
@@ -51,8 +52,9 @@ public:
     thread_pool(const thread_pool&) = delete;
     thread_pool& operator=(const thread_pool&) = delete;
 
-    /// Runs every task already submitted (including tasks those tasks submit), then
-    /// joins the workers. No task is lost.
+    /// Runs every task already submitted (including tasks those tasks submit, also
+    /// while the destructor is draining), then joins the workers: the workers leave only
+    /// once no task is queued or running. No task is lost.
     ~thread_pool() = default;
 
     /// Number of worker threads. O(1), any thread.

@@ -10,13 +10,16 @@
 // then park on their own sleep word with std::atomic::wait (a futex on Linux).
 #pragma once
 
+#include "parking.hpp"
+#include "private_seats.hpp"
+#include "slot.hpp"
 #include "task.hpp"
 #include "work_stealing_deque.hpp"
 
 #include <algorithm>
-#include <chrono>
-#include <bit>
 #include <atomic>
+#include <bit>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -24,40 +27,12 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <semaphore>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace microtask::detail {
-
-class scheduler;
-
-/// A seat at the pool: a worker thread's, or a guest slot lent to an outside thread.
-struct alignas(k_cache_line) slot {
-    enum : std::uint32_t { k_awake = 0, k_sleeping = 1, k_notified = 2 };
-
-    work_stealing_deque<task_base*> deque;
-    // Written by the owner when it parks and by whoever wakes it; on its own line so that
-    // wake-ups do not disturb the deque's lines.
-    alignas(k_cache_line) std::atomic<std::uint32_t> sleep_state{k_awake};
-    std::atomic<bool> occupied{false};  // guest and leased seats: is a thread using it?
-    std::uint64_t rng_state = 0;        // owner only: victim selection
-    std::uint32_t index = 0;
-    bool is_guest = false;
-};
-
-/// One seat the calling thread holds. A thread can hold seats in several pools at once
-/// (a worker of pool A waiting on pool B as a guest, which then calls back into A), so the
-/// seats form a chain from the innermost outwards; each lives in the frame that took it.
-struct worker_context {
-    scheduler* sched = nullptr;
-    slot* home = nullptr;
-    worker_context* outer = nullptr;
-};
-
-inline thread_local worker_context* t_innermost_context = nullptr;
 
 /// Lets a thread outside a pool hold on to a seat in it across calls (see
 /// scheduler::lease_seat). The anchor outlives the pool; the pool clears `sched` when it
@@ -88,8 +63,8 @@ public:
         : m_worker_count(worker_count),
           m_guest_count(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 8, 32)),
           m_slots(std::make_unique<slot[]>(m_worker_count + m_guest_count + k_leased_seats)),
-          m_anchor(std::make_shared<lease_anchor>(this)),
-          m_guest_tokens(static_cast<std::ptrdiff_t>(m_guest_count)) {
+          m_unsettled(m_worker_count),
+          m_anchor(std::make_shared<lease_anchor>(this)) {
         static_assert(k_leased_seats + 32 <= 64, "extra seats are tracked in one 64-bit mask");
         for (std::size_t i = 0; i < slot_count(); ++i) {
             m_slots[i].index = static_cast<std::uint32_t>(i);
@@ -102,6 +77,9 @@ public:
                 m_threads.emplace_back([this, i] { worker_main(m_slots[i]); });
             }
         } catch (...) {
+            // Workers never started never settle: do not let the started ones wait for them.
+            // relaxed: no worker reads it before the seq_cst store of m_stopping below.
+            m_unsettled.fetch_sub(m_worker_count - m_threads.size(), std::memory_order_relaxed);
             stop_and_join();
             throw;
         }
@@ -110,7 +88,8 @@ public:
     scheduler(const scheduler&) = delete;
     scheduler& operator=(const scheduler&) = delete;
 
-    /// Runs everything still queued, then joins the workers.
+    /// Runs everything still queued, and whatever the tasks still running queue, then
+    /// joins the workers.
     ~scheduler() {
         for (const worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
             if (context->sched == this) {
@@ -150,20 +129,30 @@ public:
         return lease.anchor.get() == m_anchor.get() ? lease.seat : nullptr;
     }
 
-    /// Could another thread steal from `home`? False only for the single worker of a
-    /// one-worker pool with no outside thread seated: then splitting work is useless.
-    /// (A one-worker pool called from outside has two participants: the worker must
-    /// split what it stole, or the caller cannot take any of it back.)
+    /// Could another thread steal from `home`? False for a private seat (nobody sees
+    /// it), and for the single worker of a one-worker pool with no outside thread seated:
+    /// then splitting work is useless. (A one-worker pool called from outside has two
+    /// participants: the worker must split what it stole, or the caller cannot take any
+    /// of it back.)
     [[nodiscard]] bool may_have_thieves(const slot& home) const noexcept {
+        if (home.is_private) return false;
         return m_worker_count > 1 || home.is_guest || m_occupied_extras.load(std::memory_order_relaxed) != 0;
     }
 
     /// Queues a task: on the caller's own deque when it has a seat here (lock-free; an
     /// outside thread leases one on its first submit while any is free), otherwise on
-    /// the injection queue.
+    /// the injection queue. A private seat's deque is seen by nobody else, so a task
+    /// submitted from one goes to the injection queue, where workers find it.
     void submit(task_base* task) {
         if (slot* home = current_slot()) {
-            push_local(*home, task);
+            if (home->is_private) {
+                inject(task);
+            } else {
+                // An outside thread's seat is never trimmed by a park of its owner (it
+                // does not idle in the pool): give back a burst's ring here, when empty.
+                if (home->is_guest) home->deque.trim(k_idle_ring_capacity);
+                push_local(*home, task);
+            }
         } else if (slot* seat = lease_seat()) {
             push_local(*seat, task);
         } else {
@@ -174,13 +163,14 @@ public:
     /// Owner of `home` only. The fork path: a deque push plus one shared read.
     void push_local(slot& home, task_base* task) {
         // The push stores bottom with seq_cst (one locked instruction on x86, no fence);
-        // this seq_cst load comes after it in the total order, so either we see a sleeper
-        // that registered before the push, or that sleeper's last look at the deques
-        // (work_visible, seq_cst) sees the task. A cheaper relaxed pair would let a
-        // sleeper miss the task; harmless while the pusher returns to the scheduler, but
-        // a hang if the task's author then blocks on something only that task will do.
+        // anyone_asleep()'s seq_cst load comes after it in the total order, so either we
+        // see a sleeper that registered before the push, or that sleeper's last look at
+        // the deques (work_visible, seq_cst) sees the task. A cheaper relaxed pair would
+        // let a sleeper miss the task; harmless while the pusher returns to the scheduler,
+        // but a hang if the task's author then blocks on something only that task will do.
+        // A private seat's deque is invisible to others: nobody to wake for it.
         home.deque.push(task);
-        if (m_sleepers.load(std::memory_order_seq_cst) != 0) wake_one();
+        if (!home.is_private && m_parking.anyone_asleep()) wake_one();
     }
 
     void inject(task_base* task) {
@@ -189,15 +179,17 @@ public:
             m_injected.push_back(task);
             // seq_cst: pairs with park(): either this increment precedes the sleeper's
             // registration in the total order, and the sleeper's re-check sees the task,
-            // or our load of m_sleepers below sees the sleeper. Nobody else will run an
-            // injected task, so no wake-up may be lost here.
+            // or our load of the sleeper count below sees the sleeper. Nobody else will
+            // run an injected task, so no wake-up may be lost here.
             m_injected_count.fetch_add(1, std::memory_order_seq_cst);
         }
-        if (m_sleepers.load(std::memory_order_seq_cst) != 0) wake_one();
+        if (m_parking.anyone_asleep()) wake_one();
     }
 
     /// Runs `body(slot&)` on a slot of this pool: the caller's own when it already is
-    /// inside, otherwise a borrowed guest slot (blocking while all guest slots are taken).
+    /// inside, otherwise a free guest seat, otherwise a private seat. Never blocks for
+    /// a seat: the number of guest seats limits how many outside callers can be helped
+    /// by thieves, never how many make progress.
     template <class Body>
     decltype(auto) run_in_slot(Body&& body) {
         if (slot* home = current_slot()) {
@@ -215,7 +207,7 @@ public:
 
     /// Runs other work until `done()` holds; parks when there is nothing to do.
     /// `done` must read with seq_cst whatever its signaller writes before calling
-    /// wake_slot() (the Dekker pairing described in park()).
+    /// wake_slot() (the Dekker pairing described in parking::park()).
     template <class Done>
     void wait_until(slot& home, Done&& done) {
         wait_until(home, std::forward<Done>(done), injection::one_at_a_time);
@@ -252,31 +244,50 @@ public:
                 idle_pause(idle_rounds);
                 continue;
             }
-            park(home, [&] { return done() || work_visible(); });
+            // Idle for a while: a quiet moment to give back what a burst made the deque grow to.
+            home.deque.trim(k_idle_ring_capacity);
+            m_parking.park(home, [&] { return done() || work_visible(); });
             idle_rounds = 0;
             parked = true;
         }
         // We may have been woken (or claimed while cancelling a park) for new work by
         // wake_one() and now leave for our own reason instead: pass the wake-up on, or
         // the work could wait for a thread that stays asleep.
-        if (parked && m_sleepers.load(std::memory_order_seq_cst) != 0 && work_visible()) wake_one();
+        if (parked && m_parking.anyone_asleep() && work_visible()) wake_one();
     }
 
-    /// Wakes `target` if it is parked; harmless if it is awake (it re-checks its
-    /// condition before parking again). Any thread.
-    void wake_slot(slot& target) noexcept {
-        std::uint32_t expected = slot::k_sleeping;
-        // seq_cst: the signaller's write of its condition, then this CAS, pair with the
-        // parker's store of k_sleeping, then its read of the condition.
-        if (target.sleep_state.compare_exchange_strong(expected, slot::k_notified,
-                                                       std::memory_order_seq_cst)) {
-            m_sleepers.fetch_sub(1, std::memory_order_relaxed);
-            target.sleep_state.notify_one();
+    /// Wakes `target` if it is parked; harmless if it is awake. Any thread.
+    void wake_slot(slot& target) noexcept { m_parking.wake_slot(target); }
+
+    /// Wakes every seat (worker, guest, leased or private) whose wait_key is `key`: the
+    /// threads whose innermost registered wait is for `key`. Any thread; `key` is only
+    /// compared, so it may already be gone. O(number of seats).
+    /// The caller made the waiters' condition true with a seq_cst RMW that read their
+    /// registration (e.g. task_group's state word); the waiters stored wait_key with
+    /// seq_cst before registering, so the seq_cst loads here see the key.
+    void wake_waiters_of(const void* key) noexcept {
+        for (std::size_t i = 0; i < slot_count(); ++i) {
+            if (m_slots[i].wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(m_slots[i]);
         }
+        m_private_seats.for_each([&](slot& seat) {
+            if (seat.wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(seat);
+        });
     }
 
     /// Pops, takes from the injection queue, or steals one task. Owner of `home` only.
     task_base* find_work(slot& home, injection mode = injection::one_at_a_time) {
+        // Fairness: every k_fairness_period-th look goes to the shared sources first (the
+        // injection queue, then the extra seats, where outside threads' submits wait)
+        // before the thread's own deque and the workers'. Otherwise a thread with a deep
+        // deque, or thieves fed by busy workers, could leave an outside submit waiting for
+        // as long as that work lasts.
+        if (++home.fairness_tick % k_fairness_period == 0) {
+            if (m_injected_count.load(std::memory_order_relaxed) != 0) {
+                if (task_base* task = take_injected(home, mode)) return task;
+            }
+            bool contended = false;
+            if (task_base* task = steal_from_extras(home, contended)) return task;
+        }
         if (task_base* task = home.deque.pop(nullptr)) {
             return task;
         }
@@ -291,26 +302,40 @@ public:
 private:
     static constexpr std::chrono::microseconds k_spin_time{100};
     static constexpr std::size_t k_injection_batch = 32;
+    // How often find_work() looks at the shared sources first: rarely enough that a
+    // thread keeps its own cache-warm work most of the time, often enough that a queued
+    // outside submit waits for at most a few dozen tasks of any one thread.
+    static constexpr std::uint32_t k_fairness_period = 32;
+    // A deque ring bigger than this (32 KiB of pointers) is given back when the deque is
+    // found empty at a quiet moment; smaller rings are kept, so that ordinary bursts do
+    // not reallocate.
+    static constexpr std::size_t k_idle_ring_capacity = 4096;
 
+    /// A seat for an outside thread for the duration of a call: a free guest seat if
+    /// there is one, else a private seat. Never blocks.
     class guest_seat {
     public:
         explicit guest_seat(scheduler& sched) : m_sched(sched) {
-            sched.m_guest_tokens.acquire();
             const std::size_t first = sched.m_worker_count;
-            const std::size_t end = first + sched.m_guest_count;
-            for (std::size_t i = first;; ++i) {
-                if (i == end) i = first;
+            for (std::size_t i = first; i < first + sched.m_guest_count; ++i) {
                 bool expected = false;
                 slot& candidate = sched.m_slots[i];
                 // acquire: the previous guest's release below handed over the slot.
                 if (!candidate.occupied.load(std::memory_order_relaxed) &&
-                    candidate.occupied.compare_exchange_strong(expected, true,
-                                                               std::memory_order_acquire)) {
+                    candidate.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
                     m_home = &candidate;
                     break;
                 }
             }
-            sched.show_extra_seat(*m_home);
+            if (m_home != nullptr) {
+                sched.show_extra_seat(*m_home);
+            } else {
+                // Every guest seat is taken. Blocking here until one frees up would make
+                // the seat count a hidden resource: the seated threads may be waiting for
+                // work that needs this very thread (issue 11). A private seat lets it run
+                // the call itself and help the pool, unseen by thieves.
+                m_home = &sched.m_private_seats.claim(static_cast<std::uint32_t>(sched.slot_count()));
+            }
             m_context = {&sched, m_home, t_innermost_context};
             t_innermost_context = &m_context;
         }
@@ -323,9 +348,12 @@ private:
                 task->execute();
             }
             t_innermost_context = m_context.outer;
+            if (m_home->is_private) {
+                private_seats::release(*m_home);
+                return;
+            }
             m_sched.hide_extra_seat(*m_home);
             m_home->occupied.store(false, std::memory_order_release);
-            m_sched.m_guest_tokens.release();
         }
         slot& home() noexcept { return *m_home; }
 
@@ -340,17 +368,47 @@ private:
         t_innermost_context = &context;
         // seq_cst load: park()'s re-check must see a stop that raced with it.
         wait_until(home, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
-        // Stopping: drain. A task we run may queue more; the loop takes those too.
-        while (task_base* task = find_work(home, injection::batch)) {
-            task->execute();
-        }
+        drain(home);
         t_innermost_context = nullptr;
+    }
+
+    /// Stopping: run what is queued until no task is queued *or running* anywhere. A
+    /// worker that finds nothing must not leave while another worker still runs a task:
+    /// that task may queue more work and wait for someone else to take it.
+    /// m_unsettled counts the workers that are running or looking for a task (all of them
+    /// until they first run dry here). Invariant: a worker holds or runs a task only
+    /// while counted, so "m_unsettled == 0 and no work visible" means no task exists and
+    /// none can appear; that is when every worker leaves.
+    void drain(slot& home) {
+        const auto settled_and_empty = [this] {
+            // seq_cst: the parker's side of the pairing with the last settler's fetch_sub
+            // (followed by its wake_slot calls), as in park().
+            return m_unsettled.load(std::memory_order_seq_cst) == 0 && !work_visible();
+        };
+        for (;;) {
+            while (task_base* task = find_work(home, injection::batch)) {
+                task->execute();
+            }
+            // seq_cst: the signaller's side for the waiters below: the count, then the
+            // wake-ups (their CAS on the sleep words).
+            if (m_unsettled.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+                for (std::size_t i = 0; i < m_worker_count; ++i) m_parking.wake_slot(m_slots[i]);
+            }
+            while (!work_visible()) {
+                if (settled_and_empty()) return;
+                m_parking.park(home, [&] { return m_unsettled.load(std::memory_order_seq_cst) == 0 || work_visible(); });
+            }
+            // Work showed up: count ourselves again before we may take it (the invariant).
+            // seq_cst like every access to the count, so that all of them, the parkers'
+            // re-checks and the wake-ups sit in the one total order the argument needs.
+            m_unsettled.fetch_add(1, std::memory_order_seq_cst);
+        }
     }
 
     void stop_and_join() noexcept {
         m_stopping.store(true, std::memory_order_seq_cst);
         for (std::size_t i = 0; i < slot_count(); ++i) {
-            wake_slot(m_slots[i]);
+            m_parking.wake_slot(m_slots[i]);
         }
         for (std::thread& thread : m_threads) {
             if (thread.joinable()) thread.join();
@@ -358,69 +416,10 @@ private:
         m_threads.clear();
     }
 
-    static void idle_pause(unsigned round) noexcept {
-        if (round < 16) {
-#if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
-#endif
-        } else {
-            // Give the core away: on an oversubscribed machine the thread we wait for
-            // may need it.
-            std::this_thread::yield();
-        }
-    }
+    bool wake_one() noexcept { return m_parking.wake_one(m_slots.get(), slot_count()); }
 
-    /// Parks `home` until `ready()` or a wake-up. The protocol (an eventcount with one
-    /// word per thread):
-    ///   parker:    sleepers += 1; state = sleeping; if ready() cancel; else futex-wait
-    ///   signaller: make ready() true; if sleepers > 0, wake (CAS sleeping->notified)
-    /// Every step is seq_cst, so in the single total order either the signaller's look
-    /// at the sleep word comes after our store of `sleeping` (and it wakes us), or our
-    /// ready() comes after the signaller's write (and we do not sleep).
-    /// Invariant: m_sleepers >= the number of slots whose word is k_sleeping — we count
-    /// ourselves before we show as sleeping, and whoever moves a word out of k_sleeping
-    /// decrements after. So a waker that reads m_sleepers == 0 can never be hiding a
-    /// sleeper that some other waker claimed.
-    template <class Ready>
-    void park(slot& home, Ready&& ready) {
-        m_sleepers.fetch_add(1, std::memory_order_seq_cst);
-        home.sleep_state.store(slot::k_sleeping, std::memory_order_seq_cst);
-        if (ready()) {
-            // Cancel. If a waker already claimed us it also decremented m_sleepers.
-            if (home.sleep_state.exchange(slot::k_awake, std::memory_order_acq_rel) ==
-                slot::k_sleeping) {
-                m_sleepers.fetch_sub(1, std::memory_order_relaxed);
-            }
-            return;
-        }
-        // acquire: whatever the waker wrote before its CAS is visible after we wake.
-        while (home.sleep_state.load(std::memory_order_acquire) == slot::k_sleeping) {
-            home.sleep_state.wait(slot::k_sleeping, std::memory_order_acquire);
-        }
-        home.sleep_state.store(slot::k_awake, std::memory_order_relaxed);
-    }
-
-    /// Wakes one parked slot, if any; returns whether it woke one. The caller has made
-    /// its work visible and then read m_sleepers != 0, both seq_cst.
-    bool wake_one() noexcept {
-        for (std::size_t i = 0; i < slot_count(); ++i) {
-            slot& candidate = m_slots[i];
-            // seq_cst: this read follows the caller's read of m_sleepers in the total
-            // order, so it sees the k_sleeping of any parker that caller counted (see park()).
-            if (candidate.sleep_state.load(std::memory_order_seq_cst) == slot::k_sleeping) {
-                std::uint32_t expected = slot::k_sleeping;
-                if (candidate.sleep_state.compare_exchange_strong(expected, slot::k_notified,
-                                                                  std::memory_order_seq_cst)) {
-                    m_sleepers.fetch_sub(1, std::memory_order_relaxed);
-                    candidate.sleep_state.notify_one();
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    /// Any thread: is there work anywhere? Used as the last check before parking.
+    /// Any thread: is there work anywhere a thief can see? Used as the last check before
+    /// parking. (Private seats are not scanned: only their owners take from them.)
     bool work_visible() const noexcept {
         // seq_cst: pairs with inject()'s increment (see there).
         if (m_injected_count.load(std::memory_order_seq_cst) != 0) return true;
@@ -459,7 +458,7 @@ private:
         // Moved tasks were injected work, which no sleeper may miss: wake as many
         // sleepers as tasks moved (the pushes and this read are seq_cst, as in push_local).
         for (std::size_t woken = 0; woken < moved; ++woken) {
-            if (m_sleepers.load(std::memory_order_seq_cst) == 0 || !wake_one()) break;
+            if (!m_parking.anyone_asleep() || !wake_one()) break;
         }
         return first;
     }
@@ -480,14 +479,27 @@ private:
                 if (v >= m_worker_count) v -= m_worker_count;
                 if (task_base* task = try_steal(home, m_slots[v], contended)) return task;
             }
-            // relaxed: a stale mask only delays a steal; park()'s last look scans all slots.
-            std::uint64_t extras = m_occupied_extras.load(std::memory_order_relaxed);
-            while (extras != 0) {
-                const auto bit = static_cast<std::size_t>(std::countr_zero(extras));
-                extras &= extras - 1;
-                if (task_base* task = try_steal(home, m_slots[m_worker_count + bit], contended)) return task;
-            }
+            if (task_base* task = steal_from_extras(home, contended)) return task;
             if (!contended) break;
+        }
+        return nullptr;
+    }
+
+    /// Tries every occupied extra seat (guest or leased) once. The scan starts one seat
+    /// further on each time (a per-thief cursor): scanning lowest first let one outside
+    /// thread that kept its seat non-empty starve another's tasks for as long as it
+    /// submitted. Now each occupied seat comes first at least once in 64 scans.
+    task_base* steal_from_extras(slot& home, bool& contended) {
+        // relaxed: a stale mask only delays a steal; park()'s last look scans all slots.
+        const std::uint64_t mask = m_occupied_extras.load(std::memory_order_relaxed);
+        if (mask == 0) return nullptr;
+        const unsigned shift = home.extras_cursor++ % 64;
+        // Bit b of the rotated mask is extra seat (b + shift) % 64.
+        std::uint64_t extras = std::rotr(mask, static_cast<int>(shift));
+        while (extras != 0) {
+            const auto bit = (static_cast<std::size_t>(std::countr_zero(extras)) + shift) % 64;
+            extras &= extras - 1;
+            if (task_base* task = try_steal(home, m_slots[m_worker_count + bit], contended)) return task;
         }
         return nullptr;
     }
@@ -507,29 +519,6 @@ private:
     void hide_extra_seat(slot& seat) noexcept {
         m_occupied_extras.fetch_and(~(std::uint64_t{1} << (seat.index - m_worker_count)), std::memory_order_relaxed);
     }
-
-    /// Is `seat` held by a frame of the calling thread (worker, guest, or a leased seat in
-    /// use by run_in_slot)?
-    static bool on_context_chain(const slot& seat) noexcept {
-        for (worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
-            if (context->home == &seat) return true;
-        }
-        return false;
-    }
-
-    /// Pushes a seat on the calling thread's context chain for a scope.
-    class context_scope {
-    public:
-        context_scope(scheduler& sched, slot& seat) noexcept : m_context{&sched, &seat, t_innermost_context} {
-            t_innermost_context = &m_context;
-        }
-        context_scope(const context_scope&) = delete;
-        context_scope& operator=(const context_scope&) = delete;
-        ~context_scope() { t_innermost_context = m_context.outer; }
-
-    private:
-        worker_context m_context;
-    };
 
     /// Leases a free seat to the calling outside thread for as long as it keeps using
     /// this pool, so that its submits are lock-free pushes that workers steal, instead of
@@ -571,20 +560,26 @@ private:
 
     static constexpr std::size_t k_leased_seats = 16;
 
+    // Read-only after construction.
     const std::size_t m_worker_count;
     const std::size_t m_guest_count;
     std::unique_ptr<slot[]> m_slots;
     std::vector<std::thread> m_threads;
 
-    // Read on every fork: keep it away from lines that change often.
-    alignas(k_cache_line) std::atomic<std::uint32_t> m_sleepers{0};
+    // Each group of shared, written fields on a cache line of its own: the sleeper count
+    // (read on every fork; inside m_parking), the injected count (read by every idle
+    // look), the injection queue itself, the occupied-extras mask (written when an
+    // outside thread takes or leaves a seat) and the shutdown state. Sharing a line made
+    // an outside submit's lock and count updates slow every thief's look.
+    parking m_parking;
     alignas(k_cache_line) std::atomic<std::size_t> m_injected_count{0};
-    std::atomic<std::uint64_t> m_occupied_extras{0};
-    std::shared_ptr<lease_anchor> m_anchor;
-    std::atomic<bool> m_stopping{false};
-    std::mutex m_injected_mutex;
+    alignas(k_cache_line) std::mutex m_injected_mutex;
     std::deque<task_base*> m_injected;
-    std::counting_semaphore<> m_guest_tokens;
+    alignas(k_cache_line) std::atomic<std::uint64_t> m_occupied_extras{0};
+    alignas(k_cache_line) std::atomic<bool> m_stopping{false};
+    std::atomic<std::size_t> m_unsettled;  // see drain()
+    alignas(k_cache_line) std::shared_ptr<lease_anchor> m_anchor;
+    private_seats m_private_seats;
 };
 
 inline void outside_lease::release() noexcept {

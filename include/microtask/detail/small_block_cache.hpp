@@ -5,7 +5,9 @@
 // The pattern to serve is producer/consumer: one thread allocates tasks, other threads
 // run and free them. Each thread keeps a private free list; a thread whose list grows
 // long hands a batch of blocks to a shared depot, and a thread whose list is empty takes
-// a whole batch from it: one lock per k_batch blocks, not one per block.
+// a whole batch from it: one lock per k_batch blocks, not one per block. The depot keeps
+// at most k_depot_batches batches; beyond that, spilled blocks go back to the heap, so a
+// burst of tasks does not pin its peak memory for the life of the process.
 #pragma once
 
 #include <cstddef>
@@ -59,6 +61,9 @@ public:
 
 private:
     static constexpr std::size_t k_batch = 256;
+    // 64 batches of 256 blocks of 128 bytes: 2 MiB kept for reuse at most, enough to
+    // serve a steady producer/consumer pattern without touching malloc.
+    static constexpr std::size_t k_depot_batches = 64;
     struct node {
         node* next;
     };
@@ -95,15 +100,28 @@ private:
             node* rest = last->next;
             last->next = nullptr;
             depot& shared = depot::instance();
+            bool kept = true;
             try {
                 std::lock_guard lock(shared.mutex);
-                shared.batches.push_back(batch);
+                if (shared.batches.size() < k_depot_batches) {
+                    shared.batches.push_back(batch);
+                } else {
+                    kept = false;
+                }
             } catch (...) {
                 last->next = rest;  // no room in the depot: keep the blocks here
                 return;
             }
             head = rest;
             count -= k_batch;
+            if (!kept) {
+                // The depot is full: a burst is over-supplying it. Free the batch.
+                while (batch != nullptr) {
+                    node* next = batch->next;
+                    ::operator delete(batch);
+                    batch = next;
+                }
+            }
         }
 
         ~thread_cache() {

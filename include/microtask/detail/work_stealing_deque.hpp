@@ -2,7 +2,7 @@
 // A growable Chase–Lev work-stealing deque (Chase & Lev 2005, with the C11 memory
 // orderings of Lê, Pop, Cohen & Zappa Nardelli, PPoPP 2013).
 //
-// Thread-safety, per member: push(), pop() and empty_for_owner() only from the owner
+// Thread-safety, per member: push(), pop(), trim() and capacity() only from the owner
 // thread; steal(), empty() and size_hint() from any thread.
 #pragma once
 
@@ -35,7 +35,7 @@ public:
 
     /// Precondition: initial_capacity is a power of two. Allocates once.
     explicit work_stealing_deque(std::size_t initial_capacity = 256)
-        : m_array(new ring(initial_capacity)) {
+        : m_array(new ring(initial_capacity)), m_initial_capacity(initial_capacity) {
         assert(initial_capacity > 0 && (initial_capacity & (initial_capacity - 1)) == 0);
     }
 
@@ -108,12 +108,22 @@ public:
         if (top >= bottom) {
             return {steal_status::empty, T{}};
         }
-        // acquire: pairs with the release store in grow(), so the new ring's copied
-        // contents are visible. A ring we read may already be retired; retired rings
-        // are kept until the deque dies, so the read is safe, and the CAS below fails
-        // if the slot was reused.
-        ring* array = m_array.load(std::memory_order_acquire);
+        // Announce that we may hold a ring pointer: trim() frees retired rings only while
+        // no thief is between here and the decrement below. seq_cst, with the seq_cst
+        // load of m_array after it and trim()'s seq_cst store of m_array and load of
+        // m_thieves: if trim() reads 0 here, either our increment comes after its
+        // load in the total order, so our m_array load comes after its store and sees
+        // the new ring, or our decrement (release) was read, so our read of the old
+        // ring happened before it is freed.
+        m_thieves.fetch_add(1, std::memory_order_seq_cst);
+        // seq_cst (includes acquire): pairs with the stores in grow() and trim(), so a
+        // new ring's copied contents are visible; and see above. A ring we read may
+        // already be retired; it is not freed while we are counted, and the CAS below
+        // fails if the slot was reused.
+        ring* array = m_array.load(std::memory_order_seq_cst);
         T item = array->load(top);
+        // release: our read of the ring happens before a trim() that reads this count.
+        m_thieves.fetch_sub(1, std::memory_order_release);
         if (!m_top.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst,
                                            std::memory_order_relaxed)) {
             return {steal_status::lost_race, T{}};
@@ -134,6 +144,32 @@ public:
         const std::int64_t n =
             m_bottom.load(std::memory_order_relaxed) - m_top.load(std::memory_order_relaxed);
         return n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+
+    /// Owner only. Gives memory back after a burst: if the deque is empty and its ring
+    /// has more than `max_idle_capacity` slots, replaces the ring by one of the initial
+    /// capacity; then frees the retired rings if no thief can still be reading them.
+    /// Never throws (if the small ring cannot be allocated, the big one stays).
+    /// O(1) plus the frees.
+    void trim(std::size_t max_idle_capacity) noexcept {
+        ring* array = m_array.load(std::memory_order_relaxed);
+        // relaxed: top only grows, so a stale value can only make the deque look
+        // non-empty (no trim); once top >= bottom it stays empty until we push.
+        if (array->capacity > max_idle_capacity &&
+            m_top.load(std::memory_order_relaxed) >= m_bottom.load(std::memory_order_relaxed)) {
+            try {
+                m_retired.reserve(m_retired.size() + 1);
+                ring* small = new ring(m_initial_capacity);
+                m_retired.emplace_back(array);  // cannot throw: reserved
+                // seq_cst: see steal(). Also a release: the fresh ring is published to
+                // thieves; it holds nothing they could claim (the deque is empty).
+                m_array.store(small, std::memory_order_seq_cst);
+            } catch (...) {
+                // No memory for the small ring: keep the big one.
+            }
+        }
+        // seq_cst: see steal(); also an acquire of the last thief's release decrement.
+        if (!m_retired.empty() && m_thieves.load(std::memory_order_seq_cst) == 0) m_retired.clear();
     }
 
     /// Current capacity of the ring (owner only; for tests).
@@ -163,20 +199,25 @@ private:
         for (std::int64_t i = top; i < bottom; ++i) {
             bigger->store(i, old->load(i));
         }
-        // Thieves may still be reading the old ring: retire it, free it with the deque.
+        // Thieves may still be reading the old ring: retire it; trim() or the
+        // destructor frees it.
         m_retired.emplace_back(old);
         ring* fresh = bigger.release();
-        // release: publishes the copied slots to thieves that load m_array (acquire).
-        m_array.store(fresh, std::memory_order_release);
+        // seq_cst (includes release): publishes the copied slots to thieves that load
+        // m_array, and orders this replacement against trim()'s look at m_thieves.
+        m_array.store(fresh, std::memory_order_seq_cst);
         return fresh;
     }
 
     // top is written by thieves and bottom by the owner: separate cache lines so the
-    // owner's pushes do not invalidate the line thieves spin on, and vice versa.
+    // owner's pushes do not invalidate the line thieves spin on, and vice versa. The
+    // count of thieves inside steal() shares top's line, which thieves write anyway.
     alignas(k_cache_line) std::atomic<std::int64_t> m_top{0};
+    std::atomic<std::uint32_t> m_thieves{0};
     alignas(k_cache_line) std::atomic<std::int64_t> m_bottom{0};
     alignas(k_cache_line) std::atomic<ring*> m_array;
     std::vector<std::unique_ptr<ring>> m_retired;  // owner only
+    std::size_t m_initial_capacity;
 };
 
 }  // namespace microtask::detail

@@ -1,0 +1,77 @@
+// microtask — detail/slot.hpp
+// A seat at a pool (`slot`), and the chain of seats the calling thread holds.
+#pragma once
+
+#include "task.hpp"
+#include "work_stealing_deque.hpp"
+
+#include <atomic>
+#include <cstdint>
+
+namespace microtask::detail {
+
+class scheduler;
+
+/// A seat at the pool: a worker thread's; a guest seat lent to an outside thread while it
+/// waits; a seat an outside thread leased for its submits; or a private seat, which an
+/// outside thread uses when no guest seat is free and which thieves never see.
+///
+/// Layout: the fields other threads write (the sleep word, the wait key, `occupied`) and
+/// the fields only the owner writes on every steal round (`rng_state`, the fairness
+/// counters) are on separate cache lines, and both away from the deque's lines.
+struct alignas(k_cache_line) slot {
+    enum : std::uint32_t { k_awake = 0, k_sleeping = 1, k_notified = 2 };
+
+    work_stealing_deque<task_base*> deque;
+
+    // Written by the owner when it parks and by whoever wakes it.
+    alignas(k_cache_line) std::atomic<std::uint32_t> sleep_state{k_awake};
+    // What the owner's innermost registered wait is for (a task_group), or nullptr. The
+    // owner writes it; whoever completes that thing reads it to find whom to wake
+    // (scheduler::wake_waiters_of). Only ever compared, never dereferenced.
+    std::atomic<const void*> wait_key{nullptr};
+    std::atomic<bool> occupied{false};  // extra seats: is a thread using it?
+
+    // Owner only, written on every look for work.
+    alignas(k_cache_line) std::uint64_t rng_state = 0;  // victim selection
+    std::uint32_t fairness_tick = 0;                    // see scheduler::find_work
+    std::uint32_t extras_cursor = 0;                    // see scheduler::steal_from_extras
+    std::uint32_t index = 0;
+    bool is_guest = false;    // any seat that is not a worker's
+    bool is_private = false;  // invisible to thieves (a guest that found no free seat)
+};
+
+/// One seat the calling thread holds. A thread can hold seats in several pools at once
+/// (a worker of pool A waiting on pool B as a guest, which then calls back into A), so the
+/// seats form a chain from the innermost outwards; each lives in the frame that took it.
+struct worker_context {
+    scheduler* sched = nullptr;
+    slot* home = nullptr;
+    worker_context* outer = nullptr;
+};
+
+inline thread_local worker_context* t_innermost_context = nullptr;
+
+/// Is `seat` held by a frame of the calling thread?
+inline bool on_context_chain(const slot& seat) noexcept {
+    for (const worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
+        if (context->home == &seat) return true;
+    }
+    return false;
+}
+
+/// Puts a seat on the calling thread's context chain for a scope.
+class context_scope {
+public:
+    context_scope(scheduler& sched, slot& seat) noexcept : m_context{&sched, &seat, t_innermost_context} {
+        t_innermost_context = &m_context;
+    }
+    context_scope(const context_scope&) = delete;
+    context_scope& operator=(const context_scope&) = delete;
+    ~context_scope() { t_innermost_context = m_context.outer; }
+
+private:
+    worker_context m_context;
+};
+
+}  // namespace microtask::detail
