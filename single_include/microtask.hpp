@@ -1413,6 +1413,11 @@ public:
     /// Is anyone parked (or about to)? seq_cst: the signaller's side of the new-work
     /// pairing, read after the work was made visible (docs/design.md section 7).
     [[nodiscard]] bool anyone_asleep() const noexcept { return m_sleepers.load(std::memory_order_seq_cst) != 0; }
+    /// The same as a hint, for heuristics that decide no wake-up (relaxed: a stale answer
+    /// only changes when memory is given back, never whether a task is seen).
+    [[nodiscard]] bool anyone_asleep_hint() const noexcept {
+        return m_sleepers.load(std::memory_order_relaxed) != 0;
+    }
 
 private:
     // Read on every fork: on a line of its own, away from lines that change often.
@@ -1643,8 +1648,12 @@ public:
                 inject(task);
             } else {
                 // An outside thread's seat is never trimmed by a park of its owner (it
-                // does not idle in the pool): give back a burst's ring here, when empty.
-                if (home->is_guest) home->deque.trim(k_idle_ring_capacity);
+                // does not idle in the pool): give back a burst's ring here, when empty
+                // and the pool is quiet (a worker asleep). Not during a burst: a worker
+                // that keeps up empties the deque between submits, and trimming then
+                // made the ring shrink and regrow over and over (10^5 submits ran
+                // about 1.5x slower).
+                if (home->is_guest && m_parking.anyone_asleep_hint()) home->deque.trim(k_idle_ring_capacity);
                 push_local(*home, task);
             }
         } else if (slot* seat = lease_seat()) {
@@ -3383,7 +3392,7 @@ struct concat {
     template <class E>
         requires std::convertible_to<E, element_type> && (!std::convertible_to<E, C>)
     void accumulate(C& acc, E&& element) const {
-        acc.insert(acc.end(), static_cast<element_type>(std::forward<E>(element)));
+        append_one(acc, static_cast<element_type>(std::forward<E>(element)));
     }
     /// Appends `*element` to `acc` if `element` is engaged; keeps nothing for nullopt.
     /// O(1) amortised; throws what the insertion throws.
@@ -3392,7 +3401,18 @@ struct concat {
     template <class E>
         requires std::convertible_to<E, element_type> && (!std::convertible_to<std::optional<E>, element_type>)
     void accumulate(C& acc, std::optional<E> element) const {
-        if (element) acc.insert(acc.end(), static_cast<element_type>(std::move(*element)));
+        if (element) append_one(acc, static_cast<element_type>(std::move(*element)));
+    }
+
+private:
+    // push_back where the container has it: for a vector it is a tighter path than
+    // insert(end(), x), which the filter's per-element loop measures (~20% at 1 in 8 kept).
+    static void append_one(C& acc, element_type&& element) {
+        if constexpr (requires { acc.push_back(std::move(element)); }) {
+            acc.push_back(std::move(element));
+        } else {
+            acc.insert(acc.end(), std::move(element));
+        }
     }
 };
 

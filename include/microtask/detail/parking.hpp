@@ -92,6 +92,11 @@ public:
     /// Is anyone parked (or about to)? seq_cst: the signaller's side of the new-work
     /// pairing, read after the work was made visible (docs/design.md section 7).
     [[nodiscard]] bool anyone_asleep() const noexcept { return m_sleepers.load(std::memory_order_seq_cst) != 0; }
+    /// The same as a hint, for heuristics that decide no wake-up (relaxed: a stale answer
+    /// only changes when memory is given back, never whether a task is seen).
+    [[nodiscard]] bool anyone_asleep_hint() const noexcept {
+        return m_sleepers.load(std::memory_order_relaxed) != 0;
+    }
 
 private:
     // Read on every fork: on a line of its own, away from lines that change often.
