@@ -10,6 +10,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <malloc.h>
+
 #include <cstdint>
 #include <initializer_list>
 #include <map>
@@ -95,6 +97,18 @@ void finish(benchmark::State& state, std::int64_t items_per_iteration, const T& 
     benchmark::DoNotOptimize(result);
     state.SetItemsProcessed(state.iterations() * items_per_iteration);
 }
+
+/// glibc raises its mmap threshold after a large block is freed, so a peer that runs
+/// right after another one's big vectors were freed gets its own from already-mapped heap
+/// memory (no page faults) while the one before it did not: the order of registration
+/// then decided a filter's winner by ~25%. Fixing the thresholds high (32 MiB, glibc's
+/// ceiling, and a heap that is not trimmed) gives every peer the warm heap a
+/// long-running program has, alike.
+inline const bool k_malloc_thresholds_fixed = [] {
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
+    return true;
+}();
 
 /// Records in the JSON output's context which optional peers this binary was built with,
 /// so that scripts/bench-report can tell a peer left out at build time (a note) from one
