@@ -499,7 +499,9 @@ private:
         if (mask == 0) return nullptr;
         const unsigned shift = home.extras_cursor++ % 64;
         // Bit b of the rotated mask is extra seat (b + shift) % 64.
-        std::uint64_t extras = std::rotr(mask, static_cast<int>(shift));
+        // Rotated by hand: std::rotr's count is int in libstdc++ and unsigned in libc++ 14,
+        // so either cast warns under -Wsign-conversion with one of them.
+        std::uint64_t extras = shift == 0 ? mask : (mask >> shift) | (mask << (64 - shift));
         while (extras != 0) {
             const auto bit = (static_cast<std::size_t>(std::countr_zero(extras)) + shift) % 64;
             extras &= extras - 1;
