@@ -12,6 +12,7 @@
 
 #include "parking.hpp"
 #include "private_seats.hpp"
+#include "small_block_cache.hpp"
 #include "slot.hpp"
 #include "task.hpp"
 #include "work_stealing_deque.hpp"
@@ -248,8 +249,10 @@ public:
                 idle_pause(idle_rounds);
                 continue;
             }
-            // Idle for a while: a quiet moment to give back what a burst made the deque grow to.
+            // Idle for a while: a quiet moment to give back what a burst made the deque grow
+            // to, and the task blocks the burst left in the shared depot.
             home.deque.trim(k_idle_ring_capacity);
+            small_block_cache::trim_depot();
             m_parking.park(home, [&] { return done() || work_visible(); });
             idle_rounds = 0;
             parked = true;
