@@ -63,7 +63,7 @@ void bm_steal(benchmark::State& state) {
         std::uint64_t count = 0;
         std::uintptr_t sum = 0;
         while (!stop.load(std::memory_order_relaxed)) {
-            auto [status, item] = dq.steal();
+            auto [status, item, label] = dq.steal();
             if (status != deque::steal_status::success) {
                 cpu_relax();
                 continue;

@@ -51,7 +51,7 @@ torture_result torture(std::uint64_t seed, std::size_t items, unsigned thieves) 
             std::uintptr_t last = 0;
             std::uint64_t mine = 0, races = 0, disorder = 0;
             while (!done.load(std::memory_order_acquire) || !d.empty()) {
-                const auto [result, item] = d.steal();
+                const auto [result, item, label] = d.steal();
                 if (result == status::success) {
                     taken[item].fetch_add(1, std::memory_order_relaxed);
                     disorder += item <= last;

@@ -377,9 +377,14 @@ TEST_CASE("memory a burst of submits took comes back after a quiet moment (regre
 // Issue 11.8, the mechanism: trim() frees retired rings while thieves are stealing. Under
 // AddressSanitizer a thief reading a freed ring is a heap-use-after-free; everywhere,
 // every item must be taken exactly once.
+// Both ways a thief can announce itself: counted in the deque, or with a flag of its own
+// (what the scheduler's seats do) that trim()'s readers_idle checks.
 TEST_CASE("work_stealing_deque: trim() while thieves steal loses nothing and frees no ring in use",
           "[scheduler][memory]") {
+    const bool own_flags = GENERATE(false, true);
+    INFO("thieves announce with " << (own_flags ? "their own flags" : "the deque's count"));
     using deque = mt::detail::work_stealing_deque<std::uintptr_t>;
+    std::atomic<bool> reading[2] = {false, false};
     const int rounds = static_cast<int>(microtask_test::scaled(400));
     constexpr int k_burst = 3000;  // grows an 8-slot ring to 4096 slots each round
     deque d(8);
@@ -387,9 +392,10 @@ TEST_CASE("work_stealing_deque: trim() while thieves steal loses nothing and fre
     std::atomic<bool> stop{false};
     std::vector<std::thread> thieves;
     for (int t = 0; t < 2; ++t) {
-        thieves.emplace_back([&] {
+        thieves.emplace_back([&, t] {
+            std::atomic<bool>* flag = own_flags ? &reading[t] : nullptr;
             while (!stop.load(std::memory_order_relaxed)) {
-                auto [status, item] = d.steal();
+                auto [status, item, label] = d.steal(deque::any_label, flag);
                 if (status == deque::steal_status::success) taken[item].fetch_add(1);
             }
         });
@@ -402,7 +408,7 @@ TEST_CASE("work_stealing_deque: trim() while thieves steal loses nothing and fre
             if (item == ~std::uintptr_t{0}) break;
             taken[item].fetch_add(1);
         }
-        d.trim(16);
+        d.trim(16, [&] { return !reading[0].load(std::memory_order_seq_cst) && !reading[1].load(std::memory_order_seq_cst); });
         REQUIRE(d.capacity() == 8);
     }
     stop = true;

@@ -10,6 +10,7 @@
 #include "distribute.hpp"
 #include "fold.hpp"
 #include "for_each.hpp"
+#include "isolate.hpp"
 #include "future.hpp"
 #include "join.hpp"
 #include "map_reduce.hpp"

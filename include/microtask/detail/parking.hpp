@@ -57,14 +57,39 @@ public:
         home.sleep_state.store(slot::k_awake, std::memory_order_relaxed);
     }
 
+    /// Parks `home` until `ready()`, woken only by wake_slot(home): for a thread that may
+    /// take only some of the pool's work (inside mt::isolate, or with its stack running
+    /// low), so that new work in general must not wake it (wake_one() would spend the
+    /// wake-up on a thread that cannot take the work). Not counted as a sleeper.
+    /// The same Dekker pairing as park(): the seq_cst store of the state, then ready()'s
+    /// seq_cst read, against the signaller's seq_cst write, then wake_slot()'s seq_cst load.
+    template <class Ready>
+    void park_for_own_wait(slot& home, Ready&& ready) {
+        home.sleep_state.store(slot::k_sleeping_for_own_wait, std::memory_order_seq_cst);
+        if (ready()) {
+            // relaxed: nothing to publish; a concurrent wake_slot may have set k_notified.
+            home.sleep_state.store(slot::k_awake, std::memory_order_relaxed);
+            return;
+        }
+        // acquire: whatever the waker wrote before its CAS is visible after we wake.
+        while (home.sleep_state.load(std::memory_order_acquire) == slot::k_sleeping_for_own_wait) {
+            home.sleep_state.wait(slot::k_sleeping_for_own_wait, std::memory_order_acquire);
+        }
+        home.sleep_state.store(slot::k_awake, std::memory_order_relaxed);
+    }
+
     /// Wakes `target` if it is parked; harmless if it is awake (it re-checks its
     /// condition before parking again). Any thread.
     void wake_slot(slot& target) noexcept {
-        std::uint32_t expected = slot::k_sleeping;
-        // seq_cst: the signaller's write of its condition, then this CAS, pair with the
-        // parker's store of k_sleeping, then its read of the condition.
-        if (target.sleep_state.compare_exchange_strong(expected, slot::k_notified, std::memory_order_seq_cst)) {
-            m_sleepers.fetch_sub(1, std::memory_order_relaxed);
+        // seq_cst: the signaller's write of its condition, then this load, pair with the
+        // parker's store of its sleeping state, then its read of the condition. A load
+        // first, not a CAS: the target is usually awake, and then no locked instruction
+        // is needed at all.
+        std::uint32_t state = target.sleep_state.load(std::memory_order_seq_cst);
+        if (state != slot::k_sleeping && state != slot::k_sleeping_for_own_wait) return;
+        // seq_cst: one total order with the other wakers' claims and the parker's exchange.
+        if (target.sleep_state.compare_exchange_strong(state, slot::k_notified, std::memory_order_seq_cst)) {
+            if (state == slot::k_sleeping) m_sleepers.fetch_sub(1, std::memory_order_relaxed);
             target.sleep_state.notify_one();
         }
     }

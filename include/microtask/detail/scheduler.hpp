@@ -14,6 +14,7 @@
 #include "private_seats.hpp"
 #include "small_block_cache.hpp"
 #include "slot.hpp"
+#include "stack_guard.hpp"
 #include "task.hpp"
 #include "work_stealing_deque.hpp"
 
@@ -26,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -155,7 +157,7 @@ public:
                 // that keeps up empties the deque between submits, and trimming then
                 // made the ring shrink and regrow over and over (10^5 submits ran
                 // about 1.5x slower).
-                if (home->is_guest && m_parking.anyone_asleep_hint()) home->deque.trim(k_idle_ring_capacity);
+                if (home->is_guest && m_parking.anyone_asleep_hint()) trim_ring(*home);
                 push_local(*home, task);
             }
         } else if (slot* seat = lease_seat()) {
@@ -174,7 +176,7 @@ public:
         // let a sleeper miss the task; harmless while the pusher returns to the scheduler,
         // but a hang if the task's author then blocks on something only that task will do.
         // A private seat's deque is invisible to others: nobody to wake for it.
-        home.deque.push(task);
+        home.deque.push(task, home.region);
         if (!home.is_private && m_parking.anyone_asleep()) wake_one();
     }
 
@@ -225,12 +227,19 @@ public:
 
     template <class Done>
     void wait_until(slot& home, Done&& done, injection mode) {
+        // What this wait may take. Inside an isolation region, only the region's work.
+        // With more than half of the stack used, only the thread's own forks (never
+        // steals, which could each stack another waiting frame on top of this one); the
+        // own deque must stay open, as nobody else may be there to take those forks.
+        const reach scope = stack_more_than_half_used() ? reach::own_deque
+                            : home.region != 0         ? reach::own_region
+                                                       : reach::everything;
         unsigned idle_rounds = 0;
         bool parked = false;  // since we last ran a task
         std::chrono::steady_clock::time_point idle_since{};
         while (!done()) {
-            if (task_base* task = find_work(home, mode)) {
-                task->execute();
+            if (const found_work work = scope == reach::everything ? find_work(home, mode) : find_limited_work(home, scope)) {
+                run_found(home, work);
                 idle_rounds = 0;
                 parked = false;
                 continue;
@@ -251,10 +260,16 @@ public:
             }
             // Idle for a while: a quiet moment to give back what a burst made the deque grow
             // to, and the task blocks the burst left in the shared depot.
-            home.deque.trim(k_idle_ring_capacity);
+            trim_ring(home);
             small_block_cache::trim_depot();
-            m_parking.park(home, [&] { return done() || work_visible(); });
             idle_rounds = 0;
+            if (scope != reach::everything) {
+                // New work in general may be work this wait must not take: sleep until
+                // our own wait ends (its signaller wakes this seat by name).
+                m_parking.park_for_own_wait(home, done);
+                continue;
+            }
+            m_parking.park(home, [&] { return done() || work_visible(); });
             parked = true;
         }
         // We may have been woken (or claimed while cancelling a park) for new work by
@@ -281,8 +296,25 @@ public:
         });
     }
 
+    /// A task a thread took, and the isolation region it belongs to.
+    struct found_work {
+        task_base* task = nullptr;
+        std::uint64_t region = 0;
+        explicit operator bool() const noexcept { return task != nullptr; }
+    };
+
+    /// Runs a task found by find_work() inside its own isolation region.
+    static void run_found(slot& home, found_work work) noexcept {
+        if (work.region == home.region) {
+            work.task->execute();
+        } else {
+            const region_scope scope(home, work.region);
+            work.task->execute();
+        }
+    }
+
     /// Pops, takes from the injection queue, or steals one task. Owner of `home` only.
-    task_base* find_work(slot& home, injection mode = injection::one_at_a_time) {
+    found_work find_work(slot& home, injection mode = injection::one_at_a_time) {
         // Fairness: every k_fairness_period-th look goes to the shared sources first (the
         // injection queue, then the extra seats, where outside threads' submits wait)
         // before the thread's own deque and the workers'. Otherwise a thread with a deep
@@ -290,23 +322,50 @@ public:
         // as long as that work lasts.
         if (++home.fairness_tick % k_fairness_period == 0) {
             if (m_injected_count.load(std::memory_order_relaxed) != 0) {
-                if (task_base* task = take_injected(home, mode)) return task;
+                if (task_base* task = take_injected(home, mode)) return {task, 0};
             }
             bool contended = false;
-            if (task_base* task = steal_from_extras(home, contended)) return task;
+            if (found_work work = steal_from_extras(home, contended, any_region)) return work;
         }
+        // What the thread pushed itself was pushed in its current region (or in regions
+        // nested in it and left behind, which counts as the same work).
         if (task_base* task = home.deque.pop(nullptr)) {
-            return task;
+            return {task, home.region};
         }
         if (m_injected_count.load(std::memory_order_relaxed) != 0) {
             if (task_base* task = take_injected(home, mode)) {
-                return task;
+                return {task, 0};
             }
         }
-        return steal(home);
+        return steal(home, any_region);
     }
 
 private:
+    /// What a wait may take (see wait_until): everything; only the work of the seat's
+    /// isolation region; only the seat's own deque (above the region's floor, if any).
+    enum class reach : std::uint8_t { everything, own_region, own_deque };
+    static constexpr std::uint64_t any_region = work_stealing_deque<task_base*>::any_label;
+
+    found_work find_limited_work(slot& home, reach scope) {
+        const std::int64_t floor = home.region != 0 ? home.region_floor : std::numeric_limits<std::int64_t>::min();
+        if (task_base* task = home.deque.pop_above(floor, nullptr)) return {task, home.region};
+        // The injection queue holds unlabelled work: never taken here.
+        if (scope == reach::own_region) return steal(home, home.region);
+        return {};
+    }
+
+    /// Gives back `home`'s grown ring if its deque is empty (owner only). Retired rings
+    /// are freed only when no thief is reading one: every public seat's flag is clear.
+    void trim_ring(slot& home) noexcept {
+        home.deque.trim(k_idle_ring_capacity, [this] {
+            for (std::size_t i = 0; i < slot_count(); ++i) {
+                // seq_cst: the trimmer's side of steal()'s announce (see there).
+                if (m_slots[i].reading_ring.load(std::memory_order_seq_cst)) return false;
+            }
+            return true;
+        });
+    }
+
     static constexpr std::chrono::microseconds k_spin_time{100};
     static constexpr std::size_t k_injection_batch = 32;
     // How often find_work() looks at the shared sources first: rarely enough that a
@@ -393,8 +452,8 @@ private:
             return m_unsettled.load(std::memory_order_seq_cst) == 0 && !work_visible();
         };
         for (;;) {
-            while (task_base* task = find_work(home, injection::batch)) {
-                task->execute();
+            while (const found_work work = find_work(home, injection::batch)) {
+                run_found(home, work);
             }
             // seq_cst: the signaller's side for the waiters below: the count, then the
             // wake-ups (their CAS on the sleep words).
@@ -470,8 +529,9 @@ private:
         return first;
     }
 
-    /// Tries every worker once from a random start, then every occupied extra seat.
-    task_base* steal(slot& home) {
+    /// Tries every worker once from a random start, then every occupied extra seat; takes
+    /// only tasks of `region` unless it is any_region.
+    found_work steal(slot& home, std::uint64_t region) {
         // xorshift64: a random start spreads thieves over victims (no convoy on worker 0).
         std::uint64_t x = home.rng_state;
         x ^= x << 13;
@@ -484,22 +544,22 @@ private:
             for (std::size_t k = 0; k < m_worker_count; ++k) {
                 std::size_t v = start + k;
                 if (v >= m_worker_count) v -= m_worker_count;
-                if (task_base* task = try_steal(home, m_slots[v], contended)) return task;
+                if (found_work work = try_steal(home, m_slots[v], contended, region)) return work;
             }
-            if (task_base* task = steal_from_extras(home, contended)) return task;
+            if (found_work work = steal_from_extras(home, contended, region)) return work;
             if (!contended) break;
         }
-        return nullptr;
+        return {};
     }
 
     /// Tries every occupied extra seat (guest or leased) once. The scan starts one seat
     /// further on each time (a per-thief cursor): scanning lowest first let one outside
     /// thread that kept its seat non-empty starve another's tasks for as long as it
     /// submitted. Now each occupied seat comes first at least once in 64 scans.
-    task_base* steal_from_extras(slot& home, bool& contended) {
+    found_work steal_from_extras(slot& home, bool& contended, std::uint64_t region) {
         // relaxed: a stale mask only delays a steal; park()'s last look scans all slots.
         const std::uint64_t mask = m_occupied_extras.load(std::memory_order_relaxed);
-        if (mask == 0) return nullptr;
+        if (mask == 0) return {};
         const unsigned shift = home.extras_cursor++ % 64;
         // Bit b of the rotated mask is extra seat (b + shift) % 64.
         // Rotated by hand: std::rotr's count is int in libstdc++ and unsigned in libc++ 14,
@@ -508,17 +568,19 @@ private:
         while (extras != 0) {
             const auto bit = (static_cast<std::size_t>(std::countr_zero(extras)) + shift) % 64;
             extras &= extras - 1;
-            if (task_base* task = try_steal(home, m_slots[m_worker_count + bit], contended)) return task;
+            if (found_work work = try_steal(home, m_slots[m_worker_count + bit], contended, region)) return work;
         }
-        return nullptr;
+        return {};
     }
 
-    static task_base* try_steal(slot& home, slot& victim, bool& contended) {
-        if (&victim == &home || victim.deque.empty()) return nullptr;
-        auto [status, task] = victim.deque.steal();
-        if (status == work_stealing_deque<task_base*>::steal_status::success) return task;
+    static found_work try_steal(slot& home, slot& victim, bool& contended, std::uint64_t region) {
+        if (&victim == &home || victim.deque.empty()) return {};
+        // A private seat is not scanned by trim()'s readers_idle (they come and go): it
+        // is counted in the victim's deque instead.
+        const auto [status, task, label] = victim.deque.steal(region, home.is_private ? nullptr : &home.reading_ring);
+        if (status == work_stealing_deque<task_base*>::steal_status::success) return {task, label};
         if (status == work_stealing_deque<task_base*>::steal_status::lost_race) contended = true;
-        return nullptr;
+        return {};
     }
 
     // Extra seats (guest and leased) are skipped by thieves unless marked here.

@@ -20,7 +20,9 @@ class scheduler;
 /// the fields only the owner writes on every steal round (`rng_state`, the fairness
 /// counters) are on separate cache lines, and both away from the deque's lines.
 struct alignas(k_cache_line) slot {
-    enum : std::uint32_t { k_awake = 0, k_sleeping = 1, k_notified = 2 };
+    // k_sleeping: parked, and any new work may wake it (counted in parking's sleepers).
+    // k_sleeping_for_own_wait: parked until its own wait ends; only wake_slot() wakes it.
+    enum : std::uint32_t { k_awake = 0, k_sleeping = 1, k_notified = 2, k_sleeping_for_own_wait = 3 };
 
     work_stealing_deque<task_base*> deque;
 
@@ -37,8 +39,47 @@ struct alignas(k_cache_line) slot {
     std::uint32_t fairness_tick = 0;                    // see scheduler::find_work
     std::uint32_t extras_cursor = 0;                    // see scheduler::steal_from_extras
     std::uint32_t index = 0;
+    // True while the owner, as a thief, may be reading another deque's ring (see
+    // work_stealing_deque::steal). Written twice per steal by the owner, on its own line;
+    // read only by a deque owner that is about to free retired rings.
+    std::atomic<bool> reading_ring{false};
+    // The isolation region (mt::isolate) of the task the owner is running, 0 for none.
+    // While it is not 0, the owner's waits take only that region's work: their own
+    // deque's items above `region_floor` (pushed inside the region), and other deques'
+    // items labelled with the region. Every item the owner pushes is labelled with it.
+    std::uint64_t region = 0;
+    std::int64_t region_floor = 0;
     bool is_guest = false;    // any seat that is not a worker's
     bool is_private = false;  // invisible to thieves (a guest that found no free seat)
+};
+
+/// A fresh isolation region id (never 0). Ids only need to differ: relaxed.
+inline std::uint64_t new_region_id() noexcept {
+    static std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// Puts `seat`'s owner inside `region` for a scope (0: outside any region): what it
+/// pushes from now on is labelled with the region, and its waits take only that region's
+/// work (see slot::region). Owner of `seat` only.
+class region_scope {
+public:
+    region_scope(slot& seat, std::uint64_t region) noexcept
+        : m_seat(seat), m_outer_region(seat.region), m_outer_floor(seat.region_floor) {
+        seat.region = region;
+        seat.region_floor = seat.deque.bottom_index();
+    }
+    region_scope(const region_scope&) = delete;
+    region_scope& operator=(const region_scope&) = delete;
+    ~region_scope() {
+        m_seat.region = m_outer_region;
+        m_seat.region_floor = m_outer_floor;
+    }
+
+private:
+    slot& m_seat;
+    std::uint64_t m_outer_region;
+    std::int64_t m_outer_floor;
 };
 
 /// One seat the calling thread holds. A thread can hold seats in several pools at once
