@@ -94,7 +94,7 @@ class fold_operation {
 public:
     using value_type = typename Red::value_type;
 
-    template <partition_policy Policy>
+    template <class Policy>  // a partition_policy, or detail::leaf_per_element
     fold_operation(scheduler& sched, std::size_t size, const LeafFold& leaf_fold, const Red& red,
                    const Policy& policy)
         : m_sched(sched),
