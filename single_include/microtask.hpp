@@ -3674,8 +3674,10 @@ private:
     }
 };
 
-/// Tag for make_reducer: promises that `op` is associative bit for bit, so map_reduce may
-/// fold in whatever order is fastest (see the reducer concept).
+/// Tag for make_reducer: promises that `op` is associative bit for bit, so that the engine
+/// may fold leaves left to right into one accumulator per run of leaves instead of
+/// combining over the canonical tree; the result is the same bits either way (see the
+/// reducer concept).
 struct exactly_associative_t {
     explicit exactly_associative_t() = default;
 };
@@ -4264,11 +4266,12 @@ private:
 /// @file
 /// The one home of the version number; CMake reads it from here.
 
-/// Major version: incremented for a breaking change once the version is 1.0.0 or later.
+// Which number a change increments is decided in CHANGELOG.md, section Versioning.
+/// Major version.
 #define MICROTASK_VERSION_MAJOR 0
-/// Minor version: incremented for new features (and, before 1.0.0, breaking changes).
+/// Minor version.
 #define MICROTASK_VERSION_MINOR 1
-/// Patch version: incremented for fixes that change no documented behaviour.
+/// Patch version.
 #define MICROTASK_VERSION_PATCH 0
 
 namespace microtask {

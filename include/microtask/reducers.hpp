@@ -245,8 +245,10 @@ private:
     }
 };
 
-/// Tag for make_reducer: promises that `op` is associative bit for bit, so map_reduce may
-/// fold in whatever order is fastest (see the reducer concept).
+/// Tag for make_reducer: promises that `op` is associative bit for bit, so that the engine
+/// may fold leaves left to right into one accumulator per run of leaves instead of
+/// combining over the canonical tree; the result is the same bits either way (see the
+/// reducer concept).
 struct exactly_associative_t {
     explicit exactly_associative_t() = default;
 };

@@ -3,11 +3,12 @@
 /// The one home of the version number; CMake reads it from here.
 #pragma once
 
-/// Major version: incremented for a breaking change once the version is 1.0.0 or later.
+// Which number a change increments is decided in CHANGELOG.md, section Versioning.
+/// Major version.
 #define MICROTASK_VERSION_MAJOR 0
-/// Minor version: incremented for new features (and, before 1.0.0, breaking changes).
+/// Minor version.
 #define MICROTASK_VERSION_MINOR 1
-/// Patch version: incremented for fixes that change no documented behaviour.
+/// Patch version.
 #define MICROTASK_VERSION_PATCH 0
 
 namespace microtask {
