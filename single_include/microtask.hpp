@@ -943,21 +943,19 @@ call_judgement judge_call(std::size_t size, const call_site& site) noexcept {
 
 // ---- include/microtask/detail/scheduler.hpp ---------------------------------
 // microtask — detail/scheduler.hpp
-// The work-stealing scheduler behind mt::thread_pool. docs/design.md explains it; the
-// comments here say why each step is needed.
+// The work-stealing scheduler behind mt::thread_pool: the workers' lifecycle, and how a
+// thread submits, looks for work, helps while it waits and sleeps. docs/design.md
+// explains it; the comments here say why each step is needed.
 //
-// Shape: one `slot` per worker thread, plus guest seats that outside threads borrow while
-// they run a join/map_reduce/task_group wait on the pool, plus seats that outside threads
-// lease for their submits. Each slot owns a Chase–Lev deque (the owner works LIFO at the
-// bottom, thieves take FIFO from the top) and a sleep word. Submits from outside threads
-// without a lease go to a mutex-protected injection queue. Idle threads spin briefly,
-// then park on their own sleep word with std::atomic::wait (a futex on Linux).
+// The other ideas live in headers of their own: the seats threads sit in (seats.hpp,
+// slot.hpp), the deque each seat owns (work_stealing_deque.hpp), the queue for threads
+// without a seat (injection_queue.hpp), how a thief picks a victim (steal.hpp), and how
+// an idle thread sleeps and is woken (parking.hpp).
 
-// ---- include/microtask/detail/parking.hpp -----------------------------------
-// microtask — detail/parking.hpp
-// How a thread with nothing to do sleeps, and how it is woken: an eventcount with one
-// futex word per seat (slot::sleep_state) and one shared count of sleepers.
-// docs/design.md section 7 explains the protocol.
+// ---- include/microtask/detail/injection_queue.hpp ---------------------------
+// microtask — detail/injection_queue.hpp
+// Where submits from threads without a seat of their own wait: a mutex-protected FIFO
+// with a lock-free count in front of it. docs/design.md section 4 explains it.
 
 // ---- include/microtask/detail/slot.hpp --------------------------------------
 // microtask — detail/slot.hpp
@@ -1345,7 +1343,7 @@ struct alignas(k_cache_line) slot {
     // Owner only, written on every look for work.
     alignas(k_cache_line) std::uint64_t rng_state = 0;  // victim selection
     std::uint32_t fairness_tick = 0;                    // see scheduler::find_work
-    std::uint32_t extras_cursor = 0;                    // see scheduler::steal_from_extras
+    std::uint32_t extras_cursor = 0;                    // see steal_from_extras (steal.hpp)
     std::uint32_t index = 0;
     // True while the owner, as a thief, may be reading another deque's ring (see
     // work_stealing_deque::steal). Written twice per steal by the owner, on its own line;
@@ -1425,7 +1423,84 @@ private:
 
 }  // namespace microtask::detail
 
-// ---- include/microtask/detail/parking.hpp (continued) -----------------------
+// ---- include/microtask/detail/injection_queue.hpp (continued) ---------------
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+
+namespace microtask::detail {
+
+class injection_queue {
+public:
+    // The most tasks one take() moves onto the taker's deque: enough that an outside
+    // thread's burst costs one lock per few dozen tasks, few enough that one worker does
+    // not hoard a burst that others could start on at once.
+    static constexpr std::size_t k_batch = 32;
+
+    /// Appends a task (any thread). Throws std::bad_alloc, and then nothing was queued.
+    /// The caller must then read the sleeper count (seq_cst) and wake one if needed.
+    void push(task_base* task) {
+        std::lock_guard lock(m_mutex);
+        m_tasks.push_back(task);
+        // seq_cst: pairs with park(): either this increment precedes the sleeper's
+        // registration in the total order, and the sleeper's re-check (visible()) sees
+        // the task, or the caller's load of the sleeper count after it sees the sleeper.
+        // Nobody else will run an injected task, so no wake-up may be lost here.
+        m_count.fetch_add(1, std::memory_order_seq_cst);
+    }
+
+    /// A hint, for the lock-free look before taking. relaxed: the mutex orders access to
+    /// the queue itself.
+    [[nodiscard]] bool maybe_nonempty() const noexcept { return m_count.load(std::memory_order_relaxed) != 0; }
+
+    /// The parker's last look. seq_cst: pairs with push()'s increment.
+    [[nodiscard]] bool visible() const noexcept { return m_count.load(std::memory_order_seq_cst) != 0; }
+
+    /// Takes the oldest task, or nullptr. With `batch`, also moves up to half of the rest
+    /// (at most k_batch) onto `home`'s deque, where other threads can steal them, and
+    /// returns their number in `moved`: the caller must wake that many sleepers, since
+    /// the moved tasks are injected work no sleeper may miss. Never throws: if the deque
+    /// cannot grow, the rest simply stays queued. Owner of `home` only.
+    task_base* take(slot& home, bool batch, std::size_t& moved) {
+        moved = 0;
+        std::lock_guard lock(m_mutex);
+        if (m_tasks.empty()) return nullptr;
+        task_base* first = m_tasks.front();
+        m_tasks.pop_front();
+        const std::size_t wanted = batch ? std::min(m_tasks.size() / 2, k_batch) : 0;
+        for (; moved < wanted; ++moved) {
+            try {
+                home.deque.push(m_tasks.front());
+            } catch (...) {
+                break;
+            }
+            m_tasks.pop_front();
+        }
+        // relaxed: the count is a hint for maybe_nonempty(); the moved tasks are now
+        // visible to sleepers through the deque (pushed seq_cst).
+        m_count.fetch_sub(moved + 1, std::memory_order_relaxed);
+        return first;
+    }
+
+private:
+    // The count is read by every idle look; the mutex and queue are written by every
+    // submit through here: separate lines, so that a submit does not slow every look.
+    alignas(k_cache_line) std::atomic<std::size_t> m_count{0};
+    alignas(k_cache_line) std::mutex m_mutex;
+    std::deque<task_base*> m_tasks;
+};
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/parking.hpp -----------------------------------
+// microtask — detail/parking.hpp
+// How a thread with nothing to do sleeps, and how it is woken: an eventcount with one
+// futex word per seat (slot::sleep_state) and one shared count of sleepers.
+// docs/design.md section 7 explains the protocol.
+
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -1433,10 +1508,14 @@ private:
 
 namespace microtask::detail {
 
+/// Idle rounds spent on a CPU pause before yielding: about a microsecond, the time a
+/// fork just offered or a task just finished takes to show up.
+inline constexpr unsigned k_pause_rounds = 16;
+
 /// Spins one round of an idle loop: a CPU pause at first, later a yield, which gives the
 /// core away on an oversubscribed machine where the thread we wait for may need it.
 inline void idle_pause(unsigned round) noexcept {
-    if (round < 16) {
+    if (round < k_pause_rounds) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #endif
@@ -1550,6 +1629,13 @@ private:
 
 }  // namespace microtask::detail
 
+// ---- include/microtask/detail/seats.hpp -------------------------------------
+// microtask — detail/seats.hpp
+// Who sits where in a pool: the table of seats (one per worker, guest seats that outside
+// threads borrow for one call, seats outside threads lease for their submits, private
+// seats when every guest seat is taken), and how a thread finds its own. docs/design.md
+// section 2 explains it.
+
 // ---- include/microtask/detail/private_seats.hpp -----------------------------
 // microtask — detail/private_seats.hpp
 // Seats for outside threads that find every guest seat taken: they must still make
@@ -1634,6 +1720,240 @@ private:
         node* next = nullptr;  // written once, before the node is published
     };
     std::atomic<node*> m_head{nullptr};
+};
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/seats.hpp (continued) -------------------------
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace microtask::detail {
+
+class scheduler;
+
+/// Lets a thread outside a pool hold on to a seat in it across calls (see
+/// seat_table::lease_seat). The anchor outlives the pool; the pool clears `sched` when it
+/// dies, under the mutex, so a lease released later knows not to touch it.
+struct lease_anchor {
+    explicit lease_anchor(scheduler* owner) noexcept : sched(owner) {}
+    std::mutex mutex;
+    scheduler* sched;
+};
+
+/// The seat an outside thread leased, in at most one pool at a time. Released when the
+/// thread leases in another pool or exits. (release() is defined in scheduler.hpp: it
+/// hands the seat's queued tasks to the pool's injection queue.)
+struct outside_lease {
+    std::shared_ptr<lease_anchor> anchor;
+    slot* seat = nullptr;
+    outside_lease() = default;
+    outside_lease(const outside_lease&) = delete;
+    outside_lease& operator=(const outside_lease&) = delete;
+    ~outside_lease() { release(); }
+    inline void release() noexcept;
+};
+
+inline thread_local outside_lease t_outside_lease;
+
+/// The seats of one pool, in one array: workers [0, workers), guest seats, then leased
+/// seats; guest and leased seats are the "extra" seats, tracked in one 64-bit mask.
+class seat_table {
+public:
+    // Guest seats: hardware_concurrency clamped to this range. At least a few, so that
+    // some outside callers are helped by thieves even on a small machine; at most 32, so
+    // that guest and leased seats fit the 64-bit mask of occupied extra seats.
+    static constexpr std::size_t k_min_guest_seats = 8;
+    static constexpr std::size_t k_max_guest_seats = 32;
+    // Outside threads that submit through a seat of their own (lock-free) rather than the
+    // injection queue; more submitters than this share the queue.
+    static constexpr std::size_t k_leased_seats = 16;
+    static_assert(k_max_guest_seats + k_leased_seats <= 64, "extra seats are tracked in one 64-bit mask");
+
+    seat_table(scheduler* owner, std::size_t worker_count)
+        : m_owner(owner),
+          m_worker_count(worker_count),
+          m_guest_count(
+              std::clamp<std::size_t>(std::thread::hardware_concurrency(), k_min_guest_seats, k_max_guest_seats)),
+          m_slots(std::make_unique<slot[]>(m_worker_count + m_guest_count + k_leased_seats)),
+          m_anchor(std::make_shared<lease_anchor>(owner)) {
+        for (std::size_t i = 0; i < slot_count(); ++i) {
+            m_slots[i].index = static_cast<std::uint32_t>(i);
+            m_slots[i].is_guest = i >= m_worker_count;
+            // Distinct non-zero seeds for the thieves' xorshift (the golden-ratio increment).
+            m_slots[i].rng_state = 0x9E3779B97F4A7C15ull * (i + 1);
+        }
+    }
+    seat_table(const seat_table&) = delete;
+    seat_table& operator=(const seat_table&) = delete;
+
+    [[nodiscard]] std::size_t worker_count() const noexcept { return m_worker_count; }
+    [[nodiscard]] std::size_t slot_count() const noexcept { return m_worker_count + m_guest_count + k_leased_seats; }
+    [[nodiscard]] slot& slot_at(std::size_t i) noexcept { return m_slots[i]; }
+    [[nodiscard]] const slot& slot_at(std::size_t i) const noexcept { return m_slots[i]; }
+
+    /// The calling thread's slot in this pool, or nullptr when it is not inside it.
+    /// O(depth of pool nesting), almost always one step.
+    [[nodiscard]] slot* current_slot() const noexcept {
+        for (worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
+            if (context->sched == m_owner) return context->home;
+        }
+        // An outside thread that leased a seat here: comparing anchors (kept alive by the
+        // lease) cannot mistake a new pool at a dead pool's address for the old one.
+        const outside_lease& lease = t_outside_lease;
+        return lease.anchor.get() == m_anchor.get() ? lease.seat : nullptr;
+    }
+
+    /// Could another thread steal from `home`? False for a private seat (nobody sees
+    /// it), and for the single worker of a one-worker pool with no outside thread seated:
+    /// then splitting work is useless. (A one-worker pool called from outside has two
+    /// participants: the worker must split what it stole, or the caller cannot take any
+    /// of it back.)
+    [[nodiscard]] bool may_have_thieves(const slot& home) const noexcept {
+        if (home.is_private) return false;
+        return m_worker_count > 1 || home.is_guest || m_occupied_extras.load(std::memory_order_relaxed) != 0;
+    }
+
+    /// The extra seats a thread sits in, one bit each (bit b: seat worker_count() + b).
+    /// relaxed: a stale mask only delays a steal; a parker's last look scans every seat.
+    [[nodiscard]] std::uint64_t occupied_extras() const noexcept {
+        return m_occupied_extras.load(std::memory_order_relaxed);
+    }
+
+    /// Runs `body(slot&)` on a slot of this pool: the caller's own when it already is
+    /// inside, otherwise a free guest seat, otherwise a private seat. Never blocks for
+    /// a seat: the number of guest seats limits how many outside callers can be helped
+    /// by thieves, never how many make progress.
+    template <class Body>
+    decltype(auto) run_in_slot(Body&& body) {
+        if (slot* home = current_slot()) {
+            if (!on_context_chain(*home)) {
+                // The caller's leased seat: put it on the chain while the body runs, so
+                // that lease_seat() knows not to give it back from under this frame.
+                context_scope scope(*m_owner, *home);
+                return body(*home);
+            }
+            return body(*home);
+        }
+        guest_seat seat(*this);
+        return body(seat.home());
+    }
+
+protected:
+    /// A seat for an outside thread for the duration of a call: a free guest seat if
+    /// there is one, else a private seat. Never blocks.
+    class guest_seat {
+    public:
+        explicit guest_seat(seat_table& seats) : m_seats(seats) {
+            const std::size_t first = seats.m_worker_count;
+            for (std::size_t i = first; i < first + seats.m_guest_count; ++i) {
+                bool expected = false;
+                slot& candidate = seats.m_slots[i];
+                // acquire: the previous guest's release below handed over the slot.
+                if (!candidate.occupied.load(std::memory_order_relaxed) &&
+                    candidate.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+                    m_home = &candidate;
+                    break;
+                }
+            }
+            if (m_home != nullptr) {
+                seats.show_extra_seat(*m_home);
+            } else {
+                // Every guest seat is taken. Blocking here until one frees up would make
+                // the seat count a hidden resource: the seated threads may be waiting for
+                // work that needs this very thread (issue 11). A private seat lets it run
+                // the call itself and help the pool, unseen by thieves.
+                m_home = &seats.m_private_seats.claim(static_cast<std::uint32_t>(seats.slot_count()));
+            }
+            m_context = {seats.m_owner, m_home, t_innermost_context};
+            t_innermost_context = &m_context;
+        }
+        guest_seat(const guest_seat&) = delete;
+        guest_seat& operator=(const guest_seat&) = delete;
+        ~guest_seat() {
+            // Tasks this guest pushed and nobody stole yet (e.g. submit() from inside a
+            // join body) must not be stranded in a seat that nobody owns.
+            while (task_base* task = m_home->deque.pop(nullptr)) {
+                task->execute();
+            }
+            t_innermost_context = m_context.outer;
+            if (m_home->is_private) {
+                private_seats::release(*m_home);
+                return;
+            }
+            m_seats.hide_extra_seat(*m_home);
+            m_home->occupied.store(false, std::memory_order_release);
+        }
+        slot& home() noexcept { return *m_home; }
+
+    private:
+        seat_table& m_seats;
+        slot* m_home = nullptr;
+        worker_context m_context;
+    };
+
+    // Extra seats (guest and leased) are skipped by thieves unless marked here.
+    void show_extra_seat(slot& seat) noexcept {
+        m_occupied_extras.fetch_or(std::uint64_t{1} << (seat.index - m_worker_count), std::memory_order_relaxed);
+    }
+    void hide_extra_seat(slot& seat) noexcept {
+        m_occupied_extras.fetch_and(~(std::uint64_t{1} << (seat.index - m_worker_count)), std::memory_order_relaxed);
+    }
+
+    /// Leases a free seat to the calling outside thread for as long as it keeps using
+    /// this pool, so that its submits are lock-free pushes that workers steal, instead of
+    /// trips through the injection mutex. Returns nullptr when all are taken. Leased
+    /// seats are separate from guest seats: a thread that leases one and then idles for
+    /// ever cannot starve the threads that need a guest seat to wait.
+    slot* lease_seat() {
+        // The thread's current lease (in another pool) is in use by a frame below us, e.g.
+        // a join on that pool whose body submits here: keep it, and use the queue.
+        if (t_outside_lease.seat != nullptr && on_context_chain(*t_outside_lease.seat)) return nullptr;
+        const std::size_t first = m_worker_count + m_guest_count;
+        for (std::size_t i = first; i < first + k_leased_seats; ++i) {
+            slot& candidate = m_slots[i];
+            bool expected = false;
+            if (!candidate.occupied.load(std::memory_order_relaxed) &&
+                candidate.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+                outside_lease& lease = t_outside_lease;
+                lease.release();  // at most one lease per thread
+                lease.anchor = m_anchor;
+                lease.seat = &candidate;
+                show_extra_seat(candidate);
+                return &candidate;
+            }
+        }
+        return nullptr;
+    }
+
+    /// From now on, outside threads releasing a lease leave this pool alone (the pool is
+    /// being destroyed).
+    void detach_leases() noexcept {
+        std::lock_guard lock(m_anchor->mutex);
+        m_anchor->sched = nullptr;
+    }
+
+    template <class Fn>
+    void for_each_private_seat(Fn&& fn) {
+        m_private_seats.for_each(std::forward<Fn>(fn));
+    }
+
+private:
+    scheduler* const m_owner;  // the pool these seats belong to (the context chain's key)
+    // Read-only after construction.
+    const std::size_t m_worker_count;
+    const std::size_t m_guest_count;
+    std::unique_ptr<slot[]> m_slots;
+    // Written when an outside thread takes or leaves a seat, read by every thief's look:
+    // a line of its own.
+    alignas(k_cache_line) std::atomic<std::uint64_t> m_occupied_extras{0};
+    alignas(k_cache_line) std::shared_ptr<lease_anchor> m_anchor;
+    private_seats m_private_seats;
 };
 
 }  // namespace microtask::detail
@@ -1869,72 +2189,117 @@ struct stack_bounds {
 
 }  // namespace microtask::detail
 
-// ---- include/microtask/detail/scheduler.hpp (continued) ---------------------
-#include <algorithm>
-#include <atomic>
+// ---- include/microtask/detail/steal.hpp -------------------------------------
+// microtask — detail/steal.hpp
+// How a thread with nothing of its own picks a victim and takes its oldest task.
+// docs/design.md section 6 explains the order of the looks.
+
+
 #include <bit>
+#include <cstddef>
+#include <cstdint>
+
+namespace microtask::detail {
+
+/// A task a thread took, and the isolation region it belongs to (see slot::region).
+struct found_work {
+    task_base* task = nullptr;
+    std::uint64_t region = 0;
+    explicit operator bool() const noexcept { return task != nullptr; }
+};
+
+/// Asks for tasks of any region.
+inline constexpr std::uint64_t any_region = work_stealing_deque<task_base*>::any_label;
+
+/// Takes the oldest task of `victim` if it is of `region` (or region is any_region).
+/// `contended`: set when another thread won the race for it, so that the deque may still
+/// hold work worth another look.
+inline found_work try_steal(slot& home, slot& victim, bool& contended, std::uint64_t region) {
+    if (&victim == &home || victim.deque.empty()) return {};
+    // A private seat is not scanned by trim's readers_idle (they come and go): it is
+    // counted in the victim's deque instead.
+    const auto [status, task, label] = victim.deque.steal(region, home.is_private ? nullptr : &home.reading_ring);
+    if (status == work_stealing_deque<task_base*>::steal_status::success) return {task, label};
+    if (status == work_stealing_deque<task_base*>::steal_status::lost_race) contended = true;
+    return {};
+}
+
+/// Tries every occupied extra seat (guest or leased) once. The scan starts one seat
+/// further on each time (a per-thief cursor): scanning lowest first let one outside
+/// thread that kept its seat non-empty starve another's tasks for as long as it
+/// submitted. Now each occupied seat comes first at least once in 64 scans.
+inline found_work steal_from_extras(seat_table& seats, slot& home, bool& contended, std::uint64_t region) {
+    const std::uint64_t mask = seats.occupied_extras();
+    if (mask == 0) return {};
+    const unsigned shift = home.extras_cursor++ % 64;
+    // Bit b of the rotated mask is extra seat (b + shift) % 64.
+    // Rotated by hand: std::rotr's count is int in libstdc++ and unsigned in libc++ 14,
+    // so either cast warns under -Wsign-conversion with one of them.
+    std::uint64_t extras = shift == 0 ? mask : (mask >> shift) | (mask << (64 - shift));
+    while (extras != 0) {
+        const auto bit = (static_cast<std::size_t>(std::countr_zero(extras)) + shift) % 64;
+        extras &= extras - 1;
+        if (found_work work = try_steal(home, seats.slot_at(seats.worker_count() + bit), contended, region)) {
+            return work;
+        }
+    }
+    return {};
+}
+
+/// Tries every worker once from a random start, then every occupied extra seat; takes
+/// only tasks of `region` unless it is any_region. Repeats once if a race was lost.
+inline found_work steal(seat_table& seats, slot& home, std::uint64_t region) {
+    // xorshift64: a random start spreads thieves over victims (no convoy on worker 0).
+    std::uint64_t x = home.rng_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    home.rng_state = x;
+    const std::size_t workers = seats.worker_count();
+    for (int pass = 0; pass < 2; ++pass) {
+        bool contended = false;
+        const std::size_t start = static_cast<std::size_t>(x % workers);
+        for (std::size_t k = 0; k < workers; ++k) {
+            std::size_t v = start + k;
+            if (v >= workers) v -= workers;
+            if (found_work work = try_steal(home, seats.slot_at(v), contended, region)) return work;
+        }
+        if (found_work work = steal_from_extras(seats, home, contended, region)) return work;
+        if (!contended) break;
+    }
+    return {};
+}
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/scheduler.hpp (continued) ---------------------
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
 #include <limits>
-#include <memory>
 #include <mutex>
-#include <stdexcept>
-#include <string>
 #include <thread>
 #include <vector>
 
 namespace microtask::detail {
 
-/// Lets a thread outside a pool hold on to a seat in it across calls (see
-/// scheduler::lease_seat). The anchor outlives the pool; the pool clears `sched` when it
-/// dies, under the mutex, so a lease released later knows not to touch it.
-struct lease_anchor {
-    explicit lease_anchor(scheduler* owner) noexcept : sched(owner) {}
-    std::mutex mutex;
-    scheduler* sched;
-};
-
-/// The seat an outside thread leased, in at most one pool at a time. Released when the
-/// thread leases in another pool or exits.
-struct outside_lease {
-    std::shared_ptr<lease_anchor> anchor;
-    slot* seat = nullptr;
-    outside_lease() = default;
-    outside_lease(const outside_lease&) = delete;
-    outside_lease& operator=(const outside_lease&) = delete;
-    ~outside_lease() { release(); }
-    inline void release() noexcept;
-};
-
-inline thread_local outside_lease t_outside_lease;
-
-class scheduler {
+/// The pool: its seats (seat_table), its workers' lifecycle, and how threads submit,
+/// look for work, help while they wait, and sleep.
+class scheduler : public seat_table {
 public:
-    explicit scheduler(std::size_t worker_count)
-        : m_worker_count(worker_count),
-          m_guest_count(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 8, 32)),
-          m_slots(std::make_unique<slot[]>(m_worker_count + m_guest_count + k_leased_seats)),
-          m_unsettled(m_worker_count),
-          m_anchor(std::make_shared<lease_anchor>(this)) {
-        static_assert(k_leased_seats + 32 <= 64, "extra seats are tracked in one 64-bit mask");
-        for (std::size_t i = 0; i < slot_count(); ++i) {
-            m_slots[i].index = static_cast<std::uint32_t>(i);
-            m_slots[i].is_guest = i >= m_worker_count;
-            m_slots[i].rng_state = 0x9E3779B97F4A7C15ull * (i + 1);
-        }
-        m_threads.reserve(m_worker_count);
+    explicit scheduler(std::size_t worker_count) : seat_table(this, worker_count), m_unsettled(worker_count) {
+        m_threads.reserve(worker_count);
         try {
-            for (std::size_t i = 0; i < m_worker_count; ++i) {
-                m_threads.emplace_back([this, i] { worker_main(m_slots[i]); });
+            for (std::size_t i = 0; i < worker_count; ++i) {
+                m_threads.emplace_back([this, i] { worker_main(slot_at(i)); });
             }
         } catch (...) {
             // Workers never started never settle: do not let the started ones wait for them.
             // relaxed: no worker reads it before the seq_cst store of m_stopping below.
-            m_unsettled.fetch_sub(m_worker_count - m_threads.size(), std::memory_order_relaxed);
+            m_unsettled.fetch_sub(worker_count - m_threads.size(), std::memory_order_relaxed);
             stop_and_join();
             throw;
         }
@@ -1958,40 +2323,8 @@ public:
                 std::abort();
             }
         }
-        {
-            // From here on, outside threads releasing a lease leave this pool alone.
-            std::lock_guard lock(m_anchor->mutex);
-            m_anchor->sched = nullptr;
-        }
+        detach_leases();
         stop_and_join();
-    }
-
-    [[nodiscard]] std::size_t worker_count() const noexcept { return m_worker_count; }
-    [[nodiscard]] std::size_t slot_count() const noexcept {
-        return m_worker_count + m_guest_count + k_leased_seats;
-    }
-    [[nodiscard]] slot& slot_at(std::size_t i) noexcept { return m_slots[i]; }
-
-    /// The calling thread's slot in this pool, or nullptr when it is not inside it.
-    /// O(depth of pool nesting), almost always one step.
-    [[nodiscard]] slot* current_slot() const noexcept {
-        for (worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
-            if (context->sched == this) return context->home;
-        }
-        // An outside thread that leased a seat here: comparing anchors (kept alive by the
-        // lease) cannot mistake a new pool at a dead pool's address for the old one.
-        const outside_lease& lease = t_outside_lease;
-        return lease.anchor.get() == m_anchor.get() ? lease.seat : nullptr;
-    }
-
-    /// Could another thread steal from `home`? False for a private seat (nobody sees
-    /// it), and for the single worker of a one-worker pool with no outside thread seated:
-    /// then splitting work is useless. (A one-worker pool called from outside has two
-    /// participants: the worker must split what it stole, or the caller cannot take any
-    /// of it back.)
-    [[nodiscard]] bool may_have_thieves(const slot& home) const noexcept {
-        if (home.is_private) return false;
-        return m_worker_count > 1 || home.is_guest || m_occupied_extras.load(std::memory_order_relaxed) != 0;
     }
 
     /// Queues a task: on the caller's own deque when it has a seat here (lock-free; an
@@ -2033,35 +2366,9 @@ public:
     }
 
     void inject(task_base* task) {
-        {
-            std::lock_guard lock(m_injected_mutex);
-            m_injected.push_back(task);
-            // seq_cst: pairs with park(): either this increment precedes the sleeper's
-            // registration in the total order, and the sleeper's re-check sees the task,
-            // or our load of the sleeper count below sees the sleeper. Nobody else will
-            // run an injected task, so no wake-up may be lost here.
-            m_injected_count.fetch_add(1, std::memory_order_seq_cst);
-        }
+        m_injected.push(task);
+        // seq_cst (in anyone_asleep): after the queue's seq_cst count increment.
         if (m_parking.anyone_asleep()) wake_one();
-    }
-
-    /// Runs `body(slot&)` on a slot of this pool: the caller's own when it already is
-    /// inside, otherwise a free guest seat, otherwise a private seat. Never blocks for
-    /// a seat: the number of guest seats limits how many outside callers can be helped
-    /// by thieves, never how many make progress.
-    template <class Body>
-    decltype(auto) run_in_slot(Body&& body) {
-        if (slot* home = current_slot()) {
-            if (!on_context_chain(*home)) {
-                // The caller's leased seat: put it on the chain while the body runs, so
-                // that lease_seat() knows not to give it back from under this frame.
-                context_scope scope(*this, *home);
-                return body(*home);
-            }
-            return body(*home);
-        }
-        guest_seat seat(*this);
-        return body(seat.home());
     }
 
     /// Runs other work until `done()` holds; parks when there is nothing to do.
@@ -2101,12 +2408,13 @@ public:
             // the next steal), and a futex wake-up costs ~10-50 us of latency. Bounded in
             // time so an idle pool costs ~k_spin_time of CPU per worker, then nothing.
             ++idle_rounds;
-            if (idle_rounds < 16) {
+            if (idle_rounds < k_pause_rounds) {
                 idle_pause(idle_rounds);
                 continue;
             }
-            if (idle_rounds == 16) idle_since = std::chrono::steady_clock::now();
-            if (idle_rounds % 8 != 0 || std::chrono::steady_clock::now() - idle_since < k_spin_time) {
+            if (idle_rounds == k_pause_rounds) idle_since = std::chrono::steady_clock::now();
+            if (idle_rounds % k_rounds_per_clock_read != 0 ||
+                std::chrono::steady_clock::now() - idle_since < k_spin_time) {
                 idle_pause(idle_rounds);
                 continue;
             }
@@ -2141,19 +2449,12 @@ public:
     /// seq_cst before registering, so the seq_cst loads here see the key.
     void wake_waiters_of(const void* key) noexcept {
         for (std::size_t i = 0; i < slot_count(); ++i) {
-            if (m_slots[i].wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(m_slots[i]);
+            if (slot_at(i).wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(slot_at(i));
         }
-        m_private_seats.for_each([&](slot& seat) {
+        for_each_private_seat([&](slot& seat) {
             if (seat.wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(seat);
         });
     }
-
-    /// A task a thread took, and the isolation region it belongs to.
-    struct found_work {
-        task_base* task = nullptr;
-        std::uint64_t region = 0;
-        explicit operator bool() const noexcept { return task != nullptr; }
-    };
 
     /// Runs a task found by find_work() inside its own isolation region.
     static void run_found(slot& home, found_work work) noexcept {
@@ -2173,36 +2474,35 @@ public:
         // deque, or thieves fed by busy workers, could leave an outside submit waiting for
         // as long as that work lasts.
         if (++home.fairness_tick % k_fairness_period == 0) {
-            if (m_injected_count.load(std::memory_order_relaxed) != 0) {
+            if (m_injected.maybe_nonempty()) {
                 if (task_base* task = take_injected(home, mode)) return {task, 0};
             }
             bool contended = false;
-            if (found_work work = steal_from_extras(home, contended, any_region)) return work;
+            if (found_work work = steal_from_extras(*this, home, contended, any_region)) return work;
         }
         // What the thread pushed itself was pushed in its current region (or in regions
         // nested in it and left behind, which counts as the same work).
         if (task_base* task = home.deque.pop(nullptr)) {
             return {task, home.region};
         }
-        if (m_injected_count.load(std::memory_order_relaxed) != 0) {
+        if (m_injected.maybe_nonempty()) {
             if (task_base* task = take_injected(home, mode)) {
                 return {task, 0};
             }
         }
-        return steal(home, any_region);
+        return steal(*this, home, any_region);
     }
 
 private:
     /// What a wait may take (see wait_until): everything; only the work of the seat's
     /// isolation region; only the seat's own deque (above the region's floor, if any).
     enum class reach : std::uint8_t { everything, own_region, own_deque };
-    static constexpr std::uint64_t any_region = work_stealing_deque<task_base*>::any_label;
 
     found_work find_limited_work(slot& home, reach scope) {
         const std::int64_t floor = home.region != 0 ? home.region_floor : std::numeric_limits<std::int64_t>::min();
         if (task_base* task = home.deque.pop_above(floor, nullptr)) return {task, home.region};
         // The injection queue holds unlabelled work: never taken here.
-        if (scope == reach::own_region) return steal(home, home.region);
+        if (scope == reach::own_region) return steal(*this, home, home.region);
         return {};
     }
 
@@ -2212,14 +2512,18 @@ private:
         home.deque.trim(k_idle_ring_capacity, [this] {
             for (std::size_t i = 0; i < slot_count(); ++i) {
                 // seq_cst: the trimmer's side of steal()'s announce (see there).
-                if (m_slots[i].reading_ring.load(std::memory_order_seq_cst)) return false;
+                if (slot_at(i).reading_ring.load(std::memory_order_seq_cst)) return false;
             }
             return true;
         });
     }
 
+    // How long an idle thread spins before it parks: work often comes back within
+    // microseconds, a futex wake-up costs 10-50 us, and an idle pool should cost little.
     static constexpr std::chrono::microseconds k_spin_time{100};
-    static constexpr std::size_t k_injection_batch = 32;
+    // While yielding, the clock is read every few rounds only: a yield costs less than a
+    // microsecond when nobody else wants the core, so a read per round would dominate.
+    static constexpr unsigned k_rounds_per_clock_read = 8;
     // How often find_work() looks at the shared sources first: rarely enough that a
     // thread keeps its own cache-warm work most of the time, often enough that a queued
     // outside submit waits for at most a few dozen tasks of any one thread.
@@ -2228,58 +2532,6 @@ private:
     // found empty at a quiet moment; smaller rings are kept, so that ordinary bursts do
     // not reallocate.
     static constexpr std::size_t k_idle_ring_capacity = 4096;
-
-    /// A seat for an outside thread for the duration of a call: a free guest seat if
-    /// there is one, else a private seat. Never blocks.
-    class guest_seat {
-    public:
-        explicit guest_seat(scheduler& sched) : m_sched(sched) {
-            const std::size_t first = sched.m_worker_count;
-            for (std::size_t i = first; i < first + sched.m_guest_count; ++i) {
-                bool expected = false;
-                slot& candidate = sched.m_slots[i];
-                // acquire: the previous guest's release below handed over the slot.
-                if (!candidate.occupied.load(std::memory_order_relaxed) &&
-                    candidate.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
-                    m_home = &candidate;
-                    break;
-                }
-            }
-            if (m_home != nullptr) {
-                sched.show_extra_seat(*m_home);
-            } else {
-                // Every guest seat is taken. Blocking here until one frees up would make
-                // the seat count a hidden resource: the seated threads may be waiting for
-                // work that needs this very thread (issue 11). A private seat lets it run
-                // the call itself and help the pool, unseen by thieves.
-                m_home = &sched.m_private_seats.claim(static_cast<std::uint32_t>(sched.slot_count()));
-            }
-            m_context = {&sched, m_home, t_innermost_context};
-            t_innermost_context = &m_context;
-        }
-        guest_seat(const guest_seat&) = delete;
-        guest_seat& operator=(const guest_seat&) = delete;
-        ~guest_seat() {
-            // Tasks this guest pushed and nobody stole yet (e.g. submit() from inside a
-            // join body) must not be stranded in a seat that nobody owns.
-            while (task_base* task = m_home->deque.pop(nullptr)) {
-                task->execute();
-            }
-            t_innermost_context = m_context.outer;
-            if (m_home->is_private) {
-                private_seats::release(*m_home);
-                return;
-            }
-            m_sched.hide_extra_seat(*m_home);
-            m_home->occupied.store(false, std::memory_order_release);
-        }
-        slot& home() noexcept { return *m_home; }
-
-    private:
-        scheduler& m_sched;
-        slot* m_home = nullptr;
-        worker_context m_context;
-    };
 
     void worker_main(slot& home) {
         worker_context context{this, &home, nullptr};
@@ -2310,7 +2562,7 @@ private:
             // seq_cst: the signaller's side for the waiters below: the count, then the
             // wake-ups (their CAS on the sleep words).
             if (m_unsettled.fetch_sub(1, std::memory_order_seq_cst) == 1) {
-                for (std::size_t i = 0; i < m_worker_count; ++i) m_parking.wake_slot(m_slots[i]);
+                for (std::size_t i = 0; i < worker_count(); ++i) m_parking.wake_slot(slot_at(i));
             }
             while (!work_visible()) {
                 if (settled_and_empty()) return;
@@ -2326,7 +2578,7 @@ private:
     void stop_and_join() noexcept {
         m_stopping.store(true, std::memory_order_seq_cst);
         for (std::size_t i = 0; i < slot_count(); ++i) {
-            m_parking.wake_slot(m_slots[i]);
+            m_parking.wake_slot(slot_at(i));
         }
         for (std::thread& thread : m_threads) {
             if (thread.joinable()) thread.join();
@@ -2334,139 +2586,29 @@ private:
         m_threads.clear();
     }
 
-    bool wake_one() noexcept { return m_parking.wake_one(m_slots.get(), slot_count()); }
+    bool wake_one() noexcept { return m_parking.wake_one(&slot_at(0), slot_count()); }
 
     /// Any thread: is there work anywhere a thief can see? Used as the last check before
     /// parking. (Private seats are not scanned: only their owners take from them.)
     bool work_visible() const noexcept {
-        // seq_cst: pairs with inject()'s increment (see there).
-        if (m_injected_count.load(std::memory_order_seq_cst) != 0) return true;
+        if (m_injected.visible()) return true;
         for (std::size_t i = 0; i < slot_count(); ++i) {
-            if (!m_slots[i].deque.empty()) return true;
+            if (!slot_at(i).deque.empty()) return true;
         }
         return false;
     }
 
-    /// Takes the oldest injected task. In batch mode also moves up to half of the rest
-    /// (at most k_injection_batch) onto `home`'s deque, where other workers can steal
-    /// them: one lock per batch instead of one per task when an outside thread submits
-    /// many. Never throws: if the deque cannot grow, the rest simply stays queued.
+    /// Takes the oldest injected task; an idle worker (batch mode) also moves a batch of
+    /// the rest onto its deque, where other threads can steal them (injection_queue::take).
     task_base* take_injected(slot& home, injection mode) {
-        task_base* first = nullptr;
         std::size_t moved = 0;
-        {
-            std::lock_guard lock(m_injected_mutex);
-            if (m_injected.empty()) return nullptr;
-            first = m_injected.front();
-            m_injected.pop_front();
-            const std::size_t wanted =
-                mode == injection::batch ? std::min(m_injected.size() / 2, k_injection_batch) : 0;
-            for (; moved < wanted; ++moved) {
-                try {
-                    home.deque.push(m_injected.front());
-                } catch (...) {
-                    break;
-                }
-                m_injected.pop_front();
-            }
-            // relaxed: the count is a hint for find_work()'s lock-free check; the moved
-            // tasks are now visible to sleepers through the deque (pushed seq_cst).
-            m_injected_count.fetch_sub(moved + 1, std::memory_order_relaxed);
-        }
+        task_base* first = m_injected.take(home, mode == injection::batch, moved);
         // Moved tasks were injected work, which no sleeper may miss: wake as many
         // sleepers as tasks moved (the pushes and this read are seq_cst, as in push_local).
         for (std::size_t woken = 0; woken < moved; ++woken) {
             if (!m_parking.anyone_asleep() || !wake_one()) break;
         }
         return first;
-    }
-
-    /// Tries every worker once from a random start, then every occupied extra seat; takes
-    /// only tasks of `region` unless it is any_region.
-    found_work steal(slot& home, std::uint64_t region) {
-        // xorshift64: a random start spreads thieves over victims (no convoy on worker 0).
-        std::uint64_t x = home.rng_state;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        home.rng_state = x;
-        for (int pass = 0; pass < 2; ++pass) {
-            bool contended = false;
-            const std::size_t start = static_cast<std::size_t>(x % m_worker_count);
-            for (std::size_t k = 0; k < m_worker_count; ++k) {
-                std::size_t v = start + k;
-                if (v >= m_worker_count) v -= m_worker_count;
-                if (found_work work = try_steal(home, m_slots[v], contended, region)) return work;
-            }
-            if (found_work work = steal_from_extras(home, contended, region)) return work;
-            if (!contended) break;
-        }
-        return {};
-    }
-
-    /// Tries every occupied extra seat (guest or leased) once. The scan starts one seat
-    /// further on each time (a per-thief cursor): scanning lowest first let one outside
-    /// thread that kept its seat non-empty starve another's tasks for as long as it
-    /// submitted. Now each occupied seat comes first at least once in 64 scans.
-    found_work steal_from_extras(slot& home, bool& contended, std::uint64_t region) {
-        // relaxed: a stale mask only delays a steal; park()'s last look scans all slots.
-        const std::uint64_t mask = m_occupied_extras.load(std::memory_order_relaxed);
-        if (mask == 0) return {};
-        const unsigned shift = home.extras_cursor++ % 64;
-        // Bit b of the rotated mask is extra seat (b + shift) % 64.
-        // Rotated by hand: std::rotr's count is int in libstdc++ and unsigned in libc++ 14,
-        // so either cast warns under -Wsign-conversion with one of them.
-        std::uint64_t extras = shift == 0 ? mask : (mask >> shift) | (mask << (64 - shift));
-        while (extras != 0) {
-            const auto bit = (static_cast<std::size_t>(std::countr_zero(extras)) + shift) % 64;
-            extras &= extras - 1;
-            if (found_work work = try_steal(home, m_slots[m_worker_count + bit], contended, region)) return work;
-        }
-        return {};
-    }
-
-    static found_work try_steal(slot& home, slot& victim, bool& contended, std::uint64_t region) {
-        if (&victim == &home || victim.deque.empty()) return {};
-        // A private seat is not scanned by trim()'s readers_idle (they come and go): it
-        // is counted in the victim's deque instead.
-        const auto [status, task, label] = victim.deque.steal(region, home.is_private ? nullptr : &home.reading_ring);
-        if (status == work_stealing_deque<task_base*>::steal_status::success) return {task, label};
-        if (status == work_stealing_deque<task_base*>::steal_status::lost_race) contended = true;
-        return {};
-    }
-
-    // Extra seats (guest and leased) are skipped by thieves unless marked here.
-    void show_extra_seat(slot& seat) noexcept {
-        m_occupied_extras.fetch_or(std::uint64_t{1} << (seat.index - m_worker_count), std::memory_order_relaxed);
-    }
-    void hide_extra_seat(slot& seat) noexcept {
-        m_occupied_extras.fetch_and(~(std::uint64_t{1} << (seat.index - m_worker_count)), std::memory_order_relaxed);
-    }
-
-    /// Leases a free seat to the calling outside thread for as long as it keeps using
-    /// this pool, so that its submits are lock-free pushes that workers steal, instead of
-    /// trips through the injection mutex. Returns nullptr when all are taken. Leased
-    /// seats are separate from guest seats: a thread that leases one and then idles for
-    /// ever cannot starve the threads that need a guest seat to wait.
-    slot* lease_seat() {
-        // The thread's current lease (in another pool) is in use by a frame below us, e.g.
-        // a join on that pool whose body submits here: keep it, and use the queue.
-        if (t_outside_lease.seat != nullptr && on_context_chain(*t_outside_lease.seat)) return nullptr;
-        const std::size_t first = m_worker_count + m_guest_count;
-        for (std::size_t i = first; i < first + k_leased_seats; ++i) {
-            slot& candidate = m_slots[i];
-            bool expected = false;
-            if (!candidate.occupied.load(std::memory_order_relaxed) &&
-                candidate.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
-                outside_lease& lease = t_outside_lease;
-                lease.release();  // at most one lease per thread
-                lease.anchor = m_anchor;
-                lease.seat = &candidate;
-                show_extra_seat(candidate);
-                return &candidate;
-            }
-        }
-        return nullptr;
     }
 
     friend struct outside_lease;
@@ -2481,28 +2623,17 @@ private:
         seat.occupied.store(false, std::memory_order_release);
     }
 
-    static constexpr std::size_t k_leased_seats = 16;
-
-    // Read-only after construction.
-    const std::size_t m_worker_count;
-    const std::size_t m_guest_count;
-    std::unique_ptr<slot[]> m_slots;
     std::vector<std::thread> m_threads;
 
     // Each group of shared, written fields on a cache line of its own: the sleeper count
-    // (read on every fork; inside m_parking), the injected count (read by every idle
-    // look), the injection queue itself, the occupied-extras mask (written when an
-    // outside thread takes or leaves a seat) and the shutdown state. Sharing a line made
-    // an outside submit's lock and count updates slow every thief's look.
+    // (read on every fork; inside m_parking), the injection queue (its count and its
+    // mutex are on lines of their own), the seats' occupied-extras mask (in seat_table)
+    // and the shutdown state. Sharing a line made an outside submit's lock and count
+    // updates slow every thief's look.
     parking m_parking;
-    alignas(k_cache_line) std::atomic<std::size_t> m_injected_count{0};
-    alignas(k_cache_line) std::mutex m_injected_mutex;
-    std::deque<task_base*> m_injected;
-    alignas(k_cache_line) std::atomic<std::uint64_t> m_occupied_extras{0};
+    injection_queue m_injected;
     alignas(k_cache_line) std::atomic<bool> m_stopping{false};
     std::atomic<std::size_t> m_unsettled;  // see drain()
-    alignas(k_cache_line) std::shared_ptr<lease_anchor> m_anchor;
-    private_seats m_private_seats;
 };
 
 inline void outside_lease::release() noexcept {

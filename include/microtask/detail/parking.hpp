@@ -13,10 +13,14 @@
 
 namespace microtask::detail {
 
+/// Idle rounds spent on a CPU pause before yielding: about a microsecond, the time a
+/// fork just offered or a task just finished takes to show up.
+inline constexpr unsigned k_pause_rounds = 16;
+
 /// Spins one round of an idle loop: a CPU pause at first, later a yield, which gives the
 /// core away on an oversubscribed machine where the thread we wait for may need it.
 inline void idle_pause(unsigned round) noexcept {
-    if (round < 16) {
+    if (round < k_pause_rounds) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #endif

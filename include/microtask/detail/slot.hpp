@@ -37,7 +37,7 @@ struct alignas(k_cache_line) slot {
     // Owner only, written on every look for work.
     alignas(k_cache_line) std::uint64_t rng_state = 0;  // victim selection
     std::uint32_t fairness_tick = 0;                    // see scheduler::find_work
-    std::uint32_t extras_cursor = 0;                    // see scheduler::steal_from_extras
+    std::uint32_t extras_cursor = 0;                    // see steal_from_extras (steal.hpp)
     std::uint32_t index = 0;
     // True while the owner, as a thief, may be reading another deque's ring (see
     // work_stealing_deque::steal). Written twice per steal by the owner, on its own line;

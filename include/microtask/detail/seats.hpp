@@ -1,0 +1,243 @@
+// microtask — detail/seats.hpp
+// Who sits where in a pool: the table of seats (one per worker, guest seats that outside
+// threads borrow for one call, seats outside threads lease for their submits, private
+// seats when every guest seat is taken), and how a thread finds its own. docs/design.md
+// section 2 explains it.
+#pragma once
+
+#include "private_seats.hpp"
+#include "slot.hpp"
+#include "task.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace microtask::detail {
+
+class scheduler;
+
+/// Lets a thread outside a pool hold on to a seat in it across calls (see
+/// seat_table::lease_seat). The anchor outlives the pool; the pool clears `sched` when it
+/// dies, under the mutex, so a lease released later knows not to touch it.
+struct lease_anchor {
+    explicit lease_anchor(scheduler* owner) noexcept : sched(owner) {}
+    std::mutex mutex;
+    scheduler* sched;
+};
+
+/// The seat an outside thread leased, in at most one pool at a time. Released when the
+/// thread leases in another pool or exits. (release() is defined in scheduler.hpp: it
+/// hands the seat's queued tasks to the pool's injection queue.)
+struct outside_lease {
+    std::shared_ptr<lease_anchor> anchor;
+    slot* seat = nullptr;
+    outside_lease() = default;
+    outside_lease(const outside_lease&) = delete;
+    outside_lease& operator=(const outside_lease&) = delete;
+    ~outside_lease() { release(); }
+    inline void release() noexcept;
+};
+
+inline thread_local outside_lease t_outside_lease;
+
+/// The seats of one pool, in one array: workers [0, workers), guest seats, then leased
+/// seats; guest and leased seats are the "extra" seats, tracked in one 64-bit mask.
+class seat_table {
+public:
+    // Guest seats: hardware_concurrency clamped to this range. At least a few, so that
+    // some outside callers are helped by thieves even on a small machine; at most 32, so
+    // that guest and leased seats fit the 64-bit mask of occupied extra seats.
+    static constexpr std::size_t k_min_guest_seats = 8;
+    static constexpr std::size_t k_max_guest_seats = 32;
+    // Outside threads that submit through a seat of their own (lock-free) rather than the
+    // injection queue; more submitters than this share the queue.
+    static constexpr std::size_t k_leased_seats = 16;
+    static_assert(k_max_guest_seats + k_leased_seats <= 64, "extra seats are tracked in one 64-bit mask");
+
+    seat_table(scheduler* owner, std::size_t worker_count)
+        : m_owner(owner),
+          m_worker_count(worker_count),
+          m_guest_count(
+              std::clamp<std::size_t>(std::thread::hardware_concurrency(), k_min_guest_seats, k_max_guest_seats)),
+          m_slots(std::make_unique<slot[]>(m_worker_count + m_guest_count + k_leased_seats)),
+          m_anchor(std::make_shared<lease_anchor>(owner)) {
+        for (std::size_t i = 0; i < slot_count(); ++i) {
+            m_slots[i].index = static_cast<std::uint32_t>(i);
+            m_slots[i].is_guest = i >= m_worker_count;
+            // Distinct non-zero seeds for the thieves' xorshift (the golden-ratio increment).
+            m_slots[i].rng_state = 0x9E3779B97F4A7C15ull * (i + 1);
+        }
+    }
+    seat_table(const seat_table&) = delete;
+    seat_table& operator=(const seat_table&) = delete;
+
+    [[nodiscard]] std::size_t worker_count() const noexcept { return m_worker_count; }
+    [[nodiscard]] std::size_t slot_count() const noexcept { return m_worker_count + m_guest_count + k_leased_seats; }
+    [[nodiscard]] slot& slot_at(std::size_t i) noexcept { return m_slots[i]; }
+    [[nodiscard]] const slot& slot_at(std::size_t i) const noexcept { return m_slots[i]; }
+
+    /// The calling thread's slot in this pool, or nullptr when it is not inside it.
+    /// O(depth of pool nesting), almost always one step.
+    [[nodiscard]] slot* current_slot() const noexcept {
+        for (worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
+            if (context->sched == m_owner) return context->home;
+        }
+        // An outside thread that leased a seat here: comparing anchors (kept alive by the
+        // lease) cannot mistake a new pool at a dead pool's address for the old one.
+        const outside_lease& lease = t_outside_lease;
+        return lease.anchor.get() == m_anchor.get() ? lease.seat : nullptr;
+    }
+
+    /// Could another thread steal from `home`? False for a private seat (nobody sees
+    /// it), and for the single worker of a one-worker pool with no outside thread seated:
+    /// then splitting work is useless. (A one-worker pool called from outside has two
+    /// participants: the worker must split what it stole, or the caller cannot take any
+    /// of it back.)
+    [[nodiscard]] bool may_have_thieves(const slot& home) const noexcept {
+        if (home.is_private) return false;
+        return m_worker_count > 1 || home.is_guest || m_occupied_extras.load(std::memory_order_relaxed) != 0;
+    }
+
+    /// The extra seats a thread sits in, one bit each (bit b: seat worker_count() + b).
+    /// relaxed: a stale mask only delays a steal; a parker's last look scans every seat.
+    [[nodiscard]] std::uint64_t occupied_extras() const noexcept {
+        return m_occupied_extras.load(std::memory_order_relaxed);
+    }
+
+    /// Runs `body(slot&)` on a slot of this pool: the caller's own when it already is
+    /// inside, otherwise a free guest seat, otherwise a private seat. Never blocks for
+    /// a seat: the number of guest seats limits how many outside callers can be helped
+    /// by thieves, never how many make progress.
+    template <class Body>
+    decltype(auto) run_in_slot(Body&& body) {
+        if (slot* home = current_slot()) {
+            if (!on_context_chain(*home)) {
+                // The caller's leased seat: put it on the chain while the body runs, so
+                // that lease_seat() knows not to give it back from under this frame.
+                context_scope scope(*m_owner, *home);
+                return body(*home);
+            }
+            return body(*home);
+        }
+        guest_seat seat(*this);
+        return body(seat.home());
+    }
+
+protected:
+    /// A seat for an outside thread for the duration of a call: a free guest seat if
+    /// there is one, else a private seat. Never blocks.
+    class guest_seat {
+    public:
+        explicit guest_seat(seat_table& seats) : m_seats(seats) {
+            const std::size_t first = seats.m_worker_count;
+            for (std::size_t i = first; i < first + seats.m_guest_count; ++i) {
+                bool expected = false;
+                slot& candidate = seats.m_slots[i];
+                // acquire: the previous guest's release below handed over the slot.
+                if (!candidate.occupied.load(std::memory_order_relaxed) &&
+                    candidate.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+                    m_home = &candidate;
+                    break;
+                }
+            }
+            if (m_home != nullptr) {
+                seats.show_extra_seat(*m_home);
+            } else {
+                // Every guest seat is taken. Blocking here until one frees up would make
+                // the seat count a hidden resource: the seated threads may be waiting for
+                // work that needs this very thread (issue 11). A private seat lets it run
+                // the call itself and help the pool, unseen by thieves.
+                m_home = &seats.m_private_seats.claim(static_cast<std::uint32_t>(seats.slot_count()));
+            }
+            m_context = {seats.m_owner, m_home, t_innermost_context};
+            t_innermost_context = &m_context;
+        }
+        guest_seat(const guest_seat&) = delete;
+        guest_seat& operator=(const guest_seat&) = delete;
+        ~guest_seat() {
+            // Tasks this guest pushed and nobody stole yet (e.g. submit() from inside a
+            // join body) must not be stranded in a seat that nobody owns.
+            while (task_base* task = m_home->deque.pop(nullptr)) {
+                task->execute();
+            }
+            t_innermost_context = m_context.outer;
+            if (m_home->is_private) {
+                private_seats::release(*m_home);
+                return;
+            }
+            m_seats.hide_extra_seat(*m_home);
+            m_home->occupied.store(false, std::memory_order_release);
+        }
+        slot& home() noexcept { return *m_home; }
+
+    private:
+        seat_table& m_seats;
+        slot* m_home = nullptr;
+        worker_context m_context;
+    };
+
+    // Extra seats (guest and leased) are skipped by thieves unless marked here.
+    void show_extra_seat(slot& seat) noexcept {
+        m_occupied_extras.fetch_or(std::uint64_t{1} << (seat.index - m_worker_count), std::memory_order_relaxed);
+    }
+    void hide_extra_seat(slot& seat) noexcept {
+        m_occupied_extras.fetch_and(~(std::uint64_t{1} << (seat.index - m_worker_count)), std::memory_order_relaxed);
+    }
+
+    /// Leases a free seat to the calling outside thread for as long as it keeps using
+    /// this pool, so that its submits are lock-free pushes that workers steal, instead of
+    /// trips through the injection mutex. Returns nullptr when all are taken. Leased
+    /// seats are separate from guest seats: a thread that leases one and then idles for
+    /// ever cannot starve the threads that need a guest seat to wait.
+    slot* lease_seat() {
+        // The thread's current lease (in another pool) is in use by a frame below us, e.g.
+        // a join on that pool whose body submits here: keep it, and use the queue.
+        if (t_outside_lease.seat != nullptr && on_context_chain(*t_outside_lease.seat)) return nullptr;
+        const std::size_t first = m_worker_count + m_guest_count;
+        for (std::size_t i = first; i < first + k_leased_seats; ++i) {
+            slot& candidate = m_slots[i];
+            bool expected = false;
+            if (!candidate.occupied.load(std::memory_order_relaxed) &&
+                candidate.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+                outside_lease& lease = t_outside_lease;
+                lease.release();  // at most one lease per thread
+                lease.anchor = m_anchor;
+                lease.seat = &candidate;
+                show_extra_seat(candidate);
+                return &candidate;
+            }
+        }
+        return nullptr;
+    }
+
+    /// From now on, outside threads releasing a lease leave this pool alone (the pool is
+    /// being destroyed).
+    void detach_leases() noexcept {
+        std::lock_guard lock(m_anchor->mutex);
+        m_anchor->sched = nullptr;
+    }
+
+    template <class Fn>
+    void for_each_private_seat(Fn&& fn) {
+        m_private_seats.for_each(std::forward<Fn>(fn));
+    }
+
+private:
+    scheduler* const m_owner;  // the pool these seats belong to (the context chain's key)
+    // Read-only after construction.
+    const std::size_t m_worker_count;
+    const std::size_t m_guest_count;
+    std::unique_ptr<slot[]> m_slots;
+    // Written when an outside thread takes or leaves a seat, read by every thief's look:
+    // a line of its own.
+    alignas(k_cache_line) std::atomic<std::uint64_t> m_occupied_extras{0};
+    alignas(k_cache_line) std::shared_ptr<lease_anchor> m_anchor;
+    private_seats m_private_seats;
+};
+
+}  // namespace microtask::detail
