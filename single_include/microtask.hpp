@@ -3119,6 +3119,70 @@ struct unit_reducer {
 /// @file
 /// The work-stealing thread pool every primitive runs on.
 
+// ---- include/microtask/detail/cpu_count.hpp ---------------------------------
+// microtask — detail/cpu_count.hpp
+// How many CPUs this process may really use: the scheduler affinity mask (taskset, a
+// container's cpuset) and the cgroup CPU quota (docker --cpus), not only the machine's
+// hardware threads. A pool with more workers than that only makes them take turns.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
+namespace microtask::detail {
+
+/// CPUs in the calling thread's affinity mask, or 0 where the platform cannot say.
+inline std::size_t cpus_in_affinity_mask() noexcept {
+#if defined(__linux__) && defined(CPU_COUNT)
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<std::size_t>(CPU_COUNT(&set));
+#endif
+    return 0;
+}
+
+/// The cgroup CPU quota rounded up to whole CPUs (cgroup v2's cpu.max, else v1's
+/// cfs_quota_us / cfs_period_us), or 0 when there is none or it cannot be read.
+inline std::size_t cpus_in_cgroup_quota() noexcept {
+    try {
+        const auto whole_cpus = [](double quota, double period) -> std::size_t {
+            if (quota <= 0 || period <= 0) return 0;
+            const double cpus = quota / period;
+            return static_cast<std::size_t>(cpus) + (cpus > static_cast<double>(static_cast<std::size_t>(cpus)));
+        };
+        std::ifstream v2("/sys/fs/cgroup/cpu.max");
+        std::string quota;
+        double period = 0;
+        if (v2 >> quota >> period) return quota == "max" ? 0 : whole_cpus(std::stod(quota), period);
+        std::ifstream v1_quota("/sys/fs/cgroup/cpu/cpu.cfs_quota_us");
+        std::ifstream v1_period("/sys/fs/cgroup/cpu/cpu.cfs_period_us");
+        double q = 0;
+        if (v1_quota >> q && v1_period >> period) return whole_cpus(q, period);
+    } catch (...) {
+        // An unreadable or malformed file: no quota known.
+    }
+    return 0;
+}
+
+/// The number of workers a default-sized pool gets: the smallest of the hardware
+/// threads, the affinity mask and the cgroup quota that are known, at least 1.
+inline std::size_t usable_cpus() noexcept {
+    std::size_t count = std::thread::hardware_concurrency();
+    for (const std::size_t limit : {cpus_in_affinity_mask(), cpus_in_cgroup_quota()}) {
+        if (limit != 0) count = count == 0 ? limit : std::min(count, limit);
+    }
+    return std::max<std::size_t>(count, 1);
+}
+
+}  // namespace microtask::detail
+
 // ---- include/microtask/future.hpp -------------------------------------------
 // microtask — future.hpp
 /// @file
@@ -3361,8 +3425,10 @@ private:
 }  // namespace microtask
 
 // ---- include/microtask/thread_pool.hpp (continued) --------------------------
+#include <cerrno>
 #include <concepts>
 #include <cstddef>
+#include <cstdlib>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -3394,8 +3460,11 @@ struct pool_access {
 /// not run concurrently with any other use of the pool.
 class thread_pool {
 public:
-    /// One worker per hardware thread (at least one).
-    /// Throws std::system_error if a thread cannot be started.
+    /// One worker per CPU this process may use: the hardware threads, limited by the
+    /// affinity mask (taskset, a cpuset) and the cgroup CPU quota (docker --cpus), at
+    /// least one; or, if the environment variable MICROTASK_NUM_THREADS is set, that many.
+    /// Throws std::invalid_argument if MICROTASK_NUM_THREADS is set but is not an integer
+    /// in [1, 4096], and std::system_error if a thread cannot be started.
     thread_pool() : thread_pool(default_thread_count()) {}
 
     /// `thread_count` workers. Throws std::invalid_argument if thread_count < 1, and
@@ -3448,9 +3517,17 @@ public:
 private:
     friend struct detail::pool_access;
 
-    static std::size_t default_thread_count() noexcept {
-        const unsigned hardware = std::thread::hardware_concurrency();
-        return hardware == 0 ? 1 : hardware;
+    static std::size_t default_thread_count() {
+        const char* requested = std::getenv("MICROTASK_NUM_THREADS");
+        if (requested == nullptr || *requested == '\0') return detail::usable_cpus();
+        char* end = nullptr;
+        errno = 0;
+        const long long count = std::strtoll(requested, &end, 10);
+        if (*end != '\0' || errno != 0 || count < 1 || std::cmp_greater(count, k_max_threads)) {
+            throw std::invalid_argument("microtask::thread_pool: MICROTASK_NUM_THREADS must be an integer from 1 to " +
+                                        std::to_string(k_max_threads) + " (got \"" + requested + "\")");
+        }
+        return static_cast<std::size_t>(count);
     }
 
     template <std::integral Count>
@@ -3477,7 +3554,9 @@ inline detail::scheduler& detail::pool_access::of(thread_pool& pool) noexcept {
 }
 
 /// The process-wide pool used by the overloads that take no pool: created on first use
-/// with one worker per hardware thread, safe to call from any thread. It is never
+/// with thread_pool's default size (one worker per CPU the process may use, or
+/// MICROTASK_NUM_THREADS), safe to call from any thread. Throws what that constructor
+/// throws (and the next call tries again). It is never
 /// destroyed (like rayon's global pool): it stays usable until the process ends, also
 /// from destructors of static objects and from threads still running at exit. Its idle
 /// workers sleep; they are not joined at exit, so a task still queued or running when

@@ -4,11 +4,14 @@
 #pragma once
 
 #include "concepts.hpp"
+#include "detail/cpu_count.hpp"
 #include "detail/scheduler.hpp"
 #include "future.hpp"
 
+#include <cerrno>
 #include <concepts>
 #include <cstddef>
+#include <cstdlib>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -40,8 +43,11 @@ struct pool_access {
 /// not run concurrently with any other use of the pool.
 class thread_pool {
 public:
-    /// One worker per hardware thread (at least one).
-    /// Throws std::system_error if a thread cannot be started.
+    /// One worker per CPU this process may use: the hardware threads, limited by the
+    /// affinity mask (taskset, a cpuset) and the cgroup CPU quota (docker --cpus), at
+    /// least one; or, if the environment variable MICROTASK_NUM_THREADS is set, that many.
+    /// Throws std::invalid_argument if MICROTASK_NUM_THREADS is set but is not an integer
+    /// in [1, 4096], and std::system_error if a thread cannot be started.
     thread_pool() : thread_pool(default_thread_count()) {}
 
     /// `thread_count` workers. Throws std::invalid_argument if thread_count < 1, and
@@ -94,9 +100,17 @@ public:
 private:
     friend struct detail::pool_access;
 
-    static std::size_t default_thread_count() noexcept {
-        const unsigned hardware = std::thread::hardware_concurrency();
-        return hardware == 0 ? 1 : hardware;
+    static std::size_t default_thread_count() {
+        const char* requested = std::getenv("MICROTASK_NUM_THREADS");
+        if (requested == nullptr || *requested == '\0') return detail::usable_cpus();
+        char* end = nullptr;
+        errno = 0;
+        const long long count = std::strtoll(requested, &end, 10);
+        if (*end != '\0' || errno != 0 || count < 1 || std::cmp_greater(count, k_max_threads)) {
+            throw std::invalid_argument("microtask::thread_pool: MICROTASK_NUM_THREADS must be an integer from 1 to " +
+                                        std::to_string(k_max_threads) + " (got \"" + requested + "\")");
+        }
+        return static_cast<std::size_t>(count);
     }
 
     template <std::integral Count>
@@ -123,7 +137,9 @@ inline detail::scheduler& detail::pool_access::of(thread_pool& pool) noexcept {
 }
 
 /// The process-wide pool used by the overloads that take no pool: created on first use
-/// with one worker per hardware thread, safe to call from any thread. It is never
+/// with thread_pool's default size (one worker per CPU the process may use, or
+/// MICROTASK_NUM_THREADS), safe to call from any thread. Throws what that constructor
+/// throws (and the next call tries again). It is never
 /// destroyed (like rayon's global pool): it stays usable until the process ends, also
 /// from destructors of static objects and from threads still running at exit. Its idle
 /// workers sleep; they are not joined at exit, so a task still queued or running when
