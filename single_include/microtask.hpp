@@ -2272,6 +2272,32 @@ inline found_work steal(seat_table& seats, slot& home, std::uint64_t region) {
 
 }  // namespace microtask::detail
 
+// ---- include/microtask/worker_hooks.hpp -------------------------------------
+// microtask — worker_hooks.hpp
+/// @file
+/// Code a pool runs on each of its worker threads when it starts and when it stops.
+
+#include <cstddef>
+#include <functional>
+
+namespace microtask {
+
+/// Functions a thread_pool calls on each worker thread with the worker's index in
+/// [0, size()): `on_start` before the worker takes any task (name the thread, pin it to a
+/// core, set up thread-local state), `on_stop` after its last task, before it exits. Either
+/// may be empty. The pool's constructor returns only after every `on_start` has returned;
+/// if one throws, the constructor stops the pool and rethrows the first exception.
+/// `on_stop` must not throw (the worker would end the program with std::terminate).
+/// Both run concurrently on different workers.
+struct worker_hooks {
+    /// Called first on each worker thread, with its index.
+    std::function<void(std::size_t worker_index)> on_start;
+    /// Called last on each worker thread, with its index.
+    std::function<void(std::size_t worker_index)> on_stop;
+};
+
+}  // namespace microtask
+
 // ---- include/microtask/detail/scheduler.hpp (continued) ---------------------
 #include <atomic>
 #include <chrono>
@@ -2279,6 +2305,8 @@ inline found_work steal(seat_table& seats, slot& home, std::uint64_t region) {
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
+#include <latch>
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -2290,11 +2318,16 @@ namespace microtask::detail {
 /// look for work, help while they wait, and sleep.
 class scheduler : public seat_table {
 public:
-    explicit scheduler(std::size_t worker_count) : seat_table(this, worker_count), m_unsettled(worker_count) {
+    explicit scheduler(std::size_t worker_count, worker_hooks hooks = {})
+        : seat_table(this, worker_count), m_hooks(std::move(hooks)), m_unsettled(worker_count) {
         m_threads.reserve(worker_count);
+        // Each worker counts down once its on_start returned: the constructor returns only
+        // then, so that what the hooks set up (names, pinning) holds for every task.
+        std::latch started(static_cast<std::ptrdiff_t>(worker_count));
+        m_started = &started;
         try {
             for (std::size_t i = 0; i < worker_count; ++i) {
-                m_threads.emplace_back([this, i] { worker_main(slot_at(i)); });
+                m_threads.emplace_back([this, i] { worker_main(i); });
             }
         } catch (...) {
             // Workers never started never settle: do not let the started ones wait for them.
@@ -2302,6 +2335,12 @@ public:
             m_unsettled.fetch_sub(worker_count - m_threads.size(), std::memory_order_relaxed);
             stop_and_join();
             throw;
+        }
+        started.wait();
+        m_started = nullptr;  // the latch dies with this frame; no worker uses it again
+        if (m_start_error) {
+            stop_and_join();
+            std::rethrow_exception(m_start_error);
         }
     }
 
@@ -2533,13 +2572,24 @@ private:
     // not reallocate.
     static constexpr std::size_t k_idle_ring_capacity = 4096;
 
-    void worker_main(slot& home) {
+    void worker_main(std::size_t index) {
+        slot& home = slot_at(index);
+        if (m_hooks.on_start) {
+            try {
+                m_hooks.on_start(index);
+            } catch (...) {
+                const std::lock_guard lock(m_start_error_mutex);
+                if (!m_start_error) m_start_error = std::current_exception();
+            }
+        }
+        m_started->count_down();  // after this, the constructor may return: no more m_started
         worker_context context{this, &home, nullptr};
         t_innermost_context = &context;
         // seq_cst load: park()'s re-check must see a stop that raced with it.
         wait_until(home, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
         drain(home);
         t_innermost_context = nullptr;
+        if (m_hooks.on_stop) m_hooks.on_stop(index);  // a throw ends the program: documented
     }
 
     /// Stopping: run what is queued until no task is queued *or running* anywhere. A
@@ -2624,6 +2674,10 @@ private:
     }
 
     std::vector<std::thread> m_threads;
+    const worker_hooks m_hooks;
+    std::latch* m_started = nullptr;  // during construction only
+    std::mutex m_start_error_mutex;
+    std::exception_ptr m_start_error;
 
     // Each group of shared, written fields on a cache line of its own: the sleeper count
     // (read on every fork; inside m_parking), the injection queue (its count and its
@@ -3471,6 +3525,16 @@ public:
     /// std::system_error if a thread cannot be started.
     template <std::integral Count>
     explicit thread_pool(Count thread_count) : m_scheduler(checked_count(thread_count)) {}
+
+    /// `thread_count` workers that run `hooks.on_start(index)` first and
+    /// `hooks.on_stop(index)` last (see worker_hooks). Returns once every on_start has
+    /// returned. Throws std::invalid_argument as above, the first exception an on_start
+    /// threw (after stopping the pool), and std::system_error.
+    template <std::integral Count>
+    thread_pool(Count thread_count, worker_hooks hooks) : m_scheduler(checked_count(thread_count), std::move(hooks)) {}
+
+    /// The default number of workers (as thread_pool()), with hooks.
+    explicit thread_pool(worker_hooks hooks) : m_scheduler(default_thread_count(), std::move(hooks)) {}
 
     thread_pool(const thread_pool&) = delete;
     thread_pool& operator=(const thread_pool&) = delete;

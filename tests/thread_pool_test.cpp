@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -361,4 +362,55 @@ TEST_CASE("future: get() or wait() inside the future's own task throws std::logi
     // Waiting on another task's future from inside a task still works (and helps).
     auto outer = pool.submit([&pool] { return pool.submit([] { return 20; }).get() + 1; });
     REQUIRE(outer.get() == 21);
+}
+
+TEST_CASE("worker_hooks: on_start on every worker before the constructor returns, on_stop after the last task",
+          "[thread_pool][hooks]") {
+    const std::size_t workers = GENERATE(1u, 2u, 5u);
+    std::mutex mutex;
+    std::vector<int> started(workers, 0), stopped(workers, 0);
+    thread_local long t_worker_index = -1;  // what on_start set up, seen by the tasks
+    std::atomic<int> tasks_after_stop{0};
+    {
+        mt::thread_pool pool(workers, mt::worker_hooks{[&](std::size_t i) {
+                                                           const std::lock_guard lock(mutex);
+                                                           ++started.at(i);
+                                                           t_worker_index = static_cast<long>(i);
+                                                       },
+                                                       [&](std::size_t i) {
+                                                           const std::lock_guard lock(mutex);
+                                                           ++stopped.at(i);
+                                                       }});
+        {
+            const std::lock_guard lock(mutex);
+            CHECK(started == std::vector<int>(workers, 1));  // all of them, already
+        }
+        // Every task a worker runs sees what its on_start set up.
+        std::atomic<int> unset{0};
+        mt::for_each(pool, mt::iota(0, 10'000), [&](int) {
+            if (pool.this_worker_index().has_value() && t_worker_index != static_cast<long>(*pool.this_worker_index())) ++unset;
+        }, mt::grain(10));
+        CHECK(unset.load() == 0);
+        for (int i = 0; i < 100; ++i) {
+            (void)pool.submit([&] {
+                const std::lock_guard lock(mutex);
+                for (int s : stopped) tasks_after_stop += s;
+            });
+        }
+    }
+    CHECK(stopped == std::vector<int>(workers, 1));
+    CHECK(tasks_after_stop.load() == 0);  // no task ran after any on_stop
+}
+
+TEST_CASE("worker_hooks: an on_start that throws makes the constructor throw, and stops the pool",
+          "[thread_pool][hooks]") {
+    std::atomic<int> stops{0};
+    const auto make = [&] {
+        mt::thread_pool pool(3, mt::worker_hooks{[](std::size_t i) {
+                                                     if (i == 1) throw std::runtime_error("cannot pin worker 1");
+                                                 },
+                                                 [&](std::size_t) { ++stops; }});
+    };
+    CHECK_THROWS_WITH(make(), "cannot pin worker 1");
+    CHECK(stops.load() == 3);  // every worker ran to its end and was joined
 }

@@ -3,6 +3,7 @@
 #include <microtask/microtask.hpp>
 
 #include <bits/stdc++.h>
+#include <pthread.h>
 
 namespace mt = microtask;
 

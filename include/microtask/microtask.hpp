@@ -21,6 +21,7 @@
 #include "task_group.hpp"
 #include "thread_pool.hpp"
 #include "version.hpp"
+#include "worker_hooks.hpp"
 
 /// @namespace microtask
 /// Every public name of the library. The headers are listed under Files; names in

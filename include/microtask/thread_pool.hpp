@@ -7,6 +7,7 @@
 #include "detail/cpu_count.hpp"
 #include "detail/scheduler.hpp"
 #include "future.hpp"
+#include "worker_hooks.hpp"
 
 #include <cerrno>
 #include <concepts>
@@ -54,6 +55,16 @@ public:
     /// std::system_error if a thread cannot be started.
     template <std::integral Count>
     explicit thread_pool(Count thread_count) : m_scheduler(checked_count(thread_count)) {}
+
+    /// `thread_count` workers that run `hooks.on_start(index)` first and
+    /// `hooks.on_stop(index)` last (see worker_hooks). Returns once every on_start has
+    /// returned. Throws std::invalid_argument as above, the first exception an on_start
+    /// threw (after stopping the pool), and std::system_error.
+    template <std::integral Count>
+    thread_pool(Count thread_count, worker_hooks hooks) : m_scheduler(checked_count(thread_count), std::move(hooks)) {}
+
+    /// The default number of workers (as thread_pool()), with hooks.
+    explicit thread_pool(worker_hooks hooks) : m_scheduler(default_thread_count(), std::move(hooks)) {}
 
     thread_pool(const thread_pool&) = delete;
     thread_pool& operator=(const thread_pool&) = delete;

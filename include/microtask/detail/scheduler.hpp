@@ -18,6 +18,7 @@
 #include "steal.hpp"
 #include "task.hpp"
 #include "work_stealing_deque.hpp"
+#include "../worker_hooks.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -25,6 +26,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
+#include <latch>
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -36,11 +39,16 @@ namespace microtask::detail {
 /// look for work, help while they wait, and sleep.
 class scheduler : public seat_table {
 public:
-    explicit scheduler(std::size_t worker_count) : seat_table(this, worker_count), m_unsettled(worker_count) {
+    explicit scheduler(std::size_t worker_count, worker_hooks hooks = {})
+        : seat_table(this, worker_count), m_hooks(std::move(hooks)), m_unsettled(worker_count) {
         m_threads.reserve(worker_count);
+        // Each worker counts down once its on_start returned: the constructor returns only
+        // then, so that what the hooks set up (names, pinning) holds for every task.
+        std::latch started(static_cast<std::ptrdiff_t>(worker_count));
+        m_started = &started;
         try {
             for (std::size_t i = 0; i < worker_count; ++i) {
-                m_threads.emplace_back([this, i] { worker_main(slot_at(i)); });
+                m_threads.emplace_back([this, i] { worker_main(i); });
             }
         } catch (...) {
             // Workers never started never settle: do not let the started ones wait for them.
@@ -48,6 +56,12 @@ public:
             m_unsettled.fetch_sub(worker_count - m_threads.size(), std::memory_order_relaxed);
             stop_and_join();
             throw;
+        }
+        started.wait();
+        m_started = nullptr;  // the latch dies with this frame; no worker uses it again
+        if (m_start_error) {
+            stop_and_join();
+            std::rethrow_exception(m_start_error);
         }
     }
 
@@ -279,13 +293,24 @@ private:
     // not reallocate.
     static constexpr std::size_t k_idle_ring_capacity = 4096;
 
-    void worker_main(slot& home) {
+    void worker_main(std::size_t index) {
+        slot& home = slot_at(index);
+        if (m_hooks.on_start) {
+            try {
+                m_hooks.on_start(index);
+            } catch (...) {
+                const std::lock_guard lock(m_start_error_mutex);
+                if (!m_start_error) m_start_error = std::current_exception();
+            }
+        }
+        m_started->count_down();  // after this, the constructor may return: no more m_started
         worker_context context{this, &home, nullptr};
         t_innermost_context = &context;
         // seq_cst load: park()'s re-check must see a stop that raced with it.
         wait_until(home, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
         drain(home);
         t_innermost_context = nullptr;
+        if (m_hooks.on_stop) m_hooks.on_stop(index);  // a throw ends the program: documented
     }
 
     /// Stopping: run what is queued until no task is queued *or running* anywhere. A
@@ -370,6 +395,10 @@ private:
     }
 
     std::vector<std::thread> m_threads;
+    const worker_hooks m_hooks;
+    std::latch* m_started = nullptr;  // during construction only
+    std::mutex m_start_error_mutex;
+    std::exception_ptr m_start_error;
 
     // Each group of shared, written fields on a cache line of its own: the sleeper count
     // (read on every fork; inside m_parking), the injection queue (its count and its
