@@ -1357,6 +1357,22 @@ struct alignas(k_cache_line) slot {
     std::int64_t region_floor = 0;
     bool is_guest = false;    // any seat that is not a worker's
     bool is_private = false;  // invisible to thieves (a guest that found no free seat)
+
+    // What the owner did, for thread_pool::stats(). Written only by the owner, with a
+    // relaxed load and store (no RMW: one writer), read by stats() from any thread.
+    // Cumulative since the pool started; reset_stats() keeps a baseline instead of
+    // writing here, so that the owner stays the only writer.
+    struct counters {
+        std::atomic<std::uint64_t> tasks_run{0};      // taken by find_work and run
+        std::atomic<std::uint64_t> tasks_stolen{0};   // of those, from another seat's deque
+        std::atomic<std::uint64_t> failed_steals{0};  // a deque that looked non-empty gave nothing
+        std::atomic<std::uint64_t> times_parked{0};   // futex sleeps
+        std::atomic<std::uint64_t> idle_ns{0};        // between finding nothing and finding work
+        static void add(std::atomic<std::uint64_t>& counter, std::uint64_t amount = 1) noexcept {
+            counter.store(counter.load(std::memory_order_relaxed) + amount, std::memory_order_relaxed);
+        }
+    };
+    counters stats;
 };
 
 /// A fresh isolation region id (never 0). Ids only need to differ: relaxed.
@@ -2219,8 +2235,12 @@ inline found_work try_steal(slot& home, slot& victim, bool& contended, std::uint
     // A private seat is not scanned by trim's readers_idle (they come and go): it is
     // counted in the victim's deque instead.
     const auto [status, task, label] = victim.deque.steal(region, home.is_private ? nullptr : &home.reading_ring);
-    if (status == work_stealing_deque<task_base*>::steal_status::success) return {task, label};
+    if (status == work_stealing_deque<task_base*>::steal_status::success) {
+        slot::counters::add(home.stats.tasks_stolen);
+        return {task, label};
+    }
     if (status == work_stealing_deque<task_base*>::steal_status::lost_race) contended = true;
+    slot::counters::add(home.stats.failed_steals);
     return {};
 }
 
@@ -2435,13 +2455,17 @@ public:
         unsigned idle_rounds = 0;
         bool parked = false;  // since we last ran a task
         std::chrono::steady_clock::time_point idle_since{};
+        std::chrono::steady_clock::time_point idle_start{};  // for stats: set at the first empty look
         while (!done()) {
             if (const found_work work = scope == reach::everything ? find_work(home, mode) : find_limited_work(home, scope)) {
+                if (idle_rounds != 0) count_idle(home, idle_start);
                 run_found(home, work);
                 idle_rounds = 0;
                 parked = false;
                 continue;
             }
+            // Two clock reads per idle spell (not per look), only when a look finds nothing.
+            if (idle_rounds == 0) idle_start = std::chrono::steady_clock::now();
             // Spin (pause, then yield) for about k_spin_time before parking: work often
             // comes back within microseconds (the next call of a loop of parallel calls,
             // the next steal), and a futex wake-up costs ~10-50 us of latency. Bounded in
@@ -2461,16 +2485,19 @@ public:
             // to, and the task blocks the burst left in the shared depot.
             trim_ring(home);
             small_block_cache::trim_depot();
-            idle_rounds = 0;
+            slot::counters::add(home.stats.times_parked);
             if (scope != reach::everything) {
                 // New work in general may be work this wait must not take: sleep until
                 // our own wait ends (its signaller wakes this seat by name).
                 m_parking.park_for_own_wait(home, done);
+                idle_rounds = 1;  // spin again after a wake-up; still the same idle spell
                 continue;
             }
             m_parking.park(home, [&] { return done() || work_visible(); });
+            idle_rounds = 1;
             parked = true;
         }
+        if (idle_rounds != 0) count_idle(home, idle_start);
         // We may have been woken (or claimed while cancelling a park) for new work by
         // wake_one() and now leave for our own reason instead: pass the wake-up on, or
         // the work could wait for a thread that stays asleep.
@@ -2495,8 +2522,15 @@ public:
         });
     }
 
+    static void count_idle(slot& home, std::chrono::steady_clock::time_point since) noexcept {
+        const auto idle = std::chrono::steady_clock::now() - since;
+        slot::counters::add(home.stats.idle_ns, static_cast<std::uint64_t>(
+                                                     std::chrono::duration_cast<std::chrono::nanoseconds>(idle).count()));
+    }
+
     /// Runs a task found by find_work() inside its own isolation region.
     static void run_found(slot& home, found_work work) noexcept {
+        slot::counters::add(home.stats.tasks_run);
         if (work.region == home.region) {
             work.task->execute();
         } else {
@@ -3478,17 +3512,54 @@ private:
 
 }  // namespace microtask
 
+// ---- include/microtask/stats.hpp --------------------------------------------
+// microtask — stats.hpp
+/// @file
+/// What each worker of a pool did: thread_pool::stats().
+
+#include <chrono>
+#include <cstdint>
+
+namespace microtask {
+
+/// One worker's counters since the pool started or since the last reset_stats(). Each is
+/// kept by its worker alone (no shared atomic on any path), so reading them costs the
+/// worker nothing; a snapshot taken while the pool runs may be a few events behind.
+struct worker_stats {
+    /// Tasks the worker took from a deque or the injection queue and ran (a fork that
+    /// its own thread ran inline, because nobody stole it, is not a task here).
+    std::uint64_t tasks_run = 0;
+    /// Of those, tasks taken from another thread's deque.
+    std::uint64_t tasks_stolen = 0;
+    /// Steal attempts on a deque that looked non-empty and gave nothing (another thief
+    /// won the race, or the task was not of the worker's isolation region).
+    std::uint64_t failed_steals = 0;
+    /// Times the worker went to sleep after finding nothing for its spin time.
+    std::uint64_t times_parked = 0;
+    /// Time spent looking for work: spinning and asleep.
+    std::chrono::nanoseconds idle{0};
+    /// The rest of the time since the start (or reset): running tasks and scheduling.
+    std::chrono::nanoseconds busy{0};
+};
+
+}  // namespace microtask
+
 // ---- include/microtask/thread_pool.hpp (continued) --------------------------
+#include <algorithm>
+#include <array>
 #include <cerrno>
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdlib>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace microtask {
 
@@ -3546,6 +3617,39 @@ public:
 
     /// Number of worker threads. O(1), any thread.
     [[nodiscard]] std::size_t size() const noexcept { return m_scheduler.worker_count(); }
+
+    /// Per-worker counters (index = worker index) since the pool started or the last
+    /// reset_stats(): tasks run and stolen, failed steals, sleeps, idle and busy time.
+    /// Any thread, any time; O(size()); a snapshot of a running pool may be a few events
+    /// behind. Throws std::bad_alloc.
+    [[nodiscard]] std::vector<worker_stats> stats() const {
+        const std::lock_guard lock(m_stats_mutex);
+        const auto now = std::chrono::steady_clock::now();
+        const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(now - m_stats_since);
+        std::vector<worker_stats> result(size());
+        for (std::size_t i = 0; i < size(); ++i) {
+            const auto current = read_counters(i);
+            const auto& base = m_stats_baseline[i];
+            worker_stats& out = result[i];
+            out.tasks_run = current[0] - base[0];
+            out.tasks_stolen = current[1] - base[1];
+            out.failed_steals = current[2] - base[2];
+            out.times_parked = current[3] - base[3];
+            out.idle = std::min(elapsed, std::chrono::nanoseconds(static_cast<std::int64_t>(current[4] - base[4])));
+            out.busy = elapsed - out.idle;
+        }
+        return result;
+    }
+
+    /// Starts the counters of stats() from zero again. Any thread; O(size()). (The
+    /// workers' own counters are not written: a baseline is kept instead, so that each
+    /// counter keeps a single writer.) Throws std::bad_alloc.
+    void reset_stats() {
+        const std::lock_guard lock(m_stats_mutex);
+        m_stats_baseline.resize(size());
+        for (std::size_t i = 0; i < size(); ++i) m_stats_baseline[i] = read_counters(i);
+        m_stats_since = std::chrono::steady_clock::now();
+    }
 
     /// Index in [0, size()) of the calling worker thread of this pool; std::nullopt on
     /// any other thread (including an outside thread helping while it waits). O(1).
@@ -3610,7 +3714,20 @@ private:
 
     static constexpr std::size_t k_max_threads = 4096;
 
+    using counter_values = std::array<std::uint64_t, 5>;
+    counter_values read_counters(std::size_t worker) const noexcept {
+        // relaxed: each counter has one writer (its worker); a slightly stale value is
+        // the documented snapshot semantics.
+        const auto& c = m_scheduler.slot_at(worker).stats;
+        return {c.tasks_run.load(std::memory_order_relaxed), c.tasks_stolen.load(std::memory_order_relaxed),
+                c.failed_steals.load(std::memory_order_relaxed), c.times_parked.load(std::memory_order_relaxed),
+                c.idle_ns.load(std::memory_order_relaxed)};
+    }
+
     detail::scheduler m_scheduler;
+    mutable std::mutex m_stats_mutex;
+    std::vector<counter_values> m_stats_baseline = std::vector<counter_values>(m_scheduler.worker_count());
+    std::chrono::steady_clock::time_point m_stats_since = std::chrono::steady_clock::now();
 };
 
 inline detail::scheduler& detail::pool_access::of(thread_pool& pool) noexcept {

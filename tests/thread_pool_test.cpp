@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <latch>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -413,4 +414,42 @@ TEST_CASE("worker_hooks: an on_start that throws makes the constructor throw, an
     };
     CHECK_THROWS_WITH(make(), "cannot pin worker 1");
     CHECK(stops.load() == 3);  // every worker ran to its end and was joined
+}
+
+TEST_CASE("stats: per-worker counts of tasks run and stolen match what ran where; reset starts from zero",
+          "[thread_pool][stats]") {
+    const std::size_t workers = GENERATE(1u, 2u, 3u);
+    mt::thread_pool pool(workers);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let every worker park once
+    for (const mt::worker_stats& w : pool.stats()) CHECK(w.times_parked >= 1);
+    pool.reset_stats();
+    for (const mt::worker_stats& w : pool.stats()) {
+        CHECK(w.tasks_run == 0);
+        CHECK(w.tasks_stolen == 0);
+        CHECK(w.times_parked == 0);
+    }
+    // Submitted from this thread (to its leased seat), waited for without helping: every
+    // task is taken, by stealing, by a worker, and counted there.
+    constexpr int k_tasks = 2000;
+    std::vector<std::atomic<int>> ran_on(workers);
+    std::latch all_done(k_tasks);
+    for (int t = 0; t < k_tasks; ++t) {
+        (void)pool.submit([&] {
+            ran_on.at(*pool.this_worker_index()).fetch_add(1);
+            all_done.count_down();
+        });
+    }
+    // A task is counted before it runs, so the latch's hand-over makes every count visible.
+    all_done.wait();
+    const auto stats = pool.stats();
+    REQUIRE(stats.size() == workers);
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < workers; ++i) {
+        INFO("worker " << i);
+        CHECK(stats[i].tasks_run == static_cast<std::uint64_t>(ran_on[i].load()));
+        CHECK(stats[i].tasks_stolen == stats[i].tasks_run);
+        CHECK(stats[i].busy + stats[i].idle > std::chrono::nanoseconds(0));
+        total += stats[i].tasks_run;
+    }
+    CHECK(total == k_tasks);
 }

@@ -18,6 +18,7 @@
 #include "range.hpp"
 #include "reduce.hpp"
 #include "reducers.hpp"
+#include "stats.hpp"
 #include "task_group.hpp"
 #include "thread_pool.hpp"
 #include "version.hpp"

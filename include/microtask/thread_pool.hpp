@@ -7,18 +7,24 @@
 #include "detail/cpu_count.hpp"
 #include "detail/scheduler.hpp"
 #include "future.hpp"
+#include "stats.hpp"
 #include "worker_hooks.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdlib>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace microtask {
 
@@ -76,6 +82,39 @@ public:
 
     /// Number of worker threads. O(1), any thread.
     [[nodiscard]] std::size_t size() const noexcept { return m_scheduler.worker_count(); }
+
+    /// Per-worker counters (index = worker index) since the pool started or the last
+    /// reset_stats(): tasks run and stolen, failed steals, sleeps, idle and busy time.
+    /// Any thread, any time; O(size()); a snapshot of a running pool may be a few events
+    /// behind. Throws std::bad_alloc.
+    [[nodiscard]] std::vector<worker_stats> stats() const {
+        const std::lock_guard lock(m_stats_mutex);
+        const auto now = std::chrono::steady_clock::now();
+        const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(now - m_stats_since);
+        std::vector<worker_stats> result(size());
+        for (std::size_t i = 0; i < size(); ++i) {
+            const auto current = read_counters(i);
+            const auto& base = m_stats_baseline[i];
+            worker_stats& out = result[i];
+            out.tasks_run = current[0] - base[0];
+            out.tasks_stolen = current[1] - base[1];
+            out.failed_steals = current[2] - base[2];
+            out.times_parked = current[3] - base[3];
+            out.idle = std::min(elapsed, std::chrono::nanoseconds(static_cast<std::int64_t>(current[4] - base[4])));
+            out.busy = elapsed - out.idle;
+        }
+        return result;
+    }
+
+    /// Starts the counters of stats() from zero again. Any thread; O(size()). (The
+    /// workers' own counters are not written: a baseline is kept instead, so that each
+    /// counter keeps a single writer.) Throws std::bad_alloc.
+    void reset_stats() {
+        const std::lock_guard lock(m_stats_mutex);
+        m_stats_baseline.resize(size());
+        for (std::size_t i = 0; i < size(); ++i) m_stats_baseline[i] = read_counters(i);
+        m_stats_since = std::chrono::steady_clock::now();
+    }
 
     /// Index in [0, size()) of the calling worker thread of this pool; std::nullopt on
     /// any other thread (including an outside thread helping while it waits). O(1).
@@ -140,7 +179,20 @@ private:
 
     static constexpr std::size_t k_max_threads = 4096;
 
+    using counter_values = std::array<std::uint64_t, 5>;
+    counter_values read_counters(std::size_t worker) const noexcept {
+        // relaxed: each counter has one writer (its worker); a slightly stale value is
+        // the documented snapshot semantics.
+        const auto& c = m_scheduler.slot_at(worker).stats;
+        return {c.tasks_run.load(std::memory_order_relaxed), c.tasks_stolen.load(std::memory_order_relaxed),
+                c.failed_steals.load(std::memory_order_relaxed), c.times_parked.load(std::memory_order_relaxed),
+                c.idle_ns.load(std::memory_order_relaxed)};
+    }
+
     detail::scheduler m_scheduler;
+    mutable std::mutex m_stats_mutex;
+    std::vector<counter_values> m_stats_baseline = std::vector<counter_values>(m_scheduler.worker_count());
+    std::chrono::steady_clock::time_point m_stats_since = std::chrono::steady_clock::now();
 };
 
 inline detail::scheduler& detail::pool_access::of(thread_pool& pool) noexcept {

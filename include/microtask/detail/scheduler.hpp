@@ -156,13 +156,17 @@ public:
         unsigned idle_rounds = 0;
         bool parked = false;  // since we last ran a task
         std::chrono::steady_clock::time_point idle_since{};
+        std::chrono::steady_clock::time_point idle_start{};  // for stats: set at the first empty look
         while (!done()) {
             if (const found_work work = scope == reach::everything ? find_work(home, mode) : find_limited_work(home, scope)) {
+                if (idle_rounds != 0) count_idle(home, idle_start);
                 run_found(home, work);
                 idle_rounds = 0;
                 parked = false;
                 continue;
             }
+            // Two clock reads per idle spell (not per look), only when a look finds nothing.
+            if (idle_rounds == 0) idle_start = std::chrono::steady_clock::now();
             // Spin (pause, then yield) for about k_spin_time before parking: work often
             // comes back within microseconds (the next call of a loop of parallel calls,
             // the next steal), and a futex wake-up costs ~10-50 us of latency. Bounded in
@@ -182,16 +186,19 @@ public:
             // to, and the task blocks the burst left in the shared depot.
             trim_ring(home);
             small_block_cache::trim_depot();
-            idle_rounds = 0;
+            slot::counters::add(home.stats.times_parked);
             if (scope != reach::everything) {
                 // New work in general may be work this wait must not take: sleep until
                 // our own wait ends (its signaller wakes this seat by name).
                 m_parking.park_for_own_wait(home, done);
+                idle_rounds = 1;  // spin again after a wake-up; still the same idle spell
                 continue;
             }
             m_parking.park(home, [&] { return done() || work_visible(); });
+            idle_rounds = 1;
             parked = true;
         }
+        if (idle_rounds != 0) count_idle(home, idle_start);
         // We may have been woken (or claimed while cancelling a park) for new work by
         // wake_one() and now leave for our own reason instead: pass the wake-up on, or
         // the work could wait for a thread that stays asleep.
@@ -216,8 +223,15 @@ public:
         });
     }
 
+    static void count_idle(slot& home, std::chrono::steady_clock::time_point since) noexcept {
+        const auto idle = std::chrono::steady_clock::now() - since;
+        slot::counters::add(home.stats.idle_ns, static_cast<std::uint64_t>(
+                                                     std::chrono::duration_cast<std::chrono::nanoseconds>(idle).count()));
+    }
+
     /// Runs a task found by find_work() inside its own isolation region.
     static void run_found(slot& home, found_work work) noexcept {
+        slot::counters::add(home.stats.tasks_run);
         if (work.region == home.region) {
             work.task->execute();
         } else {

@@ -51,6 +51,22 @@ struct alignas(k_cache_line) slot {
     std::int64_t region_floor = 0;
     bool is_guest = false;    // any seat that is not a worker's
     bool is_private = false;  // invisible to thieves (a guest that found no free seat)
+
+    // What the owner did, for thread_pool::stats(). Written only by the owner, with a
+    // relaxed load and store (no RMW: one writer), read by stats() from any thread.
+    // Cumulative since the pool started; reset_stats() keeps a baseline instead of
+    // writing here, so that the owner stays the only writer.
+    struct counters {
+        std::atomic<std::uint64_t> tasks_run{0};      // taken by find_work and run
+        std::atomic<std::uint64_t> tasks_stolen{0};   // of those, from another seat's deque
+        std::atomic<std::uint64_t> failed_steals{0};  // a deque that looked non-empty gave nothing
+        std::atomic<std::uint64_t> times_parked{0};   // futex sleeps
+        std::atomic<std::uint64_t> idle_ns{0};        // between finding nothing and finding work
+        static void add(std::atomic<std::uint64_t>& counter, std::uint64_t amount = 1) noexcept {
+            counter.store(counter.load(std::memory_order_relaxed) + amount, std::memory_order_relaxed);
+        }
+    };
+    counters stats;
 };
 
 /// A fresh isolation region id (never 0). Ids only need to differ: relaxed.

@@ -32,8 +32,12 @@ inline found_work try_steal(slot& home, slot& victim, bool& contended, std::uint
     // A private seat is not scanned by trim's readers_idle (they come and go): it is
     // counted in the victim's deque instead.
     const auto [status, task, label] = victim.deque.steal(region, home.is_private ? nullptr : &home.reading_ring);
-    if (status == work_stealing_deque<task_base*>::steal_status::success) return {task, label};
+    if (status == work_stealing_deque<task_base*>::steal_status::success) {
+        slot::counters::add(home.stats.tasks_stolen);
+        return {task, label};
+    }
     if (status == work_stealing_deque<task_base*>::steal_status::lost_race) contended = true;
+    slot::counters::add(home.stats.failed_steals);
     return {};
 }
 
