@@ -2292,6 +2292,258 @@ inline found_work steal(seat_table& seats, slot& home, std::uint64_t region) {
 
 }  // namespace microtask::detail
 
+// ---- include/microtask/trace.hpp --------------------------------------------
+// microtask — trace.hpp
+/// @file
+/// A timeline of what every thread ran, as a Chrome trace-event file (Perfetto,
+/// chrome://tracing), switched on by MICROTASK_TRACE=path or at run time.
+
+// ---- include/microtask/detail/trace_buffer.hpp ------------------------------
+// microtask — detail/trace_buffer.hpp
+// The recorder behind mt::start_tracing: one append-only buffer of spans per thread, so
+// recording takes no lock and shares no cache line; a writer reads every buffer at the end.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+namespace microtask::detail {
+
+/// One finished span: what ran, on which thread, from when, for how long.
+struct trace_span {
+    std::int64_t start_ns;     // since the trace epoch
+    std::int64_t duration_ns;
+    const char* name;          // a string with static storage duration
+};
+
+/// Set on a pool's worker thread (worker_main): how its lane is named in a trace.
+inline thread_local std::int64_t t_trace_pool = -1;
+inline thread_local std::int64_t t_trace_worker = -1;
+
+/// Is tracing on? relaxed everywhere: a span recorded just before or after a switch is
+/// harmless, and the check is the one predictable branch a task pays when tracing is off.
+inline std::atomic<bool> g_tracing{false};
+
+inline std::chrono::steady_clock::time_point trace_epoch() noexcept {
+    static const std::chrono::steady_clock::time_point epoch = std::chrono::steady_clock::now();
+    return epoch;
+}
+
+inline std::int64_t trace_now_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - trace_epoch())
+        .count();
+}
+
+/// A thread's spans: a linked list of fixed chunks that only its thread appends to. A
+/// reader may run at any time (at exit, workers may still be recording): it reads each
+/// chunk's count with acquire, which the owner publishes with release after writing the
+/// span, and never sees a chunk before its link is published (release/acquire too).
+class trace_buffer {
+public:
+    static constexpr std::size_t k_chunk_spans = 4096;  // 96 KiB: few allocations per thread
+
+    explicit trace_buffer(std::uint32_t thread_number) noexcept
+        : m_thread_number(thread_number), m_pool(t_trace_pool), m_worker(t_trace_worker) {}
+    trace_buffer(const trace_buffer&) = delete;
+    trace_buffer& operator=(const trace_buffer&) = delete;
+
+    /// Owner thread only. Drops the span if no memory is left (tracing must not throw).
+    void record(const trace_span& span) noexcept {
+        if (m_tail == nullptr || m_tail->count.load(std::memory_order_relaxed) == k_chunk_spans) {
+            chunk* fresh = new (std::nothrow) chunk;
+            if (fresh == nullptr) return;
+            // release: a reader that finds the link sees the chunk constructed.
+            if (m_tail == nullptr) {
+                m_head.store(fresh, std::memory_order_release);
+            } else {
+                m_tail->next.store(fresh, std::memory_order_release);
+            }
+            m_tail = fresh;
+        }
+        const std::size_t n = m_tail->count.load(std::memory_order_relaxed);
+        m_tail->spans[n] = span;
+        // release: the span written above is visible to a reader that reads this count.
+        m_tail->count.store(n + 1, std::memory_order_release);
+    }
+
+    /// Any thread: calls fn(span) for every span recorded so far.
+    template <class Fn>
+    void for_each(Fn&& fn) const {
+        for (const chunk* c = m_head.load(std::memory_order_acquire); c != nullptr;
+             c = c->next.load(std::memory_order_acquire)) {
+            const std::size_t n = c->count.load(std::memory_order_acquire);
+            for (std::size_t i = 0; i < n; ++i) fn(c->spans[i]);
+        }
+    }
+
+    [[nodiscard]] std::uint32_t thread_number() const noexcept { return m_thread_number; }
+    /// The pool and worker index of the thread, or -1 for a thread outside every pool.
+    [[nodiscard]] std::int64_t pool() const noexcept { return m_pool; }
+    [[nodiscard]] std::int64_t worker() const noexcept { return m_worker; }
+
+    /// Every buffer ever created, oldest first (buffers live until the process ends:
+    /// a thread that has exited may still have spans to write out).
+    static trace_buffer* first() noexcept { return s_first.load(std::memory_order_acquire); }
+    [[nodiscard]] trace_buffer* next() const noexcept { return m_next; }
+
+    /// The calling thread's buffer, created on its first span.
+    static trace_buffer* of_this_thread() noexcept {
+        thread_local trace_buffer* mine = nullptr;
+        if (mine == nullptr) mine = create();
+        return mine;
+    }
+
+private:
+    struct chunk {
+        trace_span spans[k_chunk_spans];
+        std::atomic<std::size_t> count{0};
+        std::atomic<chunk*> next{nullptr};
+    };
+
+    static trace_buffer* create() noexcept {
+        static std::atomic<std::uint32_t> threads{0};
+        auto* buffer = new (std::nothrow) trace_buffer(threads.fetch_add(1, std::memory_order_relaxed));
+        if (buffer == nullptr) return nullptr;
+        // Push onto the global list (a lock-free stack; buffers are never removed).
+        trace_buffer* head = s_first.load(std::memory_order_relaxed);
+        do {
+            buffer->m_next = head;
+            // release: publishes the buffer's fields to readers of the list.
+        } while (!s_first.compare_exchange_weak(head, buffer, std::memory_order_release, std::memory_order_relaxed));
+        return buffer;
+    }
+
+    std::uint32_t m_thread_number;
+    std::int64_t m_pool;
+    std::int64_t m_worker;
+    std::atomic<chunk*> m_head{nullptr};
+    chunk* m_tail = nullptr;  // owner only
+    trace_buffer* m_next = nullptr;
+    static inline std::atomic<trace_buffer*> s_first{nullptr};
+};
+
+/// Records [start, now) as a span named `name` on the calling thread, if tracing is on.
+inline void record_span(const char* name, std::int64_t start_ns) noexcept {
+    if (trace_buffer* buffer = trace_buffer::of_this_thread()) {
+        buffer->record({start_ns, trace_now_ns() - start_ns, name});
+    }
+}
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/trace.hpp (continued) --------------------------------
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+namespace microtask {
+
+/// Starts recording a span for every task a pool's thread takes and runs (stolen forks,
+/// submitted tasks, parts of a reduction) and for every trace_scope. Any thread; O(1).
+/// Spans go to per-thread buffers, without locks; recording costs a clock read before and
+/// after each task. While tracing is off, a task pays one predictable branch.
+inline void start_tracing() noexcept { detail::g_tracing.store(true, std::memory_order_relaxed); }
+
+/// Stops recording; what was recorded stays until the process ends. Any thread; O(1).
+inline void stop_tracing() noexcept { detail::g_tracing.store(false, std::memory_order_relaxed); }
+
+/// Marks a region of your own code as a span named `name` (a string literal, or any
+/// string that outlives the trace) on the calling thread, e.g. one subtask:
+///     mt::trace_scope span("decode tile");
+/// Costs one branch while tracing is off. Not copyable.
+class trace_scope {
+public:
+    explicit trace_scope(const char* name) noexcept
+        : m_name(name), m_start(detail::g_tracing.load(std::memory_order_relaxed) ? detail::trace_now_ns() : -1) {}
+    trace_scope(const trace_scope&) = delete;
+    trace_scope& operator=(const trace_scope&) = delete;
+    ~trace_scope() {
+        if (m_start >= 0) detail::record_span(m_name, m_start);
+    }
+
+private:
+    const char* m_name;
+    std::int64_t m_start;
+};
+
+/// Writes every span recorded so far, by every thread, to `path` as Chrome trace-event
+/// JSON: `{"traceEvents": [...]}` with one complete event ("ph": "X", "ts" and "dur" in
+/// microseconds, "pid", "tid") per span and a "thread_name" event per thread ("pool P
+/// worker I", or "thread T" for a thread outside every pool). Safe while threads still
+/// record (their newest spans may be missing). Returns the number of spans written.
+/// Throws std::runtime_error naming the path if it cannot be written.
+inline std::size_t write_trace(const std::string& path) {
+    std::ofstream out(path);
+    if (!out) throw std::runtime_error("microtask::write_trace: cannot open '" + path + "' for writing");
+    std::size_t spans = 0;
+    out << "{\"traceEvents\": [\n";
+    bool first = true;
+    const auto separator = [&] {
+        if (!first) out << ",\n";
+        first = false;
+    };
+    for (const detail::trace_buffer* buffer = detail::trace_buffer::first(); buffer != nullptr;
+         buffer = buffer->next()) {
+        const auto tid = buffer->thread_number();
+        separator();
+        out << "{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": " << tid << ", \"args\": {\"name\": \"";
+        if (buffer->worker() >= 0) {
+            out << "pool " << buffer->pool() << " worker " << buffer->worker();
+        } else {
+            out << "thread " << tid;
+        }
+        out << "\"}}";
+        buffer->for_each([&](const detail::trace_span& span) {
+            separator();
+            // Names are the library's own or the user's literals: escape quotes and
+            // backslashes so that any of them stays valid JSON.
+            std::string name;
+            for (const char* c = span.name; *c != '\0'; ++c) {
+                if (*c == '"' || *c == '\\') name += '\\';
+                name += *c;
+            }
+            char times[96];
+            std::snprintf(times, sizeof times, "\"ts\": %.3f, \"dur\": %.3f", static_cast<double>(span.start_ns) / 1e3,
+                          static_cast<double>(span.duration_ns) / 1e3);
+            out << "{\"name\": \"" << name << "\", \"ph\": \"X\", " << times << ", \"pid\": 1, \"tid\": " << tid << "}";
+            ++spans;
+        });
+    }
+    out << "\n]}\n";
+    out.flush();
+    if (!out) throw std::runtime_error("microtask::write_trace: writing '" + path + "' failed");
+    return spans;
+}
+
+namespace detail {
+/// MICROTASK_TRACE=path: tracing from the first pool's construction, written to path at
+/// exit. Read once per process.
+inline void trace_from_environment() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        const char* path = std::getenv("MICROTASK_TRACE");
+        if (path == nullptr || *path == '\0') return;
+        static const std::string where = path;
+        start_tracing();
+        std::atexit([] {
+            try {
+                write_trace(where);
+            } catch (const std::exception& error) {
+                std::fprintf(stderr, "%s\n", error.what());
+            }
+        });
+    });
+}
+}  // namespace detail
+
+}  // namespace microtask
+
 // ---- include/microtask/worker_hooks.hpp -------------------------------------
 // microtask — worker_hooks.hpp
 /// @file
@@ -2340,6 +2592,7 @@ class scheduler : public seat_table {
 public:
     explicit scheduler(std::size_t worker_count, worker_hooks hooks = {})
         : seat_table(this, worker_count), m_hooks(std::move(hooks)), m_unsettled(worker_count) {
+        trace_from_environment();
         m_threads.reserve(worker_count);
         // Each worker counts down once its on_start returned: the constructor returns only
         // then, so that what the hooks set up (names, pinning) holds for every task.
@@ -2531,6 +2784,16 @@ public:
     /// Runs a task found by find_work() inside its own isolation region.
     static void run_found(slot& home, found_work work) noexcept {
         slot::counters::add(home.stats.tasks_run);
+        if (g_tracing.load(std::memory_order_relaxed)) [[unlikely]] {
+            const std::int64_t start = trace_now_ns();
+            run_in_region(home, work);
+            record_span("task", start);
+        } else {
+            run_in_region(home, work);
+        }
+    }
+
+    static void run_in_region(slot& home, found_work work) noexcept {
         if (work.region == home.region) {
             work.task->execute();
         } else {
@@ -2608,6 +2871,8 @@ private:
 
     void worker_main(std::size_t index) {
         slot& home = slot_at(index);
+        t_trace_pool = m_number;  // names this thread's lane in a trace
+        t_trace_worker = static_cast<std::int64_t>(index);
         if (m_hooks.on_start) {
             try {
                 m_hooks.on_start(index);
@@ -2709,6 +2974,11 @@ private:
 
     std::vector<std::thread> m_threads;
     const worker_hooks m_hooks;
+    // This pool's number in a trace's lane names: pools in order of construction.
+    const std::int64_t m_number = [] {
+        static std::atomic<std::int64_t> pools{0};
+        return pools.fetch_add(1, std::memory_order_relaxed);
+    }();
     std::latch* m_started = nullptr;  // during construction only
     std::mutex m_start_error_mutex;
     std::exception_ptr m_start_error;

@@ -4,6 +4,7 @@
 
 #include <bits/stdc++.h>
 #include <pthread.h>
+#include <sched.h>
 
 namespace mt = microtask;
 

@@ -21,6 +21,7 @@
 #include "stats.hpp"
 #include "task_group.hpp"
 #include "thread_pool.hpp"
+#include "trace.hpp"
 #include "version.hpp"
 #include "worker_hooks.hpp"
 

@@ -18,7 +18,9 @@
 #include "steal.hpp"
 #include "task.hpp"
 #include "work_stealing_deque.hpp"
+#include "../trace.hpp"
 #include "../worker_hooks.hpp"
+#include "trace_buffer.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -41,6 +43,7 @@ class scheduler : public seat_table {
 public:
     explicit scheduler(std::size_t worker_count, worker_hooks hooks = {})
         : seat_table(this, worker_count), m_hooks(std::move(hooks)), m_unsettled(worker_count) {
+        trace_from_environment();
         m_threads.reserve(worker_count);
         // Each worker counts down once its on_start returned: the constructor returns only
         // then, so that what the hooks set up (names, pinning) holds for every task.
@@ -232,6 +235,16 @@ public:
     /// Runs a task found by find_work() inside its own isolation region.
     static void run_found(slot& home, found_work work) noexcept {
         slot::counters::add(home.stats.tasks_run);
+        if (g_tracing.load(std::memory_order_relaxed)) [[unlikely]] {
+            const std::int64_t start = trace_now_ns();
+            run_in_region(home, work);
+            record_span("task", start);
+        } else {
+            run_in_region(home, work);
+        }
+    }
+
+    static void run_in_region(slot& home, found_work work) noexcept {
         if (work.region == home.region) {
             work.task->execute();
         } else {
@@ -309,6 +322,8 @@ private:
 
     void worker_main(std::size_t index) {
         slot& home = slot_at(index);
+        t_trace_pool = m_number;  // names this thread's lane in a trace
+        t_trace_worker = static_cast<std::int64_t>(index);
         if (m_hooks.on_start) {
             try {
                 m_hooks.on_start(index);
@@ -410,6 +425,11 @@ private:
 
     std::vector<std::thread> m_threads;
     const worker_hooks m_hooks;
+    // This pool's number in a trace's lane names: pools in order of construction.
+    const std::int64_t m_number = [] {
+        static std::atomic<std::int64_t> pools{0};
+        return pools.fetch_add(1, std::memory_order_relaxed);
+    }();
     std::latch* m_started = nullptr;  // during construction only
     std::mutex m_start_error_mutex;
     std::exception_ptr m_start_error;
