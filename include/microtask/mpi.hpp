@@ -20,9 +20,11 @@
 
 // Open MPI's and MPICH's deprecated C++ bindings are not needed (and warn): C API only.
 #ifndef OMPI_SKIP_MPICXX
+/// Tells Open MPI's <mpi.h> to leave out its deprecated C++ bindings (only the C API is used).
 #define OMPI_SKIP_MPICXX 1
 #endif
 #ifndef MPICH_SKIP_MPICXX
+/// Tells MPICH's <mpi.h> to leave out its deprecated C++ bindings.
 #define MPICH_SKIP_MPICXX 1
 #endif
 #include <mpi.h>
@@ -332,8 +334,10 @@ inline std::vector<tree_node> on_demand_chunks(std::size_t leaves, std::size_t r
 // never match a receive of the caller's).
 inline constexpr int k_request_tag = 1;
 inline constexpr int k_reply_tag = 2;
-// How long rank 0's calling thread sleeps when it found nothing to do: short against a
-// chunk (milliseconds), long enough not to take a core from its own workers.
+// When rank 0's calling thread finds nothing to do, it yields for k_serve_spin (a reply
+// or a short chunk is often that close: a sleep wakes ~60 us late here), then sleeps
+// k_serve_poll at a time: short against a chunk, and no core taken from its workers.
+inline constexpr auto k_serve_spin = std::chrono::microseconds(50);
 inline constexpr auto k_serve_poll = std::chrono::microseconds(20);
 
 /// on_demand's work loop on rank 0: hands out chunks to the other ranks as they ask and
@@ -356,6 +360,7 @@ void serve_chunks(MPI_Comm comm, int ranks, thread_pool& pool, const std::vector
     }
     future<value_type> running;  // valid() while a chunk is computing
     tree_node running_node;
+    auto idle_since = std::chrono::steady_clock::now();
     while (asking > 0 || running.valid() || (!failed && next < chunks.size())) {
         bool progressed = false;
         if (!running.valid() && !failed && next < chunks.size()) {
@@ -389,7 +394,13 @@ void serve_chunks(MPI_Comm comm, int ranks, thread_pool& pool, const std::vector
             }
             progressed = true;
         }
-        if (!progressed) std::this_thread::sleep_for(k_serve_poll);
+        if (progressed) {
+            idle_since = std::chrono::steady_clock::now();
+        } else if (std::chrono::steady_clock::now() - idle_since < k_serve_spin) {
+            std::this_thread::yield();
+        } else {
+            std::this_thread::sleep_for(k_serve_poll);
+        }
     }
 }
 
