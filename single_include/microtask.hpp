@@ -7,6 +7,8 @@
 //
 // Usage: copy this one file into your project, `#include "microtask.hpp"`, compile
 // as C++20 and link with -pthread. Documentation: docs/ in the microtask repository.
+// Not in this file: <microtask/mpi.hpp> (map_reduce across MPI ranks), which needs MPI;
+// use include/microtask/ with mpicxx or the CMake target microtask::mpi (docs/distributed.md).
 //
 // MIT License
 //
