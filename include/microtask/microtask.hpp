@@ -17,6 +17,7 @@
 #include "range.hpp"
 #include "reduce.hpp"
 #include "reducers.hpp"
+#include "sort.hpp"
 #include "task_group.hpp"
 #include "thread_pool.hpp"
 #include "version.hpp"
