@@ -3781,6 +3781,529 @@ template <splittable_range Range, class Red, partition_policy Policy = adaptive>
 
 }  // namespace microtask
 
+// ---- include/microtask/per_worker.hpp ---------------------------------------
+// microtask — per_worker.hpp
+/// @file
+/// Per-thread state for a pool's tasks: scratch buffers, random-number streams, counters
+/// combined at the end (like oneTBB's combinable).
+
+
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace microtask {
+
+/// A factory for per_worker<T>: `make()` returns something a T can be made from.
+template <class Make, class T>
+concept state_factory = std::copy_constructible<Make> && std::invocable<const Make&> &&
+                        std::constructible_from<T, std::invoke_result_t<const Make&>>;
+
+/// One `T` per thread that works for `pool`: each worker, each outside thread that
+/// calls local() (the thread that started a parallel call included, which works on it
+/// too), made on that thread's first local() by the factory. Meant for state that is
+/// expensive to make per task or per element: scratch buffers, RNG streams, partial
+/// counts folded together at the end.
+///
+/// Determinism: which thread runs which elements depends on scheduling, so what each T
+/// holds does too. A combined result is reproducible only if the combination is exactly
+/// associative and commutative (integer sums, min, max, a histogram's bins); for a
+/// floating-point sum or an ordered result use mt::fold or mt::map_reduce, whose
+/// combination is fixed.
+///
+/// Thread-safety: local() from any thread, concurrently; the T it returns is the calling
+/// thread's alone while the thread works on one task (an outside thread's T belongs to
+/// the seat it holds in the pool during a parallel call, which another outside thread may
+/// hold later: do not keep the reference beyond the task). combine, for_each, size and
+/// clear must not run concurrently with local() or with each other.
+template <class T>
+class per_worker {
+public:
+    /// Values made by `T{}`. The pool must outlive this object. Throws std::bad_alloc.
+    explicit per_worker(thread_pool& pool)
+        requires std::default_initializable<T>
+        : per_worker(pool, [] { return T{}; }) {}
+
+    /// Values made by `make()`, called on the thread that first needs one (concurrently,
+    /// on a shared copy of `make`). The pool must outlive this object. Throws
+    /// std::bad_alloc.
+    template <state_factory<T> Make>
+    per_worker(thread_pool& pool, Make make)
+        : m_sched(detail::pool_access::of(pool)),
+          m_make([make = std::move(make)] { return T(make()); }),
+          m_seats(m_sched.slot_count()) {}
+
+    per_worker(const per_worker&) = delete;
+    per_worker& operator=(const per_worker&) = delete;
+
+    /// The calling thread's T, made on its first call. O(1) and lock-free on a thread
+    /// with a seat in the pool (its workers, and outside threads inside a parallel call
+    /// or after a submit); otherwise a lock and a search of the other threads' values.
+    /// Throws what the factory throws (then no value is stored), std::bad_alloc.
+    T& local() {
+        if (const detail::slot* seat = m_sched.current_slot(); seat != nullptr && !seat->is_private) {
+            std::optional<T>& value = m_seats[seat->index].value;
+            // Only the seat's holder touches its value, so no synchronisation here.
+            if (!value) value.emplace(m_make());
+            return *value;
+        }
+        const std::thread::id me = std::this_thread::get_id();
+        std::lock_guard lock(m_others_mutex);
+        for (auto& other : m_others) {
+            if (other->owner == me) return other->value;
+        }
+        m_others.push_back(std::make_unique<other_thread>(other_thread{me, m_make()}));
+        return m_others.back()->value;
+    }
+
+    /// Calls `fn(value)` for every T made so far: the seats' in seat order, then other
+    /// threads' in the order they were made. Throws what fn throws.
+    template <class Fn>
+        requires std::invocable<Fn&, T&>
+    void for_each(Fn fn) {
+        for (auto& seat : m_seats) {
+            if (seat.value) std::invoke(fn, *seat.value);
+        }
+        for (auto& other : m_others) std::invoke(fn, other->value);
+    }
+
+    /// Folds every T made so far into `red.identity()`, in for_each's order (the values
+    /// are copied, not consumed). Scheduling-dependent unless `red` is exactly associative
+    /// and commutative (see the class comment). Throws what the reducer throws.
+    template <reducer Red>
+        requires reducer_for<Red, const T&>
+    [[nodiscard]] typename Red::value_type combine(Red red) {
+        typename Red::value_type acc = red.identity();
+        for_each([&](T& value) { detail::accumulate_into(red, acc, std::as_const(value)); });
+        return acc;
+    }
+
+    /// The number of T made so far. O(seats + other threads).
+    [[nodiscard]] std::size_t size() const noexcept {
+        std::size_t count = m_others.size();
+        for (const auto& seat : m_seats) count += seat.value.has_value();
+        return count;
+    }
+
+    /// Destroys every T; the next local() of each thread makes a new one.
+    void clear() noexcept {
+        for (auto& seat : m_seats) seat.value.reset();
+        m_others.clear();
+    }
+
+private:
+    // A cache line each: neighbouring workers update their values all the time.
+    struct alignas(detail::k_cache_line) seat_value {
+        std::optional<T> value;
+    };
+    struct other_thread {
+        std::thread::id owner;
+        T value;
+    };
+
+    detail::scheduler& m_sched;
+    std::function<T()> m_make;
+    std::vector<seat_value> m_seats;
+    std::mutex m_others_mutex;
+    std::vector<std::unique_ptr<other_thread>> m_others;
+};
+
+}  // namespace microtask
+
+// ---- include/microtask/scan.hpp ---------------------------------------------
+// microtask — scan.hpp
+/// @file
+/// Parallel prefix sums: mt::inclusive_scan and mt::exclusive_scan, as in `<numeric>`.
+
+// ---- include/microtask/detail/chained_scan.hpp ------------------------------
+// microtask — detail/chained_scan.hpp
+// The engine behind mt::inclusive_scan and mt::exclusive_scan: a scan over the policy's
+// leaves with the leaf offsets chained from leaf to leaf.
+//
+// Determinism: the result is defined by the leaves alone, never by who computes what.
+// With sum_k the left fold of leaf k's elements (starting from its first element) and
+// offset_0 = init (or none), offset_k = op(offset_{k-1}, sum_{k-1}); element j of leaf k
+// is the left fold of leaf k's elements up to j, started from offset_k. Leaf boundaries
+// depend only on n and the policy, so a floating-point scan is bitwise the same for every
+// pool size and every schedule.
+//
+// Schedule: threads take leaves in increasing order from one counter. A thread first
+// reduces its leaf to sum_k (reading it into its cache) and publishes it, then waits
+// for offset_{k-1} and sum_{k-1}, publishes offset_k and scans the leaf from its cache:
+// the input crosses the memory bus about once, as in a serial scan. A leaf whose offset
+// is already known when it is taken (always so on one thread) is scanned in one pass that
+// computes its sum on the side. A thread only ever waits for a lower leaf, which a
+// thread that took it earlier is working on without waiting for anything higher, so the
+// chain always completes.
+
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+#if defined(__SSE2__) && defined(__x86_64__)
+#include <immintrin.h>
+#define MICROTASK_DETAIL_STREAM_STORES 1
+#else
+#define MICROTASK_DETAIL_STREAM_STORES 0
+#endif
+
+namespace microtask::detail {
+
+/// Below this many elements the scan runs on the calling thread (through the same leaf
+/// chain, so with the same result).
+inline constexpr std::size_t k_scan_parallel_threshold = std::size_t{1} << 15;
+/// Polls of a leaf's state before a waiting thread yields, and yields before it sleeps on
+/// it: a neighbour's sum is usually a fraction of a leaf's work away (microseconds),
+/// while a sleep and wake-up costs tens of microseconds, on every leaf it happens to.
+inline constexpr int k_scan_spins = 4096;
+inline constexpr int k_scan_yields = 64;
+/// Outputs at least this large are written with streaming (non-temporal) stores, where
+/// the platform has them: they skip reading each output line before writing it, which
+/// is a third of a scan's memory traffic. Smaller outputs stay in the cache (32 MiB is
+/// this development machine's L3), where a reader after the scan will find them.
+inline constexpr std::size_t k_scan_stream_bytes = std::size_t{32} << 20;
+
+/// Can `Out` take streaming stores of T: contiguous 8-byte elements of the same type.
+template <class T, class Out>
+constexpr bool streamable_output() {
+    if constexpr (!MICROTASK_DETAIL_STREAM_STORES || !std::contiguous_iterator<Out>) {
+        return false;
+    } else {
+        return std::is_same_v<std::iter_value_t<Out>, T> && std::is_trivially_copyable_v<T> && sizeof(T) == 8;
+    }
+}
+
+template <class T, std::random_access_iterator In, std::random_access_iterator Out, class Op, bool Exclusive>
+class chained_scan {
+public:
+    /// `init`: exclusive scans and inclusive scans with an initial value; std::nullopt for
+    /// an inclusive scan that starts from the first element.
+    chained_scan(In first, Out out, std::size_t size, std::size_t leaves, Op& op, std::optional<T> init)
+        : m_first(first), m_out(out), m_size(size), m_leaf_count(leaves), m_op(op),
+          m_leaves(std::make_unique<leaf_state[]>(leaves)) {
+        m_init = std::move(init);
+    }
+
+    /// Runs the scan with `participants` threads of `pool` (one of them the caller).
+    void run(thread_pool& pool, std::size_t participants) {
+        if (participants <= 1) {
+            participate();
+        } else {
+            distribute(pool, index_range<std::size_t>(0, participants), [this](std::size_t) { participate(); });
+        }
+        if (m_error) std::rethrow_exception(m_error);
+    }
+
+private:
+    enum : std::uint32_t { k_sum_ready = 1, k_offset_ready = 2, k_failed = 4 };
+
+    struct leaf_state {
+        std::atomic<std::uint32_t> flags{0};
+        std::optional<T> sum;     // written before k_sum_ready is published
+        std::optional<T> offset;  // written before k_offset_ready is published; empty for
+                                  // leaf 0 of an inclusive scan without init
+    };
+
+    void participate() noexcept {
+        for (;;) {
+            // relaxed: the counter only hands out distinct leaves; every value a leaf
+            // needs from another is published through that leaf's flags.
+            const std::size_t leaf = m_next.fetch_add(1, std::memory_order_relaxed);
+            if (leaf >= m_leaf_count) return;
+            // relaxed: a stale false only costs the work of a leaf whose result is dropped.
+            if (m_failed.load(std::memory_order_relaxed)) {
+                publish(leaf, k_failed);
+                continue;
+            }
+            try {
+                process(leaf);
+            } catch (...) {
+                // acq_rel: the winner's m_error is read by run() after the participants
+                // have joined (distribute's completion orders it too).
+                if (!m_failed.exchange(true, std::memory_order_acq_rel)) m_error = std::current_exception();
+                publish(leaf, k_failed);
+            }
+        }
+    }
+
+    void process(std::size_t leaf) {
+        leaf_state& self = m_leaves[leaf];
+        const bool last = leaf + 1 == m_leaf_count;
+        if (leaf == 0) {
+            self.offset = m_init;
+            publish(leaf, k_offset_ready);
+            scan_leaf(leaf, self.offset, !last);
+            return;
+        }
+        leaf_state& before = m_leaves[leaf - 1];
+        // acquire: pairs with the release in publish(); makes before.sum/offset visible.
+        const bool known = (before.flags.load(std::memory_order_acquire) & (k_sum_ready | k_offset_ready)) ==
+                           (k_sum_ready | k_offset_ready);
+        if (!known && !last) {
+            self.sum.emplace(reduce_leaf(leaf));
+            publish(leaf, k_sum_ready);
+        }
+        if (!known) wait_for(leaf - 1);
+        self.offset.emplace(chain(before));
+        publish(leaf, k_offset_ready);
+        scan_leaf(leaf, self.offset, known && !last);
+    }
+
+    /// offset_k from leaf k-1's offset and sum (the sum is the whole value when there is
+    /// no offset: leaf 0 of an inclusive scan without init).
+    T chain(const leaf_state& before) const {
+        if (!before.offset) return *before.sum;
+        return static_cast<T>(std::invoke(m_op, *before.offset, *before.sum));
+    }
+
+    T reduce_leaf(std::size_t leaf) const {
+        In it = m_first + diff(begin_of(leaf));
+        const In end = m_first + diff(begin_of(leaf + 1));
+        T acc = static_cast<T>(*it);
+        for (++it; it != end; ++it) acc = static_cast<T>(std::invoke(m_op, std::move(acc), *it));
+        return acc;
+    }
+
+    /// Writes leaf `leaf`'s outputs from `offset`; if `with_sum`, also computes and
+    /// publishes its sum (one pass over the input instead of two).
+    void scan_leaf(std::size_t leaf, const std::optional<T>& offset, bool with_sum) {
+        if constexpr (streamable_output<T, Out>()) {
+            if (m_size * sizeof(T) >= k_scan_stream_bytes) {
+                scan_leaf_into<true>(leaf, offset, with_sum);
+#if MICROTASK_DETAIL_STREAM_STORES
+                // Streaming stores are weakly ordered: fence them before the sum is
+                // published and before this thread's part of the scan is reported done.
+                _mm_sfence();
+#endif
+                if (with_sum) publish(leaf, k_sum_ready);
+                return;
+            }
+        }
+        scan_leaf_into<false>(leaf, offset, with_sum);
+        if (with_sum) publish(leaf, k_sum_ready);
+    }
+
+    template <bool Stream>
+    static void store(Out out, T&& value) {
+        if constexpr (Stream) {
+#if MICROTASK_DETAIL_STREAM_STORES
+            long long bits;
+            std::memcpy(&bits, &value, sizeof bits);
+            _mm_stream_si64(reinterpret_cast<long long*>(std::to_address(out)), bits);
+#endif
+        } else {
+            *out = std::move(value);
+        }
+    }
+
+    template <bool Stream>
+    void scan_leaf_into(std::size_t leaf, const std::optional<T>& offset, bool with_sum) {
+        const std::size_t begin = begin_of(leaf);
+        const std::size_t end = begin_of(leaf + 1);
+        In in = m_first + diff(begin);
+        Out out = m_out + diff(begin);
+        std::optional<T> sum;
+        if (with_sum) sum.emplace(static_cast<T>(*in));
+        // The first element: the running value starts from the offset, or is the element.
+        T acc = [&] {
+            if constexpr (Exclusive) {
+                return *offset;
+            } else {
+                return offset ? static_cast<T>(std::invoke(m_op, *offset, *in)) : static_cast<T>(*in);
+            }
+        }();
+        if constexpr (Exclusive) {
+            // Read before writing: `out` may be the input itself.
+            auto&& x = *in;
+            T next = static_cast<T>(std::invoke(m_op, acc, std::forward<decltype(x)>(x)));
+            store<Stream>(out, std::move(acc));
+            acc = std::move(next);
+        } else {
+            store<Stream>(out, T(acc));
+        }
+        ++in;
+        ++out;
+        for (std::size_t k = begin + 1; k < end; ++k, ++in, ++out) {
+            if (with_sum) sum = static_cast<T>(std::invoke(m_op, std::move(*sum), *in));
+            if constexpr (Exclusive) {
+                T next = static_cast<T>(std::invoke(m_op, acc, *in));
+                store<Stream>(out, std::move(acc));
+                acc = std::move(next);
+            } else {
+                acc = static_cast<T>(std::invoke(m_op, std::move(acc), *in));
+                store<Stream>(out, T(acc));
+            }
+        }
+        if (with_sum) m_leaves[leaf].sum = std::move(sum);
+    }
+
+    void publish(std::size_t leaf, std::uint32_t flag) noexcept {
+        // release: the sum or offset written before is visible to whoever acquires the flag.
+        m_leaves[leaf].flags.fetch_or(flag, std::memory_order_release);
+        m_leaves[leaf].flags.notify_all();
+    }
+
+    /// Waits until leaf `leaf` has published its sum and offset; throws if it failed
+    /// (the exception itself is the failing leaf's, recorded in m_error).
+    void wait_for(std::size_t leaf) {
+        std::atomic<std::uint32_t>& flags = m_leaves[leaf].flags;
+        constexpr std::uint32_t ready = k_sum_ready | k_offset_ready;
+        int spins = 0;
+        for (;;) {
+            // acquire: pairs with publish(); the leaf's sum and offset are then visible.
+            const std::uint32_t seen = flags.load(std::memory_order_acquire);
+            if (seen & k_failed) throw chain_broken{};
+            if ((seen & ready) == ready) return;
+            if (++spins < k_scan_spins) continue;
+            if (spins < k_scan_spins + k_scan_yields) {
+                std::this_thread::yield();
+                continue;
+            }
+            flags.wait(seen, std::memory_order_acquire);
+        }
+    }
+
+    /// Thrown to abandon a leaf whose predecessor failed; never the exception recorded
+    /// first, which is the failing leaf's own.
+    struct chain_broken {};
+
+    std::size_t begin_of(std::size_t leaf) const noexcept { return leaf_begin(leaf, m_size, m_leaf_count); }
+    static std::iter_difference_t<In> diff(std::size_t i) noexcept {
+        return static_cast<std::iter_difference_t<In>>(i);
+    }
+
+    In m_first;
+    Out m_out;
+    std::size_t m_size;
+    std::size_t m_leaf_count;
+    Op& m_op;
+    std::optional<T> m_init;
+    std::unique_ptr<leaf_state[]> m_leaves;
+    std::atomic<std::size_t> m_next{0};
+    std::atomic<bool> m_failed{false};
+    std::exception_ptr m_error;
+};
+
+/// Scans [first, first + size) into `out` over the policy's leaves on `pool`.
+template <class T, bool Exclusive, class In, class Out, class Op, class Policy>
+Out run_scan(thread_pool& pool, In first, std::size_t size, Out out, Op& op, std::optional<T> init,
+             const Policy& policy) {
+    if (size == 0) return out;
+    chained_scan<T, In, Out, Op, Exclusive> scan(first, out, size, policy.leaf_count(size), op, std::move(init));
+    scan.run(pool, size < k_scan_parallel_threshold ? 1 : pool.size() + 1);
+    return out + static_cast<std::iter_difference_t<Out>>(size);
+}
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/scan.hpp (continued) ---------------------------------
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <iterator>
+#include <optional>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+/// A binary operation a scan can run with running values of type `T` over elements of
+/// reference type `Ref`: `op(t, x)` and `op(t, u)` for T values t, u are valid and
+/// convertible to T, and a T can be made from an element (the first element of an
+/// inclusive scan starts the running value).
+/// Semantic requirement the compiler cannot check: op is associative (up to rounding,
+/// for floating point); it is called concurrently from several threads on a shared object.
+template <class Op, class T, class Ref>
+concept scan_operation = std::copy_constructible<Op> && std::constructible_from<T, Ref> &&
+                         std::invocable<Op&, T, Ref> && std::invocable<Op&, const T&, const T&> &&
+                         std::convertible_to<std::invoke_result_t<Op&, T, Ref>, T> &&
+                         std::convertible_to<std::invoke_result_t<Op&, const T&, Ref>, T> &&
+                         std::convertible_to<std::invoke_result_t<Op&, const T&, const T&>, T>;
+
+/// Where a scan writes: a random-access iterator (the outputs are written in parallel)
+/// that a `T` can be assigned through.
+template <class Out, class T>
+concept scan_output = std::random_access_iterator<Out> && std::indirectly_writable<Out, T> &&
+                      std::indirectly_writable<Out, const T&>;
+
+/// Writes out[i] = r[0] op r[1] op ... op r[i] for every i, in parallel on `pool`, and
+/// returns out + size(r) (like std::inclusive_scan; `out` may be the range's own begin).
+///
+/// - Deterministic: the running value is folded left to right within each leaf of the
+///   policy, and the leaves' offsets are chained left to right; so the result depends
+///   only on the input, `op` and the policy's leaf boundaries, never on the pool size or
+///   timing (bitwise, for floating point too). With integer + and the like it equals
+///   std::inclusive_scan's. The default adaptive policy cuts n elements into min(n, 2048)
+///   leaves.
+/// - Complexity: about 2n calls of `op` when run in parallel (each leaf is reduced, then
+///   scanned), n on one thread; O(leaves) memory. The input is read twice, the second
+///   time mostly from cache.
+/// - Thread-safety: `op` runs concurrently; neither the range nor the output may be
+///   touched by others meanwhile. Callable from any thread, including from inside a task
+///   of `pool`.
+/// - Throws: the first exception `op`, a conversion or a write threw (the outputs are then
+///   partly written); std::bad_alloc.
+template <class Range, class Out, class Op = std::plus<>, partition_policy Policy = adaptive>
+    requires splittable_range<Range> &&
+             scan_operation<Op, std::ranges::range_value_t<Range>, std::ranges::range_reference_t<Range>> &&
+             scan_output<Out, std::ranges::range_value_t<Range>>
+Out inclusive_scan(thread_pool& pool, Range&& range, Out out, Op op = {}, Policy policy = {}) {
+    using value_type = std::ranges::range_value_t<Range>;
+    return detail::run_scan<value_type, false>(pool, std::ranges::begin(range),
+                                               static_cast<std::size_t>(std::ranges::size(range)), out, op,
+                                               std::optional<value_type>{}, policy);
+}
+
+/// Writes out[i] = init op r[0] op ... op r[i-1] for every i (out[0] = init), in
+/// parallel on `pool`, and returns out + size(r) (like std::exclusive_scan: the running
+/// value has the type of `init`; `out` may be the range's own begin). Same determinism,
+/// complexity, thread-safety and exceptions as mt::inclusive_scan.
+template <class Range, class Out, class T, class Op = std::plus<>, partition_policy Policy = adaptive>
+    requires splittable_range<Range> && scan_operation<Op, T, std::ranges::range_reference_t<Range>> &&
+             scan_output<Out, T>
+Out exclusive_scan(thread_pool& pool, Range&& range, Out out, T init, Op op = {}, Policy policy = {}) {
+    return detail::run_scan<T, true>(pool, std::ranges::begin(range),
+                                     static_cast<std::size_t>(std::ranges::size(range)), out, op,
+                                     std::optional<T>(std::move(init)), policy);
+}
+
+/// mt::inclusive_scan on mt::default_pool().
+template <class Range, class Out, class Op = std::plus<>, partition_policy Policy = adaptive>
+    requires splittable_range<Range> &&
+             scan_operation<Op, std::ranges::range_value_t<Range>, std::ranges::range_reference_t<Range>> &&
+             scan_output<Out, std::ranges::range_value_t<Range>>
+Out inclusive_scan(Range&& range, Out out, Op op = {}, Policy policy = {}) {
+    return inclusive_scan(default_pool(), std::forward<Range>(range), out, std::move(op), policy);
+}
+
+/// mt::exclusive_scan on mt::default_pool().
+template <class Range, class Out, class T, class Op = std::plus<>, partition_policy Policy = adaptive>
+    requires splittable_range<Range> && scan_operation<Op, T, std::ranges::range_reference_t<Range>> &&
+             scan_output<Out, T>
+Out exclusive_scan(Range&& range, Out out, T init, Op op = {}, Policy policy = {}) {
+    return exclusive_scan(default_pool(), std::forward<Range>(range), out, std::move(init), std::move(op), policy);
+}
+
+}  // namespace microtask
+
 // ---- include/microtask/sort.hpp ---------------------------------------------
 // microtask — sort.hpp
 /// @file
