@@ -22,6 +22,7 @@
 #include "sort.hpp"
 #include "task_group.hpp"
 #include "thread_pool.hpp"
+#include "tiles.hpp"
 #include "version.hpp"
 
 /// @namespace microtask
