@@ -17,6 +17,7 @@
 #include "range.hpp"
 #include "reduce.hpp"
 #include "per_worker.hpp"
+#include "pipeline.hpp"
 #include "reducers.hpp"
 #include "scan.hpp"
 #include "sort.hpp"
