@@ -51,7 +51,7 @@ inline constexpr std::size_t k_scan_parallel_threshold = std::size_t{1} << 15;
 /// Polls of a leaf's state before a waiting thread yields, and yields before it sleeps on
 /// it: a neighbour's sum is usually a fraction of a leaf's work away (microseconds),
 /// while a sleep and wake-up costs tens of microseconds, on every leaf it happens to.
-inline constexpr int k_scan_spins = 4096;
+inline constexpr int k_scan_spins = 1 << 16;
 inline constexpr int k_scan_yields = 64;
 /// Outputs at least this large are written with streaming (non-temporal) stores, where
 /// the platform has them: they skip reading each output line before writing it, which
