@@ -4075,9 +4075,23 @@ auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
     }
 }
 
+/// distribute for a function that also wants the part's index: runs `fn(i, parts[i])`
+/// for every i, with the same results, exceptions and thread-safety as above.
+template <splittable_range Parts, class Fn>
+    requires(!value_task<Fn, std::ranges::range_reference_t<Parts>>) &&
+            value_task<Fn, std::size_t, std::ranges::range_reference_t<Parts>>
+auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
+    const auto first = std::ranges::begin(parts);
+    return distribute(pool, index_range<std::size_t>(0, static_cast<std::size_t>(std::ranges::size(parts))),
+                      [&](std::size_t i) {
+                          return std::invoke(fn, i, first[static_cast<std::ranges::range_difference_t<Parts>>(i)]);
+                      });
+}
+
 /// distribute on mt::default_pool().
 template <splittable_range Parts, class Fn>
-    requires value_task<Fn, std::ranges::range_reference_t<Parts>>
+    requires value_task<Fn, std::ranges::range_reference_t<Parts>> ||
+             value_task<Fn, std::size_t, std::ranges::range_reference_t<Parts>>
 auto distribute(Parts&& parts, Fn fn) {
     return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn));
 }
@@ -4684,6 +4698,299 @@ template <splittable_range Range, class Map, class Red, partition_policy Policy 
 
 }  // namespace microtask
 
+// ---- include/microtask/per_worker.hpp ---------------------------------------
+// microtask — per_worker.hpp
+/// @file
+/// Per-thread state for a pool's tasks: scratch buffers, random-number streams, counters
+/// combined at the end (like oneTBB's combinable).
+
+
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace microtask {
+
+/// A factory for per_worker<T>: `make()` returns something a T can be made from.
+template <class Make, class T>
+concept state_factory = std::copy_constructible<Make> && std::invocable<const Make&> &&
+                        std::constructible_from<T, std::invoke_result_t<const Make&>>;
+
+/// One `T` per thread that works for `pool`: each worker, each outside thread that
+/// calls local() (the thread that started a parallel call included, which works on it
+/// too), made on that thread's first local() by the factory. Meant for state that is
+/// expensive to make per task or per element: scratch buffers, RNG streams, partial
+/// counts folded together at the end.
+///
+/// Determinism: which thread runs which elements depends on scheduling, so what each T
+/// holds does too. A combined result is reproducible only if the combination is exactly
+/// associative and commutative (integer sums, min, max, a histogram's bins); for a
+/// floating-point sum or an ordered result use mt::fold or mt::map_reduce, whose
+/// combination is fixed.
+///
+/// Thread-safety: local() from any thread, concurrently; the T it returns is the calling
+/// thread's alone while the thread works on one task (an outside thread's T belongs to
+/// the seat it holds in the pool during a parallel call, which another outside thread may
+/// hold later: do not keep the reference beyond the task). combine, for_each, size and
+/// clear must not run concurrently with local() or with each other.
+template <class T>
+class per_worker {
+public:
+    /// Values made by `T{}`. The pool must outlive this object. Throws std::bad_alloc.
+    explicit per_worker(thread_pool& pool)
+        requires std::default_initializable<T>
+        : per_worker(pool, [] { return T{}; }) {}
+
+    /// Values made by `make()`, called on the thread that first needs one (concurrently,
+    /// on a shared copy of `make`). The pool must outlive this object. Throws
+    /// std::bad_alloc.
+    template <state_factory<T> Make>
+    per_worker(thread_pool& pool, Make make)
+        : m_sched(detail::pool_access::of(pool)),
+          m_make([make = std::move(make)] { return T(make()); }),
+          m_seats(m_sched.slot_count()) {}
+
+    per_worker(const per_worker&) = delete;
+    per_worker& operator=(const per_worker&) = delete;
+
+    /// The calling thread's T, made on its first call. O(1) and lock-free on a thread
+    /// with a seat in the pool (its workers, and outside threads inside a parallel call
+    /// or after a submit); otherwise a lock and a search of the other threads' values.
+    /// Throws what the factory throws (then no value is stored), std::bad_alloc.
+    T& local() {
+        if (const detail::slot* seat = m_sched.current_slot(); seat != nullptr && !seat->is_private) {
+            std::optional<T>& value = m_seats[seat->index].value;
+            // Only the seat's holder touches its value, so no synchronisation here.
+            if (!value) value.emplace(m_make());
+            return *value;
+        }
+        const std::thread::id me = std::this_thread::get_id();
+        std::lock_guard lock(m_others_mutex);
+        for (auto& other : m_others) {
+            if (other->owner == me) return other->value;
+        }
+        m_others.push_back(std::make_unique<other_thread>(other_thread{me, m_make()}));
+        return m_others.back()->value;
+    }
+
+    /// Calls `fn(value)` for every T made so far: the seats' in seat order, then other
+    /// threads' in the order they were made. Throws what fn throws.
+    template <class Fn>
+        requires std::invocable<Fn&, T&>
+    void for_each(Fn fn) {
+        for (auto& seat : m_seats) {
+            if (seat.value) std::invoke(fn, *seat.value);
+        }
+        for (auto& other : m_others) std::invoke(fn, other->value);
+    }
+
+    /// Folds every T made so far into `red.identity()`, in for_each's order (the values
+    /// are copied, not consumed). Scheduling-dependent unless `red` is exactly associative
+    /// and commutative (see the class comment). Throws what the reducer throws.
+    template <reducer Red>
+        requires reducer_for<Red, const T&>
+    [[nodiscard]] typename Red::value_type combine(Red red) {
+        typename Red::value_type acc = red.identity();
+        for_each([&](T& value) { detail::accumulate_into(red, acc, std::as_const(value)); });
+        return acc;
+    }
+
+    /// The number of T made so far. O(seats + other threads).
+    [[nodiscard]] std::size_t size() const noexcept {
+        std::size_t count = m_others.size();
+        for (const auto& seat : m_seats) count += seat.value.has_value();
+        return count;
+    }
+
+    /// Destroys every T; the next local() of each thread makes a new one.
+    void clear() noexcept {
+        for (auto& seat : m_seats) seat.value.reset();
+        m_others.clear();
+    }
+
+private:
+    // A cache line each: neighbouring workers update their values all the time.
+    struct alignas(detail::k_cache_line) seat_value {
+        std::optional<T> value;
+    };
+    struct other_thread {
+        std::thread::id owner;
+        T value;
+    };
+
+    detail::scheduler& m_sched;
+    std::function<T()> m_make;
+    std::vector<seat_value> m_seats;
+    std::mutex m_others_mutex;
+    std::vector<std::unique_ptr<other_thread>> m_others;
+};
+
+}  // namespace microtask
+
+// ---- include/microtask/pipeline.hpp -----------------------------------------
+// microtask — pipeline.hpp
+/// @file
+/// An ordered three-stage pipeline on a pool (the shape of most uses of oneTBB's
+/// parallel_pipeline): a serial source, a parallel transform, a serial in-order sink,
+/// with a bounded number of items in flight.
+
+
+#include <concepts>
+#include <condition_variable>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace microtask {
+
+namespace detail {
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+}  // namespace detail
+
+/// A pipeline's first stage: `source()` returns a std::optional of the next item, or
+/// std::nullopt when there are no more.
+template <class Source>
+concept pipeline_source =
+    std::invocable<Source&> && detail::is_optional<std::invoke_result_t<Source&>>::value;
+
+/// The item type a pipeline_source produces.
+template <pipeline_source Source>
+using pipeline_item_t = typename std::invoke_result_t<Source&>::value_type;
+
+/// A pipeline's parallel stage for items of type `Item`: `transform(std::move(item))`
+/// returns a movable object (not void).
+template <class Transform, class Item>
+concept pipeline_stage = std::invocable<Transform&, Item&&> &&
+                         std::movable<std::invoke_result_t<Transform&, Item&&>>;
+
+/// A pipeline's last stage for results of type `Result`: `sink(std::move(result))`.
+template <class Sink, class Result>
+concept pipeline_sink = std::invocable<Sink&, Result&&>;
+
+/// Runs source -> transform -> sink on `pool` with at most `max_in_flight` items between
+/// the source and the sink at any time:
+///
+///     mt::pipeline(pool, 16, read_next_block, compress, write_block);
+///
+/// - `source()` is called by one thread at a time, until it returns std::nullopt;
+///   `transform(item)` concurrently on different items; `sink(result)` by one thread at a
+///   time, in the order the source produced the items. So the output is the same as the
+///   serial loop's, whatever the pool size.
+/// - Memory: at most max_in_flight items and results exist at once (the bound that keeps
+///   a fast source from running ahead of a slow sink).
+/// - The threads that run it (up to pool.size() + 1, the caller included) block on a
+///   condition variable while no stage can take them; a transform that itself waits on
+///   the pool (a nested map_reduce) still works, but those blocked threads do not help it.
+/// - Throws std::invalid_argument if max_in_flight < 1; otherwise the first exception a
+///   stage threw, after every stage call in progress has finished (no further item is
+///   read; items already read are dropped); std::bad_alloc.
+template <class Source, class Transform, class Sink>
+    requires pipeline_source<Source> && pipeline_stage<Transform, pipeline_item_t<Source>> &&
+             pipeline_sink<Sink, std::invoke_result_t<Transform&, pipeline_item_t<Source>&&>>
+void pipeline(thread_pool& pool, std::size_t max_in_flight, Source source, Transform transform, Sink sink) {
+    using item = pipeline_item_t<Source>;
+    using result = std::invoke_result_t<Transform&, item&&>;
+    if (max_in_flight < 1) throw std::invalid_argument("microtask::pipeline: max_in_flight must be at least 1");
+
+    // Everything below is guarded by `mutex`: the stages' own work runs unlocked.
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::optional<result>> ready(max_in_flight);  // result of item s at s % max_in_flight
+    std::size_t next_read = 0;     // sequence number of the next item the source makes
+    std::size_t next_write = 0;    // sequence number of the next result the sink takes
+    bool source_busy = false;
+    bool source_done = false;
+    bool sink_busy = false;
+    std::exception_ptr error;
+
+    auto participate = [&](std::size_t) {
+        std::unique_lock lock(mutex);
+        for (;;) {
+            if (error || (source_done && next_write == next_read)) break;
+            std::optional<result>& head = ready[next_write % max_in_flight];
+            if (!sink_busy && head) {
+                result out = std::move(*head);
+                head.reset();
+                sink_busy = true;
+                lock.unlock();
+                try {
+                    std::invoke(sink, std::move(out));
+                } catch (...) {
+                    lock.lock();
+                    if (!error) error = std::current_exception();
+                    sink_busy = false;
+                    break;
+                }
+                lock.lock();
+                sink_busy = false;
+                ++next_write;
+                changed.notify_all();
+                continue;
+            }
+            if (!source_busy && !source_done && next_read - next_write < max_in_flight) {
+                source_busy = true;
+                const std::size_t sequence = next_read;
+                lock.unlock();
+                std::optional<item> in;
+                std::optional<result> out;
+                try {
+                    in = std::invoke(source);
+                    lock.lock();
+                    source_busy = false;
+                    if (!in) {
+                        source_done = true;
+                        changed.notify_all();
+                        continue;
+                    }
+                    ++next_read;
+                    changed.notify_all();  // another thread may read the next item meanwhile
+                    lock.unlock();
+                    out.emplace(std::invoke(transform, std::move(*in)));
+                } catch (...) {
+                    if (!lock.owns_lock()) lock.lock();
+                    source_busy = false;
+                    if (!error) error = std::current_exception();
+                    break;
+                }
+                lock.lock();
+                ready[sequence % max_in_flight] = std::move(out);
+                changed.notify_all();
+                continue;
+            }
+            changed.wait(lock);
+        }
+        changed.notify_all();  // the end or an error: nobody waits for this thread's work
+    };
+    distribute(pool, index_range<std::size_t>(0, pool.size() + 1), participate);
+    if (error) std::rethrow_exception(error);
+}
+
+/// mt::pipeline on mt::default_pool().
+template <class Source, class Transform, class Sink>
+    requires pipeline_source<Source> && pipeline_stage<Transform, pipeline_item_t<Source>> &&
+             pipeline_sink<Sink, std::invoke_result_t<Transform&, pipeline_item_t<Source>&&>>
+void pipeline(std::size_t max_in_flight, Source source, Transform transform, Sink sink) {
+    pipeline(default_pool(), max_in_flight, std::move(source), std::move(transform), std::move(sink));
+}
+
+}  // namespace microtask
+
 // ---- include/microtask/reduce.hpp -------------------------------------------
 // microtask — reduce.hpp
 /// @file
@@ -4763,6 +5070,658 @@ template <splittable_range Range, class Red, partition_policy Policy = adaptive>
             return std::forward<std::ranges::range_reference_t<Range>>(x);
         },
         std::move(red), policy, site);
+}
+
+}  // namespace microtask
+
+// ---- include/microtask/scan.hpp ---------------------------------------------
+// microtask — scan.hpp
+/// @file
+/// Parallel prefix sums: mt::inclusive_scan and mt::exclusive_scan, as in `<numeric>`.
+
+// ---- include/microtask/detail/chained_scan.hpp ------------------------------
+// microtask — detail/chained_scan.hpp
+// The engine behind mt::inclusive_scan and mt::exclusive_scan: a scan over the policy's
+// leaves with the leaf offsets chained from leaf to leaf.
+//
+// Determinism: the result is defined by the leaves alone, never by who computes what.
+// With sum_k the left fold of leaf k's elements (starting from its first element) and
+// offset_0 = init (or none), offset_k = op(offset_{k-1}, sum_{k-1}); element j of leaf k
+// is the left fold of leaf k's elements up to j, started from offset_k. Leaf boundaries
+// depend only on n and the policy, so a floating-point scan is bitwise the same for every
+// pool size and every schedule.
+//
+// Schedule: threads take leaves in increasing order from one counter. A thread first
+// reduces its leaf to sum_k (reading it into its cache) and publishes it, then waits
+// for offset_{k-1} and sum_{k-1}, publishes offset_k and scans the leaf from its cache:
+// the input crosses the memory bus about once, as in a serial scan. A leaf whose offset
+// is already known when it is taken (always so on one thread) is scanned in one pass that
+// computes its sum on the side. A thread only ever waits for a lower leaf, which a
+// thread that took it earlier is working on without waiting for anything higher, so the
+// chain always completes.
+
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+#if defined(__SSE2__) && defined(__x86_64__)
+#include <immintrin.h>
+#define MICROTASK_DETAIL_STREAM_STORES 1
+#else
+#define MICROTASK_DETAIL_STREAM_STORES 0
+#endif
+
+namespace microtask::detail {
+
+/// Below this many elements the scan runs on the calling thread (through the same leaf
+/// chain, so with the same result).
+inline constexpr std::size_t k_scan_parallel_threshold = std::size_t{1} << 15;
+/// Polls of a leaf's state before a waiting thread yields, and yields before it sleeps on
+/// it: a neighbour's sum is usually a fraction of a leaf's work away (microseconds),
+/// while a sleep and wake-up costs tens of microseconds, on every leaf it happens to.
+inline constexpr int k_scan_spins = 1 << 16;
+inline constexpr int k_scan_yields = 64;
+/// Outputs at least this large are written with streaming (non-temporal) stores, where
+/// the platform has them: they skip reading each output line before writing it, which
+/// is a third of a scan's memory traffic. Smaller outputs stay in the cache (32 MiB is
+/// this development machine's L3), where a reader after the scan will find them.
+inline constexpr std::size_t k_scan_stream_bytes = std::size_t{32} << 20;
+
+/// Can `Out` take streaming stores of T: contiguous 8-byte elements of the same type.
+template <class T, class Out>
+constexpr bool streamable_output() {
+    if constexpr (!MICROTASK_DETAIL_STREAM_STORES || !std::contiguous_iterator<Out>) {
+        return false;
+    } else {
+        return std::is_same_v<std::iter_value_t<Out>, T> && std::is_trivially_copyable_v<T> && sizeof(T) == 8;
+    }
+}
+
+template <class T, std::random_access_iterator In, std::random_access_iterator Out, class Op, bool Exclusive>
+class chained_scan {
+public:
+    /// `init`: exclusive scans and inclusive scans with an initial value; std::nullopt for
+    /// an inclusive scan that starts from the first element.
+    chained_scan(In first, Out out, std::size_t size, std::size_t leaves, Op& op, std::optional<T> init)
+        : m_first(first), m_out(out), m_size(size), m_leaf_count(leaves), m_op(op),
+          m_leaves(std::make_unique<leaf_state[]>(leaves)) {
+        m_init = std::move(init);
+    }
+
+    /// Runs the scan with `participants` threads of `pool` (one of them the caller).
+    void run(thread_pool& pool, std::size_t participants) {
+        if (participants <= 1) {
+            participate();
+        } else {
+            distribute(pool, index_range<std::size_t>(0, participants), [this](std::size_t) { participate(); });
+        }
+        if (m_error) std::rethrow_exception(m_error);
+    }
+
+private:
+    enum : std::uint32_t { k_sum_ready = 1, k_offset_ready = 2, k_failed = 4 };
+
+    struct leaf_state {
+        std::atomic<std::uint32_t> flags{0};
+        std::optional<T> sum;     // written before k_sum_ready is published
+        std::optional<T> offset;  // written before k_offset_ready is published; empty for
+                                  // leaf 0 of an inclusive scan without init
+    };
+
+    void participate() noexcept {
+        for (;;) {
+            // relaxed: the counter only hands out distinct leaves; every value a leaf
+            // needs from another is published through that leaf's flags.
+            const std::size_t leaf = m_next.fetch_add(1, std::memory_order_relaxed);
+            if (leaf >= m_leaf_count) return;
+            // relaxed: a stale false only costs the work of a leaf whose result is dropped.
+            if (m_failed.load(std::memory_order_relaxed)) {
+                publish(leaf, k_failed);
+                continue;
+            }
+            try {
+                process(leaf);
+            } catch (...) {
+                // acq_rel: the winner's m_error is read by run() after the participants
+                // have joined (distribute's completion orders it too).
+                if (!m_failed.exchange(true, std::memory_order_acq_rel)) m_error = std::current_exception();
+                publish(leaf, k_failed);
+            }
+        }
+    }
+
+    void process(std::size_t leaf) {
+        leaf_state& self = m_leaves[leaf];
+        const bool last = leaf + 1 == m_leaf_count;
+        if (leaf == 0) {
+            self.offset = m_init;
+            publish(leaf, k_offset_ready);
+            scan_leaf(leaf, self.offset, !last);
+            return;
+        }
+        leaf_state& before = m_leaves[leaf - 1];
+        // acquire: pairs with the release in publish(); makes before.sum/offset visible.
+        const bool known = (before.flags.load(std::memory_order_acquire) & (k_sum_ready | k_offset_ready)) ==
+                           (k_sum_ready | k_offset_ready);
+        if (!known && !last) {
+            self.sum.emplace(reduce_leaf(leaf));
+            publish(leaf, k_sum_ready);
+        }
+        if (!known) wait_for(leaf - 1);
+        self.offset.emplace(chain(before));
+        publish(leaf, k_offset_ready);
+        scan_leaf(leaf, self.offset, known && !last);
+    }
+
+    /// offset_k from leaf k-1's offset and sum (the sum is the whole value when there is
+    /// no offset: leaf 0 of an inclusive scan without init).
+    T chain(const leaf_state& before) const {
+        if (!before.offset) return *before.sum;
+        return static_cast<T>(std::invoke(m_op, *before.offset, *before.sum));
+    }
+
+    T reduce_leaf(std::size_t leaf) const {
+        In it = m_first + diff(begin_of(leaf));
+        const In end = m_first + diff(begin_of(leaf + 1));
+        T acc = static_cast<T>(*it);
+        for (++it; it != end; ++it) acc = static_cast<T>(std::invoke(m_op, std::move(acc), *it));
+        return acc;
+    }
+
+    /// Writes leaf `leaf`'s outputs from `offset`; if `with_sum`, also computes and
+    /// publishes its sum (one pass over the input instead of two).
+    void scan_leaf(std::size_t leaf, const std::optional<T>& offset, bool with_sum) {
+        if constexpr (streamable_output<T, Out>()) {
+            if (m_size * sizeof(T) >= k_scan_stream_bytes) {
+                scan_leaf_into<true>(leaf, offset, with_sum);
+#if MICROTASK_DETAIL_STREAM_STORES
+                // Streaming stores are weakly ordered: fence them before the sum is
+                // published and before this thread's part of the scan is reported done.
+                _mm_sfence();
+#endif
+                if (with_sum) publish(leaf, k_sum_ready);
+                return;
+            }
+        }
+        scan_leaf_into<false>(leaf, offset, with_sum);
+        if (with_sum) publish(leaf, k_sum_ready);
+    }
+
+    template <bool Stream>
+    static void store(Out out, T&& value) {
+        if constexpr (Stream) {
+#if MICROTASK_DETAIL_STREAM_STORES
+            long long bits;
+            std::memcpy(&bits, &value, sizeof bits);
+            _mm_stream_si64(reinterpret_cast<long long*>(std::to_address(out)), bits);
+#endif
+        } else {
+            *out = std::move(value);
+        }
+    }
+
+    template <bool Stream>
+    void scan_leaf_into(std::size_t leaf, const std::optional<T>& offset, bool with_sum) {
+        const std::size_t begin = begin_of(leaf);
+        const std::size_t end = begin_of(leaf + 1);
+        In in = m_first + diff(begin);
+        Out out = m_out + diff(begin);
+        std::optional<T> sum;
+        if (with_sum) sum.emplace(static_cast<T>(*in));
+        // The first element: the running value starts from the offset, or is the element.
+        T acc = [&] {
+            if constexpr (Exclusive) {
+                return *offset;
+            } else {
+                return offset ? static_cast<T>(std::invoke(m_op, *offset, *in)) : static_cast<T>(*in);
+            }
+        }();
+        if constexpr (Exclusive) {
+            // Read before writing: `out` may be the input itself.
+            auto&& x = *in;
+            T next = static_cast<T>(std::invoke(m_op, acc, std::forward<decltype(x)>(x)));
+            store<Stream>(out, std::move(acc));
+            acc = std::move(next);
+        } else {
+            store<Stream>(out, T(acc));
+        }
+        ++in;
+        ++out;
+        for (std::size_t k = begin + 1; k < end; ++k, ++in, ++out) {
+            if (with_sum) sum = static_cast<T>(std::invoke(m_op, std::move(*sum), *in));
+            if constexpr (Exclusive) {
+                T next = static_cast<T>(std::invoke(m_op, acc, *in));
+                store<Stream>(out, std::move(acc));
+                acc = std::move(next);
+            } else {
+                acc = static_cast<T>(std::invoke(m_op, std::move(acc), *in));
+                store<Stream>(out, T(acc));
+            }
+        }
+        if (with_sum) m_leaves[leaf].sum = std::move(sum);
+    }
+
+    void publish(std::size_t leaf, std::uint32_t flag) noexcept {
+        // release: the sum or offset written before is visible to whoever acquires the flag.
+        m_leaves[leaf].flags.fetch_or(flag, std::memory_order_release);
+        m_leaves[leaf].flags.notify_all();
+    }
+
+    /// Waits until leaf `leaf` has published its sum and offset; throws if it failed
+    /// (the exception itself is the failing leaf's, recorded in m_error).
+    void wait_for(std::size_t leaf) {
+        std::atomic<std::uint32_t>& flags = m_leaves[leaf].flags;
+        constexpr std::uint32_t ready = k_sum_ready | k_offset_ready;
+        int spins = 0;
+        for (;;) {
+            // acquire: pairs with publish(); the leaf's sum and offset are then visible.
+            const std::uint32_t seen = flags.load(std::memory_order_acquire);
+            if (seen & k_failed) throw chain_broken{};
+            if ((seen & ready) == ready) return;
+            if (++spins < k_scan_spins) continue;
+            if (spins < k_scan_spins + k_scan_yields) {
+                std::this_thread::yield();
+                continue;
+            }
+            flags.wait(seen, std::memory_order_acquire);
+        }
+    }
+
+    /// Thrown to abandon a leaf whose predecessor failed; never the exception recorded
+    /// first, which is the failing leaf's own.
+    struct chain_broken {};
+
+    std::size_t begin_of(std::size_t leaf) const noexcept { return leaf_begin(leaf, m_size, m_leaf_count); }
+    static std::iter_difference_t<In> diff(std::size_t i) noexcept {
+        return static_cast<std::iter_difference_t<In>>(i);
+    }
+
+    In m_first;
+    Out m_out;
+    std::size_t m_size;
+    std::size_t m_leaf_count;
+    Op& m_op;
+    std::optional<T> m_init;
+    std::unique_ptr<leaf_state[]> m_leaves;
+    std::atomic<std::size_t> m_next{0};
+    std::atomic<bool> m_failed{false};
+    std::exception_ptr m_error;
+};
+
+/// Scans [first, first + size) into `out` over the policy's leaves on `pool`.
+template <class T, bool Exclusive, class In, class Out, class Op, class Policy>
+Out run_scan(thread_pool& pool, In first, std::size_t size, Out out, Op& op, std::optional<T> init,
+             const Policy& policy) {
+    if (size == 0) return out;
+    chained_scan<T, In, Out, Op, Exclusive> scan(first, out, size, policy.leaf_count(size), op, std::move(init));
+    scan.run(pool, size < k_scan_parallel_threshold ? 1 : pool.size() + 1);
+    return out + static_cast<std::iter_difference_t<Out>>(size);
+}
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/scan.hpp (continued) ---------------------------------
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <iterator>
+#include <optional>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+
+namespace microtask {
+
+/// A binary operation a scan can run with running values of type `T` over elements of
+/// reference type `Ref`: `op(t, x)` and `op(t, u)` for T values t, u are valid and
+/// convertible to T, and a T can be made from an element (the first element of an
+/// inclusive scan starts the running value).
+/// Semantic requirement the compiler cannot check: op is associative (up to rounding,
+/// for floating point); it is called concurrently from several threads on a shared object.
+template <class Op, class T, class Ref>
+concept scan_operation = std::copy_constructible<Op> && std::constructible_from<T, Ref> &&
+                         std::invocable<Op&, T, Ref> && std::invocable<Op&, const T&, const T&> &&
+                         std::convertible_to<std::invoke_result_t<Op&, T, Ref>, T> &&
+                         std::convertible_to<std::invoke_result_t<Op&, const T&, Ref>, T> &&
+                         std::convertible_to<std::invoke_result_t<Op&, const T&, const T&>, T>;
+
+/// Where a scan writes: a random-access iterator (the outputs are written in parallel)
+/// that a `T` can be assigned through.
+template <class Out, class T>
+concept scan_output = std::random_access_iterator<Out> && std::indirectly_writable<Out, T> &&
+                      std::indirectly_writable<Out, const T&>;
+
+/// Writes out[i] = r[0] op r[1] op ... op r[i] for every i, in parallel on `pool`, and
+/// returns out + size(r) (like std::inclusive_scan; `out` may be the range's own begin).
+///
+/// - Deterministic: the running value is folded left to right within each leaf of the
+///   policy, and the leaves' offsets are chained left to right; so the result depends
+///   only on the input, `op` and the policy's leaf boundaries, never on the pool size or
+///   timing (bitwise, for floating point too). With integer + and the like it equals
+///   std::inclusive_scan's. The default adaptive policy cuts n elements into min(n, 2048)
+///   leaves.
+/// - Complexity: about 2n calls of `op` when run in parallel (each leaf is reduced, then
+///   scanned), n on one thread; O(leaves) memory. The input is read twice, the second
+///   time mostly from cache.
+/// - Thread-safety: `op` runs concurrently; neither the range nor the output may be
+///   touched by others meanwhile. Callable from any thread, including from inside a task
+///   of `pool`.
+/// - Throws: the first exception `op`, a conversion or a write threw (the outputs are then
+///   partly written); std::bad_alloc.
+template <class Range, class Out, class Op = std::plus<>, partition_policy Policy = adaptive>
+    requires splittable_range<Range> &&
+             scan_operation<Op, std::ranges::range_value_t<Range>, std::ranges::range_reference_t<Range>> &&
+             scan_output<Out, std::ranges::range_value_t<Range>>
+Out inclusive_scan(thread_pool& pool, Range&& range, Out out, Op op = {}, Policy policy = {}) {
+    using value_type = std::ranges::range_value_t<Range>;
+    return detail::run_scan<value_type, false>(pool, std::ranges::begin(range),
+                                               static_cast<std::size_t>(std::ranges::size(range)), out, op,
+                                               std::optional<value_type>{}, policy);
+}
+
+/// Writes out[i] = init op r[0] op ... op r[i-1] for every i (out[0] = init), in
+/// parallel on `pool`, and returns out + size(r) (like std::exclusive_scan: the running
+/// value has the type of `init`; `out` may be the range's own begin). Same determinism,
+/// complexity, thread-safety and exceptions as mt::inclusive_scan.
+template <class Range, class Out, class T, class Op = std::plus<>, partition_policy Policy = adaptive>
+    requires splittable_range<Range> && scan_operation<Op, T, std::ranges::range_reference_t<Range>> &&
+             scan_output<Out, T>
+Out exclusive_scan(thread_pool& pool, Range&& range, Out out, T init, Op op = {}, Policy policy = {}) {
+    return detail::run_scan<T, true>(pool, std::ranges::begin(range),
+                                     static_cast<std::size_t>(std::ranges::size(range)), out, op,
+                                     std::optional<T>(std::move(init)), policy);
+}
+
+/// mt::inclusive_scan on mt::default_pool().
+template <class Range, class Out, class Op = std::plus<>, partition_policy Policy = adaptive>
+    requires splittable_range<Range> &&
+             scan_operation<Op, std::ranges::range_value_t<Range>, std::ranges::range_reference_t<Range>> &&
+             scan_output<Out, std::ranges::range_value_t<Range>>
+Out inclusive_scan(Range&& range, Out out, Op op = {}, Policy policy = {}) {
+    return inclusive_scan(default_pool(), std::forward<Range>(range), out, std::move(op), policy);
+}
+
+/// mt::exclusive_scan on mt::default_pool().
+template <class Range, class Out, class T, class Op = std::plus<>, partition_policy Policy = adaptive>
+    requires splittable_range<Range> && scan_operation<Op, T, std::ranges::range_reference_t<Range>> &&
+             scan_output<Out, T>
+Out exclusive_scan(Range&& range, Out out, T init, Op op = {}, Policy policy = {}) {
+    return exclusive_scan(default_pool(), std::forward<Range>(range), out, std::move(init), std::move(op), policy);
+}
+
+}  // namespace microtask
+
+// ---- include/microtask/sort.hpp ---------------------------------------------
+// microtask — sort.hpp
+/// @file
+/// Parallel sorting in place: mt::sort and mt::stable_sort.
+
+// ---- include/microtask/detail/merge_sort.hpp --------------------------------
+// microtask — detail/merge_sort.hpp
+// The engine behind mt::sort and mt::stable_sort: a fork-join merge sort with one buffer
+// of n elements. 2^d leaves are sorted serially (std::sort or std::stable_sort) in the
+// buffer, then d merge levels ping-pong between the buffer and the range; d is odd, so
+// the last level lands in the range. Every merge is itself split in two by a binary
+// search, so the top level's single merge of n elements is parallel too.
+
+
+#include <algorithm>
+#include <cstddef>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <type_traits>
+#include <vector>
+
+namespace microtask::detail {
+
+/// Fewest elements per leaf: below this, the fork and the merge pass it adds cost more
+/// than a second thread saves.
+inline constexpr std::size_t k_sort_min_leaf = std::size_t{1} << 13;
+/// A merge of fewer elements than this runs serially (one fork costs about a microsecond,
+/// a merge of this many ints some tens of microseconds).
+inline constexpr std::size_t k_merge_grain = std::size_t{1} << 14;
+
+/// Merges the sorted runs [a, a_end) and [b, b_end) into `out`, moving the elements.
+/// Stable: an element of the first run goes before an equivalent one of the second.
+template <class In, class Out, class Comp>
+void merge_moving(In a, In a_end, In b, In b_end, Out out, Comp& comp) {
+    using value_type = std::iter_value_t<In>;
+    if constexpr (std::is_trivially_copyable_v<value_type> && sizeof(value_type) <= 2 * sizeof(void*)) {
+        // Small trivially copyable elements: select without a branch. On random keys the
+        // branch of the loop below is mispredicted half of the time, which made the merge
+        // passes cost as much as a third of the sort of the leaves.
+        while (a != a_end && b != b_end) {
+            const value_type from_a = *a;
+            const value_type from_b = *b;
+            const bool take_b = std::invoke(comp, from_b, from_a);
+            *out = take_b ? from_b : from_a;
+            ++out;
+            b += take_b;
+            a += !take_b;
+        }
+    }
+    while (a != a_end && b != b_end) {
+        if (std::invoke(comp, *b, *a)) {
+            *out = std::move(*b);
+            ++b;
+        } else {
+            *out = std::move(*a);
+            ++a;
+        }
+        ++out;
+    }
+    out = std::move(a, a_end, out);
+    std::move(b, b_end, out);
+}
+
+/// merge_moving on `pool`: the longer run is cut at its middle element and the other run
+/// at the matching bound (lower for a cut in the first run, upper for a cut in the
+/// second, which keeps equivalent elements of the first run in front), and both halves
+/// merge in parallel.
+template <class In, class Out, class Comp>
+void merge_parallel(thread_pool& pool, In a, In a_end, In b, In b_end, Out out, Comp& comp) {
+    const auto a_size = a_end - a;
+    const auto b_size = b_end - b;
+    if (static_cast<std::size_t>(a_size + b_size) <= k_merge_grain) return merge_moving(a, a_end, b, b_end, out, comp);
+    In a_cut = a;
+    In b_cut = b;
+    if (a_size >= b_size) {
+        a_cut = a + a_size / 2;
+        b_cut = std::lower_bound(b, b_end, *a_cut, std::ref(comp));
+    } else {
+        b_cut = b + b_size / 2;
+        a_cut = std::upper_bound(a, a_end, *b_cut, std::ref(comp));
+    }
+    const Out out_cut = out + ((a_cut - a) + (b_cut - b));
+    join(
+        pool, [&] { merge_parallel(pool, a, a_cut, b, b_cut, out, comp); },
+        [&] { merge_parallel(pool, a_cut, a_end, b_cut, b_end, out_cut, comp); });
+}
+
+/// One parallel sort of [first, first + size). Owns the buffer; its destructor destroys
+/// whatever the leaves constructed in it, also when a comparison or move threw.
+template <std::random_access_iterator It, class Comp, bool Stable>
+class merge_sorter {
+public:
+    using value_type = std::iter_value_t<It>;
+
+    /// Precondition: size >= 2 * k_sort_min_leaf (smaller ranges are sorted serially).
+    merge_sorter(thread_pool& pool, It first, std::size_t size, Comp& comp)
+        : m_pool(pool), m_first(first), m_size(size), m_comp(comp), m_depth(depth_for(size, pool.size() + 1)),
+          m_constructed(std::size_t{1} << m_depth, false),
+          m_buffer(std::allocator<value_type>{}.allocate(size)) {}
+
+    merge_sorter(const merge_sorter&) = delete;
+    merge_sorter& operator=(const merge_sorter&) = delete;
+
+    ~merge_sorter() {
+        // m_constructed is only read here, after every leaf's task has joined.
+        for (std::size_t leaf = 0; leaf < m_constructed.size(); ++leaf) {
+            if (m_constructed[leaf]) std::destroy(m_buffer + leaf_begin(leaf), m_buffer + leaf_begin(leaf + 1));
+        }
+        std::allocator<value_type>{}.deallocate(m_buffer, m_size);
+    }
+
+    void run() { sort_node(0, std::size_t{1} << m_depth, true); }
+
+private:
+    /// The odd number of levels d that gives at least four leaves per thread (so that a
+    /// thread slowed by others' work delays the rest by a quarter of its share at most),
+    /// less two levels at a time while the leaves would be too small.
+    static unsigned depth_for(std::size_t size, std::size_t threads) {
+        unsigned depth = 1;
+        while ((std::size_t{1} << depth) < 4 * threads) depth += 2;
+        while (depth > 1 && (size >> depth) < k_sort_min_leaf) depth -= 2;
+        return depth;
+    }
+
+    std::size_t leaf_begin(std::size_t leaf) const noexcept {
+        return leaf_begin_of(leaf, m_size, std::size_t{1} << m_depth);
+    }
+    static std::size_t leaf_begin_of(std::size_t i, std::size_t n, std::size_t leaves) noexcept {
+        return i * (n / leaves) + std::min(i, n % leaves);
+    }
+
+    /// Sorts leaves [lo, hi) into the range (`into_range`) or the buffer. Leaves are at
+    /// an odd depth below the root, whose result goes into the range, so a leaf's goes
+    /// into the buffer.
+    void sort_node(std::size_t lo, std::size_t hi, bool into_range) {
+        if (hi - lo == 1) return sort_leaf(lo);
+        const std::size_t mid = lo + (hi - lo) / 2;
+        join(
+            m_pool, [&] { sort_node(lo, mid, !into_range); }, [&] { sort_node(mid, hi, !into_range); });
+        const std::size_t begin = leaf_begin(lo);
+        const std::size_t middle = leaf_begin(mid);
+        const std::size_t end = leaf_begin(hi);
+        if (into_range) {
+            merge_parallel(m_pool, m_buffer + begin, m_buffer + middle, m_buffer + middle, m_buffer + end,
+                           m_first + diff(begin), m_comp);
+        } else {
+            merge_parallel(m_pool, m_first + diff(begin), m_first + diff(middle), m_first + diff(middle),
+                           m_first + diff(end), m_buffer + begin, m_comp);
+        }
+    }
+
+    /// Moves the leaf into the buffer (constructing its elements there), then sorts it.
+    void sort_leaf(std::size_t leaf) {
+        const std::size_t begin = leaf_begin(leaf);
+        const std::size_t end = leaf_begin(leaf + 1);
+        std::uninitialized_move(m_first + diff(begin), m_first + diff(end), m_buffer + begin);
+        // A byte per leaf, each written by its own leaf's task: distinct memory locations.
+        m_constructed[leaf] = true;
+        if constexpr (Stable) {
+            std::stable_sort(m_buffer + begin, m_buffer + end, std::ref(m_comp));
+        } else {
+            std::sort(m_buffer + begin, m_buffer + end, std::ref(m_comp));
+        }
+    }
+
+    static std::iter_difference_t<It> diff(std::size_t i) noexcept {
+        return static_cast<std::iter_difference_t<It>>(i);
+    }
+
+    thread_pool& m_pool;
+    It m_first;
+    std::size_t m_size;
+    Comp& m_comp;
+    unsigned m_depth;
+    // bytes, not std::vector<bool>: leaves set their flags concurrently.
+    std::vector<unsigned char> m_constructed;
+    value_type* m_buffer;
+};
+
+/// Sorts [first, first + size) with `comp` on `pool`, stably if `Stable`.
+template <bool Stable, std::random_access_iterator It, class Comp>
+void parallel_sort(thread_pool& pool, It first, std::size_t size, Comp& comp) {
+    if (size < 2 * k_sort_min_leaf) {
+        const It last = first + static_cast<std::iter_difference_t<It>>(size);
+        if constexpr (Stable) {
+            std::stable_sort(first, last, std::ref(comp));
+        } else {
+            std::sort(first, last, std::ref(comp));
+        }
+        return;
+    }
+    merge_sorter<It, Comp, Stable> sorter(pool, first, size, comp);
+    sorter.run();
+}
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/sort.hpp (continued) ---------------------------------
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <iterator>
+#include <ranges>
+
+namespace microtask {
+
+/// A range mt::sort can sort with `Comp`: random access with a known size
+/// (splittable_range), and std::sortable for its iterator, i.e. `comp(a, b)` is a strict
+/// weak order on the elements and the elements can be moved out and back.
+/// Semantic requirement the compiler cannot check: `comp` is a strict weak order, and
+/// calling it concurrently from several threads is safe (it is called on one shared
+/// object).
+template <class R, class Comp>
+concept sortable_range = splittable_range<R> && std::sortable<std::ranges::iterator_t<R>, Comp>;
+
+/// Sorts `range` in place into non-descending order by `comp`, in parallel on `pool`.
+/// The order of equivalent elements is unspecified (use stable_sort to keep it).
+///
+/// - Algorithm: a merge sort; the leaves (at least four per thread, at most
+///   n / 8192 of them) are sorted by std::sort, then merged level by level, each merge
+///   split in parallel by binary search. Ranges shorter than 16384 elements are sorted by
+///   std::sort on the calling thread.
+/// - Complexity: O(n log n) comparisons; O(n) moves per merge level (about
+///   log2(4 * threads) levels); a buffer of n elements for the duration of the call.
+/// - Thread-safety: `comp` is called concurrently from several threads; `range` must not
+///   be accessed by others meanwhile. Callable from any thread, including from inside a
+///   task of `pool`.
+/// - Throws: std::bad_alloc (the buffer); the first exception `comp` or a move threw.
+///   Then the range holds valid but unspecified values (some may be moved-from).
+template <class Range, class Comp = std::ranges::less>
+    requires sortable_range<Range, Comp>
+void sort(thread_pool& pool, Range&& range, Comp comp = {}) {
+    detail::parallel_sort<false>(pool, std::ranges::begin(range), static_cast<std::size_t>(std::ranges::size(range)),
+                                 comp);
+}
+
+/// Sorts `range` in place like mt::sort, keeping equivalent elements in their original
+/// order (like std::stable_sort): the leaves are sorted by std::stable_sort and every
+/// merge puts an element of the left run before an equivalent one of the right. The
+/// result is therefore fully determined by the input, whatever the pool size. Same
+/// complexity, thread-safety and exceptions as mt::sort.
+template <class Range, class Comp = std::ranges::less>
+    requires sortable_range<Range, Comp>
+void stable_sort(thread_pool& pool, Range&& range, Comp comp = {}) {
+    detail::parallel_sort<true>(pool, std::ranges::begin(range), static_cast<std::size_t>(std::ranges::size(range)),
+                                comp);
+}
+
+/// mt::sort on mt::default_pool().
+template <class Range, class Comp = std::ranges::less>
+    requires sortable_range<Range, Comp>
+void sort(Range&& range, Comp comp = {}) {
+    sort(default_pool(), std::forward<Range>(range), std::move(comp));
+}
+
+/// mt::stable_sort on mt::default_pool().
+template <class Range, class Comp = std::ranges::less>
+    requires sortable_range<Range, Comp>
+void stable_sort(Range&& range, Comp comp = {}) {
+    stable_sort(default_pool(), std::forward<Range>(range), std::move(comp));
 }
 
 }  // namespace microtask
@@ -4923,6 +5882,168 @@ private:
 };
 
 }  // namespace microtask
+
+// ---- include/microtask/tiles.hpp --------------------------------------------
+// microtask — tiles.hpp
+/// @file
+/// 2-D index ranges cut into tiles (like oneTBB's blocked_range2d): rows x columns,
+/// handed to for_each, map_reduce, fold, decompose and distribute one tile at a time.
+
+
+#include <compare>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <ranges>
+#include <stdexcept>
+#include <string>
+
+namespace microtask {
+
+/// One tile of a tiles2d: the rows and columns it covers, and its place in the grid of
+/// tiles (`tile_row`, `tile_col`, counted in tiles from the top left). O(1) to copy.
+template <std::integral T>
+struct tile2d {
+    /// The rows of the tile, [first, last).
+    index_range<T> rows;
+    /// The columns of the tile, [first, last).
+    index_range<T> cols;
+    /// Which tile row of the grid this is (0 for the first).
+    std::size_t tile_row = 0;
+    /// Which tile column of the grid this is (0 for the first).
+    std::size_t tile_col = 0;
+    /// rows.size() * cols.size(). O(1).
+    [[nodiscard]] std::size_t size() const noexcept { return rows.size() * cols.size(); }
+};
+
+/// The index space rows x columns cut into tiles of at most tile_rows x tile_cols, as a
+/// random-access sized range of mt::tile2d in row-major tile order; so every parallel
+/// call that takes a range takes it, and each element it handles is a whole tile:
+///
+///     mt::for_each(pool, mt::tiles(mt::iota(0, h), mt::iota(0, w), 64, 64), [&](auto tile) {
+///         for (int y : tile.rows) for (int x : tile.cols) image[y * w + x] = shade(x, y);
+///     });
+///
+/// The policy then groups consecutive tiles into leaves, as it groups elements of any
+/// range. Tiles at the right and bottom edges may be smaller. O(1) to copy and index;
+/// any thread (it holds no elements).
+template <std::integral T>
+class tiles2d : public std::ranges::view_base {
+public:
+    /// A random-access iterator whose value is the tile (by value). O(1), noexcept.
+    class iterator {
+    public:
+        /// The tile type.
+        using value_type = tile2d<T>;
+        /// Signed distance between two iterators.
+        using difference_type = std::ptrdiff_t;
+        /// A tile by value: there is no stored element to refer to.
+        using reference = tile2d<T>;
+        /// Random access (C++20 iterator concepts).
+        using iterator_concept = std::random_access_iterator_tag;
+        /// Random access (legacy iterator requirements).
+        using iterator_category = std::random_access_iterator_tag;
+
+        /// An iterator of no range.
+        constexpr iterator() noexcept = default;
+        /// Tile `index` (row-major) of `grid`.
+        constexpr iterator(const tiles2d* grid, std::size_t index) noexcept : m_grid(grid), m_index(index) {}
+
+        /// The current tile.
+        constexpr tile2d<T> operator*() const noexcept { return m_grid->tile_at(m_index); }
+        /// The tile `n` steps ahead.
+        constexpr tile2d<T> operator[](difference_type n) const noexcept {
+            return m_grid->tile_at(m_index + static_cast<std::size_t>(n));
+        }
+        /// Next tile.
+        constexpr iterator& operator++() noexcept { ++m_index; return *this; }
+        /// Next tile; returns the previous position.
+        constexpr iterator operator++(int) noexcept { iterator old = *this; ++m_index; return old; }
+        /// Previous tile.
+        constexpr iterator& operator--() noexcept { --m_index; return *this; }
+        /// Previous tile; returns the previous position.
+        constexpr iterator operator--(int) noexcept { iterator old = *this; --m_index; return old; }
+        /// Advances by `n` (which may be negative).
+        constexpr iterator& operator+=(difference_type n) noexcept { m_index += static_cast<std::size_t>(n); return *this; }
+        /// Moves back by `n` (which may be negative).
+        constexpr iterator& operator-=(difference_type n) noexcept { m_index -= static_cast<std::size_t>(n); return *this; }
+
+        friend constexpr iterator operator+(iterator it, difference_type n) noexcept { return it += n; }
+        friend constexpr iterator operator+(difference_type n, iterator it) noexcept { return it += n; }
+        friend constexpr iterator operator-(iterator it, difference_type n) noexcept { return it -= n; }
+        friend constexpr difference_type operator-(iterator a, iterator b) noexcept {
+            return static_cast<difference_type>(a.m_index) - static_cast<difference_type>(b.m_index);
+        }
+        friend constexpr bool operator==(iterator a, iterator b) noexcept { return a.m_index == b.m_index; }
+        friend constexpr auto operator<=>(iterator a, iterator b) noexcept { return a.m_index <=> b.m_index; }
+
+    private:
+        const tiles2d* m_grid = nullptr;
+        std::size_t m_index = 0;
+    };
+
+    /// No tiles.
+    constexpr tiles2d() noexcept = default;
+    /// rows x cols in tiles of at most tile_rows x tile_cols. Throws std::invalid_argument
+    /// if a tile size is below 1.
+    tiles2d(index_range<T> rows, index_range<T> cols, std::size_t tile_rows, std::size_t tile_cols)
+        : m_rows(rows), m_cols(cols),
+          m_tile_rows(detail::checked_positive(tile_rows, "tiles: tile rows")),
+          m_tile_cols(detail::checked_positive(tile_cols, "tiles: tile columns")),
+          m_grid_rows(rows.size() / m_tile_rows + (rows.size() % m_tile_rows != 0)),
+          m_grid_cols(cols.size() / m_tile_cols + (cols.size() % m_tile_cols != 0)) {}
+
+    /// The first tile. O(1). The range must outlive its iterators (they point to it).
+    constexpr iterator begin() const noexcept { return iterator(this, 0); }
+    /// Past the last tile. O(1).
+    constexpr iterator end() const noexcept { return iterator(this, size()); }
+    /// The number of tiles (0 if there are no rows or no columns). O(1).
+    [[nodiscard]] constexpr std::size_t size() const noexcept {
+        return m_grid_rows == 0 || m_grid_cols == 0 ? 0 : m_grid_rows * m_grid_cols;
+    }
+    /// True if there is no tile. O(1).
+    [[nodiscard]] constexpr bool empty() const noexcept { return size() == 0; }
+    /// Tile i in row-major tile order. Precondition: i < size() (unchecked). O(1).
+    [[nodiscard]] constexpr tile2d<T> operator[](std::size_t i) const noexcept { return tile_at(i); }
+    /// The number of tile rows and tile columns of the grid. O(1).
+    [[nodiscard]] constexpr std::size_t grid_rows() const noexcept { return m_grid_rows; }
+    /// The number of tile columns of the grid. O(1).
+    [[nodiscard]] constexpr std::size_t grid_cols() const noexcept { return m_grid_cols; }
+
+private:
+    constexpr tile2d<T> tile_at(std::size_t i) const noexcept {
+        const std::size_t tile_row = i / m_grid_cols;
+        const std::size_t tile_col = i % m_grid_cols;
+        const std::size_t row_first = tile_row * m_tile_rows;
+        const std::size_t col_first = tile_col * m_tile_cols;
+        const std::size_t row_last = row_first + m_tile_rows < m_rows.size() ? row_first + m_tile_rows : m_rows.size();
+        const std::size_t col_last = col_first + m_tile_cols < m_cols.size() ? col_first + m_tile_cols : m_cols.size();
+        return {index_range<T>(m_rows[row_first], m_rows[row_last]), index_range<T>(m_cols[col_first], m_cols[col_last]),
+                tile_row, tile_col};
+    }
+
+    index_range<T> m_rows;
+    index_range<T> m_cols;
+    std::size_t m_tile_rows = 1;
+    std::size_t m_tile_cols = 1;
+    std::size_t m_grid_rows = 0;
+    std::size_t m_grid_cols = 0;
+};
+
+/// The index space rows x cols (two mt::iota ranges of one integer type) in tiles of at
+/// most tile_rows x tile_cols; see tiles2d. Throws std::invalid_argument if a tile size
+/// is below 1 (negative included). O(1).
+template <std::integral T, std::integral Size>
+[[nodiscard]] tiles2d<T> tiles(index_range<T> rows, index_range<T> cols, Size tile_rows, Size tile_cols) {
+    return tiles2d<T>(rows, cols, detail::checked_positive(tile_rows, "tiles: tile rows"),
+                      detail::checked_positive(tile_cols, "tiles: tile columns"));
+}
+
+}  // namespace microtask
+
+// tiles2d is not a borrowed range: its iterators point to the tiles2d object, so
+// decompose needs it as an lvalue that outlives the parts.
 
 // ---- include/microtask/version.hpp ------------------------------------------
 // microtask — version.hpp

@@ -21,3 +21,19 @@ inline const auto f = [](int x) { return long{x}; };
 inline long fib(int k) { return k < 2 ? k : fib(k - 1) + fib(k - 2); }
 inline void work() {}
 inline void more() {}
+
+// The guide's algorithm sections (sort, tiles, per_worker, pipeline).
+struct record {
+    int key = 0;
+    std::string name;
+};
+inline std::vector<record> records;
+inline std::vector<int> load() { return std::vector<int>(1000, 1); }
+inline int height = 64, width = 64, samples = 1000;
+inline std::vector<float> image(64 * 64);
+inline float shade(int x, int y) { return static_cast<float>(x + y); }
+inline const auto grid = mt::tiles(mt::iota(0, 64), mt::iota(0, 64), 8, 8);
+inline std::string to_upper(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}

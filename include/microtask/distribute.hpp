@@ -56,9 +56,23 @@ auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
     }
 }
 
+/// distribute for a function that also wants the part's index: runs `fn(i, parts[i])`
+/// for every i, with the same results, exceptions and thread-safety as above.
+template <splittable_range Parts, class Fn>
+    requires(!value_task<Fn, std::ranges::range_reference_t<Parts>>) &&
+            value_task<Fn, std::size_t, std::ranges::range_reference_t<Parts>>
+auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
+    const auto first = std::ranges::begin(parts);
+    return distribute(pool, index_range<std::size_t>(0, static_cast<std::size_t>(std::ranges::size(parts))),
+                      [&](std::size_t i) {
+                          return std::invoke(fn, i, first[static_cast<std::ranges::range_difference_t<Parts>>(i)]);
+                      });
+}
+
 /// distribute on mt::default_pool().
 template <splittable_range Parts, class Fn>
-    requires value_task<Fn, std::ranges::range_reference_t<Parts>>
+    requires value_task<Fn, std::ranges::range_reference_t<Parts>> ||
+             value_task<Fn, std::size_t, std::ranges::range_reference_t<Parts>>
 auto distribute(Parts&& parts, Fn fn) {
     return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn));
 }
