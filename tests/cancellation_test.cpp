@@ -102,6 +102,16 @@ std::vector<entry_point> entry_points() {
                            mt::map_reduce(pool, *values, counted_value(w), mt::sum<long>{}, stop, mt::grain(16));
                        REQUIRE(sum == expected_sum);
                    }});
+    // A reducer that is not exactly associative: the canonical-tree path of the engine.
+    all.push_back({"map_reduce sum<double>", n, [=](mt::thread_pool& pool, std::stop_token stop, watch& w) {
+                       const double sum = mt::map_reduce(
+                           pool, *values, [&w](int x) {
+                               const unit u(w);
+                               return double(x);
+                           },
+                           mt::sum<double>{}, stop);
+                       REQUIRE(sum == static_cast<double>(expected_sum));  // exact: every partial sum is < 2^53
+                   }});
     all.push_back({"reduce(pool, ...)", n, [=](mt::thread_pool& pool, std::stop_token stop, watch& w) {
                        auto counted = std::views::iota(std::size_t{0}, n) | std::views::transform([&w](std::size_t i) {
                                           const unit u(w);

@@ -132,3 +132,23 @@ TEST_CASE("find: stopped token before and during the search", "[find][cancellati
     REQUIRE(calls.load() == 0);
     REQUIRE(mt::find_first(pool, data, stops) == data.end());  // no token: runs to the end
 }
+
+TEST_CASE("find: from inside a task of the pool, and nested in another search's predicate", "[find][nested]") {
+    const int threads = GENERATE(1, 2, 5);
+    mt::thread_pool pool(threads);
+    const std::size_t n = scaled(100'000);
+    std::vector<int> data(n, 0);
+    data[n / 3] = 1;
+    auto from_task = pool.submit([&] { return mt::find_first(pool, data, [](int x) { return x == 1; }); });
+    const auto it = from_task.get();
+    REQUIRE(it == data.begin() + static_cast<long>(n / 3));
+    // The outer search's predicate runs an inner search: the outer hit is the first row
+    // whose inner search finds the mark.
+    std::vector<std::vector<int>> rows(64, std::vector<int>(1000, 0));
+    rows[40][999] = 1;
+    rows[50][0] = 1;
+    const auto row = mt::find_first(pool, rows, [&pool](const std::vector<int>& r) {
+        return mt::any_of(pool, r, [](int x) { return x == 1; });
+    });
+    REQUIRE(row == rows.begin() + 40);
+}

@@ -1,109 +1,192 @@
 // microtask — find.hpp
 /// @file
-/// Searches that stop early: find_first, find_any, any_of, all_of, none_of. A match
-/// prunes the work to its right (find_first) or all remaining work (find_any), so a
-/// match near the front returns after scanning little more than the front.
+/// Searches that stop early: find_first, find_any, any_of, all_of, none_of. A hit prunes
+/// the work to its right (find_first) or all remaining work (find_any), and the threads
+/// search the range from the front together, so a hit near the front returns after
+/// little more than the front was tested.
 #pragma once
 
+#include "cancellation.hpp"
 #include "concepts.hpp"
-#include "detail/fold.hpp"
-#include "partition.hpp"
+#include "detail/call_cost.hpp"
+#include "detail/fork_join.hpp"
+#include "detail/scheduler.hpp"
 #include "thread_pool.hpp"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <iterator>
 #include <ranges>
 #include <stop_token>
 #include <utility>
+#include <variant>
 
 namespace microtask {
 
 namespace detail {
 
-/// Elements scanned between two looks at the shared "found" index inside a leaf. A leaf
-/// of the adaptive policy can hold 10^4 elements and more, and a thread in such a leaf
-/// must notice a match to its left without finishing it: every 1024 elements one relaxed
-/// load, invisible next to 1024 predicate calls, and a latency of 1024 calls at most.
-inline constexpr std::size_t k_search_block = 1024;
+/// One parallel search over [0, size): the participants take chunks of the range in
+/// index order from a shared counter, so every thread always works on the leftmost
+/// chunk nobody has taken. A hit at position p is then found after about p / threads
+/// element tests whatever p is (a binary split would hand a thief the right half, which
+/// is wasted work whenever the hit lies in the left one).
+///
+/// `Leftmost` (find_first): a hit prunes only the chunks to its right, so the answer is
+/// the first hit. Otherwise (find_any and the boolean searches) a hit stops everything.
+template <bool Leftmost, class It, class Pred>
+class search_operation {
+public:
+    search_operation(scheduler& sched, It first, std::size_t size, Pred& pred, const std::stop_token& stop,
+                     std::size_t participants) noexcept
+        : m_sched(sched),
+          m_first(first),
+          m_size(size),
+          m_chunk(std::clamp(size / (participants * k_chunks_per_participant), k_min_chunk, k_max_chunk)),
+          m_chunk_count((size + m_chunk - 1) / m_chunk),
+          m_participants(participants),
+          m_pred(pred),
+          m_stop(stop),
+          m_hit(size) {}
 
-/// What a search keeps: the index of its leftmost match so far, `none` (the size) if none.
-struct leftmost_match {
-    using value_type = std::size_t;
-    static constexpr bool is_exactly_associative = true;  // min is
-    std::size_t none;
-    [[nodiscard]] std::size_t identity() const noexcept { return none; }
-    void combine(std::size_t& left, std::size_t&& right) const noexcept { left = std::min(left, right); }
-};
+    /// The index of the hit (size if none). Throws what pred threw, or
+    /// operation_cancelled if the token stopped the search before it had looked at every
+    /// chunk it needed.
+    std::size_t run(slot& home) {
+        try {
+            if (run_inline_while_short()) participate(home, m_participants);
+        } catch (...) {
+            if (m_error) std::rethrow_exception(m_error);  // the first, not whichever came up
+            throw;
+        }
+        // relaxed: every participant has joined (fork_join's completion orders its writes).
+        if (m_cancelled.load(std::memory_order_relaxed)) throw operation_cancelled();
+        return m_hit.load(std::memory_order_relaxed);
+    }
 
-/// The leaf of a search. `Leftmost`: find_first (skip only what lies right of a match
-/// found so far) rather than find_any (skip everything once anything is found).
-template <class It, class Pred, bool Leftmost>
-struct search_leaf {
-    It first;
-    Pred& pred;
-    // The smallest match index any thread has published (none = size): the pruning hint.
-    // relaxed everywhere: it only decides what to skip. A stale read skips less, never
-    // wrongly more, since it only ever decreases and every value in it is a real match;
-    // the result itself travels through the accumulators and the fold's joins.
-    std::atomic<std::size_t>& published;
-    std::size_t none;
+private:
+    // Chunks: about 64 per participant for load balance at the end, but at least 64
+    // elements (a shared counter increment per chunk must stay negligible) and at most
+    // 16384 (a compute-bound predicate of ~15 ns then takes ~0.25 ms a chunk: the most
+    // a thread can end after the others).
+    static constexpr std::size_t k_chunks_per_participant = 64;
+    static constexpr std::size_t k_min_chunk = 64;
+    static constexpr std::size_t k_max_chunk = 16384;
+    // Inside a chunk, the shared hit is re-read every this many elements, so a thread
+    // notices a hit to its left within 1024 predicate calls, not a whole chunk.
+    static constexpr std::size_t k_block = 1024;
 
-    void operator()(std::size_t& match, std::size_t begin, std::size_t end) const {
-        // This thread's run of leaves already has a match, and these leaves lie to its right.
-        if (match != none) return;
+    /// The calling thread searches alone for the inline budget, as adaptive does: a hit
+    /// near the front is found without waking anybody. Returns true if work remains.
+    bool run_inline_while_short() {
+        const auto start = std::chrono::steady_clock::now();
+        for (;;) {
+            if (!scan_chunk(m_next_chunk.fetch_add(1, std::memory_order_relaxed))) return false;
+            if (std::chrono::steady_clock::now() - start >= k_inline_budget) return true;
+        }
+    }
+
+    /// `count` participants: this thread and, through forks that idle workers may take,
+    /// count - 1 others. A fork nobody takes runs here after our loop, finds no chunk
+    /// left and returns at once.
+    void participate(slot& home, std::size_t count) {
+        if (count <= 1) {
+            while (scan_chunk(m_next_chunk.fetch_add(1, std::memory_order_relaxed))) {
+            }
+            return;
+        }
+        const std::size_t right = count / 2;
+        fork_join(
+            m_sched, home,
+            [&](slot& here) {
+                participate(here, count - right);
+                return std::monostate{};
+            },
+            [&](slot& here) {
+                participate(here, right);
+                return std::monostate{};
+            });
+    }
+
+    /// Tests chunk `chunk`; false when this participant has nothing more to do.
+    // relaxed (the counter, the hit, the flags): the counter only has to hand each chunk
+    // to one thread; the hit only decreases and only ever holds real hits, so a stale
+    // read skips less, never wrongly; the flags are read by the root after the joins.
+    bool scan_chunk(std::size_t chunk) {
+        if (chunk >= m_chunk_count) return false;
+        const std::size_t begin = chunk * m_chunk;
+        // Chunks are taken in increasing order: if this one is pruned, so are the rest.
+        if (pruned(begin) || m_failed.load(std::memory_order_relaxed)) return false;
+        if (m_stop.stop_requested()) {
+            m_cancelled.store(true, std::memory_order_relaxed);
+            return false;
+        }
+        const std::size_t end = std::min(m_size, begin + m_chunk);
         using difference = std::iter_difference_t<It>;
-        for (std::size_t block = begin; block < end;) {
-            if (skips(block)) return;
-            const std::size_t block_end = end - block > k_search_block ? block + k_search_block : end;
-            for (std::size_t k = block; k < block_end; ++k) {
-                if (std::invoke(pred, first[static_cast<difference>(k)])) {
-                    match = k;
-                    publish(k);
-                    return;
+        try {
+            map_scope in_predicate;  // a nested parallel call must not trust learned costs
+            for (std::size_t block = begin; block < end; block += k_block) {
+                if (block != begin && pruned(block)) return false;
+                const std::size_t block_end = std::min(end, block + k_block);
+                for (std::size_t k = block; k < block_end; ++k) {
+                    if (std::invoke(m_pred, m_first[static_cast<difference>(k)])) {
+                        // Every chunk left of this one was taken before it, every one to
+                        // its right (or, for find_any, every one) is pruned: done.
+                        publish(k);
+                        return false;
+                    }
                 }
             }
-            block = block_end;
+        } catch (...) {
+            if (!m_failed.exchange(true, std::memory_order_acq_rel)) m_error = std::current_exception();
+            throw;
+        }
+        return true;
+    }
+
+    [[nodiscard]] bool pruned(std::size_t begin) const noexcept {
+        const std::size_t hit = m_hit.load(std::memory_order_relaxed);
+        return Leftmost ? hit <= begin : hit != m_size;
+    }
+
+    void publish(std::size_t index) noexcept {
+        std::size_t hit = m_hit.load(std::memory_order_relaxed);
+        while (index < hit && !m_hit.compare_exchange_weak(hit, index, std::memory_order_relaxed)) {
         }
     }
 
-    [[nodiscard]] bool skips(std::size_t begin) const noexcept {
-        const std::size_t best = published.load(std::memory_order_relaxed);
-        if constexpr (Leftmost) {
-            return best <= begin;
-        } else {
-            return best != none;
-        }
-    }
-
-    void publish(std::size_t index) const noexcept {
-        std::size_t best = published.load(std::memory_order_relaxed);
-        while (index < best && !published.compare_exchange_weak(best, index, std::memory_order_relaxed)) {
-        }
-    }
+    scheduler& m_sched;
+    It m_first;
+    std::size_t m_size;
+    std::size_t m_chunk;  // elements per chunk (the last may be shorter)
+    std::size_t m_chunk_count;
+    std::size_t m_participants;
+    Pred& m_pred;
+    const std::stop_token& m_stop;
+    std::atomic<std::size_t> m_next_chunk{0};
+    std::atomic<std::size_t> m_hit;  // the smallest hit published so far; m_size for none
+    std::atomic<bool> m_failed{false};
+    std::atomic<bool> m_cancelled{false};  // a chunk that mattered was skipped for the token
+    std::exception_ptr m_error;            // written once, by whoever set m_failed
 };
 
-/// The index of the leftmost match (Leftmost) or of some match, `size` if none.
+/// The index of the leftmost hit (Leftmost) or of some hit, `size` if none.
 template <bool Leftmost, class It, class Pred>
 std::size_t run_search(thread_pool& pool, It first, std::size_t size, Pred& pred, const std::stop_token& stop) {
     if (stop.stop_requested()) throw operation_cancelled();
     if (size == 0) return 0;
-    std::atomic<std::size_t> published{size};
-    const search_leaf<It, Pred, Leftmost> leaf{first, pred, published, size};
-    const leftmost_match red{size};
     scheduler& sched = pool_access::of(pool);
-    // No learned cost (call_site): a search that stops early has no cost per element to
-    // learn, and one that found its match at the front must not make the next search from
-    // the same line, with no match, run inline. Each call probes: inline for the inline
-    // budget, then split on demand.
-    fold_operation<search_leaf<It, Pred, Leftmost>, leftmost_match> operation(sched, size, leaf, red, adaptive{},
-                                                                              stop);
+    // No learned cost per call site: a search that stops at the front has no cost per
+    // element to learn, and learning one would make the next search from the same line,
+    // with no hit, run inline. Every call starts inline for the budget instead.
+    search_operation<Leftmost, It, Pred> operation(sched, first, size, pred, stop, pool.size() + 1);
     return sched.run_in_slot([&](slot& home) { return operation.run(home); });
 }
 
-/// The iterator to that match; the callers turn it into std::ranges::dangling for an
+/// The iterator to that hit; the callers turn it into std::ranges::dangling for an
 /// rvalue range that does not borrow, as std::ranges::find_if does.
 template <bool Leftmost, class Range, class Pred>
 std::ranges::iterator_t<Range> search(thread_pool& pool, Range& range, Pred& pred, const std::stop_token& stop) {
@@ -123,14 +206,15 @@ concept search_predicate = std::indirect_unary_predicate<Pred, std::ranges::iter
 /// The first element of `range` for which `pred` is true, found in parallel on `pool`:
 /// the same iterator std::ranges::find_if returns (end if none), whatever the timing.
 ///
-/// - Early exit: a match prunes every leaf to its right; the threads still scanning to
-///   its left go on (a match there would come first). A match near the front returns
-///   after about the front has been scanned; with no match, all n elements are tested.
+/// - Early exit: the threads test the range from the front together (chunks in index
+///   order); a match prunes everything to its right, while threads left of it go on (a
+///   match there would come first). A match at position p returns after about p /
+///   threads tests per thread; with no match, all n elements are tested.
 /// - Complexity: at most n calls of `pred`; elements right of the first match may or may
-///   not be tested (up to 1024 past it per thread).
+///   not be tested (up to about 1024 past it per thread).
 /// - Thread-safety: `pred` is called concurrently; `range` must not be modified meanwhile.
 ///   Callable from any thread, including from inside a task of `pool`.
-/// - Throws: the first exception `pred` threw (remaining leaves are skipped);
+/// - Throws: the first exception `pred` threw (the remaining chunks are skipped);
 ///   mt::operation_cancelled if `stop` is stopped before the search has finished
 ///   (never a partial answer: a match found so far may not be the first).
 template <splittable_range Range, class Pred>

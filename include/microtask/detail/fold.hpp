@@ -15,10 +15,9 @@
 // business: map_reduce's folds each mapped element; mt::fold hands the user's body the
 // whole subrange.
 //
-// Early exit: every leaf, and every inner node before it forks, asks skips_from() first.
-// That is where a stop token, the failure of another subtask, and a search's "nothing
-// right of here can matter" (prunes_leaves) cut the remaining work short: one check per
-// leaf or node, never per element.
+// Early exit: every leaf, and every inner node before it forks, asks skips() first.
+// That is where a stop token or the failure of another subtask cuts the remaining work
+// short: one check per leaf or node, never per element.
 #pragma once
 
 #include "../cancellation.hpp"
@@ -92,14 +91,6 @@ struct body_fold {
         std::invoke(body, acc,
                     part<It>(first + static_cast<difference>(begin), first + static_cast<difference>(end)));
     }
-};
-
-/// A LeafFold that knows when the elements from `begin` on cannot change the result (a
-/// search that already found a match to their left) says so with `skips(begin)`. It must
-/// be cheap (an atomic load) and may be called concurrently with the fold's own leaves.
-template <class LeafFold>
-concept prunes_leaves = requires(const LeafFold& leaf_fold, std::size_t begin) {
-    { leaf_fold.skips(begin) } noexcept -> std::same_as<bool>;
 };
 
 /// One fold over [0, size): `LeafFold(acc, begin, end)` folds the elements [begin, end)
@@ -179,10 +170,10 @@ private:
         return result;
     }
 
-    /// Whether the work from element `begin` on is to be skipped: another subtask failed
-    /// (the operation will throw its exception), the caller asked to stop (it will throw
-    /// operation_cancelled), or the leaf fold knows nothing from `begin` on can matter.
-    bool skips_from(std::size_t begin) noexcept {
+    /// Whether the work that starts here is to be skipped: another subtask failed (the
+    /// operation will throw its exception), or the caller asked to stop (it will throw
+    /// operation_cancelled).
+    bool skips() noexcept {
         // relaxed: a hint that saves work; the exception itself is published by
         // record_failure() and the joins.
         if (m_failed.load(std::memory_order_relaxed)) return true;
@@ -191,7 +182,6 @@ private:
             m_cancelled.store(true, std::memory_order_relaxed);
             return true;
         }
-        if constexpr (prunes_leaves<LeafFold>) return m_leaf_fold.skips(begin);
         return false;
     }
 
@@ -225,9 +215,8 @@ private:
             if (!m_split_allowed) probe(1);
             return leaf;
         }
-        // A skipped subtree's value is never used (the fold throws), or, when pruned, it
-        // is one that cannot change the result: identity.
-        if (skips_from(leaf_begin(lo))) return m_red.identity();
+        // A skipped subtree's value is never used: the fold throws.
+        if (skips()) return m_red.identity();
         const std::size_t mid = lo + (hi - lo) / 2;
         if (should_split(home)) {
             auto [left, right] = fork_join(
@@ -248,7 +237,7 @@ private:
     void visit_into(slot& home, value_type& acc, std::size_t lo, std::size_t hi) {
         if (!m_split_allowed) return fold_flat_into(home, acc, lo, hi);
         if (hi - lo == 1) return fold_elements(acc, leaf_begin(lo), leaf_begin(lo + 1));
-        if (skips_from(leaf_begin(lo))) return;
+        if (skips()) return;
         const std::size_t mid = lo + (hi - lo) / 2;
         if (should_split(home)) {
             // Left stays here and folds into `acc`; a thief that takes the right half
@@ -280,7 +269,7 @@ private:
     void fold_flat_into(slot& home, value_type& acc, std::size_t lo, std::size_t hi) {
         std::size_t leaf = lo;
         while (leaf < hi) {
-            if (skips_from(leaf_begin(leaf))) return;
+            if (skips()) return;
             const std::size_t until_probe = m_next_probe - m_leaves_done;
             const std::size_t stop = hi - leaf <= until_probe ? hi : leaf + until_probe;
             fold_elements(acc, leaf_begin(leaf), leaf_begin(stop));
@@ -329,7 +318,7 @@ private:
     }
 
     void fold_elements(value_type& acc, std::size_t begin, std::size_t end) {
-        if (skips_from(begin)) return;
+        if (skips()) return;
         try {
             map_scope in_map;
             m_leaf_fold(acc, begin, end);
