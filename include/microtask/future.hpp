@@ -234,10 +234,11 @@ public:
         m_state->wait();
     }
 
-    /// Waits until the task has finished or `timeout` has passed: std::future_status::ready
-    /// or ::timeout. Unlike wait(), never runs the task itself (that could overrun the
-    /// timeout) and never helps the pool: it sleeps in short, growing naps (at most 200
-    /// us, so it may return up to that late). Throws std::logic_error if !valid().
+    /// Waits until the task has finished or `timeout` has passed: returns
+    /// std::future_status::ready or std::future_status::timeout. Unlike wait(), never runs
+    /// the task itself (that could overrun the timeout) and never helps the pool: it
+    /// sleeps in short, growing naps (at most 200 us, so it may return up to that late).
+    /// Throws std::logic_error if !valid().
     template <class Rep, class Period>
     std::future_status wait_for(const std::chrono::duration<Rep, Period>& timeout) const {
         return wait_until(std::chrono::steady_clock::now() + timeout);
