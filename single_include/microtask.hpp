@@ -40,6 +40,35 @@
 /// The umbrella header: decompose a job, distribute it over a work-stealing pool, reduce
 /// the partial results. Users write `namespace mt = microtask;`.
 
+// ---- include/microtask/cancellation.hpp -------------------------------------
+// microtask — cancellation.hpp
+/// @file
+/// What a cancelled operation throws. The vocabulary for asking an operation to stop is
+/// C++20's own: pass a std::stop_token (from a std::stop_source you keep, a
+/// std::jthread's, or an mt::deadline's) to map_reduce, reduce, fold, for_each,
+/// distribute, the searches of find.hpp, a task_group or thread_pool::submit.
+
+#include <exception>
+
+namespace microtask {
+
+/// Thrown to the caller of an operation whose std::stop_token was stopped before all of
+/// its work had started. By then every leaf or task the operation had started has run to
+/// its end, the ones it had not started were skipped, and the pool is ready for more
+/// work: the caller never sees a partial result, and nothing of the operation runs after
+/// this exception reaches it.
+///
+/// An operation whose token is stopped only after all its work has started returns its
+/// complete result as usual. If a leaf or task also threw, that exception is the one
+/// rethrown (it is the real error; the stop may even be the caller's reaction to it).
+class operation_cancelled : public std::exception {
+public:
+    /// "microtask: operation cancelled". Never throws.
+    [[nodiscard]] const char* what() const noexcept override { return "microtask: operation cancelled"; }
+};
+
+}  // namespace microtask
+
 // ---- include/microtask/concepts.hpp -----------------------------------------
 // microtask — concepts.hpp
 /// @file
@@ -438,6 +467,80 @@ struct count_keys : merge_maps<Map> {
 
 }  // namespace microtask
 
+// ---- include/microtask/deadline.hpp -----------------------------------------
+// microtask — deadline.hpp
+/// @file
+/// A time limit for any operation that takes a std::stop_token.
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <stop_token>
+#include <thread>
+
+namespace microtask {
+
+/// A std::stop_source that a timer stops at a point in time: pass token() to map_reduce,
+/// find_first, a task_group, ... and the operation throws mt::operation_cancelled if it
+/// is still running then.
+///
+///     mt::deadline limit(std::chrono::milliseconds(50));
+///     auto hit = mt::find_first(pool, data, is_match, limit.token());
+///
+/// - The timer is one thread that sleeps until the deadline (or until the deadline
+///   object is destroyed, whichever comes first): the constructor costs a thread start
+///   (tens of microseconds), so give deadlines to operations, not to tiny tasks.
+/// - request_stop() stops the token early, as the timer would (for a "cancel" button
+///   next to the time limit).
+/// - Thread-safety: token(), request_stop() and expired() from any thread. The
+///   destructor stops the timer (not the token) and joins it; tokens taken from it stay
+///   valid (they share the stop state) but the timer no longer stops them.
+/// - Throws std::system_error if the timer thread cannot be started.
+class deadline {
+public:
+    /// Stops token() at `when` on the steady clock.
+    explicit deadline(std::chrono::steady_clock::time_point when)
+        : m_timer([this, when](std::stop_token destroyed) { sleep_until(when, destroyed); }) {}
+
+    /// Stops token() `timeout` from now.
+    template <class Rep, class Period>
+    explicit deadline(std::chrono::duration<Rep, Period> timeout)
+        : deadline(std::chrono::steady_clock::now() +
+                   std::chrono::ceil<std::chrono::steady_clock::duration>(timeout)) {}
+
+    deadline(const deadline&) = delete;
+    deadline& operator=(const deadline&) = delete;
+    /// Stops the timer early (without stopping the token) and joins it. Never throws.
+    ~deadline() = default;
+
+    /// The token the timer stops. Copies share the state and may outlive the deadline.
+    [[nodiscard]] std::stop_token token() const noexcept { return m_source.get_token(); }
+
+    /// Stops the token now. Returns false if it was already stopped. Never throws.
+    bool request_stop() noexcept { return m_source.request_stop(); }
+
+    /// True once the token is stopped (by the timer or request_stop()).
+    [[nodiscard]] bool expired() const noexcept { return m_source.stop_requested(); }
+
+private:
+    void sleep_until(std::chrono::steady_clock::time_point when, const std::stop_token& destroyed) {
+        std::mutex mutex;
+        std::condition_variable_any wake;
+        std::unique_lock lock(mutex);
+        // Returns early only when the deadline object is being destroyed.
+        if (!wake.wait_until(lock, destroyed, when, [] { return false; })) {
+            if (!destroyed.stop_requested()) m_source.request_stop();
+        }
+    }
+
+    // Declared first: the timer thread uses it, so it must be built before the thread
+    // starts and destroyed after the thread is joined.
+    std::stop_source m_source;
+    std::jthread m_timer;
+};
+
+}  // namespace microtask
+
 // ---- include/microtask/decompose.hpp ----------------------------------------
 // microtask — decompose.hpp
 /// @file
@@ -799,6 +902,10 @@ template <class Job, class Split>
 // times, never once per element. What a leaf does with its elements is the LeafFold's
 // business: map_reduce's folds each mapped element; mt::fold hands the user's body the
 // whole subrange.
+//
+// Early exit: every leaf, and every inner node before it forks, asks skips() first.
+// That is where a stop token or the failure of another subtask cuts the remaining work
+// short: one check per leaf or node, never per element.
 
 // ---- include/microtask/detail/call_cost.hpp ---------------------------------
 // microtask — detail/call_cost.hpp
@@ -3136,6 +3243,7 @@ auto fork_join(scheduler& sched, slot& home, Left&& left, Right&& right)
 #include <iterator>
 #include <limits>
 #include <ranges>
+#include <stop_token>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -3199,12 +3307,13 @@ public:
 
     template <class Policy>  // a partition_policy, or detail::leaf_per_element
     fold_operation(scheduler& sched, std::size_t size, const LeafFold& leaf_fold, const Red& red,
-                   const Policy& policy)
+                   const Policy& policy, const std::stop_token& stop)
         : m_sched(sched),
           m_size(size),
           m_leaves(size == 0 ? 0 : policy.leaf_count(size)),
           m_leaf_fold(leaf_fold),
           m_red(red),
+          m_stop(stop),
           m_split_allowed(!Policy::splits_on_demand),
           m_split_on_demand(Policy::splits_on_demand) {}
 
@@ -3213,7 +3322,7 @@ public:
     value_type run_inline() {
         m_probing = false;  // split never becomes allowed
         compute_leaf_shape();
-        return guarded([&] { return visit_sequential(0, m_leaves); });
+        return unless_cancelled(guarded([&] { return visit_sequential(0, m_leaves); }));
     }
 
     /// Runs the whole fold on the calling thread's slot (forking as decided).
@@ -3236,8 +3345,11 @@ public:
                 return visit(home, 0, m_leaves);
             }
         });
-        if (m_learned_cost != nullptr && !m_split_allowed) learn(m_size);  // never split: all of it was timed
-        return result;
+        // Never split: all of it was timed (unless it was cut short).
+        if (m_learned_cost != nullptr && !m_split_allowed && !m_cancelled.load(std::memory_order_relaxed)) {
+            learn(m_size);
+        }
+        return unless_cancelled(std::move(result));
     }
 
 private:
@@ -3253,6 +3365,29 @@ private:
             if (m_error) std::rethrow_exception(m_error);
             throw;
         }
+    }
+
+    /// The result, unless a stop request made the fold skip some of its work: then the
+    /// result is partial, and the caller gets operation_cancelled instead. Read after
+    /// every fork has joined, which orders the leaves' writes of m_cancelled before it.
+    value_type unless_cancelled(value_type result) const {
+        if (m_cancelled.load(std::memory_order_relaxed)) throw operation_cancelled();
+        return result;
+    }
+
+    /// Whether the work that starts here is to be skipped: another subtask failed (the
+    /// operation will throw its exception), or the caller asked to stop (it will throw
+    /// operation_cancelled).
+    bool skips() noexcept {
+        // relaxed: a hint that saves work; the exception itself is published by
+        // record_failure() and the joins.
+        if (m_failed.load(std::memory_order_relaxed)) return true;
+        if (m_stop.stop_requested()) {
+            // relaxed: read only by the root after every fork has joined.
+            m_cancelled.store(true, std::memory_order_relaxed);
+            return true;
+        }
+        return false;
     }
 
     // Two divisions: done once per call, and not at all on the inline exact path, where
@@ -3285,6 +3420,8 @@ private:
             if (!m_split_allowed) probe(1);
             return leaf;
         }
+        // A skipped subtree's value is never used: the fold throws.
+        if (skips()) return m_red.identity();
         const std::size_t mid = lo + (hi - lo) / 2;
         if (should_split(home)) {
             auto [left, right] = fork_join(
@@ -3305,6 +3442,7 @@ private:
     void visit_into(slot& home, value_type& acc, std::size_t lo, std::size_t hi) {
         if (!m_split_allowed) return fold_flat_into(home, acc, lo, hi);
         if (hi - lo == 1) return fold_elements(acc, leaf_begin(lo), leaf_begin(lo + 1));
+        if (skips()) return;
         const std::size_t mid = lo + (hi - lo) / 2;
         if (should_split(home)) {
             // Left stays here and folds into `acc`; a thief that takes the right half
@@ -3336,6 +3474,7 @@ private:
     void fold_flat_into(slot& home, value_type& acc, std::size_t lo, std::size_t hi) {
         std::size_t leaf = lo;
         while (leaf < hi) {
+            if (skips()) return;
             const std::size_t until_probe = m_next_probe - m_leaves_done;
             const std::size_t stop = hi - leaf <= until_probe ? hi : leaf + until_probe;
             fold_elements(acc, leaf_begin(leaf), leaf_begin(stop));
@@ -3384,8 +3523,7 @@ private:
     }
 
     void fold_elements(value_type& acc, std::size_t begin, std::size_t end) {
-        // Another subtask failed: the operation will throw, so skip the work.
-        if (m_failed.load(std::memory_order_relaxed)) return;
+        if (skips()) return;
         try {
             map_scope in_map;
             m_leaf_fold(acc, begin, end);
@@ -3417,6 +3555,7 @@ private:
     std::size_t m_leaf_remainder = 0;
     const LeafFold& m_leaf_fold;
     const Red& m_red;
+    const std::stop_token& m_stop;  // the caller's; outlives the operation
     // Written only by the root thread before anything is forked; read by thieves after
     // they stole a fork (the deque's release/acquire publishes them).
     bool m_split_allowed;
@@ -3427,15 +3566,20 @@ private:
     std::size_t m_next_probe = 1;
     std::chrono::steady_clock::time_point m_start{};
     std::atomic<bool> m_failed{false};
+    std::atomic<bool> m_cancelled{false};  // some work was skipped because of m_stop
     std::exception_ptr m_error;
 };
 
 /// Runs a fold of `size` elements on `sched`, each leaf folded by `leaf_fold(acc, begin,
 /// end)`. A call known to be short runs inline without touching the pool; otherwise on
 /// the caller's seat, borrowing a guest seat if the caller is outside the pool.
+/// Throws operation_cancelled if `stop` is stopped before the call or before all leaves
+/// have started (a known-short call checks only before it starts).
 template <class LeafFold, class Red, class Policy>
 typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
-                                       const Red& red, const Policy& policy, const call_site& site = {}) {
+                                       const Red& red, const Policy& policy, const call_site& site = {},
+                                       const std::stop_token& stop = {}) {
+    if (stop.stop_requested()) throw operation_cancelled();
     if (size == 0) return red.identity();
     call_judgement judgement;
     if constexpr (Policy::splits_on_demand) judgement = judge_call<LeafFold, Red>(size, site);
@@ -3449,7 +3593,7 @@ typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const
             return acc;
         }
     }
-    fold_operation<LeafFold, Red> operation(sched, size, leaf_fold, red, policy);
+    fold_operation<LeafFold, Red> operation(sched, size, leaf_fold, red, policy, stop);
     if constexpr (Policy::splits_on_demand && !exactly_associative<Red>()) {
         if (length == call_length::known_short) return operation.run_inline();
     }
@@ -3460,8 +3604,9 @@ typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const
 /// size) is mapped and accumulated.
 template <class It, class Map, class Red, class Policy>
 typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, Map& map, const Red& red,
-                                  const Policy& policy, const call_site& site = {}) {
-    return run_leaf_fold(sched, size, element_fold<It, Map, Red>{first, map, red}, red, policy, site);
+                                  const Policy& policy, const call_site& site = {},
+                                  const std::stop_token& stop = {}) {
+    return run_leaf_fold(sched, size, element_fold<It, Map, Red>{first, map, red}, red, policy, site, stop);
 }
 
 /// The reducer of nothing: for for_each and distribute, which only need the traversal.
@@ -3549,12 +3694,16 @@ inline std::size_t usable_cpus() noexcept {
 /// The handle thread_pool::submit returns.
 
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <exception>
+#include <future>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -3601,6 +3750,27 @@ public:
             // plain futex wait on m_done is safe.
             while (!ready()) m_done.wait(0, std::memory_order_seq_cst);
         }
+    }
+
+    /// Waits until the task has finished or `deadline` has passed; true if finished.
+    /// Polls instead of parking: the park and futex waits of wait() have no time limit.
+    /// Sleeps grow from 1 us to k_timed_wait_poll, so a long wait costs little CPU and
+    /// returns at most k_timed_wait_poll after the task finished.
+    template <class Clock, class Duration>
+    bool wait_until(const std::chrono::time_point<Clock, Duration>& deadline) const {
+        constexpr std::chrono::microseconds k_timed_wait_poll{200};
+        std::chrono::microseconds nap{1};
+        while (!ready()) {
+            const auto now = Clock::now();
+            if (now >= deadline) return false;
+            if (deadline - now < nap) {
+                std::this_thread::sleep_until(deadline);
+            } else {
+                std::this_thread::sleep_for(nap);
+            }
+            nap = std::min(nap * 2, k_timed_wait_poll);
+        }
+        return true;
     }
 
     T take() {
@@ -3751,6 +3921,23 @@ public:
         m_state->wait();
     }
 
+    /// Waits until the task has finished or `timeout` has passed: returns
+    /// std::future_status::ready or std::future_status::timeout. Unlike wait(), never runs
+    /// the task itself (that could overrun the timeout) and never helps the pool: it
+    /// sleeps in short, growing naps (at most 200 us, so it may return up to that late).
+    /// Throws std::logic_error if !valid().
+    template <class Rep, class Period>
+    std::future_status wait_for(const std::chrono::duration<Rep, Period>& timeout) const {
+        return wait_until(std::chrono::steady_clock::now() + timeout);
+    }
+
+    /// wait_for with an absolute deadline on any clock.
+    template <class Clock, class Duration>
+    std::future_status wait_until(const std::chrono::time_point<Clock, Duration>& deadline) const {
+        require_valid("wait_until");
+        return m_state->wait_until(deadline) ? std::future_status::ready : std::future_status::timeout;
+    }
+
     /// Waits, then returns the task's result or rethrows its exception. Afterwards
     /// valid() is false. Throws std::logic_error if !valid(), or if called from inside
     /// this future's own task (it would wait for itself forever).
@@ -3827,6 +4014,7 @@ struct worker_stats {
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -3954,6 +4142,20 @@ public:
         return handle;
     }
 
+    /// submit that drops the task if `stop` is stopped before the task starts: `fn` is
+    /// then never called (its captures are still destroyed), and future::get() throws
+    /// mt::operation_cancelled. A task that has started runs to its end. The token is
+    /// checked once, when the task starts (on a worker, or inline in future::wait/get).
+    /// Otherwise the same as submit(fn).
+    template <class F>
+        requires value_task<std::decay_t<F>>
+    [[nodiscard]] auto submit(F&& fn, std::stop_token stop) {
+        return submit([fn = std::forward<F>(fn), stop = std::move(stop)]() mutable -> decltype(auto) {
+            if (stop.stop_requested()) throw operation_cancelled();
+            return fn();
+        });
+    }
+
 private:
     friend struct detail::pool_access;
 
@@ -4032,12 +4234,46 @@ inline thread_pool& default_pool() {
 #include <functional>
 #include <optional>
 #include <ranges>
+#include <stop_token>
 #include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
 
 namespace microtask {
+
+namespace detail {
+template <class Parts, class Fn>
+auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const std::stop_token& stop) {
+    using reference = std::ranges::range_reference_t<Parts>;
+    using result = std::invoke_result_t<Fn&, reference>;
+    const auto count = static_cast<std::size_t>(std::ranges::size(parts));
+    auto first = std::ranges::begin(parts);
+    auto& sched = pool_access::of(pool);
+    const chunks one_leaf_per_part(count == 0 ? 1 : count);
+    if constexpr (std::is_void_v<result>) {
+        auto run_part = [&fn](reference part) {
+            std::invoke(fn, std::forward<reference>(part));
+            return std::monostate{};
+        };
+        run_fold(sched, first, count, run_part, unit_reducer{}, one_leaf_per_part, {}, stop);
+    } else {
+        // Each subtask writes its own slot; slots are pre-sized, so no synchronisation.
+        std::vector<std::optional<result>> slots(count);
+        auto run_part = [&](std::size_t index) {
+            slots[index].emplace(std::invoke(fn, first[static_cast<std::ranges::range_difference_t<Parts>>(index)]));
+            return std::monostate{};
+        };
+        const index_range<std::size_t> indices(0, count);
+        // Throws (operation_cancelled included) before any empty slot could be read.
+        run_fold(sched, indices.begin(), count, run_part, unit_reducer{}, one_leaf_per_part, {}, stop);
+        std::vector<result> results;
+        results.reserve(count);
+        for (auto& value : slots) results.push_back(std::move(*value));
+        return results;
+    }
+}
+}  // namespace detail
 
 /// Runs `fn(part)` for every element of `parts` as its own subtask on `pool` and returns
 /// the results as a std::vector in the order of `parts` (or nothing, if fn returns void).
@@ -4047,32 +4283,16 @@ namespace microtask {
 template <splittable_range Parts, class Fn>
     requires value_task<Fn, std::ranges::range_reference_t<Parts>>
 auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
-    using reference = std::ranges::range_reference_t<Parts>;
-    using result = std::invoke_result_t<Fn&, reference>;
-    const auto count = static_cast<std::size_t>(std::ranges::size(parts));
-    auto first = std::ranges::begin(parts);
-    auto& sched = detail::pool_access::of(pool);
-    if constexpr (std::is_void_v<result>) {
-        auto run_part = [&fn](reference part) {
-            std::invoke(fn, std::forward<reference>(part));
-            return std::monostate{};
-        };
-        detail::run_fold(sched, first, count, run_part, detail::unit_reducer{}, chunks(count == 0 ? 1 : count));
-    } else {
-        // Each subtask writes its own slot; slots are pre-sized, so no synchronisation.
-        std::vector<std::optional<result>> slots(count);
-        auto run_part = [&](std::size_t index) {
-            slots[index].emplace(std::invoke(fn, first[static_cast<std::ranges::range_difference_t<Parts>>(index)]));
-            return std::monostate{};
-        };
-        const index_range<std::size_t> indices(0, count);
-        detail::run_fold(sched, indices.begin(), count, run_part, detail::unit_reducer{},
-                         chunks(count == 0 ? 1 : count));
-        std::vector<result> results;
-        results.reserve(count);
-        for (auto& value : slots) results.push_back(std::move(*value));
-        return results;
-    }
+    return detail::run_distribute(pool, parts, fn, std::stop_token{});
+}
+
+/// distribute that stops early when `stop` is stopped: parts not yet started are
+/// skipped, running ones finish, and the call throws mt::operation_cancelled instead of
+/// returning results for some parts only. Checked before each part.
+template <splittable_range Parts, class Fn>
+    requires value_task<Fn, std::ranges::range_reference_t<Parts>>
+auto distribute(thread_pool& pool, Parts&& parts, Fn fn, std::stop_token stop) {
+    return detail::run_distribute(pool, parts, fn, stop);
 }
 
 /// distribute for a function that also wants the part's index: runs `fn(i, parts[i])`
@@ -4094,6 +4314,310 @@ template <splittable_range Parts, class Fn>
              value_task<Fn, std::size_t, std::ranges::range_reference_t<Parts>>
 auto distribute(Parts&& parts, Fn fn) {
     return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn));
+}
+
+/// distribute with a stop token, on mt::default_pool().
+template <splittable_range Parts, class Fn>
+    requires value_task<Fn, std::ranges::range_reference_t<Parts>>
+auto distribute(Parts&& parts, Fn fn, std::stop_token stop) {
+    return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn), std::move(stop));
+}
+
+}  // namespace microtask
+
+// ---- include/microtask/find.hpp ---------------------------------------------
+// microtask — find.hpp
+/// @file
+/// Searches that stop early: find_first, find_any, any_of, all_of, none_of. A hit prunes
+/// the work to its right (find_first) or all remaining work (find_any), and the threads
+/// search the range from the front together, so a hit near the front returns after
+/// little more than the front was tested.
+
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <ranges>
+#include <stop_token>
+#include <utility>
+#include <variant>
+
+namespace microtask {
+
+namespace detail {
+
+/// One parallel search over [0, size): the participants take chunks of the range in
+/// index order from a shared counter, so every thread always works on the leftmost
+/// chunk nobody has taken. A hit at position p is then found after about p / threads
+/// element tests whatever p is (a binary split would hand a thief the right half, which
+/// is wasted work whenever the hit lies in the left one).
+///
+/// `Leftmost` (find_first): a hit prunes only the chunks to its right, so the answer is
+/// the first hit. Otherwise (find_any and the boolean searches) a hit stops everything.
+template <bool Leftmost, class It, class Pred>
+class search_operation {
+public:
+    search_operation(scheduler& sched, It first, std::size_t size, Pred& pred, const std::stop_token& stop,
+                     std::size_t participants) noexcept
+        : m_sched(sched),
+          m_first(first),
+          m_size(size),
+          m_chunk(std::clamp(size / (participants * k_chunks_per_participant), k_min_chunk, k_max_chunk)),
+          m_chunk_count((size + m_chunk - 1) / m_chunk),
+          m_participants(participants),
+          m_pred(pred),
+          m_stop(stop),
+          m_hit(size) {}
+
+    /// The index of the hit (size if none). Throws what pred threw, or
+    /// operation_cancelled if the token stopped the search before it had looked at every
+    /// chunk it needed.
+    std::size_t run(slot& home) {
+        try {
+            if (run_inline_while_short()) participate(home, m_participants);
+        } catch (...) {
+            if (m_error) std::rethrow_exception(m_error);  // the first, not whichever came up
+            throw;
+        }
+        // relaxed: every participant has joined (fork_join's completion orders its writes).
+        if (m_cancelled.load(std::memory_order_relaxed)) throw operation_cancelled();
+        return m_hit.load(std::memory_order_relaxed);
+    }
+
+private:
+    // Chunks: about 64 per participant for load balance at the end, but at least 64
+    // elements (a shared counter increment per chunk must stay negligible) and at most
+    // 16384 (a compute-bound predicate of ~15 ns then takes ~0.25 ms a chunk: the most
+    // a thread can end after the others).
+    static constexpr std::size_t k_chunks_per_participant = 64;
+    static constexpr std::size_t k_min_chunk = 64;
+    static constexpr std::size_t k_max_chunk = 16384;
+    // Inside a chunk, the shared hit is re-read every this many elements, so a thread
+    // notices a hit to its left within 1024 predicate calls, not a whole chunk.
+    static constexpr std::size_t k_block = 1024;
+
+    /// The calling thread searches alone for the inline budget, as adaptive does: a hit
+    /// near the front is found without waking anybody. Returns true if work remains.
+    bool run_inline_while_short() {
+        const auto start = std::chrono::steady_clock::now();
+        for (;;) {
+            if (!scan_chunk(m_next_chunk.fetch_add(1, std::memory_order_relaxed))) return false;
+            if (std::chrono::steady_clock::now() - start >= k_inline_budget) return true;
+        }
+    }
+
+    /// `count` participants: this thread and, through forks that idle workers may take,
+    /// count - 1 others. A fork nobody takes runs here after our loop, finds no chunk
+    /// left and returns at once.
+    void participate(slot& home, std::size_t count) {
+        if (count <= 1) {
+            while (scan_chunk(m_next_chunk.fetch_add(1, std::memory_order_relaxed))) {
+            }
+            return;
+        }
+        const std::size_t right = count / 2;
+        fork_join(
+            m_sched, home,
+            [&](slot& here) {
+                participate(here, count - right);
+                return std::monostate{};
+            },
+            [&](slot& here) {
+                participate(here, right);
+                return std::monostate{};
+            });
+    }
+
+    /// Tests chunk `chunk`; false when this participant has nothing more to do.
+    // relaxed (the counter, the hit, the flags): the counter only has to hand each chunk
+    // to one thread; the hit only decreases and only ever holds real hits, so a stale
+    // read skips less, never wrongly; the flags are read by the root after the joins.
+    bool scan_chunk(std::size_t chunk) {
+        if (chunk >= m_chunk_count) return false;
+        const std::size_t begin = chunk * m_chunk;
+        // Chunks are taken in increasing order: if this one is pruned, so are the rest.
+        if (pruned(begin) || m_failed.load(std::memory_order_relaxed)) return false;
+        if (m_stop.stop_requested()) {
+            m_cancelled.store(true, std::memory_order_relaxed);
+            return false;
+        }
+        const std::size_t end = std::min(m_size, begin + m_chunk);
+        using difference = std::iter_difference_t<It>;
+        try {
+            map_scope in_predicate;  // a nested parallel call must not trust learned costs
+            for (std::size_t block = begin; block < end; block += k_block) {
+                if (block != begin && pruned(block)) return false;
+                const std::size_t block_end = std::min(end, block + k_block);
+                for (std::size_t k = block; k < block_end; ++k) {
+                    if (std::invoke(m_pred, m_first[static_cast<difference>(k)])) {
+                        // Every chunk left of this one was taken before it, every one to
+                        // its right (or, for find_any, every one) is pruned: done.
+                        publish(k);
+                        return false;
+                    }
+                }
+            }
+        } catch (...) {
+            if (!m_failed.exchange(true, std::memory_order_acq_rel)) m_error = std::current_exception();
+            throw;
+        }
+        return true;
+    }
+
+    [[nodiscard]] bool pruned(std::size_t begin) const noexcept {
+        const std::size_t hit = m_hit.load(std::memory_order_relaxed);
+        return Leftmost ? hit <= begin : hit != m_size;
+    }
+
+    void publish(std::size_t index) noexcept {
+        std::size_t hit = m_hit.load(std::memory_order_relaxed);
+        while (index < hit && !m_hit.compare_exchange_weak(hit, index, std::memory_order_relaxed)) {
+        }
+    }
+
+    scheduler& m_sched;
+    It m_first;
+    std::size_t m_size;
+    std::size_t m_chunk;  // elements per chunk (the last may be shorter)
+    std::size_t m_chunk_count;
+    std::size_t m_participants;
+    Pred& m_pred;
+    const std::stop_token& m_stop;
+    std::atomic<std::size_t> m_next_chunk{0};
+    std::atomic<std::size_t> m_hit;  // the smallest hit published so far; m_size for none
+    std::atomic<bool> m_failed{false};
+    std::atomic<bool> m_cancelled{false};  // a chunk that mattered was skipped for the token
+    std::exception_ptr m_error;            // written once, by whoever set m_failed
+};
+
+/// The index of the leftmost hit (Leftmost) or of some hit, `size` if none.
+template <bool Leftmost, class It, class Pred>
+std::size_t run_search(thread_pool& pool, It first, std::size_t size, Pred& pred, const std::stop_token& stop) {
+    if (stop.stop_requested()) throw operation_cancelled();
+    if (size == 0) return 0;
+    scheduler& sched = pool_access::of(pool);
+    // No learned cost per call site: a search that stops at the front has no cost per
+    // element to learn, and learning one would make the next search from the same line,
+    // with no hit, run inline. Every call starts inline for the budget instead.
+    search_operation<Leftmost, It, Pred> operation(sched, first, size, pred, stop, pool.size() + 1);
+    return sched.run_in_slot([&](slot& home) { return operation.run(home); });
+}
+
+/// The iterator to that hit; the callers turn it into std::ranges::dangling for an
+/// rvalue range that does not borrow, as std::ranges::find_if does.
+template <bool Leftmost, class Range, class Pred>
+std::ranges::iterator_t<Range> search(thread_pool& pool, Range& range, Pred& pred, const std::stop_token& stop) {
+    auto first = std::ranges::begin(range);
+    const auto size = static_cast<std::size_t>(std::ranges::size(range));
+    const std::size_t index = run_search<Leftmost>(pool, first, size, pred, stop);
+    return first + static_cast<std::ranges::range_difference_t<Range>>(index);
+}
+
+}  // namespace detail
+
+/// A predicate a search may call: `bool(pred(element))` for the range's reference type,
+/// called concurrently from several threads.
+template <class Pred, class Range>
+concept search_predicate = std::indirect_unary_predicate<Pred, std::ranges::iterator_t<Range>>;
+
+/// The first element of `range` for which `pred` is true, found in parallel on `pool`:
+/// the same iterator std::ranges::find_if returns (end if none), whatever the timing.
+///
+/// - Early exit: the threads test the range from the front together (chunks in index
+///   order); a match prunes everything to its right, while threads left of it go on (a
+///   match there would come first). A match at position p returns after about p /
+///   threads tests per thread; with no match, all n elements are tested.
+/// - Complexity: at most n calls of `pred`; elements right of the first match may or may
+///   not be tested (up to about 1024 past it per thread).
+/// - Thread-safety: `pred` is called concurrently; `range` must not be modified meanwhile.
+///   Callable from any thread, including from inside a task of `pool`.
+/// - Throws: the first exception `pred` threw (the remaining chunks are skipped);
+///   mt::operation_cancelled if `stop` is stopped before the search has finished
+///   (never a partial answer: a match found so far may not be the first).
+template <splittable_range Range, class Pred>
+    requires search_predicate<Pred, Range>
+[[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_first(thread_pool& pool, Range&& range, Pred pred,
+                                                                  std::stop_token stop = {}) {
+    return detail::search<true>(pool, range, pred, stop);
+}
+
+/// An element of `range` for which `pred` is true (end if none), found in parallel on
+/// `pool`: whichever thread finds one first stops the search everywhere, so which match
+/// is returned depends on timing. Faster than find_first when any match will do (no
+/// thread keeps scanning left of a match). Same complexity bound, thread-safety and
+/// exceptions as find_first.
+template <splittable_range Range, class Pred>
+    requires search_predicate<Pred, Range>
+[[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_any(thread_pool& pool, Range&& range, Pred pred,
+                                                                std::stop_token stop = {}) {
+    return detail::search<false>(pool, range, pred, stop);
+}
+
+/// True if `pred` holds for some element of `range` (false for an empty range): find_any
+/// != end. Stops at the first match any thread finds. Same thread-safety and exceptions.
+template <splittable_range Range, class Pred>
+    requires search_predicate<Pred, Range>
+[[nodiscard]] bool any_of(thread_pool& pool, Range&& range, Pred pred, std::stop_token stop = {}) {
+    const auto size = static_cast<std::size_t>(std::ranges::size(range));
+    return detail::run_search<false>(pool, std::ranges::begin(range), size, pred, stop) != size;
+}
+
+/// True if `pred` holds for no element of `range` (true for an empty range). Stops at
+/// the first match any thread finds. Same thread-safety and exceptions as find_any.
+template <splittable_range Range, class Pred>
+    requires search_predicate<Pred, Range>
+[[nodiscard]] bool none_of(thread_pool& pool, Range&& range, Pred pred, std::stop_token stop = {}) {
+    return !any_of(pool, std::forward<Range>(range), std::move(pred), std::move(stop));
+}
+
+/// True if `pred` holds for every element of `range` (true for an empty range). Stops at
+/// the first element any thread finds false. Same thread-safety and exceptions as find_any.
+template <splittable_range Range, class Pred>
+    requires search_predicate<Pred, Range>
+[[nodiscard]] bool all_of(thread_pool& pool, Range&& range, Pred pred, std::stop_token stop = {}) {
+    auto fails = [&pred](auto&& element) { return !static_cast<bool>(std::invoke(pred, element)); };
+    const auto size = static_cast<std::size_t>(std::ranges::size(range));
+    return detail::run_search<false>(pool, std::ranges::begin(range), size, fails, stop) == size;
+}
+
+/// find_first on mt::default_pool().
+template <splittable_range Range, class Pred>
+    requires search_predicate<Pred, Range>
+[[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_first(Range&& range, Pred pred,
+                                                                  std::stop_token stop = {}) {
+    return find_first(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
+}
+
+/// find_any on mt::default_pool().
+template <splittable_range Range, class Pred>
+    requires search_predicate<Pred, Range>
+[[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_any(Range&& range, Pred pred, std::stop_token stop = {}) {
+    return find_any(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
+}
+
+/// any_of on mt::default_pool().
+template <splittable_range Range, class Pred>
+    requires search_predicate<Pred, Range>
+[[nodiscard]] bool any_of(Range&& range, Pred pred, std::stop_token stop = {}) {
+    return any_of(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
+}
+
+/// all_of on mt::default_pool().
+template <splittable_range Range, class Pred>
+    requires search_predicate<Pred, Range>
+[[nodiscard]] bool all_of(Range&& range, Pred pred, std::stop_token stop = {}) {
+    return all_of(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
+}
+
+/// none_of on mt::default_pool().
+template <splittable_range Range, class Pred>
+    requires search_predicate<Pred, Range>
+[[nodiscard]] bool none_of(Range&& range, Pred pred, std::stop_token stop = {}) {
+    return none_of(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
 }
 
 }  // namespace microtask
@@ -4437,6 +4961,7 @@ template <reducer R>
 // ---- include/microtask/fold.hpp (continued) ---------------------------------
 #include <functional>
 #include <ranges>
+#include <stop_token>
 #include <type_traits>
 #include <utility>
 
@@ -4477,6 +5002,22 @@ template <splittable_range Range, reducer Red, class Body, partition_policy Poli
                                  site);
 }
 
+/// fold that stops early when `stop` is stopped: leaves not yet started are skipped,
+/// running ones finish, and the call throws mt::operation_cancelled instead of returning
+/// a partial result. Checked once per leaf (the body's loop is never interrupted), so a
+/// token that is never stopped costs nothing measurable. Otherwise the same as fold
+/// without a token.
+template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
+    requires leaf_body<Body, typename Red::value_type, Range>
+[[nodiscard]] typename Red::value_type fold(thread_pool& pool, Range&& range, Red red, Body body,
+                                            std::stop_token stop, Policy policy = {}, call_site site = {}) {
+    using iterator = std::ranges::iterator_t<Range>;
+    return detail::run_leaf_fold(detail::pool_access::of(pool),
+                                 static_cast<std::size_t>(std::ranges::size(range)),
+                                 detail::body_fold<iterator, Body>{std::ranges::begin(range), body}, red, policy,
+                                 site, stop);
+}
+
 /// fold with an identity and a combine operation instead of a reducer: the same as
 /// `fold(pool, range, mt::make_reducer(identity, combine), body, policy)`. `combine` is
 /// `void(T& left, T&& right)` (in place) or `T(T, T)`. Not declared exactly associative,
@@ -4510,6 +5051,15 @@ template <splittable_range Range, class T, class Body, reducer_operation<T> Comb
                 std::move(combine), policy, site);
 }
 
+/// fold with a stop token, on mt::default_pool().
+template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
+    requires leaf_body<Body, typename Red::value_type, Range>
+[[nodiscard]] typename Red::value_type fold(Range&& range, Red red, Body body, std::stop_token stop,
+                                            Policy policy = {}, call_site site = {}) {
+    return fold(default_pool(), std::forward<Range>(range), std::move(red), std::move(body), std::move(stop), policy,
+                site);
+}
+
 }  // namespace microtask
 
 // ---- include/microtask/for_each.hpp -----------------------------------------
@@ -4520,10 +5070,24 @@ template <splittable_range Range, class T, class Body, reducer_operation<T> Comb
 
 #include <functional>
 #include <ranges>
+#include <stop_token>
 #include <utility>
 #include <variant>
 
 namespace microtask {
+
+namespace detail {
+template <class Range, class Fn, class Policy>
+void run_for_each(thread_pool& pool, Range& range, Fn& fn, const Policy& policy, const call_site& site,
+                  const std::stop_token& stop) {
+    auto visit = [&fn](std::ranges::range_reference_t<Range> element) {
+        std::invoke(fn, std::forward<std::ranges::range_reference_t<Range>>(element));
+        return std::monostate{};
+    };
+    run_fold(pool_access::of(pool), std::ranges::begin(range), static_cast<std::size_t>(std::ranges::size(range)),
+             visit, unit_reducer{}, policy, site, stop);
+}
+}  // namespace detail
 
 /// Calls `fn(element)` once for every element of `range`, in parallel on `pool`. The
 /// element is passed as the range's reference type, so `fn(int& x)` may modify it.
@@ -4532,12 +5096,17 @@ namespace microtask {
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
 void for_each(thread_pool& pool, Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
-    auto visit = [&fn](std::ranges::range_reference_t<Range> element) {
-        std::invoke(fn, std::forward<std::ranges::range_reference_t<Range>>(element));
-        return std::monostate{};
-    };
-    detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
-                     static_cast<std::size_t>(std::ranges::size(range)), visit, detail::unit_reducer{}, policy, site);
+    detail::run_for_each(pool, range, fn, policy, site, std::stop_token{});
+}
+
+/// for_each that stops early when `stop` is stopped: the leaves not yet started are
+/// skipped (so some elements were visited and others not), running ones finish, and the
+/// call throws mt::operation_cancelled. Checked once per leaf, not per element.
+template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
+    requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
+void for_each(thread_pool& pool, Range&& range, Fn fn, std::stop_token stop, Policy policy = {},
+              call_site site = {}) {
+    detail::run_for_each(pool, range, fn, policy, site, stop);
 }
 
 /// for_each on mt::default_pool().
@@ -4545,6 +5114,13 @@ template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
 void for_each(Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
     for_each(default_pool(), std::forward<Range>(range), std::move(fn), policy, site);
+}
+
+/// for_each with a stop token, on mt::default_pool().
+template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
+    requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
+void for_each(Range&& range, Fn fn, std::stop_token stop, Policy policy = {}, call_site site = {}) {
+    for_each(default_pool(), std::forward<Range>(range), std::move(fn), std::move(stop), policy, site);
 }
 
 }  // namespace microtask
@@ -4659,6 +5235,7 @@ auto join(A&& a, B&& b) {
 
 #include <functional>
 #include <ranges>
+#include <stop_token>
 #include <type_traits>
 #include <utility>
 
@@ -4687,6 +5264,20 @@ template <splittable_range Range, class Map, class Red, partition_policy Policy 
                             static_cast<std::size_t>(std::ranges::size(range)), map, red, policy, site);
 }
 
+/// map_reduce that stops early when `stop` is stopped: leaves not yet started are
+/// skipped, running ones finish, and the call throws mt::operation_cancelled instead of
+/// returning a partial result (see cancellation.hpp). The token is checked once per leaf
+/// (not per element), so a token that is never stopped costs nothing measurable; a stop
+/// takes effect within about one leaf. Otherwise the same as the overload without a token.
+template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
+    requires map_function<Map, std::ranges::range_reference_t<Range>> &&
+             reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
+[[nodiscard]] typename Red::value_type map_reduce(thread_pool& pool, Range&& range, Map map, Red red,
+                                                  std::stop_token stop, Policy policy = {}, call_site site = {}) {
+    return detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
+                            static_cast<std::size_t>(std::ranges::size(range)), map, red, policy, site, stop);
+}
+
 /// map_reduce on mt::default_pool().
 template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
@@ -4694,6 +5285,16 @@ template <splittable_range Range, class Map, class Red, partition_policy Policy 
 [[nodiscard]] typename Red::value_type map_reduce(Range&& range, Map map, Red red, Policy policy = {},
                                                   call_site site = {}) {
     return map_reduce(default_pool(), std::forward<Range>(range), std::move(map), std::move(red), policy, site);
+}
+
+/// map_reduce with a stop token, on mt::default_pool().
+template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
+    requires map_function<Map, std::ranges::range_reference_t<Range>> &&
+             reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
+[[nodiscard]] typename Red::value_type map_reduce(Range&& range, Map map, Red red, std::stop_token stop,
+                                                  Policy policy = {}, call_site site = {}) {
+    return map_reduce(default_pool(), std::forward<Range>(range), std::move(map), std::move(red), std::move(stop),
+                      policy, site);
 }
 
 }  // namespace microtask
@@ -4999,6 +5600,7 @@ void pipeline(std::size_t max_in_flight, Source source, Transform transform, Sin
 
 #include <cstddef>
 #include <ranges>
+#include <stop_token>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -5070,6 +5672,20 @@ template <splittable_range Range, class Red, partition_policy Policy = adaptive>
             return std::forward<std::ranges::range_reference_t<Range>>(x);
         },
         std::move(red), policy, site);
+}
+
+/// reduce(pool, range, red) that stops early when `stop` is stopped, throwing
+/// mt::operation_cancelled (see map_reduce with a stop token).
+template <splittable_range Range, class Red, partition_policy Policy = adaptive>
+    requires reducer_for<Red, std::ranges::range_reference_t<Range>>
+[[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, std::stop_token stop,
+                                              Policy policy = {}, call_site site = {}) {
+    return map_reduce(
+        pool, std::forward<Range>(range),
+        [](std::ranges::range_reference_t<Range> x) -> std::ranges::range_reference_t<Range> {
+            return std::forward<std::ranges::range_reference_t<Range>>(x);
+        },
+        std::move(red), std::move(stop), policy, site);
 }
 
 }  // namespace microtask
@@ -5738,6 +6354,7 @@ void stable_sort(Range&& range, Comp comp = {}) {
 #include <exception>
 #include <mutex>
 #include <stdexcept>
+#include <stop_token>
 #include <type_traits>
 #include <utility>
 
@@ -5753,11 +6370,21 @@ namespace microtask {
 /// task which waits on the same group); when several waits overlap, the first exception
 /// goes to one of them. The destructor waits for tasks still running (it cannot
 /// rethrow, so call wait() to see exceptions).
+///
+/// Cancellation: once cancel() is called or the group's stop token is stopped, tasks
+/// that have not started are skipped (they never run: the exception to "every task runs
+/// exactly once"), running ones finish, and wait() throws mt::operation_cancelled if any
+/// task was skipped. An exception does not cancel the group (its tasks are independent);
+/// call cancel() where one task's failure should stop the others.
 class task_group {
 public:
     /// An empty group whose tasks run on `pool`. The pool must outlive the group.
     /// O(1), never throws.
     explicit task_group(thread_pool& pool) noexcept : m_sched(detail::pool_access::of(pool)) {}
+    /// An empty group bound to `stop`: when it is stopped, the tasks that have not
+    /// started are skipped, as after cancel(). O(1), never throws.
+    task_group(thread_pool& pool, std::stop_token stop) noexcept
+        : m_sched(detail::pool_access::of(pool)), m_stop(std::move(stop)) {}
     task_group(const task_group&) = delete;
     task_group& operator=(const task_group&) = delete;
     /// Waits for every task still pending (helping the pool meanwhile); an exception a
@@ -5781,8 +6408,25 @@ public:
         }
     }
 
+    /// Skips every task of the group that has not started yet, from any thread (also from
+    /// inside one of its tasks); running tasks finish. Lasts until the next wait() returns
+    /// or throws: tasks run after that run again. O(1), never throws.
+    void cancel() noexcept {
+        // relaxed: a task that reads a stale `false` had started before it could see the
+        // request, which the contract allows; one queued after cancel() returned reads it
+        // through the queue's release/acquire hand-off.
+        m_cancel_requested.store(true, std::memory_order_relaxed);
+    }
+
+    /// True once cancel() was called (until the next wait() ends) or the token stopped.
+    [[nodiscard]] bool is_cancelled() const noexcept {
+        return m_cancel_requested.load(std::memory_order_relaxed) || m_stop.stop_requested();
+    }
+
     /// Waits until every task run so far has finished; the waiting thread runs other
-    /// tasks meanwhile. Rethrows the first exception a task threw since the last wait().
+    /// tasks meanwhile. Rethrows the first exception a task threw since the last wait();
+    /// otherwise throws mt::operation_cancelled if a task was skipped since then (see
+    /// cancel()).
     /// Throws std::logic_error, before waiting, if called from inside one of this group's
     /// own tasks (or from a task that such a task helped run while it waited): that task
     /// is among those waited for, so the wait could never end.
@@ -5798,7 +6442,12 @@ public:
             std::lock_guard lock(m_error_mutex);
             error = std::exchange(m_error, nullptr);
         }
+        // relaxed: the skipping tasks' stores are ordered before wait_all()'s return by
+        // their seq_cst finish_one().
+        m_cancel_requested.store(false, std::memory_order_relaxed);
+        const bool skipped = m_skipped.exchange(false, std::memory_order_relaxed);
         if (error) std::rethrow_exception(error);
+        if (skipped) throw operation_cancelled();
     }
 
 private:
@@ -5823,11 +6472,15 @@ private:
         static void run(task_base* base) noexcept {
             auto* self = static_cast<group_task*>(base);
             task_group& group = self->m_group;
-            try {
-                const detail::running_task_frame frame(&group);
-                self->m_fn();
-            } catch (...) {
-                group.record_failure();
+            if (group.is_cancelled()) {
+                group.m_skipped.store(true, std::memory_order_relaxed);  // read after finish_one (seq_cst)
+            } else {
+                try {
+                    const detail::running_task_frame frame(&group);
+                    self->m_fn();
+                } catch (...) {
+                    group.record_failure();
+                }
             }
             delete self;
             group.finish_one();
@@ -5876,6 +6529,9 @@ private:
     }
 
     detail::scheduler& m_sched;
+    std::stop_token m_stop;
+    std::atomic<bool> m_cancel_requested{false};
+    std::atomic<bool> m_skipped{false};  // a task was skipped since the last wait()
     std::atomic<std::uint64_t> m_state{0};
     std::mutex m_error_mutex;
     std::exception_ptr m_error;

@@ -13,12 +13,46 @@
 #include <functional>
 #include <optional>
 #include <ranges>
+#include <stop_token>
 #include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
 
 namespace microtask {
+
+namespace detail {
+template <class Parts, class Fn>
+auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const std::stop_token& stop) {
+    using reference = std::ranges::range_reference_t<Parts>;
+    using result = std::invoke_result_t<Fn&, reference>;
+    const auto count = static_cast<std::size_t>(std::ranges::size(parts));
+    auto first = std::ranges::begin(parts);
+    auto& sched = pool_access::of(pool);
+    const chunks one_leaf_per_part(count == 0 ? 1 : count);
+    if constexpr (std::is_void_v<result>) {
+        auto run_part = [&fn](reference part) {
+            std::invoke(fn, std::forward<reference>(part));
+            return std::monostate{};
+        };
+        run_fold(sched, first, count, run_part, unit_reducer{}, one_leaf_per_part, {}, stop);
+    } else {
+        // Each subtask writes its own slot; slots are pre-sized, so no synchronisation.
+        std::vector<std::optional<result>> slots(count);
+        auto run_part = [&](std::size_t index) {
+            slots[index].emplace(std::invoke(fn, first[static_cast<std::ranges::range_difference_t<Parts>>(index)]));
+            return std::monostate{};
+        };
+        const index_range<std::size_t> indices(0, count);
+        // Throws (operation_cancelled included) before any empty slot could be read.
+        run_fold(sched, indices.begin(), count, run_part, unit_reducer{}, one_leaf_per_part, {}, stop);
+        std::vector<result> results;
+        results.reserve(count);
+        for (auto& value : slots) results.push_back(std::move(*value));
+        return results;
+    }
+}
+}  // namespace detail
 
 /// Runs `fn(part)` for every element of `parts` as its own subtask on `pool` and returns
 /// the results as a std::vector in the order of `parts` (or nothing, if fn returns void).
@@ -28,32 +62,16 @@ namespace microtask {
 template <splittable_range Parts, class Fn>
     requires value_task<Fn, std::ranges::range_reference_t<Parts>>
 auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
-    using reference = std::ranges::range_reference_t<Parts>;
-    using result = std::invoke_result_t<Fn&, reference>;
-    const auto count = static_cast<std::size_t>(std::ranges::size(parts));
-    auto first = std::ranges::begin(parts);
-    auto& sched = detail::pool_access::of(pool);
-    if constexpr (std::is_void_v<result>) {
-        auto run_part = [&fn](reference part) {
-            std::invoke(fn, std::forward<reference>(part));
-            return std::monostate{};
-        };
-        detail::run_fold(sched, first, count, run_part, detail::unit_reducer{}, chunks(count == 0 ? 1 : count));
-    } else {
-        // Each subtask writes its own slot; slots are pre-sized, so no synchronisation.
-        std::vector<std::optional<result>> slots(count);
-        auto run_part = [&](std::size_t index) {
-            slots[index].emplace(std::invoke(fn, first[static_cast<std::ranges::range_difference_t<Parts>>(index)]));
-            return std::monostate{};
-        };
-        const index_range<std::size_t> indices(0, count);
-        detail::run_fold(sched, indices.begin(), count, run_part, detail::unit_reducer{},
-                         chunks(count == 0 ? 1 : count));
-        std::vector<result> results;
-        results.reserve(count);
-        for (auto& value : slots) results.push_back(std::move(*value));
-        return results;
-    }
+    return detail::run_distribute(pool, parts, fn, std::stop_token{});
+}
+
+/// distribute that stops early when `stop` is stopped: parts not yet started are
+/// skipped, running ones finish, and the call throws mt::operation_cancelled instead of
+/// returning results for some parts only. Checked before each part.
+template <splittable_range Parts, class Fn>
+    requires value_task<Fn, std::ranges::range_reference_t<Parts>>
+auto distribute(thread_pool& pool, Parts&& parts, Fn fn, std::stop_token stop) {
+    return detail::run_distribute(pool, parts, fn, stop);
 }
 
 /// distribute for a function that also wants the part's index: runs `fn(i, parts[i])`
@@ -75,6 +93,13 @@ template <splittable_range Parts, class Fn>
              value_task<Fn, std::size_t, std::ranges::range_reference_t<Parts>>
 auto distribute(Parts&& parts, Fn fn) {
     return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn));
+}
+
+/// distribute with a stop token, on mt::default_pool().
+template <splittable_range Parts, class Fn>
+    requires value_task<Fn, std::ranges::range_reference_t<Parts>>
+auto distribute(Parts&& parts, Fn fn, std::stop_token stop) {
+    return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn), std::move(stop));
 }
 
 }  // namespace microtask

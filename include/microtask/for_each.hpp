@@ -10,10 +10,24 @@
 
 #include <functional>
 #include <ranges>
+#include <stop_token>
 #include <utility>
 #include <variant>
 
 namespace microtask {
+
+namespace detail {
+template <class Range, class Fn, class Policy>
+void run_for_each(thread_pool& pool, Range& range, Fn& fn, const Policy& policy, const call_site& site,
+                  const std::stop_token& stop) {
+    auto visit = [&fn](std::ranges::range_reference_t<Range> element) {
+        std::invoke(fn, std::forward<std::ranges::range_reference_t<Range>>(element));
+        return std::monostate{};
+    };
+    run_fold(pool_access::of(pool), std::ranges::begin(range), static_cast<std::size_t>(std::ranges::size(range)),
+             visit, unit_reducer{}, policy, site, stop);
+}
+}  // namespace detail
 
 /// Calls `fn(element)` once for every element of `range`, in parallel on `pool`. The
 /// element is passed as the range's reference type, so `fn(int& x)` may modify it.
@@ -22,12 +36,17 @@ namespace microtask {
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
 void for_each(thread_pool& pool, Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
-    auto visit = [&fn](std::ranges::range_reference_t<Range> element) {
-        std::invoke(fn, std::forward<std::ranges::range_reference_t<Range>>(element));
-        return std::monostate{};
-    };
-    detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
-                     static_cast<std::size_t>(std::ranges::size(range)), visit, detail::unit_reducer{}, policy, site);
+    detail::run_for_each(pool, range, fn, policy, site, std::stop_token{});
+}
+
+/// for_each that stops early when `stop` is stopped: the leaves not yet started are
+/// skipped (so some elements were visited and others not), running ones finish, and the
+/// call throws mt::operation_cancelled. Checked once per leaf, not per element.
+template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
+    requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
+void for_each(thread_pool& pool, Range&& range, Fn fn, std::stop_token stop, Policy policy = {},
+              call_site site = {}) {
+    detail::run_for_each(pool, range, fn, policy, site, stop);
 }
 
 /// for_each on mt::default_pool().
@@ -35,6 +54,13 @@ template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
 void for_each(Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
     for_each(default_pool(), std::forward<Range>(range), std::move(fn), policy, site);
+}
+
+/// for_each with a stop token, on mt::default_pool().
+template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
+    requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
+void for_each(Range&& range, Fn fn, std::stop_token stop, Policy policy = {}, call_site site = {}) {
+    for_each(default_pool(), std::forward<Range>(range), std::move(fn), std::move(stop), policy, site);
 }
 
 }  // namespace microtask

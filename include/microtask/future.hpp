@@ -7,12 +7,16 @@
 #include "detail/small_block_cache.hpp"
 #include "detail/task.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <exception>
+#include <future>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -59,6 +63,27 @@ public:
             // plain futex wait on m_done is safe.
             while (!ready()) m_done.wait(0, std::memory_order_seq_cst);
         }
+    }
+
+    /// Waits until the task has finished or `deadline` has passed; true if finished.
+    /// Polls instead of parking: the park and futex waits of wait() have no time limit.
+    /// Sleeps grow from 1 us to k_timed_wait_poll, so a long wait costs little CPU and
+    /// returns at most k_timed_wait_poll after the task finished.
+    template <class Clock, class Duration>
+    bool wait_until(const std::chrono::time_point<Clock, Duration>& deadline) const {
+        constexpr std::chrono::microseconds k_timed_wait_poll{200};
+        std::chrono::microseconds nap{1};
+        while (!ready()) {
+            const auto now = Clock::now();
+            if (now >= deadline) return false;
+            if (deadline - now < nap) {
+                std::this_thread::sleep_until(deadline);
+            } else {
+                std::this_thread::sleep_for(nap);
+            }
+            nap = std::min(nap * 2, k_timed_wait_poll);
+        }
+        return true;
     }
 
     T take() {
@@ -207,6 +232,23 @@ public:
     void wait() const {
         require_valid("wait");
         m_state->wait();
+    }
+
+    /// Waits until the task has finished or `timeout` has passed: returns
+    /// std::future_status::ready or std::future_status::timeout. Unlike wait(), never runs
+    /// the task itself (that could overrun the timeout) and never helps the pool: it
+    /// sleeps in short, growing naps (at most 200 us, so it may return up to that late).
+    /// Throws std::logic_error if !valid().
+    template <class Rep, class Period>
+    std::future_status wait_for(const std::chrono::duration<Rep, Period>& timeout) const {
+        return wait_until(std::chrono::steady_clock::now() + timeout);
+    }
+
+    /// wait_for with an absolute deadline on any clock.
+    template <class Clock, class Duration>
+    std::future_status wait_until(const std::chrono::time_point<Clock, Duration>& deadline) const {
+        require_valid("wait_until");
+        return m_state->wait_until(deadline) ? std::future_status::ready : std::future_status::timeout;
     }
 
     /// Waits, then returns the task's result or rethrows its exception. Afterwards

@@ -4,10 +4,13 @@
 /// the partial results. Users write `namespace mt = microtask;`.
 #pragma once
 
+#include "cancellation.hpp"
 #include "concepts.hpp"
 #include "counting.hpp"
+#include "deadline.hpp"
 #include "decompose.hpp"
 #include "distribute.hpp"
+#include "find.hpp"
 #include "fold.hpp"
 #include "for_each.hpp"
 #include "future.hpp"

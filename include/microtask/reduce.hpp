@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <ranges>
+#include <stop_token>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -81,6 +82,20 @@ template <splittable_range Range, class Red, partition_policy Policy = adaptive>
             return std::forward<std::ranges::range_reference_t<Range>>(x);
         },
         std::move(red), policy, site);
+}
+
+/// reduce(pool, range, red) that stops early when `stop` is stopped, throwing
+/// mt::operation_cancelled (see map_reduce with a stop token).
+template <splittable_range Range, class Red, partition_policy Policy = adaptive>
+    requires reducer_for<Red, std::ranges::range_reference_t<Range>>
+[[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, std::stop_token stop,
+                                              Policy policy = {}, call_site site = {}) {
+    return map_reduce(
+        pool, std::forward<Range>(range),
+        [](std::ranges::range_reference_t<Range> x) -> std::ranges::range_reference_t<Range> {
+            return std::forward<std::ranges::range_reference_t<Range>>(x);
+        },
+        std::move(red), std::move(stop), policy, site);
 }
 
 }  // namespace microtask

@@ -3,6 +3,7 @@
 /// A dynamic set of tasks waited on together.
 #pragma once
 
+#include "cancellation.hpp"
 #include "detail/scheduler.hpp"
 #include "detail/small_block_cache.hpp"
 #include "detail/task.hpp"
@@ -14,6 +15,7 @@
 #include <exception>
 #include <mutex>
 #include <stdexcept>
+#include <stop_token>
 #include <type_traits>
 #include <utility>
 
@@ -29,11 +31,21 @@ namespace microtask {
 /// task which waits on the same group); when several waits overlap, the first exception
 /// goes to one of them. The destructor waits for tasks still running (it cannot
 /// rethrow, so call wait() to see exceptions).
+///
+/// Cancellation: once cancel() is called or the group's stop token is stopped, tasks
+/// that have not started are skipped (they never run: the exception to "every task runs
+/// exactly once"), running ones finish, and wait() throws mt::operation_cancelled if any
+/// task was skipped. An exception does not cancel the group (its tasks are independent);
+/// call cancel() where one task's failure should stop the others.
 class task_group {
 public:
     /// An empty group whose tasks run on `pool`. The pool must outlive the group.
     /// O(1), never throws.
     explicit task_group(thread_pool& pool) noexcept : m_sched(detail::pool_access::of(pool)) {}
+    /// An empty group bound to `stop`: when it is stopped, the tasks that have not
+    /// started are skipped, as after cancel(). O(1), never throws.
+    task_group(thread_pool& pool, std::stop_token stop) noexcept
+        : m_sched(detail::pool_access::of(pool)), m_stop(std::move(stop)) {}
     task_group(const task_group&) = delete;
     task_group& operator=(const task_group&) = delete;
     /// Waits for every task still pending (helping the pool meanwhile); an exception a
@@ -57,8 +69,25 @@ public:
         }
     }
 
+    /// Skips every task of the group that has not started yet, from any thread (also from
+    /// inside one of its tasks); running tasks finish. Lasts until the next wait() returns
+    /// or throws: tasks run after that run again. O(1), never throws.
+    void cancel() noexcept {
+        // relaxed: a task that reads a stale `false` had started before it could see the
+        // request, which the contract allows; one queued after cancel() returned reads it
+        // through the queue's release/acquire hand-off.
+        m_cancel_requested.store(true, std::memory_order_relaxed);
+    }
+
+    /// True once cancel() was called (until the next wait() ends) or the token stopped.
+    [[nodiscard]] bool is_cancelled() const noexcept {
+        return m_cancel_requested.load(std::memory_order_relaxed) || m_stop.stop_requested();
+    }
+
     /// Waits until every task run so far has finished; the waiting thread runs other
-    /// tasks meanwhile. Rethrows the first exception a task threw since the last wait().
+    /// tasks meanwhile. Rethrows the first exception a task threw since the last wait();
+    /// otherwise throws mt::operation_cancelled if a task was skipped since then (see
+    /// cancel()).
     /// Throws std::logic_error, before waiting, if called from inside one of this group's
     /// own tasks (or from a task that such a task helped run while it waited): that task
     /// is among those waited for, so the wait could never end.
@@ -74,7 +103,12 @@ public:
             std::lock_guard lock(m_error_mutex);
             error = std::exchange(m_error, nullptr);
         }
+        // relaxed: the skipping tasks' stores are ordered before wait_all()'s return by
+        // their seq_cst finish_one().
+        m_cancel_requested.store(false, std::memory_order_relaxed);
+        const bool skipped = m_skipped.exchange(false, std::memory_order_relaxed);
         if (error) std::rethrow_exception(error);
+        if (skipped) throw operation_cancelled();
     }
 
 private:
@@ -99,11 +133,15 @@ private:
         static void run(task_base* base) noexcept {
             auto* self = static_cast<group_task*>(base);
             task_group& group = self->m_group;
-            try {
-                const detail::running_task_frame frame(&group);
-                self->m_fn();
-            } catch (...) {
-                group.record_failure();
+            if (group.is_cancelled()) {
+                group.m_skipped.store(true, std::memory_order_relaxed);  // read after finish_one (seq_cst)
+            } else {
+                try {
+                    const detail::running_task_frame frame(&group);
+                    self->m_fn();
+                } catch (...) {
+                    group.record_failure();
+                }
             }
             delete self;
             group.finish_one();
@@ -152,6 +190,9 @@ private:
     }
 
     detail::scheduler& m_sched;
+    std::stop_token m_stop;
+    std::atomic<bool> m_cancel_requested{false};
+    std::atomic<bool> m_skipped{false};  // a task was skipped since the last wait()
     std::atomic<std::uint64_t> m_state{0};
     std::mutex m_error_mutex;
     std::exception_ptr m_error;

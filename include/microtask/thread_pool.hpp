@@ -3,6 +3,7 @@
 /// The work-stealing thread pool every primitive runs on.
 #pragma once
 
+#include "cancellation.hpp"
 #include "concepts.hpp"
 #include "detail/cpu_count.hpp"
 #include "detail/scheduler.hpp"
@@ -20,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -145,6 +147,20 @@ public:
             throw;
         }
         return handle;
+    }
+
+    /// submit that drops the task if `stop` is stopped before the task starts: `fn` is
+    /// then never called (its captures are still destroyed), and future::get() throws
+    /// mt::operation_cancelled. A task that has started runs to its end. The token is
+    /// checked once, when the task starts (on a worker, or inline in future::wait/get).
+    /// Otherwise the same as submit(fn).
+    template <class F>
+        requires value_task<std::decay_t<F>>
+    [[nodiscard]] auto submit(F&& fn, std::stop_token stop) {
+        return submit([fn = std::forward<F>(fn), stop = std::move(stop)]() mutable -> decltype(auto) {
+            if (stop.stop_requested()) throw operation_cancelled();
+            return fn();
+        });
     }
 
 private:

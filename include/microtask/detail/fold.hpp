@@ -14,8 +14,13 @@
 // times, never once per element. What a leaf does with its elements is the LeafFold's
 // business: map_reduce's folds each mapped element; mt::fold hands the user's body the
 // whole subrange.
+//
+// Early exit: every leaf, and every inner node before it forks, asks skips() first.
+// That is where a stop token or the failure of another subtask cuts the remaining work
+// short: one check per leaf or node, never per element.
 #pragma once
 
+#include "../cancellation.hpp"
 #include "../concepts.hpp"
 #include "../partition.hpp"
 #include "../range.hpp"
@@ -33,6 +38,7 @@
 #include <iterator>
 #include <limits>
 #include <ranges>
+#include <stop_token>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -96,12 +102,13 @@ public:
 
     template <class Policy>  // a partition_policy, or detail::leaf_per_element
     fold_operation(scheduler& sched, std::size_t size, const LeafFold& leaf_fold, const Red& red,
-                   const Policy& policy)
+                   const Policy& policy, const std::stop_token& stop)
         : m_sched(sched),
           m_size(size),
           m_leaves(size == 0 ? 0 : policy.leaf_count(size)),
           m_leaf_fold(leaf_fold),
           m_red(red),
+          m_stop(stop),
           m_split_allowed(!Policy::splits_on_demand),
           m_split_on_demand(Policy::splits_on_demand) {}
 
@@ -110,7 +117,7 @@ public:
     value_type run_inline() {
         m_probing = false;  // split never becomes allowed
         compute_leaf_shape();
-        return guarded([&] { return visit_sequential(0, m_leaves); });
+        return unless_cancelled(guarded([&] { return visit_sequential(0, m_leaves); }));
     }
 
     /// Runs the whole fold on the calling thread's slot (forking as decided).
@@ -133,8 +140,11 @@ public:
                 return visit(home, 0, m_leaves);
             }
         });
-        if (m_learned_cost != nullptr && !m_split_allowed) learn(m_size);  // never split: all of it was timed
-        return result;
+        // Never split: all of it was timed (unless it was cut short).
+        if (m_learned_cost != nullptr && !m_split_allowed && !m_cancelled.load(std::memory_order_relaxed)) {
+            learn(m_size);
+        }
+        return unless_cancelled(std::move(result));
     }
 
 private:
@@ -150,6 +160,29 @@ private:
             if (m_error) std::rethrow_exception(m_error);
             throw;
         }
+    }
+
+    /// The result, unless a stop request made the fold skip some of its work: then the
+    /// result is partial, and the caller gets operation_cancelled instead. Read after
+    /// every fork has joined, which orders the leaves' writes of m_cancelled before it.
+    value_type unless_cancelled(value_type result) const {
+        if (m_cancelled.load(std::memory_order_relaxed)) throw operation_cancelled();
+        return result;
+    }
+
+    /// Whether the work that starts here is to be skipped: another subtask failed (the
+    /// operation will throw its exception), or the caller asked to stop (it will throw
+    /// operation_cancelled).
+    bool skips() noexcept {
+        // relaxed: a hint that saves work; the exception itself is published by
+        // record_failure() and the joins.
+        if (m_failed.load(std::memory_order_relaxed)) return true;
+        if (m_stop.stop_requested()) {
+            // relaxed: read only by the root after every fork has joined.
+            m_cancelled.store(true, std::memory_order_relaxed);
+            return true;
+        }
+        return false;
     }
 
     // Two divisions: done once per call, and not at all on the inline exact path, where
@@ -182,6 +215,8 @@ private:
             if (!m_split_allowed) probe(1);
             return leaf;
         }
+        // A skipped subtree's value is never used: the fold throws.
+        if (skips()) return m_red.identity();
         const std::size_t mid = lo + (hi - lo) / 2;
         if (should_split(home)) {
             auto [left, right] = fork_join(
@@ -202,6 +237,7 @@ private:
     void visit_into(slot& home, value_type& acc, std::size_t lo, std::size_t hi) {
         if (!m_split_allowed) return fold_flat_into(home, acc, lo, hi);
         if (hi - lo == 1) return fold_elements(acc, leaf_begin(lo), leaf_begin(lo + 1));
+        if (skips()) return;
         const std::size_t mid = lo + (hi - lo) / 2;
         if (should_split(home)) {
             // Left stays here and folds into `acc`; a thief that takes the right half
@@ -233,6 +269,7 @@ private:
     void fold_flat_into(slot& home, value_type& acc, std::size_t lo, std::size_t hi) {
         std::size_t leaf = lo;
         while (leaf < hi) {
+            if (skips()) return;
             const std::size_t until_probe = m_next_probe - m_leaves_done;
             const std::size_t stop = hi - leaf <= until_probe ? hi : leaf + until_probe;
             fold_elements(acc, leaf_begin(leaf), leaf_begin(stop));
@@ -281,8 +318,7 @@ private:
     }
 
     void fold_elements(value_type& acc, std::size_t begin, std::size_t end) {
-        // Another subtask failed: the operation will throw, so skip the work.
-        if (m_failed.load(std::memory_order_relaxed)) return;
+        if (skips()) return;
         try {
             map_scope in_map;
             m_leaf_fold(acc, begin, end);
@@ -314,6 +350,7 @@ private:
     std::size_t m_leaf_remainder = 0;
     const LeafFold& m_leaf_fold;
     const Red& m_red;
+    const std::stop_token& m_stop;  // the caller's; outlives the operation
     // Written only by the root thread before anything is forked; read by thieves after
     // they stole a fork (the deque's release/acquire publishes them).
     bool m_split_allowed;
@@ -324,15 +361,20 @@ private:
     std::size_t m_next_probe = 1;
     std::chrono::steady_clock::time_point m_start{};
     std::atomic<bool> m_failed{false};
+    std::atomic<bool> m_cancelled{false};  // some work was skipped because of m_stop
     std::exception_ptr m_error;
 };
 
 /// Runs a fold of `size` elements on `sched`, each leaf folded by `leaf_fold(acc, begin,
 /// end)`. A call known to be short runs inline without touching the pool; otherwise on
 /// the caller's seat, borrowing a guest seat if the caller is outside the pool.
+/// Throws operation_cancelled if `stop` is stopped before the call or before all leaves
+/// have started (a known-short call checks only before it starts).
 template <class LeafFold, class Red, class Policy>
 typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
-                                       const Red& red, const Policy& policy, const call_site& site = {}) {
+                                       const Red& red, const Policy& policy, const call_site& site = {},
+                                       const std::stop_token& stop = {}) {
+    if (stop.stop_requested()) throw operation_cancelled();
     if (size == 0) return red.identity();
     call_judgement judgement;
     if constexpr (Policy::splits_on_demand) judgement = judge_call<LeafFold, Red>(size, site);
@@ -346,7 +388,7 @@ typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const
             return acc;
         }
     }
-    fold_operation<LeafFold, Red> operation(sched, size, leaf_fold, red, policy);
+    fold_operation<LeafFold, Red> operation(sched, size, leaf_fold, red, policy, stop);
     if constexpr (Policy::splits_on_demand && !exactly_associative<Red>()) {
         if (length == call_length::known_short) return operation.run_inline();
     }
@@ -357,8 +399,9 @@ typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const
 /// size) is mapped and accumulated.
 template <class It, class Map, class Red, class Policy>
 typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, Map& map, const Red& red,
-                                  const Policy& policy, const call_site& site = {}) {
-    return run_leaf_fold(sched, size, element_fold<It, Map, Red>{first, map, red}, red, policy, site);
+                                  const Policy& policy, const call_site& site = {},
+                                  const std::stop_token& stop = {}) {
+    return run_leaf_fold(sched, size, element_fold<It, Map, Red>{first, map, red}, red, policy, site, stop);
 }
 
 /// The reducer of nothing: for for_each and distribute, which only need the traversal.
