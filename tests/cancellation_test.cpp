@@ -329,12 +329,20 @@ TEST_CASE("task_group::cancel: skips unstarted tasks, wait() throws once, the gr
     SECTION("cancel from inside a task: the rest is skipped, started tasks finish") {
         watch w;
         const int tasks = 2000;
-        for (int i = 0; i < tasks; ++i) {
+        const int canceller = 100;
+        auto submit = [&](int i) {
             group.run([&w, &group, i] {
                 const unit u(w);
-                if (i == 100) group.cancel();
+                if (i == canceller) group.cancel();
             });
-        }
+        };
+        for (int i = 0; i <= canceller; ++i) submit(i);
+        // Only a worker runs tasks while this thread does not wait, so the cancelling task
+        // runs before the rest is submitted: those are certainly skipped. Without this the
+        // test raced: a thread popping its own tasks newest-first could start all of them
+        // before the cancelling one ran, and then nothing was skipped.
+        while (!group.is_cancelled()) std::this_thread::yield();
+        for (int i = canceller + 1; i < tasks; ++i) submit(i);
         REQUIRE_THROWS_AS(group.wait(), mt::operation_cancelled);
         REQUIRE(w.started.load() < static_cast<std::size_t>(tasks));
         require_nothing_runs_after(pool, w);
