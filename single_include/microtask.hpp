@@ -43,14 +43,78 @@
 // ---- include/microtask/cancellation.hpp -------------------------------------
 // microtask — cancellation.hpp
 /// @file
-/// What a cancelled operation throws. The vocabulary for asking an operation to stop is
-/// C++20's own: pass a std::stop_token (from a std::stop_source you keep, a
-/// std::jthread's, or an mt::deadline's) to map_reduce, reduce, fold, for_each,
-/// distribute, the searches of find.hpp, a task_group or thread_pool::submit.
+/// How to ask an operation to stop, and what a cancelled operation throws. The
+/// vocabulary is C++20's own: pass an mt::stop_token — which is std::stop_token itself
+/// wherever the standard library has it — from a stop_source you keep, a std::jthread's,
+/// or an mt::deadline's, to map_reduce, reduce, fold, for_each, distribute, the searches
+/// of find.hpp, a task_group or thread_pool::submit.
 
 #include <exception>
+#include <version>
+
+#if defined(__cpp_lib_jthread)
+#include <stop_token>
+#else
+#include <atomic>
+#include <memory>
+#endif
 
 namespace microtask {
+
+#if defined(__cpp_lib_jthread)
+/// The token an operation polls to learn that its caller wants it to stop: exactly
+/// std::stop_token (and stop_source std::stop_source) on every standard library that has
+/// them — libstdc++ 10 and later, MSVC, the libc++ releases that ship it — so a std::stop_token, a
+/// std::jthread's or a std::stop_source's, passes straight in.
+using stop_token = std::stop_token;
+/// See stop_token: std::stop_source where the standard library has it.
+using stop_source = std::stop_source;
+#else
+class stop_source;
+
+/// Stand-in for std::stop_token on a standard library without it (such as libc++ 14):
+/// the same members an operation needs — stop_requested(), stop_possible() — and the
+/// same sharing: copies of a token and of its stop_source see one stop state. Stop
+/// callbacks are not offered. Thread-safe as std::stop_token; never throws.
+class stop_token {
+public:
+    /// A token that can never be stopped.
+    stop_token() noexcept = default;
+    /// True once request_stop() was called on the source it came from.
+    [[nodiscard]] bool stop_requested() const noexcept {
+        // acquire: pairs with request_stop()'s release, so the caller's writes before it
+        // are visible to whoever sees the stop.
+        return m_state && m_state->load(std::memory_order_acquire);
+    }
+    /// False for a default-constructed token: nothing can ever stop it.
+    [[nodiscard]] bool stop_possible() const noexcept { return m_state != nullptr; }
+    friend bool operator==(const stop_token&, const stop_token&) noexcept = default;
+
+private:
+    friend class stop_source;
+    explicit stop_token(std::shared_ptr<std::atomic<bool>> state) noexcept : m_state(std::move(state)) {}
+    std::shared_ptr<std::atomic<bool>> m_state;
+};
+
+/// Stand-in for std::stop_source (see stop_token). Throws std::bad_alloc from its
+/// constructor only; everything else never throws.
+class stop_source {
+public:
+    stop_source() : m_state(std::make_shared<std::atomic<bool>>(false)) {}
+    /// A token sharing this source's stop state.
+    [[nodiscard]] stop_token get_token() const noexcept { return stop_token(m_state); }
+    /// Stops every token of this source. Returns false if it was stopped already.
+    bool request_stop() noexcept {
+        // release: see stop_token::stop_requested.
+        return !m_state->exchange(true, std::memory_order_acq_rel);
+    }
+    [[nodiscard]] bool stop_requested() const noexcept { return m_state->load(std::memory_order_acquire); }
+    [[nodiscard]] bool stop_possible() const noexcept { return true; }
+
+private:
+    std::shared_ptr<std::atomic<bool>> m_state;
+};
+#endif
 
 /// Thrown to the caller of an operation whose std::stop_token was stopped before all of
 /// its work had started. By then every leaf or task the operation had started has run to
@@ -470,17 +534,17 @@ struct count_keys : merge_maps<Map> {
 // ---- include/microtask/deadline.hpp -----------------------------------------
 // microtask — deadline.hpp
 /// @file
-/// A time limit for any operation that takes a std::stop_token.
+/// A time limit for any operation that takes a stop_token.
+
 
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <stop_token>
 #include <thread>
 
 namespace microtask {
 
-/// A std::stop_source that a timer stops at a point in time: pass token() to map_reduce,
+/// A stop_source that a timer stops at a point in time: pass token() to map_reduce,
 /// find_first, a task_group, ... and the operation throws mt::operation_cancelled if it
 /// is still running then.
 ///
@@ -500,7 +564,7 @@ class deadline {
 public:
     /// Stops token() at `when` on the steady clock.
     explicit deadline(std::chrono::steady_clock::time_point when)
-        : m_timer([this, when](std::stop_token destroyed) { sleep_until(when, destroyed); }) {}
+        : m_timer([this, when] { sleep_until(when); }) {}
 
     /// Stops token() `timeout` from now.
     template <class Rep, class Period>
@@ -511,10 +575,17 @@ public:
     deadline(const deadline&) = delete;
     deadline& operator=(const deadline&) = delete;
     /// Stops the timer early (without stopping the token) and joins it. Never throws.
-    ~deadline() = default;
+    ~deadline() {
+        {
+            std::lock_guard lock(m_mutex);
+            m_destroying = true;
+        }
+        m_wake.notify_one();
+        m_timer.join();
+    }
 
     /// The token the timer stops. Copies share the state and may outlive the deadline.
-    [[nodiscard]] std::stop_token token() const noexcept { return m_source.get_token(); }
+    [[nodiscard]] stop_token token() const noexcept { return m_source.get_token(); }
 
     /// Stops the token now. Returns false if it was already stopped. Never throws.
     bool request_stop() noexcept { return m_source.request_stop(); }
@@ -523,20 +594,20 @@ public:
     [[nodiscard]] bool expired() const noexcept { return m_source.stop_requested(); }
 
 private:
-    void sleep_until(std::chrono::steady_clock::time_point when, const std::stop_token& destroyed) {
-        std::mutex mutex;
-        std::condition_variable_any wake;
-        std::unique_lock lock(mutex);
+    void sleep_until(std::chrono::steady_clock::time_point when) {
+        std::unique_lock lock(m_mutex);
         // Returns early only when the deadline object is being destroyed.
-        if (!wake.wait_until(lock, destroyed, when, [] { return false; })) {
-            if (!destroyed.stop_requested()) m_source.request_stop();
-        }
+        if (!m_wake.wait_until(lock, when, [this] { return m_destroying; })) m_source.request_stop();
     }
 
-    // Declared first: the timer thread uses it, so it must be built before the thread
-    // starts and destroyed after the thread is joined.
-    std::stop_source m_source;
-    std::jthread m_timer;
+    // Declared before the timer: the timer thread uses them, so they must be built before
+    // the thread starts and destroyed after it is joined. (No std::jthread: libc++ 14 has
+    // none.)
+    stop_source m_source;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    bool m_destroying = false;  // guarded by m_mutex
+    std::thread m_timer;
 };
 
 }  // namespace microtask
@@ -1058,8 +1129,286 @@ call_judgement judge_call(std::size_t size, const call_site& site) noexcept {
 //
 // The other ideas live in headers of their own: the seats threads sit in (seats.hpp,
 // slot.hpp), the deque each seat owns (work_stealing_deque.hpp), the queue for threads
-// without a seat (injection_queue.hpp), how a thief picks a victim (steal.hpp), and how
-// an idle thread sleeps and is woken (parking.hpp).
+// without a seat (injection_queue.hpp), how a thief picks a victim (steal.hpp), what a
+// wait may take (regions.hpp), and how an idle thread sleeps and is woken (parking.hpp).
+
+// ---- include/microtask/trace.hpp --------------------------------------------
+// microtask — trace.hpp
+/// @file
+/// A timeline of what every thread ran, as a Chrome trace-event file (Perfetto,
+/// chrome://tracing), switched on by MICROTASK_TRACE=path or at run time.
+
+// ---- include/microtask/detail/trace_buffer.hpp ------------------------------
+// microtask — detail/trace_buffer.hpp
+// The recorder behind mt::start_tracing: one append-only buffer of spans per thread, so
+// recording takes no lock and shares no cache line; a writer reads every buffer at the end.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+namespace microtask::detail {
+
+/// One finished span: what ran, on which thread, from when, for how long.
+struct trace_span {
+    std::int64_t start_ns;     // since the trace epoch
+    std::int64_t duration_ns;
+    const char* name;          // a string with static storage duration
+};
+
+/// Set on a pool's worker thread (worker_main): how its lane is named in a trace.
+inline thread_local std::int64_t t_trace_pool = -1;
+inline thread_local std::int64_t t_trace_worker = -1;
+
+/// Is tracing on? relaxed everywhere: a span recorded just before or after a switch is
+/// harmless, and the check is the one predictable branch a task pays when tracing is off.
+inline std::atomic<bool> g_tracing{false};
+
+inline std::chrono::steady_clock::time_point trace_epoch() noexcept {
+    static const std::chrono::steady_clock::time_point epoch = std::chrono::steady_clock::now();
+    return epoch;
+}
+
+inline std::int64_t trace_now_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - trace_epoch())
+        .count();
+}
+
+/// A thread's spans: a linked list of fixed chunks that only its thread appends to. A
+/// reader may run at any time (at exit, workers may still be recording): it reads each
+/// chunk's count with acquire, which the owner publishes with release after writing the
+/// span, and never sees a chunk before its link is published (release/acquire too).
+class trace_buffer {
+public:
+    static constexpr std::size_t k_chunk_spans = 4096;  // 96 KiB: few allocations per thread
+
+    explicit trace_buffer(std::uint32_t thread_number) noexcept
+        : m_thread_number(thread_number), m_pool(t_trace_pool), m_worker(t_trace_worker) {}
+    trace_buffer(const trace_buffer&) = delete;
+    trace_buffer& operator=(const trace_buffer&) = delete;
+
+    /// Owner thread only. Drops the span if no memory is left (tracing must not throw).
+    void record(const trace_span& span) noexcept {
+        if (m_tail == nullptr || m_tail->count.load(std::memory_order_relaxed) == k_chunk_spans) {
+            chunk* fresh = new (std::nothrow) chunk;
+            if (fresh == nullptr) return;
+            // release: a reader that finds the link sees the chunk constructed.
+            if (m_tail == nullptr) {
+                m_head.store(fresh, std::memory_order_release);
+            } else {
+                m_tail->next.store(fresh, std::memory_order_release);
+            }
+            m_tail = fresh;
+        }
+        const std::size_t n = m_tail->count.load(std::memory_order_relaxed);
+        m_tail->spans[n] = span;
+        // release: the span written above is visible to a reader that reads this count.
+        m_tail->count.store(n + 1, std::memory_order_release);
+    }
+
+    /// Any thread: calls fn(span) for every span recorded so far.
+    template <class Fn>
+    void for_each(Fn&& fn) const {
+        for (const chunk* c = m_head.load(std::memory_order_acquire); c != nullptr;
+             c = c->next.load(std::memory_order_acquire)) {
+            const std::size_t n = c->count.load(std::memory_order_acquire);
+            for (std::size_t i = 0; i < n; ++i) fn(c->spans[i]);
+        }
+    }
+
+    [[nodiscard]] std::uint32_t thread_number() const noexcept { return m_thread_number; }
+    /// The pool and worker index of the thread, or -1 for a thread outside every pool.
+    [[nodiscard]] std::int64_t pool() const noexcept { return m_pool; }
+    [[nodiscard]] std::int64_t worker() const noexcept { return m_worker; }
+
+    /// Every buffer ever created, oldest first (buffers live until the process ends:
+    /// a thread that has exited may still have spans to write out).
+    static trace_buffer* first() noexcept { return s_first.load(std::memory_order_acquire); }
+    [[nodiscard]] trace_buffer* next() const noexcept { return m_next; }
+
+    /// The calling thread's buffer, created on its first span.
+    static trace_buffer* of_this_thread() noexcept {
+        thread_local trace_buffer* mine = nullptr;
+        if (mine == nullptr) mine = create();
+        return mine;
+    }
+
+private:
+    struct chunk {
+        trace_span spans[k_chunk_spans];
+        std::atomic<std::size_t> count{0};
+        std::atomic<chunk*> next{nullptr};
+    };
+
+    static trace_buffer* create() noexcept {
+        static std::atomic<std::uint32_t> threads{0};
+        auto* buffer = new (std::nothrow) trace_buffer(threads.fetch_add(1, std::memory_order_relaxed));
+        if (buffer == nullptr) return nullptr;
+        // Push onto the global list (a lock-free stack; buffers are never removed).
+        trace_buffer* head = s_first.load(std::memory_order_relaxed);
+        do {
+            buffer->m_next = head;
+            // release: publishes the buffer's fields to readers of the list.
+        } while (!s_first.compare_exchange_weak(head, buffer, std::memory_order_release, std::memory_order_relaxed));
+        return buffer;
+    }
+
+    std::uint32_t m_thread_number;
+    std::int64_t m_pool;
+    std::int64_t m_worker;
+    std::atomic<chunk*> m_head{nullptr};
+    chunk* m_tail = nullptr;  // owner only
+    trace_buffer* m_next = nullptr;
+    static inline std::atomic<trace_buffer*> s_first{nullptr};
+};
+
+/// Records [start, now) as a span named `name` on the calling thread, if tracing is on.
+inline void record_span(const char* name, std::int64_t start_ns) noexcept {
+    if (trace_buffer* buffer = trace_buffer::of_this_thread()) {
+        buffer->record({start_ns, trace_now_ns() - start_ns, name});
+    }
+}
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/trace.hpp (continued) --------------------------------
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+namespace microtask {
+
+/// Starts recording a span for every task a pool's thread takes and runs (stolen forks,
+/// submitted tasks, parts of a reduction) and for every trace_scope. Any thread; O(1).
+/// Spans go to per-thread buffers, without locks; recording costs a clock read before and
+/// after each task. While tracing is off, a task pays one predictable branch.
+inline void start_tracing() noexcept { detail::g_tracing.store(true, std::memory_order_relaxed); }
+
+/// Stops recording; what was recorded stays until the process ends. Any thread; O(1).
+inline void stop_tracing() noexcept { detail::g_tracing.store(false, std::memory_order_relaxed); }
+
+/// Marks a region of your own code as a span named `name` (a string literal, or any
+/// string that outlives the trace) on the calling thread, e.g. one subtask:
+///     mt::trace_scope span("decode tile");
+/// Costs one branch while tracing is off. Not copyable.
+class trace_scope {
+public:
+    explicit trace_scope(const char* name) noexcept
+        : m_name(name), m_start(detail::g_tracing.load(std::memory_order_relaxed) ? detail::trace_now_ns() : -1) {}
+    trace_scope(const trace_scope&) = delete;
+    trace_scope& operator=(const trace_scope&) = delete;
+    ~trace_scope() {
+        if (m_start >= 0) detail::record_span(m_name, m_start);
+    }
+
+private:
+    const char* m_name;
+    std::int64_t m_start;
+};
+
+/// Writes every span recorded so far, by every thread, to `path` as Chrome trace-event
+/// JSON: `{"traceEvents": [...]}` with one complete event ("ph": "X", "ts" and "dur" in
+/// microseconds, "pid", "tid") per span and a "thread_name" event per thread ("pool P
+/// worker I", or "thread T" for a thread outside every pool). Safe while threads still
+/// record (their newest spans may be missing). Returns the number of spans written.
+/// Throws std::runtime_error naming the path if it cannot be written.
+inline std::size_t write_trace(const std::string& path) {
+    std::ofstream out(path);
+    if (!out) throw std::runtime_error("microtask::write_trace: cannot open '" + path + "' for writing");
+    std::size_t spans = 0;
+    out << "{\"traceEvents\": [\n";
+    bool first = true;
+    const auto separator = [&] {
+        if (!first) out << ",\n";
+        first = false;
+    };
+    for (const detail::trace_buffer* buffer = detail::trace_buffer::first(); buffer != nullptr;
+         buffer = buffer->next()) {
+        const auto tid = buffer->thread_number();
+        separator();
+        out << "{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": " << tid << ", \"args\": {\"name\": \"";
+        if (buffer->worker() >= 0) {
+            out << "pool " << buffer->pool() << " worker " << buffer->worker();
+        } else {
+            out << "thread " << tid;
+        }
+        out << "\"}}";
+        buffer->for_each([&](const detail::trace_span& span) {
+            separator();
+            // Names are the library's own or the user's literals: escape quotes and
+            // backslashes so that any of them stays valid JSON.
+            std::string name;
+            for (const char* c = span.name; *c != '\0'; ++c) {
+                if (*c == '"' || *c == '\\') name += '\\';
+                name += *c;
+            }
+            char times[96];
+            std::snprintf(times, sizeof times, "\"ts\": %.3f, \"dur\": %.3f", static_cast<double>(span.start_ns) / 1e3,
+                          static_cast<double>(span.duration_ns) / 1e3);
+            out << "{\"name\": \"" << name << "\", \"ph\": \"X\", " << times << ", \"pid\": 1, \"tid\": " << tid << "}";
+            ++spans;
+        });
+    }
+    out << "\n]}\n";
+    out.flush();
+    if (!out) throw std::runtime_error("microtask::write_trace: writing '" + path + "' failed");
+    return spans;
+}
+
+namespace detail {
+/// MICROTASK_TRACE=path: tracing from the first pool's construction, written to path at
+/// exit. Read once per process.
+inline void trace_from_environment() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        const char* path = std::getenv("MICROTASK_TRACE");
+        if (path == nullptr || *path == '\0') return;
+        static const std::string where = path;
+        start_tracing();
+        std::atexit([] {
+            try {
+                write_trace(where);
+            } catch (const std::exception& error) {
+                std::fprintf(stderr, "%s\n", error.what());
+            }
+        });
+    });
+}
+}  // namespace detail
+
+}  // namespace microtask
+
+// ---- include/microtask/worker_hooks.hpp -------------------------------------
+// microtask — worker_hooks.hpp
+/// @file
+/// Code a pool runs on each of its worker threads when it starts and when it stops.
+
+#include <cstddef>
+#include <functional>
+
+namespace microtask {
+
+/// Functions a thread_pool calls on each worker thread with the worker's index in
+/// [0, size()): `on_start` before the worker takes any task (name the thread, pin it to a
+/// core, set up thread-local state), `on_stop` after its last task, before it exits. Either
+/// may be empty. The pool's constructor returns only after every `on_start` has returned;
+/// if one throws, the constructor stops the pool and rethrows the first exception.
+/// `on_stop` must not throw (the worker would end the program with std::terminate).
+/// Both run concurrently on different workers.
+struct worker_hooks {
+    /// Called first on each worker thread, with its index.
+    std::function<void(std::size_t worker_index)> on_start;
+    /// Called last on each worker thread, with its index.
+    std::function<void(std::size_t worker_index)> on_stop;
+};
+
+}  // namespace microtask
 
 // ---- include/microtask/detail/injection_queue.hpp ---------------------------
 // microtask — detail/injection_queue.hpp
@@ -1484,35 +1833,6 @@ struct alignas(k_cache_line) slot {
     counters stats;
 };
 
-/// A fresh isolation region id (never 0). Ids only need to differ: relaxed.
-inline std::uint64_t new_region_id() noexcept {
-    static std::atomic<std::uint64_t> next{1};
-    return next.fetch_add(1, std::memory_order_relaxed);
-}
-
-/// Puts `seat`'s owner inside `region` for a scope (0: outside any region): what it
-/// pushes from now on is labelled with the region, and its waits take only that region's
-/// work (see slot::region). Owner of `seat` only.
-class region_scope {
-public:
-    region_scope(slot& seat, std::uint64_t region) noexcept
-        : m_seat(seat), m_outer_region(seat.region), m_outer_floor(seat.region_floor) {
-        seat.region = region;
-        seat.region_floor = seat.deque.bottom_index();
-    }
-    region_scope(const region_scope&) = delete;
-    region_scope& operator=(const region_scope&) = delete;
-    ~region_scope() {
-        m_seat.region = m_outer_region;
-        m_seat.region_floor = m_outer_floor;
-    }
-
-private:
-    slot& m_seat;
-    std::uint64_t m_outer_region;
-    std::int64_t m_outer_floor;
-};
-
 /// One seat the calling thread holds. A thread can hold seats in several pools at once
 /// (a worker of pool A waiting on pool B as a guest, which then calls back into A), so the
 /// seats form a chain from the innermost outwards; each lives in the frame that took it.
@@ -1754,6 +2074,13 @@ private:
 
 }  // namespace microtask::detail
 
+// ---- include/microtask/detail/regions.hpp -----------------------------------
+// microtask — detail/regions.hpp
+// Isolation regions (mt::isolate) and what a wait may take: a thread inside a region takes
+// only that region's work; a thread whose stack is more than half used takes only its own
+// forks. Also the one place a taken task is run: in its own region, counted, and traced.
+// docs/design.md section 6 explains it.
+
 // ---- include/microtask/detail/seats.hpp -------------------------------------
 // microtask — detail/seats.hpp
 // Who sits where in a pool: the table of seats (one per worker, guest seats that outside
@@ -1866,14 +2193,18 @@ class scheduler;
 /// seat_table::lease_seat). The anchor outlives the pool; the pool clears `sched` when it
 /// dies, under the mutex, so a lease released later knows not to touch it.
 struct lease_anchor {
-    explicit lease_anchor(scheduler* owner) noexcept : sched(owner) {}
+    /// Gives a leased seat back to its pool, handing its queued tasks to the injection
+    /// queue. A function pointer the pool supplies, so that this header need not see the
+    /// scheduler's definition (and compiles on its own).
+    using return_seat_fn = void (*)(scheduler&, slot&) noexcept;
+    lease_anchor(scheduler* owner, return_seat_fn give_back) noexcept : sched(owner), return_seat(give_back) {}
     std::mutex mutex;
     scheduler* sched;
+    return_seat_fn return_seat;
 };
 
 /// The seat an outside thread leased, in at most one pool at a time. Released when the
-/// thread leases in another pool or exits. (release() is defined in scheduler.hpp: it
-/// hands the seat's queued tasks to the pool's injection queue.)
+/// thread leases in another pool or exits.
 struct outside_lease {
     std::shared_ptr<lease_anchor> anchor;
     slot* seat = nullptr;
@@ -1881,7 +2212,15 @@ struct outside_lease {
     outside_lease(const outside_lease&) = delete;
     outside_lease& operator=(const outside_lease&) = delete;
     ~outside_lease() { release(); }
-    inline void release() noexcept;
+    void release() noexcept {
+        if (seat == nullptr) return;
+        {
+            std::lock_guard lock(anchor->mutex);
+            if (anchor->sched != nullptr) anchor->return_seat(*anchor->sched, *seat);
+        }
+        seat = nullptr;
+        anchor.reset();
+    }
 };
 
 inline thread_local outside_lease t_outside_lease;
@@ -1900,13 +2239,13 @@ public:
     static constexpr std::size_t k_leased_seats = 16;
     static_assert(k_max_guest_seats + k_leased_seats <= 64, "extra seats are tracked in one 64-bit mask");
 
-    seat_table(scheduler* owner, std::size_t worker_count)
+    seat_table(scheduler* owner, std::size_t worker_count, lease_anchor::return_seat_fn return_leased_seat)
         : m_owner(owner),
           m_worker_count(worker_count),
           m_guest_count(
               std::clamp<std::size_t>(std::thread::hardware_concurrency(), k_min_guest_seats, k_max_guest_seats)),
           m_slots(std::make_unique<slot[]>(m_worker_count + m_guest_count + k_leased_seats)),
-          m_anchor(std::make_shared<lease_anchor>(owner)) {
+          m_anchor(std::make_shared<lease_anchor>(owner, return_leased_seat)) {
         for (std::size_t i = 0; i < slot_count(); ++i) {
             m_slots[i].index = static_cast<std::uint32_t>(i);
             m_slots[i].is_guest = i >= m_worker_count;
@@ -2056,6 +2395,23 @@ protected:
         return nullptr;
     }
 
+    // A deque ring bigger than this (32 KiB of pointers) is given back when the deque is
+    // found empty at a quiet moment; smaller rings are kept, so that ordinary bursts do
+    // not reallocate.
+    static constexpr std::size_t k_idle_ring_capacity = 4096;
+
+    /// Gives back `home`'s grown ring if its deque is empty (owner only). Retired rings
+    /// are freed only when no thief is reading one: every public seat's flag is clear.
+    void trim_ring(slot& home) noexcept {
+        home.deque.trim(k_idle_ring_capacity, [this] {
+            for (std::size_t i = 0; i < slot_count(); ++i) {
+                // seq_cst: the trimmer's side of steal()'s announce (see there).
+                if (m_slots[i].reading_ring.load(std::memory_order_seq_cst)) return false;
+            }
+            return true;
+        });
+    }
+
     /// From now on, outside threads releasing a lease leave this pool alone (the pool is
     /// being destroyed).
     void detach_leases() noexcept {
@@ -2080,6 +2436,236 @@ private:
     alignas(k_cache_line) std::shared_ptr<lease_anchor> m_anchor;
     private_seats m_private_seats;
 };
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/stack_guard.hpp -------------------------------
+// microtask — detail/stack_guard.hpp
+// Knows when the calling thread's stack is more than half used, so that a helping wait can
+// stop taking unrelated work. Each task a wait takes runs on top of the waiting frame; a
+// chain of waits that each take a task which waits again would otherwise grow the stack
+// without bound (oneTBB stops stealing in the same situation).
+
+#include <cstddef>
+#include <cstdint>
+
+#if defined(__linux__) && defined(__GLIBC__)
+#include <pthread.h>
+#endif
+
+namespace microtask::detail {
+
+/// The calling thread's stack as [lowest, highest) addresses, or {0, 0} where the platform
+/// cannot say. Computed once per thread.
+struct stack_bounds {
+    std::uintptr_t lowest = 0;
+    std::uintptr_t highest = 0;
+
+    static stack_bounds of_this_thread() noexcept {
+        stack_bounds bounds;
+#if defined(__linux__) && defined(__GLIBC__)
+        pthread_attr_t attributes;
+        if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
+            void* address = nullptr;
+            std::size_t size = 0;
+            if (pthread_attr_getstack(&attributes, &address, &size) == 0 && address != nullptr) {
+                bounds.lowest = reinterpret_cast<std::uintptr_t>(address);
+                bounds.highest = bounds.lowest + size;
+            }
+            pthread_attr_destroy(&attributes);
+        }
+#endif
+        return bounds;
+    }
+};
+
+/// Is more than half of the calling thread's stack in use? False where the stack cannot
+/// be found, or when the caller runs on another stack (a fiber, a signal stack). A
+/// thread-local read and two compares after the first call on each thread.
+[[nodiscard]] inline bool stack_more_than_half_used() noexcept {
+    thread_local const stack_bounds bounds = stack_bounds::of_this_thread();
+    // The frame address, not a local's: AddressSanitizer may move locals to a heap "fake
+    // stack".
+    const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+    if (here < bounds.lowest || here >= bounds.highest) return false;
+    // The stack grows down on every platform this supports: used = highest - here.
+    return bounds.highest - here > (bounds.highest - bounds.lowest) / 2;
+}
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/steal.hpp -------------------------------------
+// microtask — detail/steal.hpp
+// How a thread with nothing of its own picks a victim and takes its oldest task.
+// docs/design.md section 6 explains the order of the looks.
+
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+
+namespace microtask::detail {
+
+/// A task a thread took, and the isolation region it belongs to (see slot::region).
+struct found_work {
+    task_base* task = nullptr;
+    std::uint64_t region = 0;
+    explicit operator bool() const noexcept { return task != nullptr; }
+};
+
+/// Asks for tasks of any region.
+inline constexpr std::uint64_t any_region = work_stealing_deque<task_base*>::any_label;
+
+/// Takes the oldest task of `victim` if it is of `region` (or region is any_region).
+/// `contended`: set when another thread won the race for it, so that the deque may still
+/// hold work worth another look.
+inline found_work try_steal(slot& home, slot& victim, bool& contended, std::uint64_t region) {
+    if (&victim == &home || victim.deque.empty()) return {};
+    // A private seat is not scanned by trim's readers_idle (they come and go): it is
+    // counted in the victim's deque instead.
+    const auto [status, task, label] = victim.deque.steal(region, home.is_private ? nullptr : &home.reading_ring);
+    if (status == work_stealing_deque<task_base*>::steal_status::success) {
+        slot::counters::add(home.stats.tasks_stolen);
+        return {task, label};
+    }
+    if (status == work_stealing_deque<task_base*>::steal_status::lost_race) contended = true;
+    slot::counters::add(home.stats.failed_steals);
+    return {};
+}
+
+/// Tries every occupied extra seat (guest or leased) once. The scan starts one seat
+/// further on each time (a per-thief cursor): scanning lowest first let one outside
+/// thread that kept its seat non-empty starve another's tasks for as long as it
+/// submitted. Now each occupied seat comes first at least once in 64 scans.
+inline found_work steal_from_extras(seat_table& seats, slot& home, bool& contended, std::uint64_t region) {
+    const std::uint64_t mask = seats.occupied_extras();
+    if (mask == 0) return {};
+    const unsigned shift = home.extras_cursor++ % 64;
+    // Bit b of the rotated mask is extra seat (b + shift) % 64.
+    // Rotated by hand: std::rotr's count is int in libstdc++ and unsigned in libc++ 14,
+    // so either cast warns under -Wsign-conversion with one of them.
+    std::uint64_t extras = shift == 0 ? mask : (mask >> shift) | (mask << (64 - shift));
+    while (extras != 0) {
+        const auto bit = (static_cast<std::size_t>(std::countr_zero(extras)) + shift) % 64;
+        extras &= extras - 1;
+        if (found_work work = try_steal(home, seats.slot_at(seats.worker_count() + bit), contended, region)) {
+            return work;
+        }
+    }
+    return {};
+}
+
+/// Tries every worker once from a random start, then every occupied extra seat; takes
+/// only tasks of `region` unless it is any_region. Repeats once if a race was lost.
+inline found_work steal(seat_table& seats, slot& home, std::uint64_t region) {
+    // xorshift64: a random start spreads thieves over victims (no convoy on worker 0).
+    std::uint64_t x = home.rng_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    home.rng_state = x;
+    const std::size_t workers = seats.worker_count();
+    for (int pass = 0; pass < 2; ++pass) {
+        bool contended = false;
+        const std::size_t start = static_cast<std::size_t>(x % workers);
+        for (std::size_t k = 0; k < workers; ++k) {
+            std::size_t v = start + k;
+            if (v >= workers) v -= workers;
+            if (found_work work = try_steal(home, seats.slot_at(v), contended, region)) return work;
+        }
+        if (found_work work = steal_from_extras(seats, home, contended, region)) return work;
+        if (!contended) break;
+    }
+    return {};
+}
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/regions.hpp (continued) -----------------------
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+
+namespace microtask::detail {
+
+/// A fresh isolation region id (never 0). Ids only need to differ: relaxed.
+inline std::uint64_t new_region_id() noexcept {
+    static std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// Puts `seat`'s owner inside `region` for a scope (0: outside any region): what it
+/// pushes from now on is labelled with the region, and its waits take only that region's
+/// work (see slot::region). Owner of `seat` only.
+class region_scope {
+public:
+    region_scope(slot& seat, std::uint64_t region) noexcept
+        : m_seat(seat), m_outer_region(seat.region), m_outer_floor(seat.region_floor) {
+        seat.region = region;
+        seat.region_floor = seat.deque.bottom_index();
+    }
+    region_scope(const region_scope&) = delete;
+    region_scope& operator=(const region_scope&) = delete;
+    ~region_scope() {
+        m_seat.region = m_outer_region;
+        m_seat.region_floor = m_outer_floor;
+    }
+
+private:
+    slot& m_seat;
+    std::uint64_t m_outer_region;
+    std::int64_t m_outer_floor;
+};
+
+/// What a wait may take: everything; only the work of the seat's isolation region; only the
+/// seat's own deque (above the region's floor, if any).
+enum class reach : std::uint8_t { everything, own_region, own_deque };
+
+/// What a wait on `home` may take now. With more than half of the stack used, only the
+/// thread's own forks (never steals, which could each stack another waiting frame on top
+/// of this one); the own deque must stay open, as nobody else may be there to take those
+/// forks. Inside an isolation region, only the region's work. Owner of `home` only.
+inline reach reach_of(const slot& home) noexcept {
+    if (stack_more_than_half_used()) return reach::own_deque;
+    return home.region != 0 ? reach::own_region : reach::everything;
+}
+
+/// A look for work limited to `scope` (not reach::everything). Owner of `home` only.
+inline found_work find_in_region(seat_table& seats, slot& home, reach scope) {
+    const std::int64_t floor = home.region != 0 ? home.region_floor : std::numeric_limits<std::int64_t>::min();
+    if (task_base* task = home.deque.pop_above(floor, nullptr)) return {task, home.region};
+    // The injection queue holds unlabelled work: never taken here.
+    if (scope == reach::own_region) return steal(seats, home, home.region);
+    return {};
+}
+
+/// Runs a task that `home`'s owner took, inside the task's own isolation region; counts
+/// it for thread_pool::stats() and records it in the trace when tracing is on.
+inline void run_found(slot& home, found_work work) noexcept {
+    slot::counters::add(home.stats.tasks_run);
+    const auto run_in_region = [&] {
+        if (work.region == home.region) {
+            work.task->execute();
+        } else {
+            const region_scope scope(home, work.region);
+            work.task->execute();
+        }
+    };
+    if (g_tracing.load(std::memory_order_relaxed)) [[unlikely]] {
+        const std::int64_t start = trace_now_ns();
+        run_in_region();
+        record_span("task", start);
+    } else {
+        run_in_region();
+    }
+}
+
+/// Adds the time since `since` to `home`'s idle time (thread_pool::stats()).
+inline void count_idle(slot& home, std::chrono::steady_clock::time_point since) noexcept {
+    const auto idle = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - since);
+    slot::counters::add(home.stats.idle_ns, static_cast<std::uint64_t>(idle.count()));
+}
 
 }  // namespace microtask::detail
 
@@ -2259,426 +2845,6 @@ struct recycled_allocation {
 
 }  // namespace microtask::detail
 
-// ---- include/microtask/detail/stack_guard.hpp -------------------------------
-// microtask — detail/stack_guard.hpp
-// Knows when the calling thread's stack is more than half used, so that a helping wait can
-// stop taking unrelated work. Each task a wait takes runs on top of the waiting frame; a
-// chain of waits that each take a task which waits again would otherwise grow the stack
-// without bound (oneTBB stops stealing in the same situation).
-
-#include <cstddef>
-#include <cstdint>
-
-#if defined(__linux__) && defined(__GLIBC__)
-#include <pthread.h>
-#endif
-
-namespace microtask::detail {
-
-/// The calling thread's stack as [lowest, highest) addresses, or {0, 0} where the platform
-/// cannot say. Computed once per thread.
-struct stack_bounds {
-    std::uintptr_t lowest = 0;
-    std::uintptr_t highest = 0;
-
-    static stack_bounds of_this_thread() noexcept {
-        stack_bounds bounds;
-#if defined(__linux__) && defined(__GLIBC__)
-        pthread_attr_t attributes;
-        if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
-            void* address = nullptr;
-            std::size_t size = 0;
-            if (pthread_attr_getstack(&attributes, &address, &size) == 0 && address != nullptr) {
-                bounds.lowest = reinterpret_cast<std::uintptr_t>(address);
-                bounds.highest = bounds.lowest + size;
-            }
-            pthread_attr_destroy(&attributes);
-        }
-#endif
-        return bounds;
-    }
-};
-
-/// Is more than half of the calling thread's stack in use? False where the stack cannot
-/// be found, or when the caller runs on another stack (a fiber, a signal stack). A
-/// thread-local read and two compares after the first call on each thread.
-[[nodiscard]] inline bool stack_more_than_half_used() noexcept {
-    thread_local const stack_bounds bounds = stack_bounds::of_this_thread();
-    // The frame address, not a local's: AddressSanitizer may move locals to a heap "fake
-    // stack".
-    const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-    if (here < bounds.lowest || here >= bounds.highest) return false;
-    // The stack grows down on every platform this supports: used = highest - here.
-    return bounds.highest - here > (bounds.highest - bounds.lowest) / 2;
-}
-
-}  // namespace microtask::detail
-
-// ---- include/microtask/detail/steal.hpp -------------------------------------
-// microtask — detail/steal.hpp
-// How a thread with nothing of its own picks a victim and takes its oldest task.
-// docs/design.md section 6 explains the order of the looks.
-
-
-#include <bit>
-#include <cstddef>
-#include <cstdint>
-
-namespace microtask::detail {
-
-/// A task a thread took, and the isolation region it belongs to (see slot::region).
-struct found_work {
-    task_base* task = nullptr;
-    std::uint64_t region = 0;
-    explicit operator bool() const noexcept { return task != nullptr; }
-};
-
-/// Asks for tasks of any region.
-inline constexpr std::uint64_t any_region = work_stealing_deque<task_base*>::any_label;
-
-/// Takes the oldest task of `victim` if it is of `region` (or region is any_region).
-/// `contended`: set when another thread won the race for it, so that the deque may still
-/// hold work worth another look.
-inline found_work try_steal(slot& home, slot& victim, bool& contended, std::uint64_t region) {
-    if (&victim == &home || victim.deque.empty()) return {};
-    // A private seat is not scanned by trim's readers_idle (they come and go): it is
-    // counted in the victim's deque instead.
-    const auto [status, task, label] = victim.deque.steal(region, home.is_private ? nullptr : &home.reading_ring);
-    if (status == work_stealing_deque<task_base*>::steal_status::success) {
-        slot::counters::add(home.stats.tasks_stolen);
-        return {task, label};
-    }
-    if (status == work_stealing_deque<task_base*>::steal_status::lost_race) contended = true;
-    slot::counters::add(home.stats.failed_steals);
-    return {};
-}
-
-/// Tries every occupied extra seat (guest or leased) once. The scan starts one seat
-/// further on each time (a per-thief cursor): scanning lowest first let one outside
-/// thread that kept its seat non-empty starve another's tasks for as long as it
-/// submitted. Now each occupied seat comes first at least once in 64 scans.
-inline found_work steal_from_extras(seat_table& seats, slot& home, bool& contended, std::uint64_t region) {
-    const std::uint64_t mask = seats.occupied_extras();
-    if (mask == 0) return {};
-    const unsigned shift = home.extras_cursor++ % 64;
-    // Bit b of the rotated mask is extra seat (b + shift) % 64.
-    // Rotated by hand: std::rotr's count is int in libstdc++ and unsigned in libc++ 14,
-    // so either cast warns under -Wsign-conversion with one of them.
-    std::uint64_t extras = shift == 0 ? mask : (mask >> shift) | (mask << (64 - shift));
-    while (extras != 0) {
-        const auto bit = (static_cast<std::size_t>(std::countr_zero(extras)) + shift) % 64;
-        extras &= extras - 1;
-        if (found_work work = try_steal(home, seats.slot_at(seats.worker_count() + bit), contended, region)) {
-            return work;
-        }
-    }
-    return {};
-}
-
-/// Tries every worker once from a random start, then every occupied extra seat; takes
-/// only tasks of `region` unless it is any_region. Repeats once if a race was lost.
-inline found_work steal(seat_table& seats, slot& home, std::uint64_t region) {
-    // xorshift64: a random start spreads thieves over victims (no convoy on worker 0).
-    std::uint64_t x = home.rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    home.rng_state = x;
-    const std::size_t workers = seats.worker_count();
-    for (int pass = 0; pass < 2; ++pass) {
-        bool contended = false;
-        const std::size_t start = static_cast<std::size_t>(x % workers);
-        for (std::size_t k = 0; k < workers; ++k) {
-            std::size_t v = start + k;
-            if (v >= workers) v -= workers;
-            if (found_work work = try_steal(home, seats.slot_at(v), contended, region)) return work;
-        }
-        if (found_work work = steal_from_extras(seats, home, contended, region)) return work;
-        if (!contended) break;
-    }
-    return {};
-}
-
-}  // namespace microtask::detail
-
-// ---- include/microtask/trace.hpp --------------------------------------------
-// microtask — trace.hpp
-/// @file
-/// A timeline of what every thread ran, as a Chrome trace-event file (Perfetto,
-/// chrome://tracing), switched on by MICROTASK_TRACE=path or at run time.
-
-// ---- include/microtask/detail/trace_buffer.hpp ------------------------------
-// microtask — detail/trace_buffer.hpp
-// The recorder behind mt::start_tracing: one append-only buffer of spans per thread, so
-// recording takes no lock and shares no cache line; a writer reads every buffer at the end.
-
-#include <atomic>
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <new>
-
-namespace microtask::detail {
-
-/// One finished span: what ran, on which thread, from when, for how long.
-struct trace_span {
-    std::int64_t start_ns;     // since the trace epoch
-    std::int64_t duration_ns;
-    const char* name;          // a string with static storage duration
-};
-
-/// Set on a pool's worker thread (worker_main): how its lane is named in a trace.
-inline thread_local std::int64_t t_trace_pool = -1;
-inline thread_local std::int64_t t_trace_worker = -1;
-
-/// Is tracing on? relaxed everywhere: a span recorded just before or after a switch is
-/// harmless, and the check is the one predictable branch a task pays when tracing is off.
-inline std::atomic<bool> g_tracing{false};
-
-inline std::chrono::steady_clock::time_point trace_epoch() noexcept {
-    static const std::chrono::steady_clock::time_point epoch = std::chrono::steady_clock::now();
-    return epoch;
-}
-
-inline std::int64_t trace_now_ns() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - trace_epoch())
-        .count();
-}
-
-/// A thread's spans: a linked list of fixed chunks that only its thread appends to. A
-/// reader may run at any time (at exit, workers may still be recording): it reads each
-/// chunk's count with acquire, which the owner publishes with release after writing the
-/// span, and never sees a chunk before its link is published (release/acquire too).
-class trace_buffer {
-public:
-    static constexpr std::size_t k_chunk_spans = 4096;  // 96 KiB: few allocations per thread
-
-    explicit trace_buffer(std::uint32_t thread_number) noexcept
-        : m_thread_number(thread_number), m_pool(t_trace_pool), m_worker(t_trace_worker) {}
-    trace_buffer(const trace_buffer&) = delete;
-    trace_buffer& operator=(const trace_buffer&) = delete;
-
-    /// Owner thread only. Drops the span if no memory is left (tracing must not throw).
-    void record(const trace_span& span) noexcept {
-        if (m_tail == nullptr || m_tail->count.load(std::memory_order_relaxed) == k_chunk_spans) {
-            chunk* fresh = new (std::nothrow) chunk;
-            if (fresh == nullptr) return;
-            // release: a reader that finds the link sees the chunk constructed.
-            if (m_tail == nullptr) {
-                m_head.store(fresh, std::memory_order_release);
-            } else {
-                m_tail->next.store(fresh, std::memory_order_release);
-            }
-            m_tail = fresh;
-        }
-        const std::size_t n = m_tail->count.load(std::memory_order_relaxed);
-        m_tail->spans[n] = span;
-        // release: the span written above is visible to a reader that reads this count.
-        m_tail->count.store(n + 1, std::memory_order_release);
-    }
-
-    /// Any thread: calls fn(span) for every span recorded so far.
-    template <class Fn>
-    void for_each(Fn&& fn) const {
-        for (const chunk* c = m_head.load(std::memory_order_acquire); c != nullptr;
-             c = c->next.load(std::memory_order_acquire)) {
-            const std::size_t n = c->count.load(std::memory_order_acquire);
-            for (std::size_t i = 0; i < n; ++i) fn(c->spans[i]);
-        }
-    }
-
-    [[nodiscard]] std::uint32_t thread_number() const noexcept { return m_thread_number; }
-    /// The pool and worker index of the thread, or -1 for a thread outside every pool.
-    [[nodiscard]] std::int64_t pool() const noexcept { return m_pool; }
-    [[nodiscard]] std::int64_t worker() const noexcept { return m_worker; }
-
-    /// Every buffer ever created, oldest first (buffers live until the process ends:
-    /// a thread that has exited may still have spans to write out).
-    static trace_buffer* first() noexcept { return s_first.load(std::memory_order_acquire); }
-    [[nodiscard]] trace_buffer* next() const noexcept { return m_next; }
-
-    /// The calling thread's buffer, created on its first span.
-    static trace_buffer* of_this_thread() noexcept {
-        thread_local trace_buffer* mine = nullptr;
-        if (mine == nullptr) mine = create();
-        return mine;
-    }
-
-private:
-    struct chunk {
-        trace_span spans[k_chunk_spans];
-        std::atomic<std::size_t> count{0};
-        std::atomic<chunk*> next{nullptr};
-    };
-
-    static trace_buffer* create() noexcept {
-        static std::atomic<std::uint32_t> threads{0};
-        auto* buffer = new (std::nothrow) trace_buffer(threads.fetch_add(1, std::memory_order_relaxed));
-        if (buffer == nullptr) return nullptr;
-        // Push onto the global list (a lock-free stack; buffers are never removed).
-        trace_buffer* head = s_first.load(std::memory_order_relaxed);
-        do {
-            buffer->m_next = head;
-            // release: publishes the buffer's fields to readers of the list.
-        } while (!s_first.compare_exchange_weak(head, buffer, std::memory_order_release, std::memory_order_relaxed));
-        return buffer;
-    }
-
-    std::uint32_t m_thread_number;
-    std::int64_t m_pool;
-    std::int64_t m_worker;
-    std::atomic<chunk*> m_head{nullptr};
-    chunk* m_tail = nullptr;  // owner only
-    trace_buffer* m_next = nullptr;
-    static inline std::atomic<trace_buffer*> s_first{nullptr};
-};
-
-/// Records [start, now) as a span named `name` on the calling thread, if tracing is on.
-inline void record_span(const char* name, std::int64_t start_ns) noexcept {
-    if (trace_buffer* buffer = trace_buffer::of_this_thread()) {
-        buffer->record({start_ns, trace_now_ns() - start_ns, name});
-    }
-}
-
-}  // namespace microtask::detail
-
-// ---- include/microtask/trace.hpp (continued) --------------------------------
-#include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <mutex>
-#include <stdexcept>
-#include <string>
-
-namespace microtask {
-
-/// Starts recording a span for every task a pool's thread takes and runs (stolen forks,
-/// submitted tasks, parts of a reduction) and for every trace_scope. Any thread; O(1).
-/// Spans go to per-thread buffers, without locks; recording costs a clock read before and
-/// after each task. While tracing is off, a task pays one predictable branch.
-inline void start_tracing() noexcept { detail::g_tracing.store(true, std::memory_order_relaxed); }
-
-/// Stops recording; what was recorded stays until the process ends. Any thread; O(1).
-inline void stop_tracing() noexcept { detail::g_tracing.store(false, std::memory_order_relaxed); }
-
-/// Marks a region of your own code as a span named `name` (a string literal, or any
-/// string that outlives the trace) on the calling thread, e.g. one subtask:
-///     mt::trace_scope span("decode tile");
-/// Costs one branch while tracing is off. Not copyable.
-class trace_scope {
-public:
-    explicit trace_scope(const char* name) noexcept
-        : m_name(name), m_start(detail::g_tracing.load(std::memory_order_relaxed) ? detail::trace_now_ns() : -1) {}
-    trace_scope(const trace_scope&) = delete;
-    trace_scope& operator=(const trace_scope&) = delete;
-    ~trace_scope() {
-        if (m_start >= 0) detail::record_span(m_name, m_start);
-    }
-
-private:
-    const char* m_name;
-    std::int64_t m_start;
-};
-
-/// Writes every span recorded so far, by every thread, to `path` as Chrome trace-event
-/// JSON: `{"traceEvents": [...]}` with one complete event ("ph": "X", "ts" and "dur" in
-/// microseconds, "pid", "tid") per span and a "thread_name" event per thread ("pool P
-/// worker I", or "thread T" for a thread outside every pool). Safe while threads still
-/// record (their newest spans may be missing). Returns the number of spans written.
-/// Throws std::runtime_error naming the path if it cannot be written.
-inline std::size_t write_trace(const std::string& path) {
-    std::ofstream out(path);
-    if (!out) throw std::runtime_error("microtask::write_trace: cannot open '" + path + "' for writing");
-    std::size_t spans = 0;
-    out << "{\"traceEvents\": [\n";
-    bool first = true;
-    const auto separator = [&] {
-        if (!first) out << ",\n";
-        first = false;
-    };
-    for (const detail::trace_buffer* buffer = detail::trace_buffer::first(); buffer != nullptr;
-         buffer = buffer->next()) {
-        const auto tid = buffer->thread_number();
-        separator();
-        out << "{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": " << tid << ", \"args\": {\"name\": \"";
-        if (buffer->worker() >= 0) {
-            out << "pool " << buffer->pool() << " worker " << buffer->worker();
-        } else {
-            out << "thread " << tid;
-        }
-        out << "\"}}";
-        buffer->for_each([&](const detail::trace_span& span) {
-            separator();
-            // Names are the library's own or the user's literals: escape quotes and
-            // backslashes so that any of them stays valid JSON.
-            std::string name;
-            for (const char* c = span.name; *c != '\0'; ++c) {
-                if (*c == '"' || *c == '\\') name += '\\';
-                name += *c;
-            }
-            char times[96];
-            std::snprintf(times, sizeof times, "\"ts\": %.3f, \"dur\": %.3f", static_cast<double>(span.start_ns) / 1e3,
-                          static_cast<double>(span.duration_ns) / 1e3);
-            out << "{\"name\": \"" << name << "\", \"ph\": \"X\", " << times << ", \"pid\": 1, \"tid\": " << tid << "}";
-            ++spans;
-        });
-    }
-    out << "\n]}\n";
-    out.flush();
-    if (!out) throw std::runtime_error("microtask::write_trace: writing '" + path + "' failed");
-    return spans;
-}
-
-namespace detail {
-/// MICROTASK_TRACE=path: tracing from the first pool's construction, written to path at
-/// exit. Read once per process.
-inline void trace_from_environment() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        const char* path = std::getenv("MICROTASK_TRACE");
-        if (path == nullptr || *path == '\0') return;
-        static const std::string where = path;
-        start_tracing();
-        std::atexit([] {
-            try {
-                write_trace(where);
-            } catch (const std::exception& error) {
-                std::fprintf(stderr, "%s\n", error.what());
-            }
-        });
-    });
-}
-}  // namespace detail
-
-}  // namespace microtask
-
-// ---- include/microtask/worker_hooks.hpp -------------------------------------
-// microtask — worker_hooks.hpp
-/// @file
-/// Code a pool runs on each of its worker threads when it starts and when it stops.
-
-#include <cstddef>
-#include <functional>
-
-namespace microtask {
-
-/// Functions a thread_pool calls on each worker thread with the worker's index in
-/// [0, size()): `on_start` before the worker takes any task (name the thread, pin it to a
-/// core, set up thread-local state), `on_stop` after its last task, before it exits. Either
-/// may be empty. The pool's constructor returns only after every `on_start` has returned;
-/// if one throws, the constructor stops the pool and rethrows the first exception.
-/// `on_stop` must not throw (the worker would end the program with std::terminate).
-/// Both run concurrently on different workers.
-struct worker_hooks {
-    /// Called first on each worker thread, with its index.
-    std::function<void(std::size_t worker_index)> on_start;
-    /// Called last on each worker thread, with its index.
-    std::function<void(std::size_t worker_index)> on_stop;
-};
-
-}  // namespace microtask
-
 // ---- include/microtask/detail/scheduler.hpp (continued) ---------------------
 #include <atomic>
 #include <chrono>
@@ -2688,7 +2854,6 @@ struct worker_hooks {
 #include <cstdlib>
 #include <exception>
 #include <latch>
-#include <limits>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -2700,7 +2865,8 @@ namespace microtask::detail {
 class scheduler : public seat_table {
 public:
     explicit scheduler(std::size_t worker_count, worker_hooks hooks = {})
-        : seat_table(this, worker_count), m_hooks(std::move(hooks)), m_unsettled(worker_count) {
+        : seat_table(this, worker_count, [](scheduler& self, slot& seat) noexcept { self.return_leased_seat(seat); }),
+          m_hooks(std::move(hooks)), m_unsettled(worker_count) {
         trace_from_environment();
         m_threads.reserve(worker_count);
         // Each worker counts down once its on_start returned: the constructor returns only
@@ -2811,15 +2977,13 @@ public:
         // With more than half of the stack used, only the thread's own forks (never
         // steals, which could each stack another waiting frame on top of this one); the
         // own deque must stay open, as nobody else may be there to take those forks.
-        const reach scope = stack_more_than_half_used() ? reach::own_deque
-                            : home.region != 0         ? reach::own_region
-                                                       : reach::everything;
+        const reach scope = reach_of(home);
         unsigned idle_rounds = 0;
         bool parked = false;  // since we last ran a task
         std::chrono::steady_clock::time_point idle_since{};
         std::chrono::steady_clock::time_point idle_start{};  // for stats: set at the first empty look
         while (!done()) {
-            if (const found_work work = scope == reach::everything ? find_work(home, mode) : find_limited_work(home, scope)) {
+            if (const found_work work = scope == reach::everything ? find_work(home, mode) : find_in_region(*this, home, scope)) {
                 if (idle_rounds != 0) count_idle(home, idle_start);
                 run_found(home, work);
                 idle_rounds = 0;
@@ -2884,33 +3048,6 @@ public:
         });
     }
 
-    static void count_idle(slot& home, std::chrono::steady_clock::time_point since) noexcept {
-        const auto idle = std::chrono::steady_clock::now() - since;
-        slot::counters::add(home.stats.idle_ns, static_cast<std::uint64_t>(
-                                                     std::chrono::duration_cast<std::chrono::nanoseconds>(idle).count()));
-    }
-
-    /// Runs a task found by find_work() inside its own isolation region.
-    static void run_found(slot& home, found_work work) noexcept {
-        slot::counters::add(home.stats.tasks_run);
-        if (g_tracing.load(std::memory_order_relaxed)) [[unlikely]] {
-            const std::int64_t start = trace_now_ns();
-            run_in_region(home, work);
-            record_span("task", start);
-        } else {
-            run_in_region(home, work);
-        }
-    }
-
-    static void run_in_region(slot& home, found_work work) noexcept {
-        if (work.region == home.region) {
-            work.task->execute();
-        } else {
-            const region_scope scope(home, work.region);
-            work.task->execute();
-        }
-    }
-
     /// Pops, takes from the injection queue, or steals one task. Owner of `home` only.
     found_work find_work(slot& home, injection mode = injection::one_at_a_time) {
         // Fairness: every k_fairness_period-th look goes to the shared sources first (the
@@ -2939,30 +3076,6 @@ public:
     }
 
 private:
-    /// What a wait may take (see wait_until): everything; only the work of the seat's
-    /// isolation region; only the seat's own deque (above the region's floor, if any).
-    enum class reach : std::uint8_t { everything, own_region, own_deque };
-
-    found_work find_limited_work(slot& home, reach scope) {
-        const std::int64_t floor = home.region != 0 ? home.region_floor : std::numeric_limits<std::int64_t>::min();
-        if (task_base* task = home.deque.pop_above(floor, nullptr)) return {task, home.region};
-        // The injection queue holds unlabelled work: never taken here.
-        if (scope == reach::own_region) return steal(*this, home, home.region);
-        return {};
-    }
-
-    /// Gives back `home`'s grown ring if its deque is empty (owner only). Retired rings
-    /// are freed only when no thief is reading one: every public seat's flag is clear.
-    void trim_ring(slot& home) noexcept {
-        home.deque.trim(k_idle_ring_capacity, [this] {
-            for (std::size_t i = 0; i < slot_count(); ++i) {
-                // seq_cst: the trimmer's side of steal()'s announce (see there).
-                if (slot_at(i).reading_ring.load(std::memory_order_seq_cst)) return false;
-            }
-            return true;
-        });
-    }
-
     // How long an idle thread spins before it parks: work often comes back within
     // microseconds, a futex wake-up costs 10-50 us, and an idle pool should cost little.
     static constexpr std::chrono::microseconds k_spin_time{100};
@@ -2973,10 +3086,6 @@ private:
     // thread keeps its own cache-warm work most of the time, often enough that a queued
     // outside submit waits for at most a few dozen tasks of any one thread.
     static constexpr std::uint32_t k_fairness_period = 32;
-    // A deque ring bigger than this (32 KiB of pointers) is given back when the deque is
-    // found empty at a quiet moment; smaller rings are kept, so that ordinary bursts do
-    // not reallocate.
-    static constexpr std::size_t k_idle_ring_capacity = 4096;
 
     void worker_main(std::size_t index) {
         slot& home = slot_at(index);
@@ -3103,16 +3212,6 @@ private:
     std::atomic<std::size_t> m_unsettled;  // see drain()
 };
 
-inline void outside_lease::release() noexcept {
-    if (seat == nullptr) return;
-    {
-        std::lock_guard lock(anchor->mutex);
-        if (anchor->sched != nullptr) anchor->sched->return_leased_seat(*seat);
-    }
-    seat = nullptr;
-    anchor.reset();
-}
-
 }  // namespace microtask::detail
 
 // ---- include/microtask/detail/fork_join.hpp (continued) ---------------------
@@ -3232,20 +3331,17 @@ auto fork_join(scheduler& sched, slot& home, Left&& left, Right&& right)
 
 }  // namespace microtask::detail
 
-// ---- include/microtask/detail/fold.hpp (continued) --------------------------
-#include <algorithm>
-#include <atomic>
-#include <chrono>
+// ---- include/microtask/detail/leaf_folds.hpp --------------------------------
+// microtask — detail/leaf_folds.hpp
+// What one leaf of a fold does with its elements (the LeafFold of detail/fold.hpp):
+// map_reduce's leaf maps and accumulates each element; mt::fold's hands the user's body the
+// whole subrange. Also the reducer of nothing, for for_each and distribute.
+
+
 #include <cstddef>
-#include <cstdint>
-#include <exception>
 #include <functional>
 #include <iterator>
-#include <limits>
-#include <ranges>
-#include <stop_token>
 #include <type_traits>
-#include <utility>
 #include <variant>
 
 namespace microtask::detail {
@@ -3298,6 +3394,33 @@ struct body_fold {
     }
 };
 
+/// The reducer of nothing: for for_each and distribute, which only need the traversal.
+struct unit_reducer {
+    using value_type = std::monostate;
+    static constexpr bool is_exactly_associative = true;
+    [[nodiscard]] constexpr std::monostate identity() const noexcept { return {}; }
+    constexpr void combine(std::monostate&, std::monostate&&) const noexcept {}
+};
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/fold.hpp (continued) --------------------------
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <limits>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace microtask::detail {
+
 /// One fold over [0, size): `LeafFold(acc, begin, end)` folds the elements [begin, end)
 /// into `acc`; the operation cuts the range into the policy's leaves and combines.
 template <class LeafFold, reducer Red>
@@ -3307,7 +3430,7 @@ public:
 
     template <class Policy>  // a partition_policy, or detail::leaf_per_element
     fold_operation(scheduler& sched, std::size_t size, const LeafFold& leaf_fold, const Red& red,
-                   const Policy& policy, const std::stop_token& stop)
+                   const Policy& policy, const stop_token& stop)
         : m_sched(sched),
           m_size(size),
           m_leaves(size == 0 ? 0 : policy.leaf_count(size)),
@@ -3555,7 +3678,7 @@ private:
     std::size_t m_leaf_remainder = 0;
     const LeafFold& m_leaf_fold;
     const Red& m_red;
-    const std::stop_token& m_stop;  // the caller's; outlives the operation
+    const stop_token& m_stop;  // the caller's; outlives the operation
     // Written only by the root thread before anything is forked; read by thieves after
     // they stole a fork (the deque's release/acquire publishes them).
     bool m_split_allowed;
@@ -3578,7 +3701,7 @@ private:
 template <class LeafFold, class Red, class Policy>
 typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
                                        const Red& red, const Policy& policy, const call_site& site = {},
-                                       const std::stop_token& stop = {}) {
+                                       const stop_token& stop = {}) {
     if (stop.stop_requested()) throw operation_cancelled();
     if (size == 0) return red.identity();
     call_judgement judgement;
@@ -3605,17 +3728,9 @@ typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const
 template <class It, class Map, class Red, class Policy>
 typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, Map& map, const Red& red,
                                   const Policy& policy, const call_site& site = {},
-                                  const std::stop_token& stop = {}) {
+                                  const stop_token& stop = {}) {
     return run_leaf_fold(sched, size, element_fold<It, Map, Red>{first, map, red}, red, policy, site, stop);
 }
-
-/// The reducer of nothing: for for_each and distribute, which only need the traversal.
-struct unit_reducer {
-    using value_type = std::monostate;
-    static constexpr bool is_exactly_associative = true;
-    [[nodiscard]] constexpr std::monostate identity() const noexcept { return {}; }
-    constexpr void combine(std::monostate&, std::monostate&&) const noexcept {}
-};
 
 }  // namespace microtask::detail
 
@@ -4014,7 +4129,6 @@ struct worker_stats {
 #include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <stop_token>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -4149,7 +4263,7 @@ public:
     /// Otherwise the same as submit(fn).
     template <class F>
         requires value_task<std::decay_t<F>>
-    [[nodiscard]] auto submit(F&& fn, std::stop_token stop) {
+    [[nodiscard]] auto submit(F&& fn, stop_token stop) {
         return submit([fn = std::forward<F>(fn), stop = std::move(stop)]() mutable -> decltype(auto) {
             if (stop.stop_requested()) throw operation_cancelled();
             return fn();
@@ -4234,7 +4348,6 @@ inline thread_pool& default_pool() {
 #include <functional>
 #include <optional>
 #include <ranges>
-#include <stop_token>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -4244,7 +4357,7 @@ namespace microtask {
 
 namespace detail {
 template <class Parts, class Fn>
-auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const std::stop_token& stop) {
+auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const stop_token& stop) {
     using reference = std::ranges::range_reference_t<Parts>;
     using result = std::invoke_result_t<Fn&, reference>;
     const auto count = static_cast<std::size_t>(std::ranges::size(parts));
@@ -4283,7 +4396,7 @@ auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const std::stop_tok
 template <splittable_range Parts, class Fn>
     requires value_task<Fn, std::ranges::range_reference_t<Parts>>
 auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
-    return detail::run_distribute(pool, parts, fn, std::stop_token{});
+    return detail::run_distribute(pool, parts, fn, stop_token{});
 }
 
 /// distribute that stops early when `stop` is stopped: parts not yet started are
@@ -4291,7 +4404,7 @@ auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
 /// returning results for some parts only. Checked before each part.
 template <splittable_range Parts, class Fn>
     requires value_task<Fn, std::ranges::range_reference_t<Parts>>
-auto distribute(thread_pool& pool, Parts&& parts, Fn fn, std::stop_token stop) {
+auto distribute(thread_pool& pool, Parts&& parts, Fn fn, stop_token stop) {
     return detail::run_distribute(pool, parts, fn, stop);
 }
 
@@ -4319,7 +4432,7 @@ auto distribute(Parts&& parts, Fn fn) {
 /// distribute with a stop token, on mt::default_pool().
 template <splittable_range Parts, class Fn>
     requires value_task<Fn, std::ranges::range_reference_t<Parts>>
-auto distribute(Parts&& parts, Fn fn, std::stop_token stop) {
+auto distribute(Parts&& parts, Fn fn, stop_token stop) {
     return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn), std::move(stop));
 }
 
@@ -4342,7 +4455,6 @@ auto distribute(Parts&& parts, Fn fn, std::stop_token stop) {
 #include <functional>
 #include <iterator>
 #include <ranges>
-#include <stop_token>
 #include <utility>
 #include <variant>
 
@@ -4361,7 +4473,7 @@ namespace detail {
 template <bool Leftmost, class It, class Pred>
 class search_operation {
 public:
-    search_operation(scheduler& sched, It first, std::size_t size, Pred& pred, const std::stop_token& stop,
+    search_operation(scheduler& sched, It first, std::size_t size, Pred& pred, const stop_token& stop,
                      std::size_t participants) noexcept
         : m_sched(sched),
           m_first(first),
@@ -4486,7 +4598,7 @@ private:
     std::size_t m_chunk_count;
     std::size_t m_participants;
     Pred& m_pred;
-    const std::stop_token& m_stop;
+    const stop_token& m_stop;
     std::atomic<std::size_t> m_next_chunk{0};
     std::atomic<std::size_t> m_hit;  // the smallest hit published so far; m_size for none
     std::atomic<bool> m_failed{false};
@@ -4496,7 +4608,7 @@ private:
 
 /// The index of the leftmost hit (Leftmost) or of some hit, `size` if none.
 template <bool Leftmost, class It, class Pred>
-std::size_t run_search(thread_pool& pool, It first, std::size_t size, Pred& pred, const std::stop_token& stop) {
+std::size_t run_search(thread_pool& pool, It first, std::size_t size, Pred& pred, const stop_token& stop) {
     if (stop.stop_requested()) throw operation_cancelled();
     if (size == 0) return 0;
     scheduler& sched = pool_access::of(pool);
@@ -4510,7 +4622,7 @@ std::size_t run_search(thread_pool& pool, It first, std::size_t size, Pred& pred
 /// The iterator to that hit; the callers turn it into std::ranges::dangling for an
 /// rvalue range that does not borrow, as std::ranges::find_if does.
 template <bool Leftmost, class Range, class Pred>
-std::ranges::iterator_t<Range> search(thread_pool& pool, Range& range, Pred& pred, const std::stop_token& stop) {
+std::ranges::iterator_t<Range> search(thread_pool& pool, Range& range, Pred& pred, const stop_token& stop) {
     auto first = std::ranges::begin(range);
     const auto size = static_cast<std::size_t>(std::ranges::size(range));
     const std::size_t index = run_search<Leftmost>(pool, first, size, pred, stop);
@@ -4541,7 +4653,7 @@ concept search_predicate = std::indirect_unary_predicate<Pred, std::ranges::iter
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
 [[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_first(thread_pool& pool, Range&& range, Pred pred,
-                                                                  std::stop_token stop = {}) {
+                                                                  stop_token stop = {}) {
     return detail::search<true>(pool, range, pred, stop);
 }
 
@@ -4553,7 +4665,7 @@ template <splittable_range Range, class Pred>
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
 [[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_any(thread_pool& pool, Range&& range, Pred pred,
-                                                                std::stop_token stop = {}) {
+                                                                stop_token stop = {}) {
     return detail::search<false>(pool, range, pred, stop);
 }
 
@@ -4561,7 +4673,7 @@ template <splittable_range Range, class Pred>
 /// != end. Stops at the first match any thread finds. Same thread-safety and exceptions.
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
-[[nodiscard]] bool any_of(thread_pool& pool, Range&& range, Pred pred, std::stop_token stop = {}) {
+[[nodiscard]] bool any_of(thread_pool& pool, Range&& range, Pred pred, stop_token stop = {}) {
     const auto size = static_cast<std::size_t>(std::ranges::size(range));
     return detail::run_search<false>(pool, std::ranges::begin(range), size, pred, stop) != size;
 }
@@ -4570,7 +4682,7 @@ template <splittable_range Range, class Pred>
 /// the first match any thread finds. Same thread-safety and exceptions as find_any.
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
-[[nodiscard]] bool none_of(thread_pool& pool, Range&& range, Pred pred, std::stop_token stop = {}) {
+[[nodiscard]] bool none_of(thread_pool& pool, Range&& range, Pred pred, stop_token stop = {}) {
     return !any_of(pool, std::forward<Range>(range), std::move(pred), std::move(stop));
 }
 
@@ -4578,7 +4690,7 @@ template <splittable_range Range, class Pred>
 /// the first element any thread finds false. Same thread-safety and exceptions as find_any.
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
-[[nodiscard]] bool all_of(thread_pool& pool, Range&& range, Pred pred, std::stop_token stop = {}) {
+[[nodiscard]] bool all_of(thread_pool& pool, Range&& range, Pred pred, stop_token stop = {}) {
     auto fails = [&pred](auto&& element) { return !static_cast<bool>(std::invoke(pred, element)); };
     const auto size = static_cast<std::size_t>(std::ranges::size(range));
     return detail::run_search<false>(pool, std::ranges::begin(range), size, fails, stop) == size;
@@ -4588,35 +4700,35 @@ template <splittable_range Range, class Pred>
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
 [[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_first(Range&& range, Pred pred,
-                                                                  std::stop_token stop = {}) {
+                                                                  stop_token stop = {}) {
     return find_first(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
 }
 
 /// find_any on mt::default_pool().
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
-[[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_any(Range&& range, Pred pred, std::stop_token stop = {}) {
+[[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_any(Range&& range, Pred pred, stop_token stop = {}) {
     return find_any(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
 }
 
 /// any_of on mt::default_pool().
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
-[[nodiscard]] bool any_of(Range&& range, Pred pred, std::stop_token stop = {}) {
+[[nodiscard]] bool any_of(Range&& range, Pred pred, stop_token stop = {}) {
     return any_of(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
 }
 
 /// all_of on mt::default_pool().
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
-[[nodiscard]] bool all_of(Range&& range, Pred pred, std::stop_token stop = {}) {
+[[nodiscard]] bool all_of(Range&& range, Pred pred, stop_token stop = {}) {
     return all_of(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
 }
 
 /// none_of on mt::default_pool().
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
-[[nodiscard]] bool none_of(Range&& range, Pred pred, std::stop_token stop = {}) {
+[[nodiscard]] bool none_of(Range&& range, Pred pred, stop_token stop = {}) {
     return none_of(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
 }
 
@@ -4961,7 +5073,6 @@ template <reducer R>
 // ---- include/microtask/fold.hpp (continued) ---------------------------------
 #include <functional>
 #include <ranges>
-#include <stop_token>
 #include <type_traits>
 #include <utility>
 
@@ -5010,7 +5121,7 @@ template <splittable_range Range, reducer Red, class Body, partition_policy Poli
 template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
     requires leaf_body<Body, typename Red::value_type, Range>
 [[nodiscard]] typename Red::value_type fold(thread_pool& pool, Range&& range, Red red, Body body,
-                                            std::stop_token stop, Policy policy = {}, call_site site = {}) {
+                                            stop_token stop, Policy policy = {}, call_site site = {}) {
     using iterator = std::ranges::iterator_t<Range>;
     return detail::run_leaf_fold(detail::pool_access::of(pool),
                                  static_cast<std::size_t>(std::ranges::size(range)),
@@ -5054,7 +5165,7 @@ template <splittable_range Range, class T, class Body, reducer_operation<T> Comb
 /// fold with a stop token, on mt::default_pool().
 template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
     requires leaf_body<Body, typename Red::value_type, Range>
-[[nodiscard]] typename Red::value_type fold(Range&& range, Red red, Body body, std::stop_token stop,
+[[nodiscard]] typename Red::value_type fold(Range&& range, Red red, Body body, stop_token stop,
                                             Policy policy = {}, call_site site = {}) {
     return fold(default_pool(), std::forward<Range>(range), std::move(red), std::move(body), std::move(stop), policy,
                 site);
@@ -5070,7 +5181,6 @@ template <splittable_range Range, reducer Red, class Body, partition_policy Poli
 
 #include <functional>
 #include <ranges>
-#include <stop_token>
 #include <utility>
 #include <variant>
 
@@ -5079,7 +5189,7 @@ namespace microtask {
 namespace detail {
 template <class Range, class Fn, class Policy>
 void run_for_each(thread_pool& pool, Range& range, Fn& fn, const Policy& policy, const call_site& site,
-                  const std::stop_token& stop) {
+                  const stop_token& stop) {
     auto visit = [&fn](std::ranges::range_reference_t<Range> element) {
         std::invoke(fn, std::forward<std::ranges::range_reference_t<Range>>(element));
         return std::monostate{};
@@ -5096,7 +5206,7 @@ void run_for_each(thread_pool& pool, Range& range, Fn& fn, const Policy& policy,
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
 void for_each(thread_pool& pool, Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
-    detail::run_for_each(pool, range, fn, policy, site, std::stop_token{});
+    detail::run_for_each(pool, range, fn, policy, site, stop_token{});
 }
 
 /// for_each that stops early when `stop` is stopped: the leaves not yet started are
@@ -5104,7 +5214,7 @@ void for_each(thread_pool& pool, Range&& range, Fn fn, Policy policy = {}, call_
 /// call throws mt::operation_cancelled. Checked once per leaf, not per element.
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
-void for_each(thread_pool& pool, Range&& range, Fn fn, std::stop_token stop, Policy policy = {},
+void for_each(thread_pool& pool, Range&& range, Fn fn, stop_token stop, Policy policy = {},
               call_site site = {}) {
     detail::run_for_each(pool, range, fn, policy, site, stop);
 }
@@ -5119,7 +5229,7 @@ void for_each(Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
 /// for_each with a stop token, on mt::default_pool().
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
-void for_each(Range&& range, Fn fn, std::stop_token stop, Policy policy = {}, call_site site = {}) {
+void for_each(Range&& range, Fn fn, stop_token stop, Policy policy = {}, call_site site = {}) {
     for_each(default_pool(), std::forward<Range>(range), std::move(fn), std::move(stop), policy, site);
 }
 
@@ -5235,7 +5345,6 @@ auto join(A&& a, B&& b) {
 
 #include <functional>
 #include <ranges>
-#include <stop_token>
 #include <type_traits>
 #include <utility>
 
@@ -5273,7 +5382,7 @@ template <splittable_range Range, class Map, class Red, partition_policy Policy 
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
              reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
 [[nodiscard]] typename Red::value_type map_reduce(thread_pool& pool, Range&& range, Map map, Red red,
-                                                  std::stop_token stop, Policy policy = {}, call_site site = {}) {
+                                                  stop_token stop, Policy policy = {}, call_site site = {}) {
     return detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
                             static_cast<std::size_t>(std::ranges::size(range)), map, red, policy, site, stop);
 }
@@ -5291,7 +5400,7 @@ template <splittable_range Range, class Map, class Red, partition_policy Policy 
 template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
              reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
-[[nodiscard]] typename Red::value_type map_reduce(Range&& range, Map map, Red red, std::stop_token stop,
+[[nodiscard]] typename Red::value_type map_reduce(Range&& range, Map map, Red red, stop_token stop,
                                                   Policy policy = {}, call_site site = {}) {
     return map_reduce(default_pool(), std::forward<Range>(range), std::move(map), std::move(red), std::move(stop),
                       policy, site);
@@ -5600,7 +5709,6 @@ void pipeline(std::size_t max_in_flight, Source source, Transform transform, Sin
 
 #include <cstddef>
 #include <ranges>
-#include <stop_token>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -5678,7 +5786,7 @@ template <splittable_range Range, class Red, partition_policy Policy = adaptive>
 /// mt::operation_cancelled (see map_reduce with a stop token).
 template <splittable_range Range, class Red, partition_policy Policy = adaptive>
     requires reducer_for<Red, std::ranges::range_reference_t<Range>>
-[[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, std::stop_token stop,
+[[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, stop_token stop,
                                               Policy policy = {}, call_site site = {}) {
     return map_reduce(
         pool, std::forward<Range>(range),
@@ -6285,13 +6393,16 @@ void parallel_sort(thread_pool& pool, It first, std::size_t size, Comp& comp) {
 namespace microtask {
 
 /// A range mt::sort can sort with `Comp`: random access with a known size
-/// (splittable_range), and std::sortable for its iterator, i.e. `comp(a, b)` is a strict
-/// weak order on the elements and the elements can be moved out and back.
+/// (splittable_range), and what std::sortable asks of its iterator, i.e. `comp(a, b)` is
+/// a strict weak order on the elements and the elements can be moved out and back.
+/// (Spelled out rather than std::sortable, which libc++ 14 does not have.)
 /// Semantic requirement the compiler cannot check: `comp` is a strict weak order, and
 /// calling it concurrently from several threads is safe (it is called on one shared
 /// object).
 template <class R, class Comp>
-concept sortable_range = splittable_range<R> && std::sortable<std::ranges::iterator_t<R>, Comp>;
+concept sortable_range = splittable_range<R> && std::indirectly_movable_storable<std::ranges::iterator_t<R>, std::ranges::iterator_t<R>> &&
+                         std::indirectly_swappable<std::ranges::iterator_t<R>> &&
+                         std::indirect_strict_weak_order<Comp, std::ranges::iterator_t<R>>;
 
 /// Sorts `range` in place into non-descending order by `comp`, in parallel on `pool`.
 /// The order of equivalent elements is unspecified (use stable_sort to keep it).
@@ -6307,7 +6418,7 @@ concept sortable_range = splittable_range<R> && std::sortable<std::ranges::itera
 ///   task of `pool`.
 /// - Throws: std::bad_alloc (the buffer); the first exception `comp` or a move threw.
 ///   Then the range holds valid but unspecified values (some may be moved-from).
-template <class Range, class Comp = std::ranges::less>
+template <class Range, class Comp = std::less<>>
     requires sortable_range<Range, Comp>
 void sort(thread_pool& pool, Range&& range, Comp comp = {}) {
     detail::parallel_sort<false>(pool, std::ranges::begin(range), static_cast<std::size_t>(std::ranges::size(range)),
@@ -6319,7 +6430,7 @@ void sort(thread_pool& pool, Range&& range, Comp comp = {}) {
 /// merge puts an element of the left run before an equivalent one of the right. The
 /// result is therefore fully determined by the input, whatever the pool size. Same
 /// complexity, thread-safety and exceptions as mt::sort.
-template <class Range, class Comp = std::ranges::less>
+template <class Range, class Comp = std::less<>>
     requires sortable_range<Range, Comp>
 void stable_sort(thread_pool& pool, Range&& range, Comp comp = {}) {
     detail::parallel_sort<true>(pool, std::ranges::begin(range), static_cast<std::size_t>(std::ranges::size(range)),
@@ -6327,14 +6438,14 @@ void stable_sort(thread_pool& pool, Range&& range, Comp comp = {}) {
 }
 
 /// mt::sort on mt::default_pool().
-template <class Range, class Comp = std::ranges::less>
+template <class Range, class Comp = std::less<>>
     requires sortable_range<Range, Comp>
 void sort(Range&& range, Comp comp = {}) {
     sort(default_pool(), std::forward<Range>(range), std::move(comp));
 }
 
 /// mt::stable_sort on mt::default_pool().
-template <class Range, class Comp = std::ranges::less>
+template <class Range, class Comp = std::less<>>
     requires sortable_range<Range, Comp>
 void stable_sort(Range&& range, Comp comp = {}) {
     stable_sort(default_pool(), std::forward<Range>(range), std::move(comp));
@@ -6354,7 +6465,6 @@ void stable_sort(Range&& range, Comp comp = {}) {
 #include <exception>
 #include <mutex>
 #include <stdexcept>
-#include <stop_token>
 #include <type_traits>
 #include <utility>
 
@@ -6383,7 +6493,7 @@ public:
     explicit task_group(thread_pool& pool) noexcept : m_sched(detail::pool_access::of(pool)) {}
     /// An empty group bound to `stop`: when it is stopped, the tasks that have not
     /// started are skipped, as after cancel(). O(1), never throws.
-    task_group(thread_pool& pool, std::stop_token stop) noexcept
+    task_group(thread_pool& pool, stop_token stop) noexcept
         : m_sched(detail::pool_access::of(pool)), m_stop(std::move(stop)) {}
     task_group(const task_group&) = delete;
     task_group& operator=(const task_group&) = delete;
@@ -6529,7 +6639,7 @@ private:
     }
 
     detail::scheduler& m_sched;
-    std::stop_token m_stop;
+    stop_token m_stop;
     std::atomic<bool> m_cancel_requested{false};
     std::atomic<bool> m_skipped{false};  // a task was skipped since the last wait()
     std::atomic<std::uint64_t> m_state{0};

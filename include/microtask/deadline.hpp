@@ -1,17 +1,18 @@
 // microtask — deadline.hpp
 /// @file
-/// A time limit for any operation that takes a std::stop_token.
+/// A time limit for any operation that takes a stop_token.
 #pragma once
+
+#include "cancellation.hpp"
 
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <stop_token>
 #include <thread>
 
 namespace microtask {
 
-/// A std::stop_source that a timer stops at a point in time: pass token() to map_reduce,
+/// A stop_source that a timer stops at a point in time: pass token() to map_reduce,
 /// find_first, a task_group, ... and the operation throws mt::operation_cancelled if it
 /// is still running then.
 ///
@@ -31,7 +32,7 @@ class deadline {
 public:
     /// Stops token() at `when` on the steady clock.
     explicit deadline(std::chrono::steady_clock::time_point when)
-        : m_timer([this, when](std::stop_token destroyed) { sleep_until(when, destroyed); }) {}
+        : m_timer([this, when] { sleep_until(when); }) {}
 
     /// Stops token() `timeout` from now.
     template <class Rep, class Period>
@@ -42,10 +43,17 @@ public:
     deadline(const deadline&) = delete;
     deadline& operator=(const deadline&) = delete;
     /// Stops the timer early (without stopping the token) and joins it. Never throws.
-    ~deadline() = default;
+    ~deadline() {
+        {
+            std::lock_guard lock(m_mutex);
+            m_destroying = true;
+        }
+        m_wake.notify_one();
+        m_timer.join();
+    }
 
     /// The token the timer stops. Copies share the state and may outlive the deadline.
-    [[nodiscard]] std::stop_token token() const noexcept { return m_source.get_token(); }
+    [[nodiscard]] stop_token token() const noexcept { return m_source.get_token(); }
 
     /// Stops the token now. Returns false if it was already stopped. Never throws.
     bool request_stop() noexcept { return m_source.request_stop(); }
@@ -54,20 +62,20 @@ public:
     [[nodiscard]] bool expired() const noexcept { return m_source.stop_requested(); }
 
 private:
-    void sleep_until(std::chrono::steady_clock::time_point when, const std::stop_token& destroyed) {
-        std::mutex mutex;
-        std::condition_variable_any wake;
-        std::unique_lock lock(mutex);
+    void sleep_until(std::chrono::steady_clock::time_point when) {
+        std::unique_lock lock(m_mutex);
         // Returns early only when the deadline object is being destroyed.
-        if (!wake.wait_until(lock, destroyed, when, [] { return false; })) {
-            if (!destroyed.stop_requested()) m_source.request_stop();
-        }
+        if (!m_wake.wait_until(lock, when, [this] { return m_destroying; })) m_source.request_stop();
     }
 
-    // Declared first: the timer thread uses it, so it must be built before the thread
-    // starts and destroyed after the thread is joined.
-    std::stop_source m_source;
-    std::jthread m_timer;
+    // Declared before the timer: the timer thread uses them, so they must be built before
+    // the thread starts and destroyed after it is joined. (No std::jthread: libc++ 14 has
+    // none.)
+    stop_source m_source;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    bool m_destroying = false;  // guarded by m_mutex
+    std::thread m_timer;
 };
 
 }  // namespace microtask

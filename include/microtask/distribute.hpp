@@ -13,7 +13,7 @@
 #include <functional>
 #include <optional>
 #include <ranges>
-#include <stop_token>
+#include "cancellation.hpp"
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -23,7 +23,7 @@ namespace microtask {
 
 namespace detail {
 template <class Parts, class Fn>
-auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const std::stop_token& stop) {
+auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const stop_token& stop) {
     using reference = std::ranges::range_reference_t<Parts>;
     using result = std::invoke_result_t<Fn&, reference>;
     const auto count = static_cast<std::size_t>(std::ranges::size(parts));
@@ -62,7 +62,7 @@ auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const std::stop_tok
 template <splittable_range Parts, class Fn>
     requires value_task<Fn, std::ranges::range_reference_t<Parts>>
 auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
-    return detail::run_distribute(pool, parts, fn, std::stop_token{});
+    return detail::run_distribute(pool, parts, fn, stop_token{});
 }
 
 /// distribute that stops early when `stop` is stopped: parts not yet started are
@@ -70,7 +70,7 @@ auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
 /// returning results for some parts only. Checked before each part.
 template <splittable_range Parts, class Fn>
     requires value_task<Fn, std::ranges::range_reference_t<Parts>>
-auto distribute(thread_pool& pool, Parts&& parts, Fn fn, std::stop_token stop) {
+auto distribute(thread_pool& pool, Parts&& parts, Fn fn, stop_token stop) {
     return detail::run_distribute(pool, parts, fn, stop);
 }
 
@@ -98,7 +98,7 @@ auto distribute(Parts&& parts, Fn fn) {
 /// distribute with a stop token, on mt::default_pool().
 template <splittable_range Parts, class Fn>
     requires value_task<Fn, std::ranges::range_reference_t<Parts>>
-auto distribute(Parts&& parts, Fn fn, std::stop_token stop) {
+auto distribute(Parts&& parts, Fn fn, stop_token stop) {
     return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn), std::move(stop));
 }
 

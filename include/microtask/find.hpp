@@ -21,7 +21,6 @@
 #include <functional>
 #include <iterator>
 #include <ranges>
-#include <stop_token>
 #include <utility>
 #include <variant>
 
@@ -40,7 +39,7 @@ namespace detail {
 template <bool Leftmost, class It, class Pred>
 class search_operation {
 public:
-    search_operation(scheduler& sched, It first, std::size_t size, Pred& pred, const std::stop_token& stop,
+    search_operation(scheduler& sched, It first, std::size_t size, Pred& pred, const stop_token& stop,
                      std::size_t participants) noexcept
         : m_sched(sched),
           m_first(first),
@@ -165,7 +164,7 @@ private:
     std::size_t m_chunk_count;
     std::size_t m_participants;
     Pred& m_pred;
-    const std::stop_token& m_stop;
+    const stop_token& m_stop;
     std::atomic<std::size_t> m_next_chunk{0};
     std::atomic<std::size_t> m_hit;  // the smallest hit published so far; m_size for none
     std::atomic<bool> m_failed{false};
@@ -175,7 +174,7 @@ private:
 
 /// The index of the leftmost hit (Leftmost) or of some hit, `size` if none.
 template <bool Leftmost, class It, class Pred>
-std::size_t run_search(thread_pool& pool, It first, std::size_t size, Pred& pred, const std::stop_token& stop) {
+std::size_t run_search(thread_pool& pool, It first, std::size_t size, Pred& pred, const stop_token& stop) {
     if (stop.stop_requested()) throw operation_cancelled();
     if (size == 0) return 0;
     scheduler& sched = pool_access::of(pool);
@@ -189,7 +188,7 @@ std::size_t run_search(thread_pool& pool, It first, std::size_t size, Pred& pred
 /// The iterator to that hit; the callers turn it into std::ranges::dangling for an
 /// rvalue range that does not borrow, as std::ranges::find_if does.
 template <bool Leftmost, class Range, class Pred>
-std::ranges::iterator_t<Range> search(thread_pool& pool, Range& range, Pred& pred, const std::stop_token& stop) {
+std::ranges::iterator_t<Range> search(thread_pool& pool, Range& range, Pred& pred, const stop_token& stop) {
     auto first = std::ranges::begin(range);
     const auto size = static_cast<std::size_t>(std::ranges::size(range));
     const std::size_t index = run_search<Leftmost>(pool, first, size, pred, stop);
@@ -220,7 +219,7 @@ concept search_predicate = std::indirect_unary_predicate<Pred, std::ranges::iter
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
 [[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_first(thread_pool& pool, Range&& range, Pred pred,
-                                                                  std::stop_token stop = {}) {
+                                                                  stop_token stop = {}) {
     return detail::search<true>(pool, range, pred, stop);
 }
 
@@ -232,7 +231,7 @@ template <splittable_range Range, class Pred>
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
 [[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_any(thread_pool& pool, Range&& range, Pred pred,
-                                                                std::stop_token stop = {}) {
+                                                                stop_token stop = {}) {
     return detail::search<false>(pool, range, pred, stop);
 }
 
@@ -240,7 +239,7 @@ template <splittable_range Range, class Pred>
 /// != end. Stops at the first match any thread finds. Same thread-safety and exceptions.
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
-[[nodiscard]] bool any_of(thread_pool& pool, Range&& range, Pred pred, std::stop_token stop = {}) {
+[[nodiscard]] bool any_of(thread_pool& pool, Range&& range, Pred pred, stop_token stop = {}) {
     const auto size = static_cast<std::size_t>(std::ranges::size(range));
     return detail::run_search<false>(pool, std::ranges::begin(range), size, pred, stop) != size;
 }
@@ -249,7 +248,7 @@ template <splittable_range Range, class Pred>
 /// the first match any thread finds. Same thread-safety and exceptions as find_any.
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
-[[nodiscard]] bool none_of(thread_pool& pool, Range&& range, Pred pred, std::stop_token stop = {}) {
+[[nodiscard]] bool none_of(thread_pool& pool, Range&& range, Pred pred, stop_token stop = {}) {
     return !any_of(pool, std::forward<Range>(range), std::move(pred), std::move(stop));
 }
 
@@ -257,7 +256,7 @@ template <splittable_range Range, class Pred>
 /// the first element any thread finds false. Same thread-safety and exceptions as find_any.
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
-[[nodiscard]] bool all_of(thread_pool& pool, Range&& range, Pred pred, std::stop_token stop = {}) {
+[[nodiscard]] bool all_of(thread_pool& pool, Range&& range, Pred pred, stop_token stop = {}) {
     auto fails = [&pred](auto&& element) { return !static_cast<bool>(std::invoke(pred, element)); };
     const auto size = static_cast<std::size_t>(std::ranges::size(range));
     return detail::run_search<false>(pool, std::ranges::begin(range), size, fails, stop) == size;
@@ -267,35 +266,35 @@ template <splittable_range Range, class Pred>
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
 [[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_first(Range&& range, Pred pred,
-                                                                  std::stop_token stop = {}) {
+                                                                  stop_token stop = {}) {
     return find_first(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
 }
 
 /// find_any on mt::default_pool().
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
-[[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_any(Range&& range, Pred pred, std::stop_token stop = {}) {
+[[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_any(Range&& range, Pred pred, stop_token stop = {}) {
     return find_any(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
 }
 
 /// any_of on mt::default_pool().
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
-[[nodiscard]] bool any_of(Range&& range, Pred pred, std::stop_token stop = {}) {
+[[nodiscard]] bool any_of(Range&& range, Pred pred, stop_token stop = {}) {
     return any_of(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
 }
 
 /// all_of on mt::default_pool().
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
-[[nodiscard]] bool all_of(Range&& range, Pred pred, std::stop_token stop = {}) {
+[[nodiscard]] bool all_of(Range&& range, Pred pred, stop_token stop = {}) {
     return all_of(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
 }
 
 /// none_of on mt::default_pool().
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
-[[nodiscard]] bool none_of(Range&& range, Pred pred, std::stop_token stop = {}) {
+[[nodiscard]] bool none_of(Range&& range, Pred pred, stop_token stop = {}) {
     return none_of(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
 }
 

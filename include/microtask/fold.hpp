@@ -14,7 +14,7 @@
 
 #include <functional>
 #include <ranges>
-#include <stop_token>
+#include "cancellation.hpp"
 #include <type_traits>
 #include <utility>
 
@@ -63,7 +63,7 @@ template <splittable_range Range, reducer Red, class Body, partition_policy Poli
 template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
     requires leaf_body<Body, typename Red::value_type, Range>
 [[nodiscard]] typename Red::value_type fold(thread_pool& pool, Range&& range, Red red, Body body,
-                                            std::stop_token stop, Policy policy = {}, call_site site = {}) {
+                                            stop_token stop, Policy policy = {}, call_site site = {}) {
     using iterator = std::ranges::iterator_t<Range>;
     return detail::run_leaf_fold(detail::pool_access::of(pool),
                                  static_cast<std::size_t>(std::ranges::size(range)),
@@ -107,7 +107,7 @@ template <splittable_range Range, class T, class Body, reducer_operation<T> Comb
 /// fold with a stop token, on mt::default_pool().
 template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
     requires leaf_body<Body, typename Red::value_type, Range>
-[[nodiscard]] typename Red::value_type fold(Range&& range, Red red, Body body, std::stop_token stop,
+[[nodiscard]] typename Red::value_type fold(Range&& range, Red red, Body body, stop_token stop,
                                             Policy policy = {}, call_site site = {}) {
     return fold(default_pool(), std::forward<Range>(range), std::move(red), std::move(body), std::move(stop), policy,
                 site);

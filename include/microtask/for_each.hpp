@@ -10,7 +10,7 @@
 
 #include <functional>
 #include <ranges>
-#include <stop_token>
+#include "cancellation.hpp"
 #include <utility>
 #include <variant>
 
@@ -19,7 +19,7 @@ namespace microtask {
 namespace detail {
 template <class Range, class Fn, class Policy>
 void run_for_each(thread_pool& pool, Range& range, Fn& fn, const Policy& policy, const call_site& site,
-                  const std::stop_token& stop) {
+                  const stop_token& stop) {
     auto visit = [&fn](std::ranges::range_reference_t<Range> element) {
         std::invoke(fn, std::forward<std::ranges::range_reference_t<Range>>(element));
         return std::monostate{};
@@ -36,7 +36,7 @@ void run_for_each(thread_pool& pool, Range& range, Fn& fn, const Policy& policy,
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
 void for_each(thread_pool& pool, Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
-    detail::run_for_each(pool, range, fn, policy, site, std::stop_token{});
+    detail::run_for_each(pool, range, fn, policy, site, stop_token{});
 }
 
 /// for_each that stops early when `stop` is stopped: the leaves not yet started are
@@ -44,7 +44,7 @@ void for_each(thread_pool& pool, Range&& range, Fn fn, Policy policy = {}, call_
 /// call throws mt::operation_cancelled. Checked once per leaf, not per element.
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
-void for_each(thread_pool& pool, Range&& range, Fn fn, std::stop_token stop, Policy policy = {},
+void for_each(thread_pool& pool, Range&& range, Fn fn, stop_token stop, Policy policy = {},
               call_site site = {}) {
     detail::run_for_each(pool, range, fn, policy, site, stop);
 }
@@ -59,7 +59,7 @@ void for_each(Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
 /// for_each with a stop token, on mt::default_pool().
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
-void for_each(Range&& range, Fn fn, std::stop_token stop, Policy policy = {}, call_site site = {}) {
+void for_each(Range&& range, Fn fn, stop_token stop, Policy policy = {}, call_site site = {}) {
     for_each(default_pool(), std::forward<Range>(range), std::move(fn), std::move(stop), policy, site);
 }
 

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "detail/scheduler.hpp"
-#include "detail/slot.hpp"
+#include "detail/regions.hpp"
 #include "thread_pool.hpp"
 
 #include <concepts>

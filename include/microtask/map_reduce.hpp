@@ -10,7 +10,7 @@
 
 #include <functional>
 #include <ranges>
-#include <stop_token>
+#include "cancellation.hpp"
 #include <type_traits>
 #include <utility>
 
@@ -48,7 +48,7 @@ template <splittable_range Range, class Map, class Red, partition_policy Policy 
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
              reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
 [[nodiscard]] typename Red::value_type map_reduce(thread_pool& pool, Range&& range, Map map, Red red,
-                                                  std::stop_token stop, Policy policy = {}, call_site site = {}) {
+                                                  stop_token stop, Policy policy = {}, call_site site = {}) {
     return detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
                             static_cast<std::size_t>(std::ranges::size(range)), map, red, policy, site, stop);
 }
@@ -66,7 +66,7 @@ template <splittable_range Range, class Map, class Red, partition_policy Policy 
 template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
              reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
-[[nodiscard]] typename Red::value_type map_reduce(Range&& range, Map map, Red red, std::stop_token stop,
+[[nodiscard]] typename Red::value_type map_reduce(Range&& range, Map map, Red red, stop_token stop,
                                                   Policy policy = {}, call_site site = {}) {
     return map_reduce(default_pool(), std::forward<Range>(range), std::move(map), std::move(red), std::move(stop),
                       policy, site);

@@ -10,7 +10,7 @@
 
 #include <cstddef>
 #include <ranges>
-#include <stop_token>
+#include "cancellation.hpp"
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -88,7 +88,7 @@ template <splittable_range Range, class Red, partition_policy Policy = adaptive>
 /// mt::operation_cancelled (see map_reduce with a stop token).
 template <splittable_range Range, class Red, partition_policy Policy = adaptive>
     requires reducer_for<Red, std::ranges::range_reference_t<Range>>
-[[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, std::stop_token stop,
+[[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, stop_token stop,
                                               Policy policy = {}, call_site site = {}) {
     return map_reduce(
         pool, std::forward<Range>(range),

@@ -16,13 +16,16 @@
 namespace microtask {
 
 /// A range mt::sort can sort with `Comp`: random access with a known size
-/// (splittable_range), and std::sortable for its iterator, i.e. `comp(a, b)` is a strict
-/// weak order on the elements and the elements can be moved out and back.
+/// (splittable_range), and what std::sortable asks of its iterator, i.e. `comp(a, b)` is
+/// a strict weak order on the elements and the elements can be moved out and back.
+/// (Spelled out rather than std::sortable, which libc++ 14 does not have.)
 /// Semantic requirement the compiler cannot check: `comp` is a strict weak order, and
 /// calling it concurrently from several threads is safe (it is called on one shared
 /// object).
 template <class R, class Comp>
-concept sortable_range = splittable_range<R> && std::sortable<std::ranges::iterator_t<R>, Comp>;
+concept sortable_range = splittable_range<R> && std::indirectly_movable_storable<std::ranges::iterator_t<R>, std::ranges::iterator_t<R>> &&
+                         std::indirectly_swappable<std::ranges::iterator_t<R>> &&
+                         std::indirect_strict_weak_order<Comp, std::ranges::iterator_t<R>>;
 
 /// Sorts `range` in place into non-descending order by `comp`, in parallel on `pool`.
 /// The order of equivalent elements is unspecified (use stable_sort to keep it).
@@ -38,7 +41,7 @@ concept sortable_range = splittable_range<R> && std::sortable<std::ranges::itera
 ///   task of `pool`.
 /// - Throws: std::bad_alloc (the buffer); the first exception `comp` or a move threw.
 ///   Then the range holds valid but unspecified values (some may be moved-from).
-template <class Range, class Comp = std::ranges::less>
+template <class Range, class Comp = std::less<>>
     requires sortable_range<Range, Comp>
 void sort(thread_pool& pool, Range&& range, Comp comp = {}) {
     detail::parallel_sort<false>(pool, std::ranges::begin(range), static_cast<std::size_t>(std::ranges::size(range)),
@@ -50,7 +53,7 @@ void sort(thread_pool& pool, Range&& range, Comp comp = {}) {
 /// merge puts an element of the left run before an equivalent one of the right. The
 /// result is therefore fully determined by the input, whatever the pool size. Same
 /// complexity, thread-safety and exceptions as mt::sort.
-template <class Range, class Comp = std::ranges::less>
+template <class Range, class Comp = std::less<>>
     requires sortable_range<Range, Comp>
 void stable_sort(thread_pool& pool, Range&& range, Comp comp = {}) {
     detail::parallel_sort<true>(pool, std::ranges::begin(range), static_cast<std::size_t>(std::ranges::size(range)),
@@ -58,14 +61,14 @@ void stable_sort(thread_pool& pool, Range&& range, Comp comp = {}) {
 }
 
 /// mt::sort on mt::default_pool().
-template <class Range, class Comp = std::ranges::less>
+template <class Range, class Comp = std::less<>>
     requires sortable_range<Range, Comp>
 void sort(Range&& range, Comp comp = {}) {
     sort(default_pool(), std::forward<Range>(range), std::move(comp));
 }
 
 /// mt::stable_sort on mt::default_pool().
-template <class Range, class Comp = std::ranges::less>
+template <class Range, class Comp = std::less<>>
     requires sortable_range<Range, Comp>
 void stable_sort(Range&& range, Comp comp = {}) {
     stable_sort(default_pool(), std::forward<Range>(range), std::move(comp));

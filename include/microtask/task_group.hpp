@@ -15,7 +15,6 @@
 #include <exception>
 #include <mutex>
 #include <stdexcept>
-#include <stop_token>
 #include <type_traits>
 #include <utility>
 
@@ -44,7 +43,7 @@ public:
     explicit task_group(thread_pool& pool) noexcept : m_sched(detail::pool_access::of(pool)) {}
     /// An empty group bound to `stop`: when it is stopped, the tasks that have not
     /// started are skipped, as after cancel(). O(1), never throws.
-    task_group(thread_pool& pool, std::stop_token stop) noexcept
+    task_group(thread_pool& pool, stop_token stop) noexcept
         : m_sched(detail::pool_access::of(pool)), m_stop(std::move(stop)) {}
     task_group(const task_group&) = delete;
     task_group& operator=(const task_group&) = delete;
@@ -190,7 +189,7 @@ private:
     }
 
     detail::scheduler& m_sched;
-    std::stop_token m_stop;
+    stop_token m_stop;
     std::atomic<bool> m_cancel_requested{false};
     std::atomic<bool> m_skipped{false};  // a task was skipped since the last wait()
     std::atomic<std::uint64_t> m_state{0};

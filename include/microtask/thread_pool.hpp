@@ -21,7 +21,6 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <stop_token>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -156,7 +155,7 @@ public:
     /// Otherwise the same as submit(fn).
     template <class F>
         requires value_task<std::decay_t<F>>
-    [[nodiscard]] auto submit(F&& fn, std::stop_token stop) {
+    [[nodiscard]] auto submit(F&& fn, stop_token stop) {
         return submit([fn = std::forward<F>(fn), stop = std::move(stop)]() mutable -> decltype(auto) {
             if (stop.stop_requested()) throw operation_cancelled();
             return fn();

@@ -5,6 +5,7 @@
 #include <microtask/microtask.hpp>
 
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -65,9 +66,21 @@ int main() {
     auto fut = pool.submit([] { return 42; });
     auto nothing = pool.submit([] {});
     nothing.get();
+    // Cancellation with the library's stop vocabulary (std's, or its stand-in on libc++ 14).
+    mt::stop_source stop;
+    stop.request_stop();
+    bool cancelled = false;
+    try {
+        (void)mt::map_reduce(pool, mt::iota(0, 100), [](int x) { return x; }, mt::sum<int>{}, stop.get_token());
+    } catch (const mt::operation_cancelled&) {
+        cancelled = true;
+    }
+    mt::deadline limit(std::chrono::hours(1));
+    const bool searched = mt::find_first(pool, values, [](double x) { return x > 0.0; }, limit.token()) == values.begin() &&
+                          !limit.expired() && limit.request_stop() && limit.token().stop_requested();
     const auto tree = mt::decompose(40, [](int n) { return std::vector<int>(static_cast<std::size_t>(n / 10), 10); });
     const bool ok = indices_ok && product == 1024.0 && evens.size() == 25 && text == "01234" && queue.size() == 5 &&
                     longest.size() == 4 && a == 1 && b > 2.0f && c == 1u && d == "x" && ran == 1 &&
-                    fut.get() == 42 && tree.size() == 4 && values[0] == 1.0 && mt::version >= 100;
+                    fut.get() == 42 && tree.size() == 4 && values[0] == 1.0 && cancelled && searched && mt::version >= 100;
     return ok ? 0 : 1;
 }

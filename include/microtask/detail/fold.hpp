@@ -26,6 +26,7 @@
 #include "../range.hpp"
 #include "call_cost.hpp"
 #include "fork_join.hpp"
+#include "leaf_folds.hpp"
 #include "scheduler.hpp"
 
 #include <algorithm>
@@ -38,60 +39,11 @@
 #include <iterator>
 #include <limits>
 #include <ranges>
-#include <stop_token>
 #include <type_traits>
 #include <utility>
 #include <variant>
 
 namespace microtask::detail {
-
-/// Folds elements [begin, end) into `acc`: the loop every map_reduce leaf runs. A small
-/// trivially copyable accumulator (a number, a small struct) is kept in a local for the
-/// loop, so the compiler holds it in a register instead of storing it through the
-/// reference after every element (it cannot prove the input does not alias it).
-template <class Red, class It, class Map>
-inline void fold_mapped_elements(const Red& red, typename Red::value_type& acc, It first, Map& map,
-                                 std::size_t begin, std::size_t end) {
-    using value_type = typename Red::value_type;
-    using difference = std::iter_difference_t<It>;
-    // Up to four words: larger accumulators (a 256-bin histogram) are better updated in place.
-    constexpr std::size_t k_register_bytes = 4 * sizeof(void*);
-    if constexpr (std::is_trivially_copyable_v<value_type> && sizeof(value_type) <= k_register_bytes) {
-        value_type local = acc;
-        for (std::size_t k = begin; k < end; ++k) {
-            accumulate_into(red, local, std::invoke(map, first[static_cast<difference>(k)]));
-        }
-        acc = local;
-    } else {
-        for (std::size_t k = begin; k < end; ++k) {
-            accumulate_into(red, acc, std::invoke(map, first[static_cast<difference>(k)]));
-        }
-    }
-}
-
-/// map_reduce's leaf: maps each element and accumulates it.
-template <class It, class Map, class Red>
-struct element_fold {
-    It first;
-    Map& map;
-    const Red& red;
-    void operator()(typename Red::value_type& acc, std::size_t begin, std::size_t end) const {
-        fold_mapped_elements(red, acc, first, map, begin, end);
-    }
-};
-
-/// mt::fold's leaf: hands the user's body the whole subrange [begin, end) at once.
-template <class It, class Body>
-struct body_fold {
-    It first;
-    Body& body;
-    template <class Acc>
-    void operator()(Acc& acc, std::size_t begin, std::size_t end) const {
-        using difference = std::iter_difference_t<It>;
-        std::invoke(body, acc,
-                    part<It>(first + static_cast<difference>(begin), first + static_cast<difference>(end)));
-    }
-};
 
 /// One fold over [0, size): `LeafFold(acc, begin, end)` folds the elements [begin, end)
 /// into `acc`; the operation cuts the range into the policy's leaves and combines.
@@ -102,7 +54,7 @@ public:
 
     template <class Policy>  // a partition_policy, or detail::leaf_per_element
     fold_operation(scheduler& sched, std::size_t size, const LeafFold& leaf_fold, const Red& red,
-                   const Policy& policy, const std::stop_token& stop)
+                   const Policy& policy, const stop_token& stop)
         : m_sched(sched),
           m_size(size),
           m_leaves(size == 0 ? 0 : policy.leaf_count(size)),
@@ -350,7 +302,7 @@ private:
     std::size_t m_leaf_remainder = 0;
     const LeafFold& m_leaf_fold;
     const Red& m_red;
-    const std::stop_token& m_stop;  // the caller's; outlives the operation
+    const stop_token& m_stop;  // the caller's; outlives the operation
     // Written only by the root thread before anything is forked; read by thieves after
     // they stole a fork (the deque's release/acquire publishes them).
     bool m_split_allowed;
@@ -373,7 +325,7 @@ private:
 template <class LeafFold, class Red, class Policy>
 typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
                                        const Red& red, const Policy& policy, const call_site& site = {},
-                                       const std::stop_token& stop = {}) {
+                                       const stop_token& stop = {}) {
     if (stop.stop_requested()) throw operation_cancelled();
     if (size == 0) return red.identity();
     call_judgement judgement;
@@ -400,16 +352,8 @@ typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const
 template <class It, class Map, class Red, class Policy>
 typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, Map& map, const Red& red,
                                   const Policy& policy, const call_site& site = {},
-                                  const std::stop_token& stop = {}) {
+                                  const stop_token& stop = {}) {
     return run_leaf_fold(sched, size, element_fold<It, Map, Red>{first, map, red}, red, policy, site, stop);
 }
-
-/// The reducer of nothing: for for_each and distribute, which only need the traversal.
-struct unit_reducer {
-    using value_type = std::monostate;
-    static constexpr bool is_exactly_associative = true;
-    [[nodiscard]] constexpr std::monostate identity() const noexcept { return {}; }
-    constexpr void combine(std::monostate&, std::monostate&&) const noexcept {}
-};
 
 }  // namespace microtask::detail

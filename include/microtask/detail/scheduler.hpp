@@ -5,22 +5,19 @@
 //
 // The other ideas live in headers of their own: the seats threads sit in (seats.hpp,
 // slot.hpp), the deque each seat owns (work_stealing_deque.hpp), the queue for threads
-// without a seat (injection_queue.hpp), how a thief picks a victim (steal.hpp), and how
-// an idle thread sleeps and is woken (parking.hpp).
+// without a seat (injection_queue.hpp), how a thief picks a victim (steal.hpp), what a
+// wait may take (regions.hpp), and how an idle thread sleeps and is woken (parking.hpp).
 #pragma once
 
-#include "injection_queue.hpp"
-#include "parking.hpp"
-#include "seats.hpp"
-#include "small_block_cache.hpp"
-#include "slot.hpp"
-#include "stack_guard.hpp"
-#include "steal.hpp"
-#include "task.hpp"
-#include "work_stealing_deque.hpp"
 #include "../trace.hpp"
 #include "../worker_hooks.hpp"
-#include "trace_buffer.hpp"
+#include "injection_queue.hpp"
+#include "parking.hpp"
+#include "regions.hpp"
+#include "seats.hpp"
+#include "small_block_cache.hpp"
+#include "steal.hpp"
+#include "task.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -30,7 +27,6 @@
 #include <cstdlib>
 #include <exception>
 #include <latch>
-#include <limits>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -42,7 +38,8 @@ namespace microtask::detail {
 class scheduler : public seat_table {
 public:
     explicit scheduler(std::size_t worker_count, worker_hooks hooks = {})
-        : seat_table(this, worker_count), m_hooks(std::move(hooks)), m_unsettled(worker_count) {
+        : seat_table(this, worker_count, [](scheduler& self, slot& seat) noexcept { self.return_leased_seat(seat); }),
+          m_hooks(std::move(hooks)), m_unsettled(worker_count) {
         trace_from_environment();
         m_threads.reserve(worker_count);
         // Each worker counts down once its on_start returned: the constructor returns only
@@ -153,15 +150,13 @@ public:
         // With more than half of the stack used, only the thread's own forks (never
         // steals, which could each stack another waiting frame on top of this one); the
         // own deque must stay open, as nobody else may be there to take those forks.
-        const reach scope = stack_more_than_half_used() ? reach::own_deque
-                            : home.region != 0         ? reach::own_region
-                                                       : reach::everything;
+        const reach scope = reach_of(home);
         unsigned idle_rounds = 0;
         bool parked = false;  // since we last ran a task
         std::chrono::steady_clock::time_point idle_since{};
         std::chrono::steady_clock::time_point idle_start{};  // for stats: set at the first empty look
         while (!done()) {
-            if (const found_work work = scope == reach::everything ? find_work(home, mode) : find_limited_work(home, scope)) {
+            if (const found_work work = scope == reach::everything ? find_work(home, mode) : find_in_region(*this, home, scope)) {
                 if (idle_rounds != 0) count_idle(home, idle_start);
                 run_found(home, work);
                 idle_rounds = 0;
@@ -226,33 +221,6 @@ public:
         });
     }
 
-    static void count_idle(slot& home, std::chrono::steady_clock::time_point since) noexcept {
-        const auto idle = std::chrono::steady_clock::now() - since;
-        slot::counters::add(home.stats.idle_ns, static_cast<std::uint64_t>(
-                                                     std::chrono::duration_cast<std::chrono::nanoseconds>(idle).count()));
-    }
-
-    /// Runs a task found by find_work() inside its own isolation region.
-    static void run_found(slot& home, found_work work) noexcept {
-        slot::counters::add(home.stats.tasks_run);
-        if (g_tracing.load(std::memory_order_relaxed)) [[unlikely]] {
-            const std::int64_t start = trace_now_ns();
-            run_in_region(home, work);
-            record_span("task", start);
-        } else {
-            run_in_region(home, work);
-        }
-    }
-
-    static void run_in_region(slot& home, found_work work) noexcept {
-        if (work.region == home.region) {
-            work.task->execute();
-        } else {
-            const region_scope scope(home, work.region);
-            work.task->execute();
-        }
-    }
-
     /// Pops, takes from the injection queue, or steals one task. Owner of `home` only.
     found_work find_work(slot& home, injection mode = injection::one_at_a_time) {
         // Fairness: every k_fairness_period-th look goes to the shared sources first (the
@@ -281,30 +249,6 @@ public:
     }
 
 private:
-    /// What a wait may take (see wait_until): everything; only the work of the seat's
-    /// isolation region; only the seat's own deque (above the region's floor, if any).
-    enum class reach : std::uint8_t { everything, own_region, own_deque };
-
-    found_work find_limited_work(slot& home, reach scope) {
-        const std::int64_t floor = home.region != 0 ? home.region_floor : std::numeric_limits<std::int64_t>::min();
-        if (task_base* task = home.deque.pop_above(floor, nullptr)) return {task, home.region};
-        // The injection queue holds unlabelled work: never taken here.
-        if (scope == reach::own_region) return steal(*this, home, home.region);
-        return {};
-    }
-
-    /// Gives back `home`'s grown ring if its deque is empty (owner only). Retired rings
-    /// are freed only when no thief is reading one: every public seat's flag is clear.
-    void trim_ring(slot& home) noexcept {
-        home.deque.trim(k_idle_ring_capacity, [this] {
-            for (std::size_t i = 0; i < slot_count(); ++i) {
-                // seq_cst: the trimmer's side of steal()'s announce (see there).
-                if (slot_at(i).reading_ring.load(std::memory_order_seq_cst)) return false;
-            }
-            return true;
-        });
-    }
-
     // How long an idle thread spins before it parks: work often comes back within
     // microseconds, a futex wake-up costs 10-50 us, and an idle pool should cost little.
     static constexpr std::chrono::microseconds k_spin_time{100};
@@ -315,10 +259,6 @@ private:
     // thread keeps its own cache-warm work most of the time, often enough that a queued
     // outside submit waits for at most a few dozen tasks of any one thread.
     static constexpr std::uint32_t k_fairness_period = 32;
-    // A deque ring bigger than this (32 KiB of pointers) is given back when the deque is
-    // found empty at a quiet moment; smaller rings are kept, so that ordinary bursts do
-    // not reallocate.
-    static constexpr std::size_t k_idle_ring_capacity = 4096;
 
     void worker_main(std::size_t index) {
         slot& home = slot_at(index);
@@ -444,15 +384,5 @@ private:
     alignas(k_cache_line) std::atomic<bool> m_stopping{false};
     std::atomic<std::size_t> m_unsettled;  // see drain()
 };
-
-inline void outside_lease::release() noexcept {
-    if (seat == nullptr) return;
-    {
-        std::lock_guard lock(anchor->mutex);
-        if (anchor->sched != nullptr) anchor->sched->return_leased_seat(*seat);
-    }
-    seat = nullptr;
-    anchor.reset();
-}
 
 }  // namespace microtask::detail

@@ -25,14 +25,18 @@ class scheduler;
 /// seat_table::lease_seat). The anchor outlives the pool; the pool clears `sched` when it
 /// dies, under the mutex, so a lease released later knows not to touch it.
 struct lease_anchor {
-    explicit lease_anchor(scheduler* owner) noexcept : sched(owner) {}
+    /// Gives a leased seat back to its pool, handing its queued tasks to the injection
+    /// queue. A function pointer the pool supplies, so that this header need not see the
+    /// scheduler's definition (and compiles on its own).
+    using return_seat_fn = void (*)(scheduler&, slot&) noexcept;
+    lease_anchor(scheduler* owner, return_seat_fn give_back) noexcept : sched(owner), return_seat(give_back) {}
     std::mutex mutex;
     scheduler* sched;
+    return_seat_fn return_seat;
 };
 
 /// The seat an outside thread leased, in at most one pool at a time. Released when the
-/// thread leases in another pool or exits. (release() is defined in scheduler.hpp: it
-/// hands the seat's queued tasks to the pool's injection queue.)
+/// thread leases in another pool or exits.
 struct outside_lease {
     std::shared_ptr<lease_anchor> anchor;
     slot* seat = nullptr;
@@ -40,7 +44,15 @@ struct outside_lease {
     outside_lease(const outside_lease&) = delete;
     outside_lease& operator=(const outside_lease&) = delete;
     ~outside_lease() { release(); }
-    inline void release() noexcept;
+    void release() noexcept {
+        if (seat == nullptr) return;
+        {
+            std::lock_guard lock(anchor->mutex);
+            if (anchor->sched != nullptr) anchor->return_seat(*anchor->sched, *seat);
+        }
+        seat = nullptr;
+        anchor.reset();
+    }
 };
 
 inline thread_local outside_lease t_outside_lease;
@@ -59,13 +71,13 @@ public:
     static constexpr std::size_t k_leased_seats = 16;
     static_assert(k_max_guest_seats + k_leased_seats <= 64, "extra seats are tracked in one 64-bit mask");
 
-    seat_table(scheduler* owner, std::size_t worker_count)
+    seat_table(scheduler* owner, std::size_t worker_count, lease_anchor::return_seat_fn return_leased_seat)
         : m_owner(owner),
           m_worker_count(worker_count),
           m_guest_count(
               std::clamp<std::size_t>(std::thread::hardware_concurrency(), k_min_guest_seats, k_max_guest_seats)),
           m_slots(std::make_unique<slot[]>(m_worker_count + m_guest_count + k_leased_seats)),
-          m_anchor(std::make_shared<lease_anchor>(owner)) {
+          m_anchor(std::make_shared<lease_anchor>(owner, return_leased_seat)) {
         for (std::size_t i = 0; i < slot_count(); ++i) {
             m_slots[i].index = static_cast<std::uint32_t>(i);
             m_slots[i].is_guest = i >= m_worker_count;
@@ -213,6 +225,23 @@ protected:
             }
         }
         return nullptr;
+    }
+
+    // A deque ring bigger than this (32 KiB of pointers) is given back when the deque is
+    // found empty at a quiet moment; smaller rings are kept, so that ordinary bursts do
+    // not reallocate.
+    static constexpr std::size_t k_idle_ring_capacity = 4096;
+
+    /// Gives back `home`'s grown ring if its deque is empty (owner only). Retired rings
+    /// are freed only when no thief is reading one: every public seat's flag is clear.
+    void trim_ring(slot& home) noexcept {
+        home.deque.trim(k_idle_ring_capacity, [this] {
+            for (std::size_t i = 0; i < slot_count(); ++i) {
+                // seq_cst: the trimmer's side of steal()'s announce (see there).
+                if (m_slots[i].reading_ring.load(std::memory_order_seq_cst)) return false;
+            }
+            return true;
+        });
     }
 
     /// From now on, outside threads releasing a lease leave this pool alone (the pool is

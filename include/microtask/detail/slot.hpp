@@ -69,35 +69,6 @@ struct alignas(k_cache_line) slot {
     counters stats;
 };
 
-/// A fresh isolation region id (never 0). Ids only need to differ: relaxed.
-inline std::uint64_t new_region_id() noexcept {
-    static std::atomic<std::uint64_t> next{1};
-    return next.fetch_add(1, std::memory_order_relaxed);
-}
-
-/// Puts `seat`'s owner inside `region` for a scope (0: outside any region): what it
-/// pushes from now on is labelled with the region, and its waits take only that region's
-/// work (see slot::region). Owner of `seat` only.
-class region_scope {
-public:
-    region_scope(slot& seat, std::uint64_t region) noexcept
-        : m_seat(seat), m_outer_region(seat.region), m_outer_floor(seat.region_floor) {
-        seat.region = region;
-        seat.region_floor = seat.deque.bottom_index();
-    }
-    region_scope(const region_scope&) = delete;
-    region_scope& operator=(const region_scope&) = delete;
-    ~region_scope() {
-        m_seat.region = m_outer_region;
-        m_seat.region_floor = m_outer_floor;
-    }
-
-private:
-    slot& m_seat;
-    std::uint64_t m_outer_region;
-    std::int64_t m_outer_floor;
-};
-
 /// One seat the calling thread holds. A thread can hold seats in several pools at once
 /// (a worker of pool A waiting on pool B as a guest, which then calls back into A), so the
 /// seats form a chain from the innermost outwards; each lives in the frame that took it.
