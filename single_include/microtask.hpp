@@ -100,6 +100,7 @@ private:
 /// constructor only; everything else never throws.
 class stop_source {
 public:
+    /// A new stop state, not stopped.
     stop_source() : m_state(std::make_shared<std::atomic<bool>>(false)) {}
     /// A token sharing this source's stop state.
     [[nodiscard]] stop_token get_token() const noexcept { return stop_token(m_state); }
@@ -108,7 +109,9 @@ public:
         // release: see stop_token::stop_requested.
         return !m_state->exchange(true, std::memory_order_acq_rel);
     }
+    /// True once request_stop() was called.
     [[nodiscard]] bool stop_requested() const noexcept { return m_state->load(std::memory_order_acquire); }
+    /// Always true: a source can always be stopped.
     [[nodiscard]] bool stop_possible() const noexcept { return true; }
 
 private:
@@ -1299,6 +1302,7 @@ inline void stop_tracing() noexcept { detail::g_tracing.store(false, std::memory
 /// Costs one branch while tracing is off. Not copyable.
 class trace_scope {
 public:
+    /// Starts the span (reads the clock only while tracing is on).
     explicit trace_scope(const char* name) noexcept
         : m_name(name), m_start(detail::g_tracing.load(std::memory_order_relaxed) ? detail::trace_now_ns() : -1) {}
     trace_scope(const trace_scope&) = delete;

@@ -58,6 +58,7 @@ private:
 /// constructor only; everything else never throws.
 class stop_source {
 public:
+    /// A new stop state, not stopped.
     stop_source() : m_state(std::make_shared<std::atomic<bool>>(false)) {}
     /// A token sharing this source's stop state.
     [[nodiscard]] stop_token get_token() const noexcept { return stop_token(m_state); }
@@ -66,7 +67,9 @@ public:
         // release: see stop_token::stop_requested.
         return !m_state->exchange(true, std::memory_order_acq_rel);
     }
+    /// True once request_stop() was called.
     [[nodiscard]] bool stop_requested() const noexcept { return m_state->load(std::memory_order_acquire); }
+    /// Always true: a source can always be stopped.
     [[nodiscard]] bool stop_possible() const noexcept { return true; }
 
 private:

@@ -31,6 +31,7 @@ inline void stop_tracing() noexcept { detail::g_tracing.store(false, std::memory
 /// Costs one branch while tracing is off. Not copyable.
 class trace_scope {
 public:
+    /// Starts the span (reads the clock only while tracing is on).
     explicit trace_scope(const char* name) noexcept
         : m_name(name), m_start(detail::g_tracing.load(std::memory_order_relaxed) ? detail::trace_now_ns() : -1) {}
     trace_scope(const trace_scope&) = delete;
