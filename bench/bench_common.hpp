@@ -91,6 +91,17 @@ const std::invoke_result_t<Compute&, std::int64_t>& computed_once(std::int64_t k
     return it->second;
 }
 
+/// `value`, through a volatile round trip the optimiser cannot see through, so that a
+/// pure computation on it is not hoisted out of the timed loop. Not
+/// benchmark::DoNotOptimize(variable): with g++ 12 at -O2, its "+m,r" asm constraint on an
+/// int that is read afterwards made the variable read back as 0 (a program that printed
+/// it showed the miscompilation; -O3 and clang were unaffected).
+template <class T>
+T opaque(T value) {
+    volatile T copy = value;
+    return copy;
+}
+
 /// Reports items per second and keeps the result alive.
 template <class T>
 void finish(benchmark::State& state, std::int64_t items_per_iteration, const T& result) {

@@ -46,12 +46,12 @@ int64_t expected(int64_t n) {
 // the comparison is one integer compare, so it costs nothing next to the sum.
 template <class Compute>
 void run(benchmark::State& state, Compute compute) {
-    int64_t n = state.range(0);
-    const int64_t want = expected(n);
+    const int64_t requested = state.range(0);
+    const int64_t want = expected(requested);
     for (auto _ : state) {
         // Keeps the compiler from treating n as a constant and hoisting a pure serial
         // computation out of the loop.
-        benchmark::DoNotOptimize(n);
+        const int64_t n = bench::opaque(requested);
         const int64_t got = compute(n);
         if (got != want) {
             state.SkipWithError("fine_reduce: result differs from the serial sum");

@@ -42,8 +42,7 @@ void run(benchmark::State& state, std::int64_t forks_done, Fib fib) {
     const int cutoff = static_cast<int>(state.range(0));
     const auto start = std::chrono::steady_clock::now();
     for (auto _ : state) {
-        int n = k_fib_n;
-        benchmark::DoNotOptimize(n);  // no hoisting a pure call out of the loop
+        const int n = bench::opaque(k_fib_n);  // no hoisting a pure call out of the loop
         const std::int64_t r = fib(n, cutoff);
         benchmark::DoNotOptimize(r);
         if (r != k_fib_30) {

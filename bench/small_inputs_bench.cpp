@@ -39,11 +39,11 @@ std::int64_t expected(std::int64_t n) {
 /// would print "s" after a value in ns.
 template <class Calls>
 void run(benchmark::State& state, Calls calls) {
-    std::int64_t n = state.range(0);
-    const std::int64_t want = expected(n);
+    const std::int64_t requested = state.range(0);
+    const std::int64_t want = expected(requested);
     const auto start = std::chrono::steady_clock::now();
     for (auto _ : state) {
-        benchmark::DoNotOptimize(n);  // no hoisting the pure serial loop out of the loop
+        const std::int64_t n = bench::opaque(requested);  // no hoisting the pure serial loop out of the loop
         if (calls(n) != want) {
             state.SkipWithError("small_inputs: result differs from serial");
             break;
