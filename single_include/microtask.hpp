@@ -981,6 +981,136 @@ template <class Job, class Split>
 // That is where a stop token or the failure of another subtask cuts the remaining work
 // short: one check per leaf or node, never per element.
 
+// ---- include/microtask/progress.hpp -----------------------------------------
+// microtask — progress.hpp
+/// @file
+/// Progress reports from long operations, and the controls a caller attaches to one: a
+/// stop token, a progress reporter, or both.
+
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <thread>
+#include <utility>
+
+namespace microtask {
+
+/// Calls a function with (done, total) while an operation runs — for a progress bar or
+/// a log line. Pass it to map_reduce, reduce, fold, for_each or distribute (alone, or as
+/// `{token, progress}` with a stop token):
+///
+///     mt::progress bar([](std::size_t done, std::size_t total) { draw(done, total); },
+///                      std::chrono::milliseconds(100));
+///     auto sum = mt::map_reduce(pool, data, f, mt::sum<double>{}, bar);
+///
+/// - `done` counts the elements (for distribute: the parts) whose work has finished;
+///   `total` is the operation's size. Reports come from whichever thread just finished
+///   a leaf, one thread at a time, at most one per `interval`, with `done` never
+///   decreasing; when the operation succeeds, a last report (total, total) comes from
+///   the calling thread before it returns, however recent the one before. A cancelled or
+///   failed operation makes no last report.
+/// - Cost: nothing when no progress is passed; with one, an atomic add and a clock read
+///   per leaf (not per element).
+/// - An exception thrown by the function fails the operation like a map function's
+///   would: the rest is skipped and it reaches the caller.
+/// - Preconditions: one operation at a time uses a progress object (a nested operation
+///   inside a map function must not be given the same one); it outlives the operation.
+///   Thread-safety: the function is never called concurrently with itself.
+class progress {
+public:
+    /// Reports to `report(done, total)` at most once per `interval` (plus the last
+    /// report). Throws std::bad_alloc.
+    template <class Report>
+        requires std::invocable<Report&, std::size_t, std::size_t>
+    explicit progress(Report report, std::chrono::steady_clock::duration interval = std::chrono::milliseconds(100))
+        : m_report(std::move(report)), m_interval(interval) {}
+
+    progress(const progress&) = delete;
+    progress& operator=(const progress&) = delete;
+
+    /// Elements finished so far in the current (or last) operation.
+    [[nodiscard]] std::size_t done() const noexcept { return m_done.load(std::memory_order_relaxed); }
+
+    /// Called by an operation as it starts (not by users): a call of `total` elements.
+    void begin(std::size_t total) noexcept {
+        m_total = total;
+        m_done.store(0, std::memory_order_relaxed);
+        m_reported = 0;
+        m_due.store(ticks_now() + m_interval.count(), std::memory_order_relaxed);
+    }
+    /// Called by an operation (not by users) when `finished` more elements are done;
+    /// reports if the interval has passed and no other thread is reporting.
+    void advance(std::size_t finished) {
+        // relaxed: a counter; a report reads some recent sum, and monotonicity is kept
+        // under the reporting flag below.
+        const std::size_t done_now = m_done.fetch_add(finished, std::memory_order_relaxed) + finished;
+        const std::int64_t now = ticks_now();
+        if (now < m_due.load(std::memory_order_relaxed)) return;
+        // acquire: pairs with the release at the end of the previous report, so this
+        // report sees m_reported as the last reporter left it.
+        if (m_reporting.exchange(true, std::memory_order_acquire)) return;  // another thread reports
+        const reporting_guard release_flag{m_reporting};
+        m_due.store(now + m_interval.count(), std::memory_order_relaxed);
+        m_reported = std::max(m_reported, std::min(done_now, m_total));
+        m_report(m_reported, m_total);
+    }
+    /// Called by an operation (not by users) when it succeeded: the last report.
+    void finish() {
+        // The operation has joined every leaf, so only a report still in flight on
+        // another thread can hold the flag; wait for it rather than call concurrently.
+        while (m_reporting.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
+        const reporting_guard release_flag{m_reporting};
+        m_reported = m_total;
+        m_report(m_total, m_total);
+    }
+
+private:
+    struct reporting_guard {
+        std::atomic<bool>& flag;
+        // release: publishes m_reported and the report's effects to the next reporter.
+        ~reporting_guard() { flag.store(false, std::memory_order_release); }
+    };
+    static std::int64_t ticks_now() noexcept {
+        return std::chrono::steady_clock::now().time_since_epoch().count();
+    }
+
+    std::function<void(std::size_t, std::size_t)> m_report;
+    std::chrono::steady_clock::duration m_interval;
+    std::size_t m_total = 0;
+    std::size_t m_reported = 0;  // guarded by m_reporting
+    std::atomic<std::size_t> m_done{0};
+    std::atomic<std::int64_t> m_due{0};
+    std::atomic<bool> m_reporting{false};
+};
+
+/// What a caller attaches to a long operation: a stop token (see cancellation.hpp), a
+/// progress reporter, or both. Built implicitly, so an operation's last arguments may be
+/// `token`, `bar` or `{token, bar}`. Holds a pointer to the progress object: it must
+/// outlive the call. Never throws.
+struct operation_controls {
+    /// Neither: the operation runs to its end, silently.
+    operation_controls() noexcept = default;
+    /// A stop token only (implicit, so that `token` may be passed as it is).
+    operation_controls(stop_token stop_when) noexcept : stop(std::move(stop_when)) {}  // NOLINT: implicit by design
+    /// A progress reporter only (implicit, so that `bar` may be passed as it is).
+    operation_controls(progress& reporter) noexcept : report(&reporter) {}  // NOLINT: implicit by design
+    /// Both: `{token, bar}`.
+    operation_controls(stop_token stop_when, progress& reporter) noexcept
+        : stop(std::move(stop_when)), report(&reporter) {}
+
+    /// Checked before the call and before each leaf; never stopped by default.
+    stop_token stop;
+    /// Where progress goes, or null for none.
+    progress* report = nullptr;
+};
+
+}  // namespace microtask
+
 // ---- include/microtask/detail/call_cost.hpp ---------------------------------
 // microtask — detail/call_cost.hpp
 // What adaptive remembers between calls: the cost of one element at each call site, so
@@ -1778,6 +1908,16 @@ private:
 
 namespace microtask::detail {
 
+/// False only in a build with MICROTASK_NO_STATS_OR_TRACE defined, which compiles out the
+/// statistics counters and the tracing check on the scheduler's paths. It exists to
+/// measure what they cost (bench/observability); every translation unit of a program
+/// must agree on it, and stats() then reads zeros.
+#if defined(MICROTASK_NO_STATS_OR_TRACE)
+inline constexpr bool k_instrumented = false;
+#else
+inline constexpr bool k_instrumented = true;
+#endif
+
 class scheduler;
 
 /// A seat at the pool: a worker thread's; a guest seat lent to an outside thread while it
@@ -1831,7 +1971,9 @@ struct alignas(k_cache_line) slot {
         std::atomic<std::uint64_t> times_parked{0};   // futex sleeps
         std::atomic<std::uint64_t> idle_ns{0};        // between finding nothing and finding work
         static void add(std::atomic<std::uint64_t>& counter, std::uint64_t amount = 1) noexcept {
-            counter.store(counter.load(std::memory_order_relaxed) + amount, std::memory_order_relaxed);
+            if constexpr (k_instrumented) {
+                counter.store(counter.load(std::memory_order_relaxed) + amount, std::memory_order_relaxed);
+            }
         }
     };
     counters stats;
@@ -2656,7 +2798,7 @@ inline void run_found(slot& home, found_work work) noexcept {
             work.task->execute();
         }
     };
-    if (g_tracing.load(std::memory_order_relaxed)) [[unlikely]] {
+    if (k_instrumented && g_tracing.load(std::memory_order_relaxed)) [[unlikely]] {
         const std::int64_t start = trace_now_ns();
         run_in_region();
         record_span("task", start);
@@ -3434,13 +3576,14 @@ public:
 
     template <class Policy>  // a partition_policy, or detail::leaf_per_element
     fold_operation(scheduler& sched, std::size_t size, const LeafFold& leaf_fold, const Red& red,
-                   const Policy& policy, const stop_token& stop)
+                   const Policy& policy, const operation_controls& controls)
         : m_sched(sched),
           m_size(size),
           m_leaves(size == 0 ? 0 : policy.leaf_count(size)),
           m_leaf_fold(leaf_fold),
           m_red(red),
-          m_stop(stop),
+          m_stop(controls.stop),
+          m_progress(controls.report),
           m_split_allowed(!Policy::splits_on_demand),
           m_split_on_demand(Policy::splits_on_demand) {}
 
@@ -3654,6 +3797,9 @@ private:
         try {
             map_scope in_map;
             m_leaf_fold(acc, begin, end);
+            // Counted only once the elements are done, and before this leaf joins: the
+            // operation cannot end while a report is in flight.
+            if (m_progress != nullptr) m_progress->advance(end - begin);
         } catch (...) {
             record_failure();
             throw;
@@ -3683,6 +3829,7 @@ private:
     const LeafFold& m_leaf_fold;
     const Red& m_red;
     const stop_token& m_stop;  // the caller's; outlives the operation
+    progress* m_progress;      // the caller's, or null: no reports
     // Written only by the root thread before anything is forked; read by thieves after
     // they stole a fork (the deque's release/acquire publishes them).
     bool m_split_allowed;
@@ -3697,16 +3844,11 @@ private:
     std::exception_ptr m_error;
 };
 
-/// Runs a fold of `size` elements on `sched`, each leaf folded by `leaf_fold(acc, begin,
-/// end)`. A call known to be short runs inline without touching the pool; otherwise on
-/// the caller's seat, borrowing a guest seat if the caller is outside the pool.
-/// Throws operation_cancelled if `stop` is stopped before the call or before all leaves
-/// have started (a known-short call checks only before it starts).
+/// run_leaf_fold's work, apart from the reporter's start and last report.
 template <class LeafFold, class Red, class Policy>
-typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
-                                       const Red& red, const Policy& policy, const call_site& site = {},
-                                       const stop_token& stop = {}) {
-    if (stop.stop_requested()) throw operation_cancelled();
+typename Red::value_type fold_without_reports(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
+                                              const Red& red, const Policy& policy, const call_site& site,
+                                              const operation_controls& controls) {
     if (size == 0) return red.identity();
     call_judgement judgement;
     if constexpr (Policy::splits_on_demand) judgement = judge_call<LeafFold, Red>(size, site);
@@ -3720,11 +3862,29 @@ typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const
             return acc;
         }
     }
-    fold_operation<LeafFold, Red> operation(sched, size, leaf_fold, red, policy, stop);
+    fold_operation<LeafFold, Red> operation(sched, size, leaf_fold, red, policy, controls);
     if constexpr (Policy::splits_on_demand && !exactly_associative<Red>()) {
         if (length == call_length::known_short) return operation.run_inline();
     }
     return sched.run_in_slot([&](slot& home) { return operation.run(home, judgement); });
+}
+
+/// Runs a fold of `size` elements on `sched`, each leaf folded by `leaf_fold(acc, begin,
+/// end)`. A call known to be short runs inline without touching the pool; otherwise on
+/// the caller's seat, borrowing a guest seat if the caller is outside the pool.
+/// Throws operation_cancelled if the controls' token is stopped before the call or
+/// before all leaves have started (a known-short call checks only before it starts).
+/// With a progress reporter: reports as leaves finish, and (total, total) on success.
+template <class LeafFold, class Red, class Policy>
+typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
+                                       const Red& red, const Policy& policy, const call_site& site = {},
+                                       const operation_controls& controls = {}) {
+    if (controls.stop.stop_requested()) throw operation_cancelled();
+    if (controls.report == nullptr) return fold_without_reports(sched, size, leaf_fold, red, policy, site, controls);
+    controls.report->begin(size);
+    typename Red::value_type result = fold_without_reports(sched, size, leaf_fold, red, policy, site, controls);
+    controls.report->finish();
+    return result;
 }
 
 /// The fold behind map_reduce, for_each and distribute: every element of [first, first +
@@ -3732,8 +3892,8 @@ typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const
 template <class It, class Map, class Red, class Policy>
 typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, Map& map, const Red& red,
                                   const Policy& policy, const call_site& site = {},
-                                  const stop_token& stop = {}) {
-    return run_leaf_fold(sched, size, element_fold<It, Map, Red>{first, map, red}, red, policy, site, stop);
+                                  const operation_controls& controls = {}) {
+    return run_leaf_fold(sched, size, element_fold<It, Map, Red>{first, map, red}, red, policy, site, controls);
 }
 
 }  // namespace microtask::detail
@@ -4361,7 +4521,7 @@ namespace microtask {
 
 namespace detail {
 template <class Parts, class Fn>
-auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const stop_token& stop) {
+auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const operation_controls& controls) {
     using reference = std::ranges::range_reference_t<Parts>;
     using result = std::invoke_result_t<Fn&, reference>;
     const auto count = static_cast<std::size_t>(std::ranges::size(parts));
@@ -4373,7 +4533,7 @@ auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const stop_token& s
             std::invoke(fn, std::forward<reference>(part));
             return std::monostate{};
         };
-        run_fold(sched, first, count, run_part, unit_reducer{}, one_leaf_per_part, {}, stop);
+        run_fold(sched, first, count, run_part, unit_reducer{}, one_leaf_per_part, {}, controls);
     } else {
         // Each subtask writes its own slot; slots are pre-sized, so no synchronisation.
         std::vector<std::optional<result>> slots(count);
@@ -4383,7 +4543,7 @@ auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const stop_token& s
         };
         const index_range<std::size_t> indices(0, count);
         // Throws (operation_cancelled included) before any empty slot could be read.
-        run_fold(sched, indices.begin(), count, run_part, unit_reducer{}, one_leaf_per_part, {}, stop);
+        run_fold(sched, indices.begin(), count, run_part, unit_reducer{}, one_leaf_per_part, {}, controls);
         std::vector<result> results;
         results.reserve(count);
         for (auto& value : slots) results.push_back(std::move(*value));
@@ -4400,16 +4560,18 @@ auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const stop_token& s
 template <splittable_range Parts, class Fn>
     requires value_task<Fn, std::ranges::range_reference_t<Parts>>
 auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
-    return detail::run_distribute(pool, parts, fn, stop_token{});
+    return detail::run_distribute(pool, parts, fn, operation_controls{});
 }
 
-/// distribute that stops early when `stop` is stopped: parts not yet started are
-/// skipped, running ones finish, and the call throws mt::operation_cancelled instead of
-/// returning results for some parts only. Checked before each part.
+/// distribute with `controls`: a stop token, an mt::progress, or `{token, progress}`. A
+/// stopped token: parts not yet started are skipped, running ones finish, and the call
+/// throws mt::operation_cancelled instead of returning results for some parts only;
+/// checked before each part. A progress: reports (parts done, part count) as for
+/// map_reduce.
 template <splittable_range Parts, class Fn>
     requires value_task<Fn, std::ranges::range_reference_t<Parts>>
-auto distribute(thread_pool& pool, Parts&& parts, Fn fn, stop_token stop) {
-    return detail::run_distribute(pool, parts, fn, stop);
+auto distribute(thread_pool& pool, Parts&& parts, Fn fn, operation_controls controls) {
+    return detail::run_distribute(pool, parts, fn, controls);
 }
 
 /// distribute for a function that also wants the part's index: runs `fn(i, parts[i])`
@@ -4433,11 +4595,11 @@ auto distribute(Parts&& parts, Fn fn) {
     return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn));
 }
 
-/// distribute with a stop token, on mt::default_pool().
+/// distribute with controls (a stop token, a progress, or both), on mt::default_pool().
 template <splittable_range Parts, class Fn>
     requires value_task<Fn, std::ranges::range_reference_t<Parts>>
-auto distribute(Parts&& parts, Fn fn, stop_token stop) {
-    return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn), std::move(stop));
+auto distribute(Parts&& parts, Fn fn, operation_controls controls) {
+    return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn), std::move(controls));
 }
 
 }  // namespace microtask
@@ -5117,20 +5279,21 @@ template <splittable_range Range, reducer Red, class Body, partition_policy Poli
                                  site);
 }
 
-/// fold that stops early when `stop` is stopped: leaves not yet started are skipped,
-/// running ones finish, and the call throws mt::operation_cancelled instead of returning
-/// a partial result. Checked once per leaf (the body's loop is never interrupted), so a
-/// token that is never stopped costs nothing measurable. Otherwise the same as fold
-/// without a token.
+/// fold with `controls`: a stop token, an mt::progress, or `{token, progress}`. A
+/// stopped token: leaves not yet started are skipped, running ones finish, and the call
+/// throws mt::operation_cancelled instead of returning a partial result; checked once
+/// per leaf (the body's loop is never interrupted), so a token that is never stopped
+/// costs nothing measurable. A progress: reports (elements done, size) as for
+/// map_reduce. Otherwise the same as fold without controls.
 template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
     requires leaf_body<Body, typename Red::value_type, Range>
 [[nodiscard]] typename Red::value_type fold(thread_pool& pool, Range&& range, Red red, Body body,
-                                            stop_token stop, Policy policy = {}, call_site site = {}) {
+                                            operation_controls controls, Policy policy = {}, call_site site = {}) {
     using iterator = std::ranges::iterator_t<Range>;
     return detail::run_leaf_fold(detail::pool_access::of(pool),
                                  static_cast<std::size_t>(std::ranges::size(range)),
                                  detail::body_fold<iterator, Body>{std::ranges::begin(range), body}, red, policy,
-                                 site, stop);
+                                 site, controls);
 }
 
 /// fold with an identity and a combine operation instead of a reducer: the same as
@@ -5166,12 +5329,12 @@ template <splittable_range Range, class T, class Body, reducer_operation<T> Comb
                 std::move(combine), policy, site);
 }
 
-/// fold with a stop token, on mt::default_pool().
+/// fold with controls (a stop token, a progress, or both), on mt::default_pool().
 template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
     requires leaf_body<Body, typename Red::value_type, Range>
-[[nodiscard]] typename Red::value_type fold(Range&& range, Red red, Body body, stop_token stop,
+[[nodiscard]] typename Red::value_type fold(Range&& range, Red red, Body body, operation_controls controls,
                                             Policy policy = {}, call_site site = {}) {
-    return fold(default_pool(), std::forward<Range>(range), std::move(red), std::move(body), std::move(stop), policy,
+    return fold(default_pool(), std::forward<Range>(range), std::move(red), std::move(body), std::move(controls), policy,
                 site);
 }
 
@@ -5193,13 +5356,13 @@ namespace microtask {
 namespace detail {
 template <class Range, class Fn, class Policy>
 void run_for_each(thread_pool& pool, Range& range, Fn& fn, const Policy& policy, const call_site& site,
-                  const stop_token& stop) {
+                  const operation_controls& controls) {
     auto visit = [&fn](std::ranges::range_reference_t<Range> element) {
         std::invoke(fn, std::forward<std::ranges::range_reference_t<Range>>(element));
         return std::monostate{};
     };
     run_fold(pool_access::of(pool), std::ranges::begin(range), static_cast<std::size_t>(std::ranges::size(range)),
-             visit, unit_reducer{}, policy, site, stop);
+             visit, unit_reducer{}, policy, site, controls);
 }
 }  // namespace detail
 
@@ -5210,17 +5373,19 @@ void run_for_each(thread_pool& pool, Range& range, Fn& fn, const Policy& policy,
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
 void for_each(thread_pool& pool, Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
-    detail::run_for_each(pool, range, fn, policy, site, stop_token{});
+    detail::run_for_each(pool, range, fn, policy, site, operation_controls{});
 }
 
-/// for_each that stops early when `stop` is stopped: the leaves not yet started are
-/// skipped (so some elements were visited and others not), running ones finish, and the
-/// call throws mt::operation_cancelled. Checked once per leaf, not per element.
+/// for_each with `controls`: a stop token, an mt::progress, or `{token, progress}`. A
+/// stopped token: the leaves not yet started are skipped (so some elements were visited
+/// and others not), running ones finish, and the call throws mt::operation_cancelled;
+/// checked once per leaf, not per element. A progress: reports (elements done, size) as
+/// for map_reduce.
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
-void for_each(thread_pool& pool, Range&& range, Fn fn, stop_token stop, Policy policy = {},
+void for_each(thread_pool& pool, Range&& range, Fn fn, operation_controls controls, Policy policy = {},
               call_site site = {}) {
-    detail::run_for_each(pool, range, fn, policy, site, stop);
+    detail::run_for_each(pool, range, fn, policy, site, controls);
 }
 
 /// for_each on mt::default_pool().
@@ -5230,11 +5395,11 @@ void for_each(Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
     for_each(default_pool(), std::forward<Range>(range), std::move(fn), policy, site);
 }
 
-/// for_each with a stop token, on mt::default_pool().
+/// for_each with controls (a stop token, a progress, or both), on mt::default_pool().
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
-void for_each(Range&& range, Fn fn, stop_token stop, Policy policy = {}, call_site site = {}) {
-    for_each(default_pool(), std::forward<Range>(range), std::move(fn), std::move(stop), policy, site);
+void for_each(Range&& range, Fn fn, operation_controls controls, Policy policy = {}, call_site site = {}) {
+    for_each(default_pool(), std::forward<Range>(range), std::move(fn), std::move(controls), policy, site);
 }
 
 }  // namespace microtask
@@ -5377,18 +5542,22 @@ template <splittable_range Range, class Map, class Red, partition_policy Policy 
                             static_cast<std::size_t>(std::ranges::size(range)), map, red, policy, site);
 }
 
-/// map_reduce that stops early when `stop` is stopped: leaves not yet started are
-/// skipped, running ones finish, and the call throws mt::operation_cancelled instead of
-/// returning a partial result (see cancellation.hpp). The token is checked once per leaf
-/// (not per element), so a token that is never stopped costs nothing measurable; a stop
-/// takes effect within about one leaf. Otherwise the same as the overload without a token.
+/// map_reduce with `controls`: a stop token, an mt::progress, or `{token, progress}`.
+/// - A stopped token: leaves not yet started are skipped, running ones finish, and the
+///   call throws mt::operation_cancelled instead of returning a partial result (see
+///   cancellation.hpp). The token is checked once per leaf (not per element), so a token
+///   that is never stopped costs nothing measurable; a stop takes effect within about
+///   one leaf.
+/// - A progress: reports (elements done, size) as leaves finish, at most once per its
+///   interval, one thread at a time, and (size, size) before returning (see progress.hpp).
+/// Otherwise the same as the overload without controls.
 template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
              reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
 [[nodiscard]] typename Red::value_type map_reduce(thread_pool& pool, Range&& range, Map map, Red red,
-                                                  stop_token stop, Policy policy = {}, call_site site = {}) {
+                                                  operation_controls controls, Policy policy = {}, call_site site = {}) {
     return detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
-                            static_cast<std::size_t>(std::ranges::size(range)), map, red, policy, site, stop);
+                            static_cast<std::size_t>(std::ranges::size(range)), map, red, policy, site, controls);
 }
 
 /// map_reduce on mt::default_pool().
@@ -5400,13 +5569,13 @@ template <splittable_range Range, class Map, class Red, partition_policy Policy 
     return map_reduce(default_pool(), std::forward<Range>(range), std::move(map), std::move(red), policy, site);
 }
 
-/// map_reduce with a stop token, on mt::default_pool().
+/// map_reduce with controls (a stop token, a progress, or both), on mt::default_pool().
 template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
              reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
-[[nodiscard]] typename Red::value_type map_reduce(Range&& range, Map map, Red red, stop_token stop,
+[[nodiscard]] typename Red::value_type map_reduce(Range&& range, Map map, Red red, operation_controls controls,
                                                   Policy policy = {}, call_site site = {}) {
-    return map_reduce(default_pool(), std::forward<Range>(range), std::move(map), std::move(red), std::move(stop),
+    return map_reduce(default_pool(), std::forward<Range>(range), std::move(map), std::move(red), std::move(controls),
                       policy, site);
 }
 
@@ -5786,18 +5955,18 @@ template <splittable_range Range, class Red, partition_policy Policy = adaptive>
         std::move(red), policy, site);
 }
 
-/// reduce(pool, range, red) that stops early when `stop` is stopped, throwing
-/// mt::operation_cancelled (see map_reduce with a stop token).
+/// reduce(pool, range, red) with `controls`: a stop token, an mt::progress, or both
+/// (see map_reduce with controls).
 template <splittable_range Range, class Red, partition_policy Policy = adaptive>
     requires reducer_for<Red, std::ranges::range_reference_t<Range>>
-[[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, stop_token stop,
+[[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, operation_controls controls,
                                               Policy policy = {}, call_site site = {}) {
     return map_reduce(
         pool, std::forward<Range>(range),
         [](std::ranges::range_reference_t<Range> x) -> std::ranges::range_reference_t<Range> {
             return std::forward<std::ranges::range_reference_t<Range>>(x);
         },
-        std::move(red), std::move(stop), policy, site);
+        std::move(red), std::move(controls), policy, site);
 }
 
 }  // namespace microtask

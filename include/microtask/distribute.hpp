@@ -6,6 +6,7 @@
 #include "concepts.hpp"
 #include "detail/fold.hpp"
 #include "partition.hpp"
+#include "progress.hpp"
 #include "range.hpp"
 #include "thread_pool.hpp"
 
@@ -13,7 +14,6 @@
 #include <functional>
 #include <optional>
 #include <ranges>
-#include "cancellation.hpp"
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -23,7 +23,7 @@ namespace microtask {
 
 namespace detail {
 template <class Parts, class Fn>
-auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const stop_token& stop) {
+auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const operation_controls& controls) {
     using reference = std::ranges::range_reference_t<Parts>;
     using result = std::invoke_result_t<Fn&, reference>;
     const auto count = static_cast<std::size_t>(std::ranges::size(parts));
@@ -35,7 +35,7 @@ auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const stop_token& s
             std::invoke(fn, std::forward<reference>(part));
             return std::monostate{};
         };
-        run_fold(sched, first, count, run_part, unit_reducer{}, one_leaf_per_part, {}, stop);
+        run_fold(sched, first, count, run_part, unit_reducer{}, one_leaf_per_part, {}, controls);
     } else {
         // Each subtask writes its own slot; slots are pre-sized, so no synchronisation.
         std::vector<std::optional<result>> slots(count);
@@ -45,7 +45,7 @@ auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const stop_token& s
         };
         const index_range<std::size_t> indices(0, count);
         // Throws (operation_cancelled included) before any empty slot could be read.
-        run_fold(sched, indices.begin(), count, run_part, unit_reducer{}, one_leaf_per_part, {}, stop);
+        run_fold(sched, indices.begin(), count, run_part, unit_reducer{}, one_leaf_per_part, {}, controls);
         std::vector<result> results;
         results.reserve(count);
         for (auto& value : slots) results.push_back(std::move(*value));
@@ -62,16 +62,18 @@ auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const stop_token& s
 template <splittable_range Parts, class Fn>
     requires value_task<Fn, std::ranges::range_reference_t<Parts>>
 auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
-    return detail::run_distribute(pool, parts, fn, stop_token{});
+    return detail::run_distribute(pool, parts, fn, operation_controls{});
 }
 
-/// distribute that stops early when `stop` is stopped: parts not yet started are
-/// skipped, running ones finish, and the call throws mt::operation_cancelled instead of
-/// returning results for some parts only. Checked before each part.
+/// distribute with `controls`: a stop token, an mt::progress, or `{token, progress}`. A
+/// stopped token: parts not yet started are skipped, running ones finish, and the call
+/// throws mt::operation_cancelled instead of returning results for some parts only;
+/// checked before each part. A progress: reports (parts done, part count) as for
+/// map_reduce.
 template <splittable_range Parts, class Fn>
     requires value_task<Fn, std::ranges::range_reference_t<Parts>>
-auto distribute(thread_pool& pool, Parts&& parts, Fn fn, stop_token stop) {
-    return detail::run_distribute(pool, parts, fn, stop);
+auto distribute(thread_pool& pool, Parts&& parts, Fn fn, operation_controls controls) {
+    return detail::run_distribute(pool, parts, fn, controls);
 }
 
 /// distribute for a function that also wants the part's index: runs `fn(i, parts[i])`
@@ -95,11 +97,11 @@ auto distribute(Parts&& parts, Fn fn) {
     return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn));
 }
 
-/// distribute with a stop token, on mt::default_pool().
+/// distribute with controls (a stop token, a progress, or both), on mt::default_pool().
 template <splittable_range Parts, class Fn>
     requires value_task<Fn, std::ranges::range_reference_t<Parts>>
-auto distribute(Parts&& parts, Fn fn, stop_token stop) {
-    return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn), std::move(stop));
+auto distribute(Parts&& parts, Fn fn, operation_controls controls) {
+    return distribute(default_pool(), std::forward<Parts>(parts), std::move(fn), std::move(controls));
 }
 
 }  // namespace microtask

@@ -8,13 +8,13 @@
 #include "concepts.hpp"
 #include "detail/fold.hpp"
 #include "partition.hpp"
+#include "progress.hpp"
 #include "range.hpp"
 #include "reducers.hpp"
 #include "thread_pool.hpp"
 
 #include <functional>
 #include <ranges>
-#include "cancellation.hpp"
 #include <type_traits>
 #include <utility>
 
@@ -55,20 +55,21 @@ template <splittable_range Range, reducer Red, class Body, partition_policy Poli
                                  site);
 }
 
-/// fold that stops early when `stop` is stopped: leaves not yet started are skipped,
-/// running ones finish, and the call throws mt::operation_cancelled instead of returning
-/// a partial result. Checked once per leaf (the body's loop is never interrupted), so a
-/// token that is never stopped costs nothing measurable. Otherwise the same as fold
-/// without a token.
+/// fold with `controls`: a stop token, an mt::progress, or `{token, progress}`. A
+/// stopped token: leaves not yet started are skipped, running ones finish, and the call
+/// throws mt::operation_cancelled instead of returning a partial result; checked once
+/// per leaf (the body's loop is never interrupted), so a token that is never stopped
+/// costs nothing measurable. A progress: reports (elements done, size) as for
+/// map_reduce. Otherwise the same as fold without controls.
 template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
     requires leaf_body<Body, typename Red::value_type, Range>
 [[nodiscard]] typename Red::value_type fold(thread_pool& pool, Range&& range, Red red, Body body,
-                                            stop_token stop, Policy policy = {}, call_site site = {}) {
+                                            operation_controls controls, Policy policy = {}, call_site site = {}) {
     using iterator = std::ranges::iterator_t<Range>;
     return detail::run_leaf_fold(detail::pool_access::of(pool),
                                  static_cast<std::size_t>(std::ranges::size(range)),
                                  detail::body_fold<iterator, Body>{std::ranges::begin(range), body}, red, policy,
-                                 site, stop);
+                                 site, controls);
 }
 
 /// fold with an identity and a combine operation instead of a reducer: the same as
@@ -104,12 +105,12 @@ template <splittable_range Range, class T, class Body, reducer_operation<T> Comb
                 std::move(combine), policy, site);
 }
 
-/// fold with a stop token, on mt::default_pool().
+/// fold with controls (a stop token, a progress, or both), on mt::default_pool().
 template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
     requires leaf_body<Body, typename Red::value_type, Range>
-[[nodiscard]] typename Red::value_type fold(Range&& range, Red red, Body body, stop_token stop,
+[[nodiscard]] typename Red::value_type fold(Range&& range, Red red, Body body, operation_controls controls,
                                             Policy policy = {}, call_site site = {}) {
-    return fold(default_pool(), std::forward<Range>(range), std::move(red), std::move(body), std::move(stop), policy,
+    return fold(default_pool(), std::forward<Range>(range), std::move(red), std::move(body), std::move(controls), policy,
                 site);
 }
 

@@ -6,11 +6,11 @@
 #include "concepts.hpp"
 #include "detail/fold.hpp"
 #include "partition.hpp"
+#include "progress.hpp"
 #include "thread_pool.hpp"
 
 #include <functional>
 #include <ranges>
-#include "cancellation.hpp"
 #include <utility>
 #include <variant>
 
@@ -19,13 +19,13 @@ namespace microtask {
 namespace detail {
 template <class Range, class Fn, class Policy>
 void run_for_each(thread_pool& pool, Range& range, Fn& fn, const Policy& policy, const call_site& site,
-                  const stop_token& stop) {
+                  const operation_controls& controls) {
     auto visit = [&fn](std::ranges::range_reference_t<Range> element) {
         std::invoke(fn, std::forward<std::ranges::range_reference_t<Range>>(element));
         return std::monostate{};
     };
     run_fold(pool_access::of(pool), std::ranges::begin(range), static_cast<std::size_t>(std::ranges::size(range)),
-             visit, unit_reducer{}, policy, site, stop);
+             visit, unit_reducer{}, policy, site, controls);
 }
 }  // namespace detail
 
@@ -36,17 +36,19 @@ void run_for_each(thread_pool& pool, Range& range, Fn& fn, const Policy& policy,
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
 void for_each(thread_pool& pool, Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
-    detail::run_for_each(pool, range, fn, policy, site, stop_token{});
+    detail::run_for_each(pool, range, fn, policy, site, operation_controls{});
 }
 
-/// for_each that stops early when `stop` is stopped: the leaves not yet started are
-/// skipped (so some elements were visited and others not), running ones finish, and the
-/// call throws mt::operation_cancelled. Checked once per leaf, not per element.
+/// for_each with `controls`: a stop token, an mt::progress, or `{token, progress}`. A
+/// stopped token: the leaves not yet started are skipped (so some elements were visited
+/// and others not), running ones finish, and the call throws mt::operation_cancelled;
+/// checked once per leaf, not per element. A progress: reports (elements done, size) as
+/// for map_reduce.
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
-void for_each(thread_pool& pool, Range&& range, Fn fn, stop_token stop, Policy policy = {},
+void for_each(thread_pool& pool, Range&& range, Fn fn, operation_controls controls, Policy policy = {},
               call_site site = {}) {
-    detail::run_for_each(pool, range, fn, policy, site, stop);
+    detail::run_for_each(pool, range, fn, policy, site, controls);
 }
 
 /// for_each on mt::default_pool().
@@ -56,11 +58,11 @@ void for_each(Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
     for_each(default_pool(), std::forward<Range>(range), std::move(fn), policy, site);
 }
 
-/// for_each with a stop token, on mt::default_pool().
+/// for_each with controls (a stop token, a progress, or both), on mt::default_pool().
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
-void for_each(Range&& range, Fn fn, stop_token stop, Policy policy = {}, call_site site = {}) {
-    for_each(default_pool(), std::forward<Range>(range), std::move(fn), std::move(stop), policy, site);
+void for_each(Range&& range, Fn fn, operation_controls controls, Policy policy = {}, call_site site = {}) {
+    for_each(default_pool(), std::forward<Range>(range), std::move(fn), std::move(controls), policy, site);
 }
 
 }  // namespace microtask

@@ -6,11 +6,11 @@
 #include "concepts.hpp"
 #include "detail/fold.hpp"
 #include "partition.hpp"
+#include "progress.hpp"
 #include "thread_pool.hpp"
 
 #include <functional>
 #include <ranges>
-#include "cancellation.hpp"
 #include <type_traits>
 #include <utility>
 
@@ -39,18 +39,22 @@ template <splittable_range Range, class Map, class Red, partition_policy Policy 
                             static_cast<std::size_t>(std::ranges::size(range)), map, red, policy, site);
 }
 
-/// map_reduce that stops early when `stop` is stopped: leaves not yet started are
-/// skipped, running ones finish, and the call throws mt::operation_cancelled instead of
-/// returning a partial result (see cancellation.hpp). The token is checked once per leaf
-/// (not per element), so a token that is never stopped costs nothing measurable; a stop
-/// takes effect within about one leaf. Otherwise the same as the overload without a token.
+/// map_reduce with `controls`: a stop token, an mt::progress, or `{token, progress}`.
+/// - A stopped token: leaves not yet started are skipped, running ones finish, and the
+///   call throws mt::operation_cancelled instead of returning a partial result (see
+///   cancellation.hpp). The token is checked once per leaf (not per element), so a token
+///   that is never stopped costs nothing measurable; a stop takes effect within about
+///   one leaf.
+/// - A progress: reports (elements done, size) as leaves finish, at most once per its
+///   interval, one thread at a time, and (size, size) before returning (see progress.hpp).
+/// Otherwise the same as the overload without controls.
 template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
              reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
 [[nodiscard]] typename Red::value_type map_reduce(thread_pool& pool, Range&& range, Map map, Red red,
-                                                  stop_token stop, Policy policy = {}, call_site site = {}) {
+                                                  operation_controls controls, Policy policy = {}, call_site site = {}) {
     return detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
-                            static_cast<std::size_t>(std::ranges::size(range)), map, red, policy, site, stop);
+                            static_cast<std::size_t>(std::ranges::size(range)), map, red, policy, site, controls);
 }
 
 /// map_reduce on mt::default_pool().
@@ -62,13 +66,13 @@ template <splittable_range Range, class Map, class Red, partition_policy Policy 
     return map_reduce(default_pool(), std::forward<Range>(range), std::move(map), std::move(red), policy, site);
 }
 
-/// map_reduce with a stop token, on mt::default_pool().
+/// map_reduce with controls (a stop token, a progress, or both), on mt::default_pool().
 template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
              reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
-[[nodiscard]] typename Red::value_type map_reduce(Range&& range, Map map, Red red, stop_token stop,
+[[nodiscard]] typename Red::value_type map_reduce(Range&& range, Map map, Red red, operation_controls controls,
                                                   Policy policy = {}, call_site site = {}) {
-    return map_reduce(default_pool(), std::forward<Range>(range), std::move(map), std::move(red), std::move(stop),
+    return map_reduce(default_pool(), std::forward<Range>(range), std::move(map), std::move(red), std::move(controls),
                       policy, site);
 }
 

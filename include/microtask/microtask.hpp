@@ -20,6 +20,7 @@
 #include "partition.hpp"
 #include "per_worker.hpp"
 #include "pipeline.hpp"
+#include "progress.hpp"
 #include "range.hpp"
 #include "reduce.hpp"
 #include "reducers.hpp"

@@ -6,11 +6,11 @@
 #include "concepts.hpp"
 #include "map_reduce.hpp"
 #include "partition.hpp"
+#include "progress.hpp"
 #include "thread_pool.hpp"
 
 #include <cstddef>
 #include <ranges>
-#include "cancellation.hpp"
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -84,18 +84,18 @@ template <splittable_range Range, class Red, partition_policy Policy = adaptive>
         std::move(red), policy, site);
 }
 
-/// reduce(pool, range, red) that stops early when `stop` is stopped, throwing
-/// mt::operation_cancelled (see map_reduce with a stop token).
+/// reduce(pool, range, red) with `controls`: a stop token, an mt::progress, or both
+/// (see map_reduce with controls).
 template <splittable_range Range, class Red, partition_policy Policy = adaptive>
     requires reducer_for<Red, std::ranges::range_reference_t<Range>>
-[[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, stop_token stop,
+[[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, operation_controls controls,
                                               Policy policy = {}, call_site site = {}) {
     return map_reduce(
         pool, std::forward<Range>(range),
         [](std::ranges::range_reference_t<Range> x) -> std::ranges::range_reference_t<Range> {
             return std::forward<std::ranges::range_reference_t<Range>>(x);
         },
-        std::move(red), std::move(stop), policy, site);
+        std::move(red), std::move(controls), policy, site);
 }
 
 }  // namespace microtask

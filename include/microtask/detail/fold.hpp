@@ -21,6 +21,7 @@
 #pragma once
 
 #include "../cancellation.hpp"
+#include "../progress.hpp"
 #include "../concepts.hpp"
 #include "../partition.hpp"
 #include "../range.hpp"
@@ -54,13 +55,14 @@ public:
 
     template <class Policy>  // a partition_policy, or detail::leaf_per_element
     fold_operation(scheduler& sched, std::size_t size, const LeafFold& leaf_fold, const Red& red,
-                   const Policy& policy, const stop_token& stop)
+                   const Policy& policy, const operation_controls& controls)
         : m_sched(sched),
           m_size(size),
           m_leaves(size == 0 ? 0 : policy.leaf_count(size)),
           m_leaf_fold(leaf_fold),
           m_red(red),
-          m_stop(stop),
+          m_stop(controls.stop),
+          m_progress(controls.report),
           m_split_allowed(!Policy::splits_on_demand),
           m_split_on_demand(Policy::splits_on_demand) {}
 
@@ -274,6 +276,9 @@ private:
         try {
             map_scope in_map;
             m_leaf_fold(acc, begin, end);
+            // Counted only once the elements are done, and before this leaf joins: the
+            // operation cannot end while a report is in flight.
+            if (m_progress != nullptr) m_progress->advance(end - begin);
         } catch (...) {
             record_failure();
             throw;
@@ -303,6 +308,7 @@ private:
     const LeafFold& m_leaf_fold;
     const Red& m_red;
     const stop_token& m_stop;  // the caller's; outlives the operation
+    progress* m_progress;      // the caller's, or null: no reports
     // Written only by the root thread before anything is forked; read by thieves after
     // they stole a fork (the deque's release/acquire publishes them).
     bool m_split_allowed;
@@ -317,16 +323,11 @@ private:
     std::exception_ptr m_error;
 };
 
-/// Runs a fold of `size` elements on `sched`, each leaf folded by `leaf_fold(acc, begin,
-/// end)`. A call known to be short runs inline without touching the pool; otherwise on
-/// the caller's seat, borrowing a guest seat if the caller is outside the pool.
-/// Throws operation_cancelled if `stop` is stopped before the call or before all leaves
-/// have started (a known-short call checks only before it starts).
+/// run_leaf_fold's work, apart from the reporter's start and last report.
 template <class LeafFold, class Red, class Policy>
-typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
-                                       const Red& red, const Policy& policy, const call_site& site = {},
-                                       const stop_token& stop = {}) {
-    if (stop.stop_requested()) throw operation_cancelled();
+typename Red::value_type fold_without_reports(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
+                                              const Red& red, const Policy& policy, const call_site& site,
+                                              const operation_controls& controls) {
     if (size == 0) return red.identity();
     call_judgement judgement;
     if constexpr (Policy::splits_on_demand) judgement = judge_call<LeafFold, Red>(size, site);
@@ -340,11 +341,29 @@ typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const
             return acc;
         }
     }
-    fold_operation<LeafFold, Red> operation(sched, size, leaf_fold, red, policy, stop);
+    fold_operation<LeafFold, Red> operation(sched, size, leaf_fold, red, policy, controls);
     if constexpr (Policy::splits_on_demand && !exactly_associative<Red>()) {
         if (length == call_length::known_short) return operation.run_inline();
     }
     return sched.run_in_slot([&](slot& home) { return operation.run(home, judgement); });
+}
+
+/// Runs a fold of `size` elements on `sched`, each leaf folded by `leaf_fold(acc, begin,
+/// end)`. A call known to be short runs inline without touching the pool; otherwise on
+/// the caller's seat, borrowing a guest seat if the caller is outside the pool.
+/// Throws operation_cancelled if the controls' token is stopped before the call or
+/// before all leaves have started (a known-short call checks only before it starts).
+/// With a progress reporter: reports as leaves finish, and (total, total) on success.
+template <class LeafFold, class Red, class Policy>
+typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
+                                       const Red& red, const Policy& policy, const call_site& site = {},
+                                       const operation_controls& controls = {}) {
+    if (controls.stop.stop_requested()) throw operation_cancelled();
+    if (controls.report == nullptr) return fold_without_reports(sched, size, leaf_fold, red, policy, site, controls);
+    controls.report->begin(size);
+    typename Red::value_type result = fold_without_reports(sched, size, leaf_fold, red, policy, site, controls);
+    controls.report->finish();
+    return result;
 }
 
 /// The fold behind map_reduce, for_each and distribute: every element of [first, first +
@@ -352,8 +371,8 @@ typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const
 template <class It, class Map, class Red, class Policy>
 typename Red::value_type run_fold(scheduler& sched, It first, std::size_t size, Map& map, const Red& red,
                                   const Policy& policy, const call_site& site = {},
-                                  const stop_token& stop = {}) {
-    return run_leaf_fold(sched, size, element_fold<It, Map, Red>{first, map, red}, red, policy, site, stop);
+                                  const operation_controls& controls = {}) {
+    return run_leaf_fold(sched, size, element_fold<It, Map, Red>{first, map, red}, red, policy, site, controls);
 }
 
 }  // namespace microtask::detail

@@ -82,7 +82,7 @@ inline void run_found(slot& home, found_work work) noexcept {
             work.task->execute();
         }
     };
-    if (g_tracing.load(std::memory_order_relaxed)) [[unlikely]] {
+    if (k_instrumented && g_tracing.load(std::memory_order_relaxed)) [[unlikely]] {
         const std::int64_t start = trace_now_ns();
         run_in_region();
         record_span("task", start);

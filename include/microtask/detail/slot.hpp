@@ -10,6 +10,16 @@
 
 namespace microtask::detail {
 
+/// False only in a build with MICROTASK_NO_STATS_OR_TRACE defined, which compiles out the
+/// statistics counters and the tracing check on the scheduler's paths. It exists to
+/// measure what they cost (bench/observability); every translation unit of a program
+/// must agree on it, and stats() then reads zeros.
+#if defined(MICROTASK_NO_STATS_OR_TRACE)
+inline constexpr bool k_instrumented = false;
+#else
+inline constexpr bool k_instrumented = true;
+#endif
+
 class scheduler;
 
 /// A seat at the pool: a worker thread's; a guest seat lent to an outside thread while it
@@ -63,7 +73,9 @@ struct alignas(k_cache_line) slot {
         std::atomic<std::uint64_t> times_parked{0};   // futex sleeps
         std::atomic<std::uint64_t> idle_ns{0};        // between finding nothing and finding work
         static void add(std::atomic<std::uint64_t>& counter, std::uint64_t amount = 1) noexcept {
-            counter.store(counter.load(std::memory_order_relaxed) + amount, std::memory_order_relaxed);
+            if constexpr (k_instrumented) {
+                counter.store(counter.load(std::memory_order_relaxed) + amount, std::memory_order_relaxed);
+            }
         }
     };
     counters stats;
