@@ -3797,9 +3797,23 @@ private:
         try {
             map_scope in_map;
             m_leaf_fold(acc, begin, end);
-            // Counted only once the elements are done, and before this leaf joins: the
-            // operation cannot end while a report is in flight.
-            if (m_progress != nullptr) m_progress->advance(end - begin);
+        } catch (...) {
+            record_failure();
+            throw;
+        }
+        // Counted once the elements are done, and before this leaf joins: the operation
+        // cannot end while a report is in flight.
+        if (m_progress != nullptr) [[unlikely]] report_progress(end - begin);
+    }
+
+    // Out of line, and outside the try block above: inside it, the mere call made a
+    // 64-element map_reduce without any progress 70% slower (measured).
+#if defined(__GNUC__) || defined(__clang__)
+    [[gnu::noinline]]
+#endif
+    void report_progress(std::size_t finished) {
+        try {
+            m_progress->advance(finished);
         } catch (...) {
             record_failure();
             throw;
