@@ -417,3 +417,53 @@ TEST_CASE("work_stealing_deque: trim() while thieves steal loses nothing and fre
     for (auto& count : taken) wrong += count.load() != 1;
     REQUIRE(wrong == 0);
 }
+
+// The sleep protocol's hardest case (docs/design.md section 7): a task pushes work onto its
+// own deque and then blocks on something only that work will do, without helping. The
+// pushed task must reach a sleeping worker: the pusher never comes back to its deque.
+// Between rounds the pool goes idle long enough for its workers to park (or to be on the
+// way), so pushes race with threads going to sleep and with searchers giving up.
+TEST_CASE("a task that submits and then blocks gets its work run by a sleeping worker", "[scheduler][sleep]") {
+    for (const int workers : {2, 3, 4}) {
+        run_with_watchdog("submit from a task, then block on that work", [workers] {
+            mt::thread_pool pool(workers);
+            constexpr int k_rounds = 200;
+            int completed = 0;
+            for (int round = 0; round < k_rounds; ++round) {
+                std::atomic<bool> inner_ran{false};
+                auto outer = pool.submit([&pool, &inner_ran] {
+                    pool.submit([&inner_ran] {
+                        inner_ran.store(true, std::memory_order_release);
+                        inner_ran.notify_one();
+                    });
+                    // Blocks this worker without running pool work: only another worker,
+                    // woken for the push above, can run the inner task.
+                    inner_ran.wait(false, std::memory_order_acquire);
+                });
+                outer.get();
+                completed += inner_ran.load(std::memory_order_acquire) ? 1 : 0;
+                // Let the workers go idle: sometimes just spinning, sometimes parked.
+                std::this_thread::sleep_for(std::chrono::microseconds(round % 7 == 0 ? 300 : round % 3 * 40));
+            }
+            CHECK(completed == k_rounds);
+        });
+    }
+}
+
+// The searcher rule: forks made while a worker searches do not wake sleepers, but work left
+// behind when the last searcher stops must still be taken. Many short fork-join calls from
+// an outside thread with more workers than cores, each call followed by an idle gap.
+TEST_CASE("short fork-join calls between idle gaps all complete with the right result", "[scheduler][sleep]") {
+    run_with_watchdog("short calls between idle gaps", [] {
+        mt::thread_pool pool(4);
+        std::int64_t wrong = 0;
+        for (int call = 0; call < 500; ++call) {
+            const std::int64_t total = mt::map_reduce(
+                pool, mt::iota(std::int64_t{0}, std::int64_t{4096}), [](std::int64_t i) { return i; },
+                mt::sum<std::int64_t>{}, mt::grain(64));
+            wrong += total == std::int64_t{4096} * 4095 / 2 ? 0 : 1;
+            if (call % 50 == 0) std::this_thread::sleep_for(std::chrono::microseconds(250));
+        }
+        CHECK(wrong == 0);
+    });
+}

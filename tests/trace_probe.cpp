@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <thread>
 
 namespace mt = microtask;
 
@@ -21,7 +22,12 @@ int main() {
     long checksum = 0;
     // Run from a worker, so that the outside thread runs no task: every task span is then
     // on a worker's lane, and counted by the statistics.
-    checksum += pool.submit([&] { return fib(pool, 27); }).get();
+    // Waits with is_ready(), not get(): get() would run a task nobody has started yet on
+    // this thread (on a loaded machine the workers may not have started it), and then
+    // the statistics would count no task at all.
+    auto on_worker = pool.submit([&] { return fib(pool, 27); });
+    while (!on_worker.is_ready()) std::this_thread::yield();
+    checksum += on_worker.get();
     constexpr int k_labelled = 64;
     mt::task_group group(pool);
     for (int i = 0; i < k_labelled; ++i) {

@@ -25,6 +25,12 @@ inline constexpr std::chrono::nanoseconds k_inline_budget{25'000};
 // The same budget in the unit of the estimates (picoseconds per element).
 inline constexpr double k_inline_budget_picoseconds =
     std::chrono::duration<double, std::pico>(k_inline_budget).count();
+// A known-short call longer than this splits after all when a thread is searching for
+// work (awake and spinning, typically after the previous call): its steal takes about a
+// microsecond, not the 10-50 us of a futex wake-up, so sharing pays from here on.
+inline constexpr std::chrono::nanoseconds k_split_for_searcher{2'000};
+inline constexpr double k_split_for_searcher_picoseconds =
+    std::chrono::duration<double, std::pico>(k_split_for_searcher).count();
 // Re-measure one call in this many (per thread and instantiation), so that a call site
 // whose per-element cost changes (other data, a warmer cache) is re-learned.
 inline constexpr std::uint32_t k_remeasure_period = 64;
@@ -113,7 +119,22 @@ enum class call_length : std::uint8_t { measure, known_short, known_long };
 struct call_judgement {
     call_length length = call_length::measure;
     std::atomic<std::uint32_t>* cost = nullptr;
+    double expected_picoseconds = 0;  // the learned cost times the size (when known)
 };
+
+/// Does this short call follow another one made by this thread less than
+/// k_back_to_back ago? Only then is waking a worker for the calls to come worth its cost
+/// (a futex call here, ~100 us of spinning there): an isolated short call wakes nobody.
+/// One clock read; for calls of at least k_split_for_searcher only.
+inline constexpr std::chrono::microseconds k_back_to_back{100};
+inline thread_local std::chrono::steady_clock::time_point t_last_short_call{};
+
+inline bool follows_recent_short_call() noexcept {
+    const auto now = std::chrono::steady_clock::now();
+    const bool recent = now - t_last_short_call < k_back_to_back;
+    t_last_short_call = now;
+    return recent;
+}
 
 template <class LeafFold, class Red>
 call_judgement judge_call(std::size_t size, const call_site& site) noexcept {
@@ -131,8 +152,9 @@ call_judgement judge_call(std::size_t size, const call_site& site) noexcept {
     }
     const std::uint32_t cost = cell->load(std::memory_order_relaxed);
     if (cost == call_site_costs::k_unknown) return {call_length::measure, cell};
-    const bool fits = static_cast<double>(cost) * static_cast<double>(size) < k_inline_budget_picoseconds;
-    return {fits ? call_length::known_short : call_length::known_long, cell};
+    const double expected = static_cast<double>(cost) * static_cast<double>(size);
+    return {expected < k_inline_budget_picoseconds ? call_length::known_short : call_length::known_long, cell,
+            expected};
 }
 
 }  // namespace microtask::detail

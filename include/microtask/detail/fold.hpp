@@ -344,7 +344,19 @@ typename Red::value_type fold_without_reports(scheduler& sched, std::size_t size
                                               const operation_controls& controls) {
     if (size == 0) return red.identity();
     call_judgement judgement;
-    if constexpr (Policy::splits_on_demand) judgement = judge_call<LeafFold, Red>(size, site);
+    if constexpr (Policy::splits_on_demand) {
+        judgement = judge_call<LeafFold, Red>(size, site);
+        // Short, but long enough to share with a thread that is awake anyway (see
+        // k_split_for_searcher); if none is, wake one for the calls that may follow.
+        if (judgement.length == call_length::known_short &&
+            judgement.expected_picoseconds >= k_split_for_searcher_picoseconds) {
+            if (sched.someone_searching()) {
+                judgement.length = call_length::known_long;
+            } else if (follows_recent_short_call()) {
+                sched.wake_for_next_call();
+            }
+        }
+    }
     const call_length length = judgement.length;
     if constexpr (Policy::splits_on_demand && exactly_associative<Red>()) {
         if (length == call_length::known_short) {

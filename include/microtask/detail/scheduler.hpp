@@ -40,6 +40,7 @@ public:
     explicit scheduler(std::size_t worker_count, worker_hooks hooks = {})
         : seat_table(this, worker_count, [](scheduler& self, slot& seat) noexcept { self.return_leased_seat(seat); }),
           m_hooks(std::move(hooks)), m_unsettled(worker_count) {
+        prepare_asymmetric_fences();  // before any thread can push or park
         trace_from_environment();
         m_threads.reserve(worker_count);
         // Each worker counts down once its on_start returned: the constructor returns only
@@ -114,21 +115,55 @@ public:
 
     /// Owner of `home` only. The fork path: a deque push plus one shared read.
     void push_local(slot& home, task_base* task) {
-        // The push stores bottom with seq_cst (one locked instruction on x86, no fence);
-        // anyone_asleep()'s seq_cst load comes after it in the total order, so either we
-        // see a sleeper that registered before the push, or that sleeper's last look at
-        // the deques (work_visible, seq_cst) sees the task. A cheaper relaxed pair would
-        // let a sleeper miss the task; harmless while the pusher returns to the scheduler,
-        // but a hang if the task's author then blocks on something only that task will do.
-        // A private seat's deque is invisible to others: nobody to wake for it.
         home.deque.push(task, home.region);
-        if (!home.is_private && m_parking.anyone_asleep()) wake_one();
+        // A private seat's deque is invisible to others: nobody to wake for it.
+        if (!home.is_private) announce_new_work();
+    }
+
+    /// After work became visible (a push onto a visible deque, an injection): wake a
+    /// sleeper if one sleeps and nobody searches. Two pairings make sure no thread sleeps
+    /// through the work (docs/design.md section 7):
+    ///  - with a thread going to sleep: the work's store must be ordered before our load
+    ///    of the counts, or the sleeper could miss it (harmless while the pusher comes
+    ///    back to it, a hang if it then blocks on something only that task will do). The
+    ///    light half of an asymmetric fence does it: the parker runs the heavy half
+    ///    between counting itself and its last look (parking::park). On Linux the fork
+    ///    thus costs no locked instruction here.
+    ///  - with a searcher we rely on, which might stop searching just now without seeing
+    ///    the work: a real fence, then a second look at the counts. Either that look sees
+    ///    the searcher gone (and we wake a sleeper), or the searcher's stop comes later
+    ///    and its look after the stop sees the work (stop_searching). Paid only while
+    ///    somebody both sleeps and searches.
+    void announce_new_work() noexcept {
+        light_fence();
+        std::uint64_t counts = m_parking.counts();
+        if (parking::sleepers_in(counts) == 0) return;
+        if (parking::searchers_in(counts) != 0) {
+            std::atomic_thread_fence(std::memory_order_seq_cst);
+            counts = m_parking.counts();
+            if (parking::sleepers_in(counts) == 0 || parking::searchers_in(counts) != 0) return;
+        }
+        wake_one();
+    }
+
+    /// Is a thread of this pool awake and looking for work? A hint (relaxed): a wrong
+    /// answer only makes a short call split or run inline.
+    [[nodiscard]] bool someone_searching() const noexcept {
+        return parking::searchers_in(m_parking.counts_hint()) != 0;
+    }
+
+    /// A short call is running inline because nobody was awake to share it: wake a
+    /// sleeper (if nobody searches) so that the next call of a loop of short calls finds
+    /// a searcher and splits. An isolated call pays one futex wake and ~100 us of the
+    /// woken thread's spinning (docs/design.md section 9, "Short calls").
+    void wake_for_next_call() noexcept {
+        const std::uint64_t counts = m_parking.counts_hint();
+        if (parking::sleepers_in(counts) != 0 && parking::searchers_in(counts) == 0) wake_one();
     }
 
     void inject(task_base* task) {
         m_injected.push(task);
-        // seq_cst (in anyone_asleep): after the queue's seq_cst count increment.
-        if (m_parking.anyone_asleep()) wake_one();
+        announce_new_work();
     }
 
     /// Runs other work until `done()` holds; parks when there is nothing to do.
@@ -152,19 +187,29 @@ public:
         // own deque must stay open, as nobody else may be there to take those forks.
         const reach scope = reach_of(home);
         unsigned idle_rounds = 0;
-        bool parked = false;  // since we last ran a task
+        bool searching = false;  // counted among the searchers (parking)
         std::chrono::steady_clock::time_point idle_since{};
         std::chrono::steady_clock::time_point idle_start{};  // for stats: set at the first empty look
         while (!done()) {
             if (const found_work work = scope == reach::everything ? find_work(home, mode) : find_in_region(*this, home, scope)) {
                 if (idle_rounds != 0) count_idle(home, idle_start);
+                if (searching) {
+                    searching = false;
+                    stop_searching();
+                }
                 run_found(home, work);
                 idle_rounds = 0;
-                parked = false;
                 continue;
             }
-            // Two clock reads per idle spell (not per look), only when a look finds nothing.
-            if (idle_rounds == 0) idle_start = std::chrono::steady_clock::now();
+            if (idle_rounds == 0) {
+                // Two clock reads per idle spell (not per look), only when a look finds nothing.
+                idle_start = std::chrono::steady_clock::now();
+                // Only a wait that may take any work searches for new work in general.
+                if (scope == reach::everything && !searching) {
+                    m_parking.start_searching();
+                    searching = true;
+                }
+            }
             // Spin (pause, then yield) for about k_spin_time before parking: work often
             // comes back within microseconds (the next call of a loop of parallel calls,
             // the next steal), and a futex wake-up costs ~10-50 us of latency. Bounded in
@@ -192,15 +237,26 @@ public:
                 idle_rounds = 1;  // spin again after a wake-up; still the same idle spell
                 continue;
             }
-            m_parking.park(home, [&] { return done() || work_visible(); });
+            searching = m_parking.park(home, [&] { return done() || work_visible(); }, searching);
+            if (!searching) {
+                m_parking.start_searching();  // woken for our own wait, maybe not ended yet
+                searching = true;
+            }
             idle_rounds = 1;
-            parked = true;
         }
         if (idle_rounds != 0) count_idle(home, idle_start);
-        // We may have been woken (or claimed while cancelling a park) for new work by
-        // wake_one() and now leave for our own reason instead: pass the wake-up on, or
-        // the work could wait for a thread that stays asleep.
-        if (parked && m_parking.anyone_asleep() && work_visible()) wake_one();
+        // We leave for our own reason: if we were the searcher others counted on to take
+        // new work, hand the search on (stop_searching).
+        if (searching) stop_searching();
+    }
+
+    /// The caller stops searching. If it was the last searcher while somebody sleeps, work
+    /// it leaves behind must not wait for a thread that stays asleep: a pusher that saw it
+    /// searching did not wake anyone. So look, and if there is work, wake a sleeper to
+    /// search in its place. (A pusher that saw us and then, after a fence, still saw us,
+    /// pushed before our RMW in stop_searching, so work_visible() below sees its work.)
+    void stop_searching() noexcept {
+        if (m_parking.stop_searching() && work_visible()) wake_one();
     }
 
     /// Wakes `target` if it is parked; harmless if it is awake. Any thread.
@@ -306,7 +362,9 @@ private:
             }
             while (!work_visible()) {
                 if (settled_and_empty()) return;
-                m_parking.park(home, [&] { return m_unsettled.load(std::memory_order_seq_cst) == 0 || work_visible(); });
+                const bool woken_to_search = m_parking.park(
+                    home, [&] { return m_unsettled.load(std::memory_order_seq_cst) == 0 || work_visible(); }, false);
+                if (woken_to_search) stop_searching();  // the loop above looks for the work
             }
             // Work showed up: count ourselves again before we may take it (the invariant).
             // seq_cst like every access to the count, so that all of them, the parkers'
@@ -343,11 +401,10 @@ private:
     task_base* take_injected(slot& home, injection mode) {
         std::size_t moved = 0;
         task_base* first = m_injected.take(home, mode == injection::batch, moved);
-        // Moved tasks were injected work, which no sleeper may miss: wake as many
-        // sleepers as tasks moved (the pushes and this read are seq_cst, as in push_local).
-        for (std::size_t woken = 0; woken < moved; ++woken) {
-            if (!m_parking.anyone_asleep() || !wake_one()) break;
-        }
+        // Moved tasks were injected work, which no sleeper may miss. One announcement: the
+        // thread it wakes searches, and as it finds work it wakes the next sleeper while
+        // work is left (stop_searching), so the batch spreads over the sleepers in turn.
+        if (moved != 0) announce_new_work();
         return first;
     }
 

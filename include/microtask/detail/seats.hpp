@@ -127,6 +127,11 @@ public:
     /// by thieves, never how many make progress.
     template <class Body>
     decltype(auto) run_in_slot(Body&& body) {
+        // Every nested join lands here: the innermost context is this pool's, on the chain.
+        if (const worker_context* innermost = t_innermost_context;
+            innermost != nullptr && innermost->sched == m_owner) {
+            return body(*innermost->home);
+        }
         if (slot* home = current_slot()) {
             if (!on_context_chain(*home)) {
                 // The caller's leased seat: put it on the chain while the body runs, so

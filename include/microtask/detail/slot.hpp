@@ -32,7 +32,15 @@ class scheduler;
 struct alignas(k_cache_line) slot {
     // k_sleeping: parked, and any new work may wake it (counted in parking's sleepers).
     // k_sleeping_for_own_wait: parked until its own wait ends; only wake_slot() wakes it.
-    enum : std::uint32_t { k_awake = 0, k_sleeping = 1, k_notified = 2, k_sleeping_for_own_wait = 3 };
+    // k_notified: woken by wake_slot (for the owner's own wait); k_woken_to_search: woken
+    // by wake_one for new work, and already counted as searching by the waker.
+    enum : std::uint32_t {
+        k_awake = 0,
+        k_sleeping = 1,
+        k_notified = 2,
+        k_sleeping_for_own_wait = 3,
+        k_woken_to_search = 4
+    };
 
     work_stealing_deque<task_base*> deque;
 

@@ -61,16 +61,15 @@ public:
         // overwrite after wrap-around has really been read by the thief that took it.
         const std::int64_t top = m_top.load(std::memory_order_acquire);
         ring* array = m_array.load(std::memory_order_relaxed);
-        if (bottom - top >= static_cast<std::int64_t>(array->capacity)) {
+        if (bottom - top >= static_cast<std::int64_t>(array->capacity)) [[unlikely]] {
             array = grow(array, top, bottom);
         }
         array->store(bottom, item, label);
-        // seq_cst (includes release): a thief that reads the new bottom also sees the
-        // item and label stored above and, after a grow, the new ring's contents. seq_cst rather
-        // than release because the scheduler's sleep protocol needs this store ordered
-        // before the pusher's next seq_cst load (of the sleeper count): a Dekker pairing
-        // with a sleeper's seq_cst empty() check. On x86 this is one xchg, not a fence.
-        m_bottom.store(bottom + 1, std::memory_order_seq_cst);
+        // release: a thief that reads the new bottom also sees the item and label stored
+        // above and, after a grow, the new ring's contents. (The scheduler's sleep
+        // protocol also needs this store ordered before the pusher's next load of the
+        // sleeper count: it adds that itself, see scheduler::push_local.)
+        m_bottom.store(bottom + 1, std::memory_order_release);
     }
 
     /// Owner only: the index the next push will use. Items pushed from now on have
@@ -174,8 +173,8 @@ public:
     /// Any thread: a snapshot that may be stale by the time it returns.
     [[nodiscard]] bool empty() const noexcept {
         // seq_cst: a thread about to sleep uses this as its last look for work, which must
-        // be ordered against push()'s seq_cst store of bottom (see push). On x86 and
-        // AArch64 a seq_cst load costs the same as an acquire load.
+        // be ordered after its announcement that it sleeps (see scheduler::push_local).
+        // On x86 and AArch64 a seq_cst load costs the same as an acquire load.
         return m_top.load(std::memory_order_seq_cst) >= m_bottom.load(std::memory_order_seq_cst);
     }
 
@@ -252,7 +251,9 @@ private:
         std::unique_ptr<cell[]> cells;
     };
 
-    ring* grow(ring* old, std::int64_t top, std::int64_t bottom) {
+    // Out of line: push() is on every fork, and a grow inlined into it made the push a
+    // call with a full prologue.
+    [[gnu::noinline]] ring* grow(ring* old, std::int64_t top, std::int64_t bottom) {
         auto bigger = std::make_unique<ring>(old->capacity * 2);
         for (std::int64_t i = top; i < bottom; ++i) {
             bigger->store(i, old->load(i), old->label(i));
