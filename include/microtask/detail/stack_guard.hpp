@@ -41,8 +41,20 @@ struct stack_bounds {
 /// Is more than half of the calling thread's stack in use? False where the stack cannot
 /// be found, or when the caller runs on another stack (a fiber, a signal stack). A
 /// thread-local read and two compares after the first call on each thread.
-[[nodiscard]] inline bool stack_more_than_half_used() noexcept {
+[[nodiscard]] inline const stack_bounds& this_thread_stack() noexcept {
     thread_local const stack_bounds bounds = stack_bounds::of_this_thread();
+    return bounds;
+}
+
+/// Is `address` inside the calling thread's stack (as far as the platform can say)?
+[[nodiscard]] inline bool on_this_thread_stack(const void* address) noexcept {
+    const stack_bounds& bounds = this_thread_stack();
+    const auto a = reinterpret_cast<std::uintptr_t>(address);
+    return bounds.lowest <= a && a < bounds.highest;
+}
+
+[[nodiscard]] inline bool stack_more_than_half_used() noexcept {
+    const stack_bounds& bounds = this_thread_stack();
     // The frame address, not a local's: AddressSanitizer may move locals to a heap "fake
     // stack".
     const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
