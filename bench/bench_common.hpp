@@ -3,7 +3,9 @@
 // Naming: every benchmark is registered as "<workload>/<peer>" with its size as the
 // argument, e.g. "fine_reduce/microtask/100000000". scripts/bench-compare reads the JSON
 // output and divides each peer's median time by microtask's for the same workload and
-// size. Peers: serial, async, async_chunked, tbb_*, omp_*, microtask*.
+// size. Peers: serial, async, async_chunked, tbb_*, omp_*, microtask*. The classic suite
+// (classic_bench.cpp) has one level more and no size: "classic/<workload>/<peer>", whose
+// workload the report takes to be "classic/<workload>".
 #pragma once
 
 #include <microtask/microtask.hpp>
