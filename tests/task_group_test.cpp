@@ -163,3 +163,27 @@ TEST_CASE("task_group: wait() from inside one of the group's own tasks throws st
     group.wait();
     REQUIRE(ran == 4);
 }
+
+// The self-wait check stops at the first frame older than a group that lives on the
+// waiting thread's stack (running_task_frame::runs_task_of): a group declared inside a
+// task, whose own task runs nested on the same thread while it helps, must still be caught,
+// under frames of unrelated groups further out.
+TEST_CASE("task_group: a group declared inside a task refuses a wait from its own task run nested on that thread",
+          "[task_group][errors]") {
+    mt::thread_pool pool{1};
+    mt::task_group outer{pool};
+    std::atomic<int> refused{0};
+    outer.run([&] {
+        mt::task_group inner{pool};
+        inner.run([&] {
+            try {
+                inner.wait();
+            } catch (const std::logic_error&) {
+                ++refused;
+            }
+        });
+        inner.wait();
+    });
+    outer.wait();
+    REQUIRE(refused == 1);
+}
