@@ -138,12 +138,17 @@ struct gathered {
     }
 };
 
+/// The message limit in force: MICROTASK_MPI_MAX_MESSAGE_BYTES. Not an API: tests/mpi
+/// lowers it at startup, before any call, so that one test program exercises both paths
+/// of all_gather_payloads. Only the calling thread of an mt::mpi call reads it.
+inline std::size_t mpi_max_message_bytes = static_cast<std::size_t>(MICROTASK_MPI_MAX_MESSAGE_BYTES);
+
 /// The variable-length all-gather of the payloads, `counts[r]` bytes from rank r. One
-/// MPI_Allgatherv when the sizes fit MPI's int counts (and MICROTASK_MPI_MAX_MESSAGE_BYTES),
-/// else one broadcast per rank and piece.
+/// MPI_Allgatherv when the sizes fit MPI's int counts (and mpi_max_message_bytes), else
+/// one broadcast per rank and piece.
 inline gathered all_gather_payloads(MPI_Comm comm, int rank, std::span<const std::byte> mine,
                                     const std::vector<std::size_t>& counts) {
-    constexpr std::size_t k_max = static_cast<std::size_t>(MICROTASK_MPI_MAX_MESSAGE_BYTES);
+    const std::size_t k_max = mpi_max_message_bytes;
     gathered all;
     all.offsets.assign(counts.size() + 1, 0);
     for (std::size_t r = 0; r < counts.size(); ++r) all.offsets[r + 1] = all.offsets[r] + counts[r];
