@@ -85,15 +85,18 @@ inline microtask::thread_pool make_pool(const options& opts) {
     }
 }
 
-/// The splitmix64 generator step: advances `state` and returns 64 well-mixed bits. Small
-/// and fast; the examples seed one per subtask from (seed, subtask index), never per
-/// thread, so their inputs are the same whatever the thread count.
-inline std::uint64_t splitmix64(std::uint64_t& state) {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+/// The splitmix64 output function: a bijective 64-bit mix, for deriving seeds.
+inline std::uint64_t mix64(std::uint64_t z) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
 }
+
+/// The splitmix64 generator step (a Weyl sequence passed through mix64): advances
+/// `state` and returns 64 well-mixed bits. Small and fast; the examples seed one per
+/// subtask from (seed, subtask index), never per thread, so their inputs are the same
+/// whatever the thread count.
+inline std::uint64_t splitmix64(std::uint64_t& state) { return mix64(state += 0x9E3779B97F4A7C15ull); }
 
 /// Wall-clock seconds that `body()` takes.
 template <class Body>

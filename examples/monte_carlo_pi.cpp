@@ -26,30 +26,23 @@ namespace {
 
 constexpr long block_samples = 1L << 16;
 
-// The splitmix64 output function: a bijective 64-bit mix.
-std::uint64_t mix64(std::uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-// A splitmix64 generator: a Weyl sequence passed through mix64. Small and fast, and
-// good enough for Monte Carlo integration.
-struct splitmix64 {
+// A splitmix64 generator (example::splitmix64). Small and fast, and good enough for
+// Monte Carlo integration.
+struct generator {
     std::uint64_t state;
-    std::uint64_t operator()() { return mix64(state += 0x9E3779B97F4A7C15ull); }
+    std::uint64_t operator()() { return example::splitmix64(state); }
 };
 
 // The generator of block `block`: a function of (seed, block) only, never of the thread.
-splitmix64 generator_for(std::uint64_t seed, long block) {
-    return splitmix64{mix64(mix64(seed) + static_cast<std::uint64_t>(block))};
+generator generator_for(std::uint64_t seed, long block) {
+    return generator{example::mix64(example::mix64(seed) + static_cast<std::uint64_t>(block))};
 }
 
 // Points of the grid [0, 2^31)^2 that fall inside the quarter circle of radius 2^31.
 // The test is done in integers so that it is exact: no floating-point rounding or
 // contraction can make two builds or two threads disagree about a point.
 std::uint64_t hits_in_block(std::uint64_t seed, long block, long samples) {
-    splitmix64 next = generator_for(seed, block);
+    generator next = generator_for(seed, block);
     constexpr std::uint64_t low31 = (std::uint64_t{1} << 31) - 1;
     constexpr std::uint64_t radius_squared = std::uint64_t{1} << 62;
     std::uint64_t hits = 0;

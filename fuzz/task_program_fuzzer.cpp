@@ -48,6 +48,8 @@
 // whose code is in that set; after an exception the pool must still work.
 #include <microtask/microtask.hpp>
 
+#include "../tests/test_support.hpp"
+
 #include <array>
 #include <concepts>
 #include <cstddef>
@@ -217,12 +219,7 @@ private:
 // ---------------------------------------------------------------------------------
 // Values.
 
-u64 mix(u64 x) {  // splitmix64's finaliser
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
+u64 mix(u64 x) { return microtask_test::splitmix64(x).next(); }  // one splitmix64 step from x
 
 // Order-sensitive: combine(a, b) != combine(b, a) in general.
 u64 ordered(u64 acc, u64 x) { return acc * 0x100000001b3ull + mix(x); }

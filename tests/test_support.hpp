@@ -45,17 +45,21 @@ auto run_on_worker(microtask::thread_pool& pool, Fn fn) {
 
 // ---- Reliability tests (stress, deque torture, faults, bad input) ----
 
-/// A small, fast, seedable PRNG (splitmix64): the stress tests derive every random
-/// choice from one seed, so a failing run can be replayed from the seed it prints.
+/// A 64-bit mixing function (the splitmix64 finaliser): distinct inputs give values
+/// that look unrelated, so an ordering or duplication mistake shows up in a hash.
+constexpr std::uint64_t mix64(std::uint64_t z) noexcept {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/// A small, fast, seedable PRNG (splitmix64: a Weyl sequence passed through mix64): the
+/// stress tests derive every random choice from one seed, so a failing run can be
+/// replayed from the seed it prints. Shared with fuzz/ (tests and fuzzer, one definition).
 class splitmix64 {
 public:
     explicit splitmix64(std::uint64_t seed) noexcept : m_state(seed) {}
-    std::uint64_t next() noexcept {
-        std::uint64_t z = (m_state += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
+    std::uint64_t next() noexcept { return mix64(m_state += 0x9E3779B97F4A7C15ull); }
     /// Uniform in [0, bound) (bound > 0; the tiny modulo bias does not matter here).
     std::uint64_t below(std::uint64_t bound) noexcept { return next() % bound; }
     /// Uniform in [low, high].
@@ -66,14 +70,6 @@ public:
 private:
     std::uint64_t m_state;
 };
-
-/// A 64-bit mixing function (the splitmix64 finaliser): distinct inputs give values
-/// that look unrelated, so an ordering or duplication mistake shows up in a hash.
-constexpr std::uint64_t mix64(std::uint64_t z) noexcept {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 /// The seed of a randomized test: MICROTASK_STRESS_SEED if set (to replay a failure),
 /// else a fresh one. Tests print it (Catch2 INFO and the RELIABILITY line).

@@ -13,13 +13,17 @@
 #include <microtask/reducers.hpp>
 
 #include <bit>
+#include <climits>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -286,10 +290,33 @@ TEST_CASE("reduce over a vector and the default policy", "[mpi]") {
     CHECK(bits(on_demand) == bits(single));
 }
 
+// Usage: mpi_test [--max-message-bytes N] [Catch2 options]. --max-message-bytes (this
+// program's, taken out before Catch2 parses the rest) lowers the result exchange's
+// message limit (MICROTASK_MPI_MAX_MESSAGE_BYTES) to N, so that the exchange takes its
+// path of several broadcasts, as above 2 GiB, with test-sized data.
 int main(int argc, char** argv) {
     int provided = 0;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-    const int failures = Catch::Session().run(argc, argv);
+    std::vector<char*> catch_args;
+    for (int i = 0; i < argc; ++i) {
+        if (std::string_view(argv[i]) != "--max-message-bytes") {
+            catch_args.push_back(argv[i]);
+            continue;
+        }
+        const char* text = i + 1 < argc ? argv[++i] : "";
+        char* end = nullptr;
+        const unsigned long long bytes = std::strtoull(text, &end, 10);
+        if (*text == '\0' || *end != '\0' || bytes < 1 || bytes > INT_MAX) {
+            // Every rank has the same arguments: all of them stop here.
+            std::fprintf(stderr, "mpi_test: --max-message-bytes needs an integer from 1 to %d (got '%s')\n", INT_MAX,
+                         text);
+            MPI_Finalize();
+            return 2;
+        }
+        mt::detail::mpi_max_message_bytes = static_cast<std::size_t>(bytes);
+        if (world_rank() == 0) std::printf("mpi_test: the result exchange sends messages of at most %llu bytes\n", bytes);
+    }
+    const int failures = Catch::Session().run(static_cast<int>(catch_args.size()), catch_args.data());
     // A failure on one rank is a failure of the run: every rank exits non-zero.
     int any_failure = 0;
     MPI_Allreduce(&failures, &any_failure, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
