@@ -337,6 +337,28 @@ private:
     std::exception_ptr m_error;
 };
 
+/// A call predicted short (see k_split_for_searcher) that a searching thread can share:
+/// halves [lo, hi) while a thread searches and the piece is still worth a split, and folds
+/// each piece with the plain loop. Only for exactly associative reducers (any order gives
+/// the same result), so no canonical tree has to be walked. O(log of the pieces) forks.
+template <class LeafFold, class Red>
+typename Red::value_type fold_shared_short(scheduler& sched, slot& home, std::size_t lo, std::size_t hi,
+                                           double expected_picoseconds, const LeafFold& leaf_fold, const Red& red) {
+    if (hi - lo < 2 || expected_picoseconds < 2 * k_split_for_searcher_picoseconds || !sched.someone_searching()) {
+        map_scope in_map;
+        typename Red::value_type acc = red.identity();
+        leaf_fold(acc, lo, hi);
+        return acc;
+    }
+    const std::size_t mid = lo + (hi - lo) / 2;
+    const double half = expected_picoseconds / 2;
+    auto [left, right] = fork_join(
+        sched, home, [&](slot& here) { return fold_shared_short(sched, here, lo, mid, half, leaf_fold, red); },
+        [&](slot& here) { return fold_shared_short(sched, here, mid, hi, half, leaf_fold, red); });
+    combine_into(red, left, std::move(right));
+    return std::move(left);
+}
+
 /// run_leaf_fold's work, apart from the reporter's start and last report.
 template <class LeafFold, class Red, class Policy>
 typename Red::value_type fold_without_reports(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
@@ -344,22 +366,22 @@ typename Red::value_type fold_without_reports(scheduler& sched, std::size_t size
                                               const operation_controls& controls) {
     if (size == 0) return red.identity();
     call_judgement judgement;
-    if constexpr (Policy::splits_on_demand) {
-        judgement = judge_call<LeafFold, Red>(size, site);
-        // Short, but long enough to share with a thread that is awake anyway (see
-        // k_split_for_searcher); if none is, wake one for the calls that may follow.
-        if (judgement.length == call_length::known_short &&
-            judgement.expected_picoseconds >= k_split_for_searcher_picoseconds) {
-            if (sched.someone_searching()) {
-                judgement.length = call_length::known_long;
-            } else if (follows_recent_short_call()) {
-                sched.wake_for_next_call();
-            }
-        }
-    }
+    if constexpr (Policy::splits_on_demand) judgement = judge_call<LeafFold, Red>(size, site);
     const call_length length = judgement.length;
     if constexpr (Policy::splits_on_demand && exactly_associative<Red>()) {
         if (length == call_length::known_short) {
+            // Short, but long enough to share with a thread that is awake anyway; if none
+            // is, a loop of such calls wakes one for the calls that follow (design.md
+            // section 9, "Short calls").
+            if (judgement.expected_picoseconds >= k_split_for_searcher_picoseconds) {
+                if (sched.someone_searching()) {
+                    return sched.run_in_slot([&](slot& home) {
+                        return fold_shared_short(sched, home, 0, size, judgement.expected_picoseconds, leaf_fold,
+                                                 red);
+                    });
+                }
+                if (follows_recent_short_call()) sched.wake_for_next_call();
+            }
             // Known short, any order will do: the plain loop, nothing else.
             map_scope in_map;
             typename Red::value_type acc = red.identity();
