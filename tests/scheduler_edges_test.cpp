@@ -166,9 +166,7 @@ TEST_CASE("thread_pool: the destructor waits for work queued by tasks still runn
 
 namespace {
 /// A pool's number of guest seats, as the scheduler computes it.
-std::size_t guest_seat_count() {
-    return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 8, 32);
-}
+std::size_t guest_seat_count() { return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 8, 32); }
 }  // namespace
 
 // Issue 11.3 (and 11.4). Outside threads each in join(B, get a future of pool A) hold
@@ -195,8 +193,8 @@ TEST_CASE("outside callers beyond the guest seats still make progress (regressio
                     started = true;
                     // Wait until B's guest seats are all held by the callers.
                     while (inside_join.load() < seats) std::this_thread::yield();
-                    return mt::map_reduce(pool_b, mt::iota(0, 20000), [](int i) { return std::int64_t{i}; },
-                                          mt::sum<std::int64_t>{});
+                    return mt::map_reduce(
+                        pool_b, mt::iota(0, 20000), [](int i) { return std::int64_t{i}; }, mt::sum<std::int64_t>{});
                 });
                 auto [value, one] = mt::join(
                     pool_b,
@@ -235,7 +233,12 @@ TEST_CASE("outside callers queueing for guest seats are never left asleep (regre
                 for (int r = 0; r < rounds; ++r) {
                     round_start.arrive_and_wait();
                     auto [a, b] = mt::join(
-                        pool, [] { std::this_thread::sleep_for(500us); return 1; }, [] { return 1; });
+                        pool,
+                        [] {
+                            std::this_thread::sleep_for(500us);
+                            return 1;
+                        },
+                        [] { return 1; });
                     done.fetch_add(a + b - 1);
                 }
             });
@@ -408,7 +411,9 @@ TEST_CASE("work_stealing_deque: trim() while thieves steal loses nothing and fre
             if (item == ~std::uintptr_t{0}) break;
             taken[item].fetch_add(1);
         }
-        d.trim(16, [&] { return !reading[0].load(std::memory_order_seq_cst) && !reading[1].load(std::memory_order_seq_cst); });
+        d.trim(16, [&] {
+            return !reading[0].load(std::memory_order_seq_cst) && !reading[1].load(std::memory_order_seq_cst);
+        });
         REQUIRE(d.capacity() == 8);
     }
     stop = true;
@@ -432,7 +437,7 @@ TEST_CASE("a task that submits and then blocks gets its work run by a sleeping w
             for (int round = 0; round < k_rounds; ++round) {
                 std::atomic<bool> inner_ran{false};
                 auto outer = pool.submit([&pool, &inner_ran] {
-                    pool.submit([&inner_ran] {
+                    (void)pool.submit([&inner_ran] {
                         inner_ran.store(true, std::memory_order_release);
                         inner_ran.notify_one();
                     });
@@ -452,17 +457,28 @@ TEST_CASE("a task that submits and then blocks gets its work run by a sleeping w
 
 // The searcher rule: forks made while a worker searches do not wake sleepers, but work left
 // behind when the last searcher stops must still be taken. Many short fork-join calls from
-// an outside thread with more workers than cores, each call followed by an idle gap.
+// an outside thread with more workers than cores, each call followed by an idle gap; with
+// the adaptive policy, calls learned to be short but over 2 us are shared with a searching
+// worker (fold_shared_short) or wake one for the next call.
 TEST_CASE("short fork-join calls between idle gaps all complete with the right result", "[scheduler][sleep]") {
     run_with_watchdog("short calls between idle gaps", [] {
         mt::thread_pool pool(4);
         std::int64_t wrong = 0;
-        for (int call = 0; call < 500; ++call) {
-            const std::int64_t total = mt::map_reduce(
-                pool, mt::iota(std::int64_t{0}, std::int64_t{4096}), [](std::int64_t i) { return i; },
-                mt::sum<std::int64_t>{}, mt::grain(64));
-            wrong += total == std::int64_t{4096} * 4095 / 2 ? 0 : 1;
-            if (call % 50 == 0) std::this_thread::sleep_for(std::chrono::microseconds(250));
+        const auto slow_identity = [](std::int64_t i) {
+            std::uint64_t x = static_cast<std::uint64_t>(i);
+            for (int round = 0; round < 8; ++round) x = x * 6364136223846793005ull + 1442695040888963407ull;
+            return i ^ static_cast<std::int64_t>(x >> 56);
+        };
+        std::int64_t expected = 0;
+        for (std::int64_t i = 0; i < 4096; ++i) expected += slow_identity(i);
+        for (int call = 0; call < 2000; ++call) {
+            const std::int64_t fine = mt::map_reduce(pool, mt::iota(std::int64_t{0}, std::int64_t{4096}), slow_identity,
+                                                     mt::sum<std::int64_t>{}, mt::grain(64));
+            const std::int64_t adaptive = mt::map_reduce(pool, mt::iota(std::int64_t{0}, std::int64_t{4096}),
+                                                         slow_identity, mt::sum<std::int64_t>{});
+            wrong += fine == expected ? 0 : 1;
+            wrong += adaptive == expected ? 0 : 1;
+            if (call % 200 == 0) std::this_thread::sleep_for(std::chrono::microseconds(250));
         }
         CHECK(wrong == 0);
     });
