@@ -17,9 +17,9 @@
 #include <cstdint>
 #include <initializer_list>
 #include <map>
-#include <type_traits>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 #if MICROTASK_BENCH_HAVE_TBB
 #include <tbb/global_control.h>

@@ -33,7 +33,8 @@ void run(benchmark::State& state, const T& expected, const char* error, Compute 
 class child_sums {
 public:
     explicit child_sums(int children)
-        : m_size(children), m_heap(children > k_inline ? std::make_unique<std::int64_t[]>(children) : nullptr),
+        : m_size(children),
+          m_heap(children > k_inline ? std::make_unique<std::int64_t[]>(children) : nullptr),
           m_slots(m_heap ? m_heap.get() : m_inline) {
         for (int i = 0; i < m_size; ++i) m_slots[i] = 0;
     }
@@ -72,10 +73,10 @@ auto omp_root(Root root) {
 }  // namespace classic
 
 /// Registers bm_<workload>_<peer> as "classic/<workload>/<peer>", timed by the wall clock.
-#define CLASSIC_BENCH(workload, peer)                                                  \
-    BENCHMARK(bm_##workload##_##peer)                                                  \
-        ->Name("classic/" #workload "/" #peer)                                         \
-        ->UseRealTime()                                                                \
+#define CLASSIC_BENCH(workload, peer)          \
+    BENCHMARK(bm_##workload##_##peer)          \
+        ->Name("classic/" #workload "/" #peer) \
+        ->UseRealTime()                        \
         ->Unit(benchmark::kMillisecond)
 
 // The oneTBB and OpenMP peers exist only when their library is compiled in.

@@ -63,7 +63,8 @@ void run_fib(benchmark::State& state, Fib fib) {
 
 std::int64_t fib_microtask(mt::thread_pool& pool, int n) {
     if (n < 2) return n;
-    auto [a, b] = mt::join(pool, [&] { return fib_microtask(pool, n - 1); }, [&] { return fib_microtask(pool, n - 2); });
+    auto [a, b] = mt::join(
+        pool, [&] { return fib_microtask(pool, n - 1); }, [&] { return fib_microtask(pool, n - 2); });
     return a + b;
 }
 
@@ -143,8 +144,8 @@ double integrate_serial(const segment& s) {
 double integrate_microtask(mt::thread_pool& pool, const segment& s) {
     const auto h = halves(s);
     if (converged(s, h)) return h[0].area + h[1].area;
-    auto [left, right] =
-        mt::join(pool, [&] { return integrate_microtask(pool, h[0]); }, [&] { return integrate_microtask(pool, h[1]); });
+    auto [left, right] = mt::join(
+        pool, [&] { return integrate_microtask(pool, h[0]); }, [&] { return integrate_microtask(pool, h[1]); });
     return left + right;
 }
 
@@ -183,7 +184,8 @@ segment whole_interval() {
 
 /// The serial result's bits, computed once (untimed) for every peer.
 std::uint64_t integrate_answer() {
-    return bench::computed_once(0, [](std::int64_t) { return std::bit_cast<std::uint64_t>(integrate_serial(whole_interval())); });
+    return bench::computed_once(
+        0, [](std::int64_t) { return std::bit_cast<std::uint64_t>(integrate_serial(whole_interval())); });
 }
 
 /// Runs `integrate(whole_interval())`, checked bitwise against the serial result: the
@@ -271,7 +273,8 @@ std::int64_t skynet_omp(std::int64_t first, std::int64_t size) {
 constexpr const char* k_skynet_error = "classic/skynet: sum of the leaves differs from 499999500000";
 
 void bm_skynet_serial(benchmark::State& state) {
-    classic::run(state, k_skynet_answer, k_skynet_error, [] { return skynet_serial(0, bench::opaque(k_skynet_leaves)); });
+    classic::run(state, k_skynet_answer, k_skynet_error,
+                 [] { return skynet_serial(0, bench::opaque(k_skynet_leaves)); });
 }
 void bm_skynet_microtask(benchmark::State& state) {
     classic::run(state, k_skynet_answer, k_skynet_error,

@@ -109,7 +109,8 @@ void bm_nqueens_microtask(benchmark::State& state) {
 #if MICROTASK_BENCH_HAVE_TBB
 void bm_nqueens_tbb_task_group(benchmark::State& state) {
     bench::limit_peers();
-    classic::run(state, k_queens_answer, k_queens_error, [] { return queens_tbb(bench::opaque(k_queens_n), 0, board{}); });
+    classic::run(state, k_queens_answer, k_queens_error,
+                 [] { return queens_tbb(bench::opaque(k_queens_n), 0, board{}); });
 }
 #endif
 #if MICROTASK_BENCH_HAVE_OPENMP
@@ -200,12 +201,12 @@ std::int64_t uts_omp(const bench::uts::tree& t, const bench::uts::node& n) {
 #endif
 
 void uts_serial_peer(benchmark::State& state, const bench::uts::tree& t, std::int64_t documented) {
-    run_uts(state, t, documented, [](const bench::uts::tree& c) { return bench::uts::count_serial(c, bench::uts::root(c)); });
+    run_uts(state, t, documented,
+            [](const bench::uts::tree& c) { return bench::uts::count_serial(c, bench::uts::root(c)); });
 }
 void uts_microtask_peer(benchmark::State& state, const bench::uts::tree& t, std::int64_t documented) {
-    run_uts(state, t, documented, [&pool = bench::pool()](const bench::uts::tree& c) {
-        return uts_microtask(pool, c, bench::uts::root(c));
-    });
+    run_uts(state, t, documented,
+            [&pool = bench::pool()](const bench::uts::tree& c) { return uts_microtask(pool, c, bench::uts::root(c)); });
 }
 #if MICROTASK_BENCH_HAVE_TBB
 void uts_tbb_peer(benchmark::State& state, const bench::uts::tree& t, std::int64_t documented) {

@@ -12,8 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <numeric>
-#include <utility>
 #include <stop_token>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -77,11 +77,13 @@ std::size_t position(const std::vector<int64_t>& values, It it) {
 }
 
 void serial(benchmark::State& state) {
-    run(state, [](const std::vector<int64_t>& v, auto pred) { return position(v, std::find_if(v.begin(), v.end(), pred)); });
+    run(state,
+        [](const std::vector<int64_t>& v, auto pred) { return position(v, std::find_if(v.begin(), v.end(), pred)); });
 }
 
 void microtask_first(benchmark::State& state) {
-    run(state, [](const std::vector<int64_t>& v, auto pred) { return position(v, mt::find_first(bench::pool(), v, pred)); });
+    run(state,
+        [](const std::vector<int64_t>& v, auto pred) { return position(v, mt::find_first(bench::pool(), v, pred)); });
 }
 
 void microtask_first_token(benchmark::State& state) {
@@ -92,7 +94,8 @@ void microtask_first_token(benchmark::State& state) {
 }
 
 void microtask_any(benchmark::State& state) {
-    run(state, [](const std::vector<int64_t>& v, auto pred) { return position(v, mt::find_any(bench::pool(), v, pred)); });
+    run(state,
+        [](const std::vector<int64_t>& v, auto pred) { return position(v, mt::find_any(bench::pool(), v, pred)); });
 }
 
 int64_t mixed_sum(const std::vector<int64_t>& v, const std::stop_token* stop) {
@@ -111,9 +114,9 @@ void token_cost(benchmark::State& state) {
 }
 
 [[maybe_unused]] const bool registered = [] {
-    for (auto [peer, fn] : {std::pair{"serial", &serial}, std::pair{"microtask_first", &microtask_first},
-                            std::pair{"microtask_first_token", &microtask_first_token},
-                            std::pair{"microtask_any", &microtask_any}}) {
+    for (auto [peer, fn] :
+         {std::pair{"serial", &serial}, std::pair{"microtask_first", &microtask_first},
+          std::pair{"microtask_first_token", &microtask_first_token}, std::pair{"microtask_any", &microtask_any}}) {
         bench::register_peer("find", peer, fn, {0, 60, 100}, benchmark::kMicrosecond);
     }
     bench::register_peer("stop_token_cost", "microtask", &token_cost<false>, {100}, benchmark::kMicrosecond);

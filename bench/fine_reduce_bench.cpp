@@ -149,15 +149,13 @@ void omp_reduction(benchmark::State& state) {
 constexpr auto work_of = [](int64_t i) { return bench::work(i); };
 
 void microtask_adaptive(benchmark::State& state) {
-    run(state, [](int64_t n) {
-        return mt::map_reduce(bench::pool(), mt::iota(int64_t{0}, n), work_of, mt::sum<int64_t>{});
-    });
+    run(state,
+        [](int64_t n) { return mt::map_reduce(bench::pool(), mt::iota(int64_t{0}, n), work_of, mt::sum<int64_t>{}); });
 }
 
 void microtask_grain(benchmark::State& state) {
     run(state, [](int64_t n) {
-        return mt::map_reduce(bench::pool(), mt::iota(int64_t{0}, n), work_of, mt::sum<int64_t>{},
-                              mt::grain(k_grain));
+        return mt::map_reduce(bench::pool(), mt::iota(int64_t{0}, n), work_of, mt::sum<int64_t>{}, mt::grain(k_grain));
     });
 }
 

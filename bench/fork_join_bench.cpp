@@ -19,9 +19,7 @@ namespace mt = microtask;
 constexpr int k_fib_n = 30;
 constexpr std::int64_t k_fib_30 = 832040;
 
-std::int64_t fib_serial(int n) {
-    return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2);
-}
+std::int64_t fib_serial(int n) { return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2); }
 
 /// Forks performed by one fib(n) call with this cutoff: one per call with n >= 2 and
 /// n > cutoff (calls with n < 2 are leaves and never fork).
@@ -64,8 +62,7 @@ std::int64_t fib_microtask(mt::thread_pool& pool, int n, int cutoff) {
     if (n < 2) return n;
     if (n <= cutoff) return fib_serial(n);
     auto [a, b] = mt::join(
-        pool, [&] { return fib_microtask(pool, n - 1, cutoff); },
-        [&] { return fib_microtask(pool, n - 2, cutoff); });
+        pool, [&] { return fib_microtask(pool, n - 1, cutoff); }, [&] { return fib_microtask(pool, n - 2, cutoff); });
     return a + b;
 }
 

@@ -34,7 +34,9 @@ namespace mt = microtask;
 double process_cpu_ms() {
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
-    auto ms = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) * 1e-3; };
+    auto ms = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) * 1e-3;
+    };
     return ms(usage.ru_utime) + ms(usage.ru_stime);
 }
 
@@ -78,8 +80,7 @@ void bm_microtask(benchmark::State& state) {
         mt::thread_pool pool{workers};
         const std::vector<long> after = thread_ids();
         std::vector<long> pool_threads;
-        std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
-                            std::back_inserter(pool_threads));
+        std::set_difference(after.begin(), after.end(), before.begin(), before.end(), std::back_inserter(pool_threads));
 
         // ~50 ms of real work: map_reduce calls long enough to split, so both workers
         // take part and then go idle the way they do after a burst of work.
@@ -114,11 +115,6 @@ void bm_microtask(benchmark::State& state) {
 }
 
 // One iteration is one 1 s observation; the argument is the pool size.
-BENCHMARK(bm_microtask)
-    ->Name("idle/microtask")
-    ->Arg(2)
-    ->Iterations(1)
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_microtask)->Name("idle/microtask")->Arg(2)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace

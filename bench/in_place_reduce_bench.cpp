@@ -58,7 +58,8 @@ const std::vector<unsigned char>& random_bytes() {
         std::mt19937_64 rng(7);
         for (std::size_t i = 0; i < b.size(); i += 8) {
             std::uint64_t word = rng();
-            for (std::size_t k = 0; k < 8 && i + k < b.size(); ++k) b[i + k] = static_cast<unsigned char>(word >> (8 * k));
+            for (std::size_t k = 0; k < 8 && i + k < b.size(); ++k)
+                b[i + k] = static_cast<unsigned char>(word >> (8 * k));
         }
         return b;
     }();
@@ -73,7 +74,8 @@ struct corpus {
 const corpus& words() {
     static const corpus c = [] {
         corpus out;
-        for (std::size_t r = 0; r < k_vocabulary; ++r) out.vocabulary.push_back("w" + std::to_string(r * 7919 % 1000003));
+        for (std::size_t r = 0; r < k_vocabulary; ++r)
+            out.vocabulary.push_back("w" + std::to_string(r * 7919 % 1000003));
         std::mt19937_64 rng(11);
         std::uniform_real_distribution<double> unit(0.0, 1.0);
         out.words.resize(static_cast<std::size_t>(k_word_count));
@@ -178,7 +180,9 @@ struct tbb_filter_body {
     int_vector out;
     explicit tbb_filter_body(const int* v) : values(v) {}
     tbb_filter_body(tbb_filter_body& other, tbb::split) : values(other.values) {}
-    void operator()(const tbb::blocked_range<std::size_t>& r) { append_kept<K>(out, values + r.begin(), values + r.end()); }
+    void operator()(const tbb::blocked_range<std::size_t>& r) {
+        append_kept<K>(out, values + r.begin(), values + r.end());
+    }
     void join(tbb_filter_body& right) { out.insert(out.end(), right.out.begin(), right.out.end()); }
 };
 
@@ -304,7 +308,7 @@ void histogram_omp(benchmark::State& state) {
         std::size_t h[256] = {};
         const auto n = static_cast<int64_t>(bytes.size());
         const unsigned char* data = bytes.data();
-#pragma omp parallel for schedule(static) reduction(+ : h[:256])
+#pragma omp parallel for schedule(static) reduction(+ : h[ : 256])
         for (int64_t i = 0; i < n; ++i) ++h[data[i]];
         bins out{};
         for (std::size_t i = 0; i < 256; ++i) out[i] = h[i];
@@ -360,7 +364,8 @@ void word_freq_serial(benchmark::State& state) {
 // The documented idiom: map each word to itself, count_keys counts it in place.
 void word_freq_microtask(benchmark::State& state) {
     run_word_freq(state, [](const std::vector<std::string_view>& w) {
-        return mt::map_reduce(bench::pool(), w, [](std::string_view word) { return word; }, mt::count_keys<word_counts>{});
+        return mt::map_reduce(
+            bench::pool(), w, [](std::string_view word) { return word; }, mt::count_keys<word_counts>{});
     });
 }
 
@@ -378,7 +383,9 @@ struct tbb_word_body {
     word_counts counts;
     explicit tbb_word_body(const std::string_view* w) : words(w) {}
     tbb_word_body(tbb_word_body& other, tbb::split) : words(other.words) {}
-    void operator()(const tbb::blocked_range<std::size_t>& r) { count_words(counts, words + r.begin(), words + r.end()); }
+    void operator()(const tbb::blocked_range<std::size_t>& r) {
+        count_words(counts, words + r.begin(), words + r.end());
+    }
     void join(tbb_word_body& right) {
         for (auto& [word, n] : right.counts) counts[word] += n;
     }

@@ -91,7 +91,8 @@ double sum_slice(const double* first, const double* last) {
 double expected(std::span<const double> values) {
     static std::map<std::size_t, double> cache;
     auto it = cache.find(values.size());
-    if (it == cache.end()) it = cache.emplace(values.size(), sum_slice(values.data(), values.data() + values.size())).first;
+    if (it == cache.end())
+        it = cache.emplace(values.size(), sum_slice(values.data(), values.data() + values.size())).first;
     return it->second;
 }
 

@@ -60,8 +60,7 @@ void bm_microtask(benchmark::State& state) {
             [&pool](std::int64_t row) {
                 return mt::map_reduce(
                     pool, mt::iota(std::int64_t{0}, k_columns),
-                    [row](std::int64_t col) { return bench::work(row * k_columns + col); },
-                    mt::sum<std::int64_t>{});
+                    [row](std::int64_t col) { return bench::work(row * k_columns + col); }, mt::sum<std::int64_t>{});
             },
             mt::sum<std::int64_t>{});
         if (!check(state, sum, want)) break;

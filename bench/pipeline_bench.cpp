@@ -73,18 +73,18 @@ void pipeline_tbb(benchmark::State& state) {
         std::int64_t next = 0;
         std::int64_t check = 0;
         tbb::parallel_pipeline(
-            k_in_flight,
-            tbb::make_filter<void, std::int64_t>(tbb::filter_mode::serial_in_order,
-                                                 [&](tbb::flow_control& fc) -> std::int64_t {
-                                                     if (next == k_items) {
-                                                         fc.stop();
-                                                         return 0;
-                                                     }
-                                                     return next++;
-                                                 }) &
-                tbb::make_filter<std::int64_t, std::int64_t>(tbb::filter_mode::parallel, [](std::int64_t x) { return transform_item(x); }) &
-                tbb::make_filter<std::int64_t, void>(tbb::filter_mode::serial_in_order,
-                                                     [&](std::int64_t y) { check = check * 31 + y; }));
+            k_in_flight, tbb::make_filter<void, std::int64_t>(tbb::filter_mode::serial_in_order,
+                                                              [&](tbb::flow_control& fc) -> std::int64_t {
+                                                                  if (next == k_items) {
+                                                                      fc.stop();
+                                                                      return 0;
+                                                                  }
+                                                                  return next++;
+                                                              }) &
+                             tbb::make_filter<std::int64_t, std::int64_t>(
+                                 tbb::filter_mode::parallel, [](std::int64_t x) { return transform_item(x); }) &
+                             tbb::make_filter<std::int64_t, void>(tbb::filter_mode::serial_in_order,
+                                                                  [&](std::int64_t y) { check = check * 31 + y; }));
         return check;
     });
 }

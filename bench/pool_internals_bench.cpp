@@ -126,11 +126,6 @@ BENCHMARK(bm_push_pop)->Name("deque/microtask_push_pop")->Arg(4096)->Unit(benchm
 BENCHMARK(bm_steal)->Name("deque/microtask_steal")->Arg(4096)->UseRealTime()->Unit(benchmark::kMicrosecond);
 // Iterations fixed: with manual time, min_time would count only the µs of latency and
 // run tens of thousands of 5 ms sleeps. 200 iterations take about 1 s.
-BENCHMARK(bm_wake)
-    ->Name("wake/microtask")
-    ->Arg(1)
-    ->Iterations(200)
-    ->UseManualTime()
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(bm_wake)->Name("wake/microtask")->Arg(1)->Iterations(200)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace

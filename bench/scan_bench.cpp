@@ -60,46 +60,57 @@ void run_scan(benchmark::State& state, Scan scan, bool check) {
 }
 
 void scan_serial(benchmark::State& state) {
-    run_scan(state, [](const std::vector<long>& in, std::vector<long>& out) {
-        std::inclusive_scan(in.begin(), in.end(), out.begin());
-    }, true);
+    run_scan(
+        state,
+        [](const std::vector<long>& in, std::vector<long>& out) {
+            std::inclusive_scan(in.begin(), in.end(), out.begin());
+        },
+        true);
 }
 void scan_microtask(benchmark::State& state) {
-    run_scan(state, [](const std::vector<long>& in, std::vector<long>& out) {
-        mt::inclusive_scan(bench::pool(), in, out.begin());
-    }, true);
+    run_scan(
+        state,
+        [](const std::vector<long>& in, std::vector<long>& out) { mt::inclusive_scan(bench::pool(), in, out.begin()); },
+        true);
 }
 #if MICROTASK_BENCH_HAVE_TBB
 void scan_tbb(benchmark::State& state) {
     bench::limit_peers();
-    run_scan(state, [](const std::vector<long>& in, std::vector<long>& out) {
-        tbb::parallel_scan(
-            tbb::blocked_range<std::size_t>(0, in.size()), 0L,
-            [&](const tbb::blocked_range<std::size_t>& r, long sum, bool is_final) {
-                for (std::size_t i = r.begin(); i < r.end(); ++i) {
-                    sum += in[i];
-                    if (is_final) out[i] = sum;
-                }
-                return sum;
-            },
-            [](long a, long b) { return a + b; });
-    }, true);
+    run_scan(
+        state,
+        [](const std::vector<long>& in, std::vector<long>& out) {
+            tbb::parallel_scan(
+                tbb::blocked_range<std::size_t>(0, in.size()), 0L,
+                [&](const tbb::blocked_range<std::size_t>& r, long sum, bool is_final) {
+                    for (std::size_t i = r.begin(); i < r.end(); ++i) {
+                        sum += in[i];
+                        if (is_final) out[i] = sum;
+                    }
+                    return sum;
+                },
+                [](long a, long b) { return a + b; });
+        },
+        true);
 }
 #endif
 void copy_serial(benchmark::State& state) {
-    run_scan(state, [](const std::vector<long>& in, std::vector<long>& out) {
-        std::copy(in.begin(), in.end(), out.begin());
-    }, false);
+    run_scan(
+        state,
+        [](const std::vector<long>& in, std::vector<long>& out) { std::copy(in.begin(), in.end(), out.begin()); },
+        false);
 }
 void copy_microtask(benchmark::State& state) {
-    run_scan(state, [](const std::vector<long>& in, std::vector<long>& out) {
-        const auto parts = mt::decompose(mt::iota(std::size_t{0}, in.size()), mt::chunks(64));
-        mt::distribute(bench::pool(), parts, [&](auto part) {
-            std::copy(in.begin() + static_cast<std::ptrdiff_t>(*part.begin()),
-                      in.begin() + static_cast<std::ptrdiff_t>(*part.begin() + part.size()),
-                      out.begin() + static_cast<std::ptrdiff_t>(*part.begin()));
-        });
-    }, false);
+    run_scan(
+        state,
+        [](const std::vector<long>& in, std::vector<long>& out) {
+            const auto parts = mt::decompose(mt::iota(std::size_t{0}, in.size()), mt::chunks(64));
+            mt::distribute(bench::pool(), parts, [&](auto part) {
+                std::copy(in.begin() + static_cast<std::ptrdiff_t>(*part.begin()),
+                          in.begin() + static_cast<std::ptrdiff_t>(*part.begin() + part.size()),
+                          out.begin() + static_cast<std::ptrdiff_t>(*part.begin()));
+            });
+        },
+        false);
 }
 
 void add(const char* workload, const char* peer, void (*fn)(benchmark::State&)) {

@@ -68,8 +68,7 @@ void bm_microtask(benchmark::State& state) {
         std::int64_t total = 0;
         for (std::int64_t c = 0; c < k_calls; ++c) {
             total += mt::map_reduce(
-                pool, mt::iota(c, c + n), [](std::int64_t i) { return bench::work(i); },
-                mt::sum<std::int64_t>{});
+                pool, mt::iota(c, c + n), [](std::int64_t i) { return bench::work(i); }, mt::sum<std::int64_t>{});
         }
         return total;
     });
@@ -111,14 +110,14 @@ void bm_omp_reduction(benchmark::State& state) {
 }
 #endif
 
-#define SMALL_INPUTS_BENCH(peer)                                                         \
-    BENCHMARK(bm_##peer)                                                                  \
-        ->Name("small_inputs/" #peer)                                                     \
-        ->Arg(64)                                                                         \
-        ->Arg(256)                                                                        \
-        ->Arg(1024)                                                                       \
-        ->Arg(4096)                                                                       \
-        ->UseRealTime()                                                                   \
+#define SMALL_INPUTS_BENCH(peer)      \
+    BENCHMARK(bm_##peer)              \
+        ->Name("small_inputs/" #peer) \
+        ->Arg(64)                     \
+        ->Arg(256)                    \
+        ->Arg(1024)                   \
+        ->Arg(4096)                   \
+        ->UseRealTime()               \
         ->Unit(benchmark::kMicrosecond)
 
 SMALL_INPUTS_BENCH(serial);

@@ -13,9 +13,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <vector>
 #include <numeric>
 #include <string>
+#include <vector>
 
 #if MICROTASK_BENCH_HAVE_TBB
 #include <tbb/blocked_range.h>

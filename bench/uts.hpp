@@ -46,7 +46,8 @@ constexpr int k_max_children = 100;
 /// The root: SHA-1 of 16 zero bytes and the seed as 4 big-endian bytes.
 inline node root(const tree& t) {
     std::uint8_t bytes[20]{};
-    for (int i = 0; i < 4; ++i) bytes[16 + i] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(t.seed) >> (24 - 8 * i));
+    for (int i = 0; i < 4; ++i)
+        bytes[16 + i] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(t.seed) >> (24 - 8 * i));
     return {sha1::hash(bytes, 20), 0};
 }
 
@@ -54,7 +55,8 @@ inline node root(const tree& t) {
 inline node child(const node& parent, int i) {
     std::uint8_t bytes[24];
     for (int k = 0; k < 20; ++k) bytes[k] = parent.state[k];
-    for (int k = 0; k < 4; ++k) bytes[20 + k] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(i) >> (24 - 8 * k));
+    for (int k = 0; k < 4; ++k)
+        bytes[20 + k] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(i) >> (24 - 8 * k));
     return {sha1::hash(bytes, 24), parent.height + 1};
 }
 

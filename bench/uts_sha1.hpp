@@ -99,7 +99,8 @@ static_assert(hash("abc", 3) == from_hex("a9993e364706816aba3e25717850c26c9cd0d8
 static_assert(hash("", 0) == from_hex("da39a3ee5e6b4b0d3255bfef95601890afd80709"));
 static_assert(hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56) ==
               from_hex("84983e441c3bd26ebaae4aa1f95129e5e54670f1"));
-static_assert(hash("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+static_assert(hash("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmno"
+                   "pqrstnopqrstu",
                    112) == from_hex("a49b2446a02c645bf419f995b67091253a04a259"));
 
 }  // namespace bench::sha1

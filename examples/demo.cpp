@@ -30,7 +30,8 @@ inline long work(long i) {
 long fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
 long parallel_fib(mt::thread_pool& pool, int n) {
     if (n < 20) return fib(n);  // below this a fork costs more than it saves
-    auto [a, b] = mt::join(pool, [&] { return parallel_fib(pool, n - 1); }, [&] { return parallel_fib(pool, n - 2); });
+    auto [a, b] = mt::join(
+        pool, [&] { return parallel_fib(pool, n - 1); }, [&] { return parallel_fib(pool, n - 2); });
     return a + b;
 }
 
@@ -83,7 +84,9 @@ int main(int argc, char** argv) {
     // 1. decompose / distribute / reduce, step by step.
     {
         long expected = 0, a = 0, m = 0;
-        const double serial = seconds([&] { for (long i = 0; i < size; ++i) expected += work(i); });
+        const double serial = seconds([&] {
+            for (long i = 0; i < size; ++i) expected += work(i);
+        });
         const double async = seconds([&] {
             std::vector<std::future<long>> parts;
             const long chunk = (size + async_tasks - 1) / async_tasks;
@@ -112,7 +115,9 @@ int main(int argc, char** argv) {
     {
         auto term = [](long i) { return std::sqrt(double(work(i))); };
         double expected = 0, m1 = 0, m2 = 0, a = 0;
-        const double serial = seconds([&] { for (long i = 0; i < size; ++i) expected += term(i); });
+        const double serial = seconds([&] {
+            for (long i = 0; i < size; ++i) expected += term(i);
+        });
         const double async = seconds([&] {
             std::vector<std::future<double>> parts;
             const long chunk = (size + async_tasks - 1) / async_tasks;
@@ -128,7 +133,8 @@ int main(int argc, char** argv) {
         const double micro = seconds([&] { m1 = mt::map_reduce(pool, mt::iota(0L, size), term, mt::sum<double>{}); });
         mt::thread_pool single{1};
         m2 = mt::map_reduce(single, mt::iota(0L, size), term, mt::sum<double>{});
-        const bool close = std::abs(m1 - expected) <= 1e-9 * std::abs(expected) && std::abs(a - expected) <= 1e-9 * std::abs(expected);
+        const bool close =
+            std::abs(m1 - expected) <= 1e-9 * std::abs(expected) && std::abs(a - expected) <= 1e-9 * std::abs(expected);
         rows.push_back({"map_reduce sum<double> (bitwise = 1 thread)", close && m1 == m2, serial, async, micro});
     }
 
@@ -157,7 +163,8 @@ int main(int argc, char** argv) {
                 a.insert(a.end(), part.begin(), part.end());
             }
         });
-        const double micro = seconds([&] { m = mt::map_reduce(pool, mt::iota(0L, size), keep, mt::concat<std::vector<long>>{}); });
+        const double micro =
+            seconds([&] { m = mt::map_reduce(pool, mt::iota(0L, size), keep, mt::concat<std::vector<long>>{}); });
         rows.push_back({"map_reduce concat (order kept)", expected == a && expected == m, serial, async, micro});
     }
 
@@ -182,6 +189,7 @@ int main(int argc, char** argv) {
         std::printf("%-45s %-6s %10.4f %10.4f %10.4f %7.2fx\n", r.name.c_str(), r.ok ? "ok" : "FAIL", r.serial, r.async,
                     r.microtask, r.serial / r.microtask);
     }
-    std::printf("\n%s\n", all_ok ? "all results match the sequential computation" : "MISMATCH against the sequential computation");
+    std::printf("\n%s\n", all_ok ? "all results match the sequential computation"
+                                 : "MISMATCH against the sequential computation");
     return all_ok ? 0 : 1;
 }

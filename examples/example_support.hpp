@@ -8,18 +8,18 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <stdexcept>
 #include <initializer_list>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace example {
 
 struct options {
-    long size = 0;          // the problem size (its meaning is the example's)
-    long threads = 0;       // 0: one worker per hardware thread
+    long size = 0;     // the problem size (its meaning is the example's)
+    long threads = 0;  // 0: one worker per hardware thread
     unsigned long seed = 42;
-    bool quick = false;     // a small size, for the test suite
+    bool quick = false;  // a small size, for the test suite
 };
 
 [[noreturn]] inline void usage(const char* program, const char* what, const char* message) {

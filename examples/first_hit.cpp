@@ -64,7 +64,8 @@ long first_hit_async(long size, std::uint64_t seed, long tasks) {
 
 int main(int argc, char** argv) {
     const example::options opts = example::parse(
-        argc, argv, "find the first of --size nonces whose hash has 20 leading zero bits, then a search with a deadline",
+        argc, argv,
+        "find the first of --size nonces whose hash has 20 leading zero bits, then a search with a deadline",
         400'000'000, 20'000'000);
     mt::thread_pool pool = example::make_pool(opts);
     const long size = opts.size;
@@ -79,12 +80,13 @@ int main(int argc, char** argv) {
     });
 
     long async_hit = size;
-    const double async_s = example::seconds(
-        [&] { async_hit = first_hit_async(size, seed, 4 * static_cast<long>(pool.size())); });
+    const double async_s =
+        example::seconds([&] { async_hit = first_hit_async(size, seed, 4 * static_cast<long>(pool.size())); });
 
     long micro_hit = size;
     const double micro_s = example::seconds([&] {
-        const auto it = mt::find_first(pool, candidates, [seed](long nonce) { return is_hit(seed, nonce, k_zero_bits); });
+        const auto it =
+            mt::find_first(pool, candidates, [seed](long nonce) { return is_hit(seed, nonce, k_zero_bits); });
         micro_hit = it == candidates.end() ? size : *it;
     });
 
@@ -108,7 +110,8 @@ int main(int argc, char** argv) {
         }
     });
     std::printf("  40 zero bits: %s (%.1f ms)\n", outcome, limited_s * 1e3);
-    std::printf("  (find_first tests only the candidates up to about the first hit; std::find_if the same, serially)\n\n");
+    std::printf(
+        "  (find_first tests only the candidates up to about the first hit; std::find_if the same, serially)\n\n");
 
     const bool ok = micro_hit == serial_hit && async_hit == serial_hit;
     return example::finish("first_hit", ok, serial_s, async_s, micro_s);

@@ -28,8 +28,9 @@ namespace mt = microtask;
 
 namespace {
 
-constexpr const char* what = "blurs a generated --size x --size RGB image (default 4096) tile by tile and "
-                             "histograms it; [--output FILE.ppm] (default blurred.ppm)";
+constexpr const char* what =
+    "blurs a generated --size x --size RGB image (default 4096) tile by tile and "
+    "histograms it; [--output FILE.ppm] (default blurred.ppm)";
 
 using histogram = std::array<std::uint64_t, 256>;
 
@@ -63,7 +64,8 @@ struct scene {
         for (int i = 0; i < 12; ++i) {
             const long cx = static_cast<long>(example::splitmix64(rng) % static_cast<std::uint64_t>(size));
             const long cy = static_cast<long>(example::splitmix64(rng) % static_cast<std::uint64_t>(size));
-            const long r = size / 32 + static_cast<long>(example::splitmix64(rng) % static_cast<std::uint64_t>(size / 6 + 1));
+            const long r =
+                size / 32 + static_cast<long>(example::splitmix64(rng) % static_cast<std::uint64_t>(size / 6 + 1));
             disc d{cx, cy, r, {}};
             for (auto& c : d.color) c = static_cast<std::uint8_t>(example::splitmix64(rng));
             discs.push_back(d);
@@ -304,12 +306,14 @@ int run(int argc, char** argv) {
         seen += n;
         if (median < 0 && 2 * seen >= pixels) median = v;
     }
-    std::printf("blurred a %ldx%ld RGB image (seed %lu) with a 5x5 Gaussian: %zu tiles of %ldx%ld, %zu pool workers "
-                "+ the caller\n",
-                size, size, opts.seed, tiles.size(), tile_size, tile_size, pool.size());
+    std::printf(
+        "blurred a %ldx%ld RGB image (seed %lu) with a 5x5 Gaussian: %zu tiles of %ldx%ld, %zu pool workers "
+        "+ the caller\n",
+        size, size, opts.seed, tiles.size(), tile_size, tile_size, pool.size());
     std::printf("luminance of %llu pixels: mean %.2f, median %d, range %d..%d, most common %d (%llu pixels)\n",
                 static_cast<unsigned long long>(seen), static_cast<double>(weighted) / static_cast<double>(pixels),
-                median, darkest, brightest, mode, static_cast<unsigned long long>(hist[static_cast<std::size_t>(mode)]));
+                median, darkest, brightest, mode,
+                static_cast<unsigned long long>(hist[static_cast<std::size_t>(mode)]));
     if (file != nullptr) {
         if (!write_ppm(file, blurred)) {
             std::fprintf(stderr, "image_tiles: writing '%s' failed\n", output.c_str());

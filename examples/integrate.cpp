@@ -102,7 +102,8 @@ int main(int argc, char** argv) {
     });
 
     double adaptive_sum = 0;
-    const double micro_s = example::seconds([&] { adaptive_sum = mt::map_reduce(pool, samples, term, mt::sum<double>{}); });
+    const double micro_s =
+        example::seconds([&] { adaptive_sum = mt::map_reduce(pool, samples, term, mt::sum<double>{}); });
     const double grain_sum = mt::map_reduce(pool, samples, term, mt::sum<double>{}, grain);
     // The same calls on a one-thread pool: a different schedule, the same bits promised.
     const double adaptive_one = mt::map_reduce(one, samples, term, mt::sum<double>{});
@@ -118,23 +119,24 @@ int main(int argc, char** argv) {
     const double order_tolerance = 2.0 * static_cast<double>(n + 1) * eps * serial_sum;
     const double exact_tolerance = truncation_bound(h) + 2.0 * static_cast<double>(n + 1) * eps * std::abs(exact);
 
-    std::printf("Simpson's rule: integral of sin(x)^2 exp(-x/4) over [0, 20], %ld intervals, threads: %zu\n",
-                n, pool.size());
+    std::printf("Simpson's rule: integral of sin(x)^2 exp(-x/4) over [0, 20], %ld intervals, threads: %zu\n", n,
+                pool.size());
     std::printf("  %-23s %.17g\n", "exact value", exact);
     std::printf("  %-23s %.17g  (%a)  error %+.2e\n", "microtask, adaptive", result, result, result - exact);
     char grain_label[32];
     std::snprintf(grain_label, sizeof grain_label, "microtask, grain(%zu)", grain.size);
     std::printf("  %-23s %.17g  (%a)  error %+.2e\n", grain_label, integral(grain_sum), integral(grain_sum),
                 integral(grain_sum) - exact);
-    std::printf("  %-23s %.17g  (%a)  error %+.2e\n", "serial, left to right", integral(serial_sum), integral(serial_sum),
-                integral(serial_sum) - exact);
+    std::printf("  %-23s %.17g  (%a)  error %+.2e\n", "serial, left to right", integral(serial_sum),
+                integral(serial_sum), integral(serial_sum) - exact);
     std::printf("  %-23s %.17g  error %+.2e\n", "std::async chunks", integral(async_sum), integral(async_sum) - exact);
     std::printf("  bitwise equal to the same map_reduce on a 1-thread pool: adaptive %s, grain %s\n",
                 bits(adaptive_sum) == bits(adaptive_one) ? "yes" : "NO",
                 bits(grain_sum) == bits(grain_one) ? "yes" : "NO");
-    std::printf("  allowed: |microtask - serial| <= %.2e (rounding), |microtask - exact| <= %.2e "
-                "(Simpson bound + rounding)\n\n",
-                integral(order_tolerance), exact_tolerance);
+    std::printf(
+        "  allowed: |microtask - serial| <= %.2e (rounding), |microtask - exact| <= %.2e "
+        "(Simpson bound + rounding)\n\n",
+        integral(order_tolerance), exact_tolerance);
 
     const bool deterministic = bits(adaptive_sum) == bits(adaptive_one) && bits(grain_sum) == bits(grain_one);
     const bool near_serial = std::abs(adaptive_sum - serial_sum) <= order_tolerance &&

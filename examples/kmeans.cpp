@@ -140,7 +140,8 @@ clustering lloyd(const centroids& start, AssignStep assign_step) {
 
 clustering kmeans_microtask(mt::thread_pool& pool, const std::vector<point>& points, const centroids& start) {
     return lloyd(start, [&](const centroids& c) {
-        return *mt::map_reduce(pool, points, [&c](const point& p) { return nearest(p, c); }, cluster_sums_reducer{});
+        return *mt::map_reduce(
+            pool, points, [&c](const point& p) { return nearest(p, c); }, cluster_sums_reducer{});
     });
 }
 
@@ -265,7 +266,8 @@ bool close(const clustering& a, const clustering& b) {
 
 int main(int argc, char** argv) {
     const example::options opts = example::parse(
-        argc, argv, "k-means (K = 8, 10 iterations) of N seeded 2-D points, map_reduce with a custom reducer; --size is N",
+        argc, argv,
+        "k-means (K = 8, 10 iterations) of N seeded 2-D points, map_reduce with a custom reducer; --size is N",
         3'000'000, 1'000);
     mt::thread_pool pool = example::make_pool(opts);
     const auto n = static_cast<std::size_t>(opts.size);

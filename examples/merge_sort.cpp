@@ -60,8 +60,7 @@ void merge_into(mt::thread_pool& pool, std::span<const value> a, std::span<const
 // Version A. Sorts `src`; the result ends up in `src`, or in `buf` when `into_buf`.
 // The halves are sorted into the *other* array, so each level's merge reads one array and
 // writes the other, with no copy back (the arrays swap roles level by level).
-void merge_sort(mt::thread_pool& pool, std::span<value> src, std::span<value> buf, bool into_buf,
-                std::size_t cutoff) {
+void merge_sort(mt::thread_pool& pool, std::span<value> src, std::span<value> buf, bool into_buf, std::size_t cutoff) {
     if (src.size() <= cutoff) {  // small: a fork would cost more than it saves
         std::sort(src.begin(), src.end());
         if (into_buf) std::copy(src.begin(), src.end(), buf.begin());
@@ -134,7 +133,8 @@ void async_sort(std::vector<value>& v, std::size_t pieces) {
 
 int main(int argc, char** argv) {
     const example::options opts = example::parse(
-        argc, argv, "merge sort of N seeded random 64-bit integers (join, and map_reduce with a merge reducer); --size is N",
+        argc, argv,
+        "merge sort of N seeded random 64-bit integers (join, and map_reduce with a merge reducer); --size is N",
         10'000'000, 2'000);
     mt::thread_pool pool = example::make_pool(opts);
     const auto n = static_cast<std::size_t>(opts.size);

@@ -94,9 +94,8 @@ int main(int argc, char** argv) {
     });
 
     std::uint64_t micro_hits = 0;
-    const double micro_s = example::seconds([&] {
-        micro_hits = mt::map_reduce(pool, mt::iota(0L, blocks), count_block, mt::sum<std::uint64_t>{});
-    });
+    const double micro_s = example::seconds(
+        [&] { micro_hits = mt::map_reduce(pool, mt::iota(0L, blocks), count_block, mt::sum<std::uint64_t>{}); });
 
     const auto estimate = [n](std::uint64_t hits) { return 4.0 * static_cast<double>(hits) / static_cast<double>(n); };
     const double pi_hat = estimate(micro_hits);

@@ -127,7 +127,8 @@ int main(int argc, char** argv) {
     // fold, so its time can differ from the others' by code placement alone; see above.)
     u64 fused = 0;
     const double fused_s = example::seconds([&] {
-        fused = mt::map_reduce(pool, mt::iota(u64{0}, n), [](u64 i) { return i * i; }, mt::sum<u64>{});
+        fused = mt::map_reduce(
+            pool, mt::iota(u64{0}, n), [](u64 i) { return i * i; }, mt::sum<u64>{});
     });
 
     // The log: 16 parts spread evenly over the range (the first ones alone would all be
@@ -158,7 +159,8 @@ int main(int argc, char** argv) {
 
     const u64 expected = closed_form(n);
     std::printf("sum of i^2 for i in [0, %llu) mod 2^64:\n", static_cast<unsigned long long>(n));
-    std::printf("  decompose/distribute/reduce %llu (%.4f s)\n", static_cast<unsigned long long>(stepwise), microtask_s);
+    std::printf("  decompose/distribute/reduce %llu (%.4f s)\n", static_cast<unsigned long long>(stepwise),
+                microtask_s);
     std::printf("  map_reduce in one call      %llu (%.4f s)\n", static_cast<unsigned long long>(fused), fused_s);
     std::printf("  serial loop                 %llu\n", static_cast<unsigned long long>(serial));
     std::printf("  closed form N(N-1)(2N-1)/6  %llu\n", static_cast<unsigned long long>(expected));

@@ -137,8 +137,8 @@ std::uint64_t evaluate_term(const bit_term& t) {
 int main(int argc, char** argv) {
     const example::options opts = example::parse(
         argc, argv,
-        "2^10 as ten micro-tasks, then the sum mod 2^61-1 of b^e mod 2^61-1 over --size random (b, e) pairs",
-        6'000'000, 20'000);
+        "2^10 as ten micro-tasks, then the sum mod 2^61-1 of b^e mod 2^61-1 over --size random (b, e) pairs", 6'000'000,
+        20'000);
     mt::thread_pool pool = example::make_pool(opts);
     const long n = opts.size;
     const std::uint64_t seed = opts.seed;
@@ -196,7 +196,8 @@ int main(int argc, char** argv) {
     });
 
     std::uint64_t micro_sum = 0;
-    const double micro_s = example::seconds([&] { micro_sum = mt::map_reduce(pool, mt::iota(0L, n), power_at, mod_sum); });
+    const double micro_s =
+        example::seconds([&] { micro_sum = mt::map_reduce(pool, mt::iota(0L, n), power_at, mod_sum); });
 
     std::printf("  sum of b_i^e_i mod p over %ld pairs: microtask %llu, std::async %llu, serial %llu\n\n", n,
                 static_cast<unsigned long long>(micro_sum), static_cast<unsigned long long>(async_sum),

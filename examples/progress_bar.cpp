@@ -52,8 +52,8 @@ void draw(std::size_t done, std::size_t total) {
     constexpr int width = 40;
     const double fraction = total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
     const int filled = static_cast<int>(fraction * width);
-    std::fprintf(stderr, "\r  [%.*s%*s] %5.1f%%", filled, "########################################", width - filled, "",
-                 fraction * 100.0);
+    std::fprintf(stderr, "\r  [%.*s%*s] %5.1f%%", filled, "########################################", width - filled,
+                 "", fraction * 100.0);
     if (done == total) std::fprintf(stderr, "\n");
     std::fflush(stderr);
 }
@@ -92,12 +92,12 @@ int main(int argc, char** argv) {
 
     long primes = 0;
     const double micro_s = example::seconds([&] {
-        primes = mt::map_reduce(pool, mt::iota(0L, size), [](long n) { return is_prime(n) ? 1L : 0L; },
-                                mt::sum<long>{}, bar);
+        primes = mt::map_reduce(
+            pool, mt::iota(0L, size), [](long n) { return is_prime(n) ? 1L : 0L; }, mt::sum<long>{}, bar);
     });
 
-    std::printf("progress_bar: %ld primes below %ld, threads: %zu; %zu progress reports, the last %zu of %zu\n",
-                primes, size, pool.size(), reports, last_done, last_total);
+    std::printf("progress_bar: %ld primes below %ld, threads: %zu; %zu progress reports, the last %zu of %zu\n", primes,
+                size, pool.size(), reports, last_done, last_total);
     const bool complete = monotonic && reports >= 1 && last_done == static_cast<std::size_t>(size) &&
                           last_total == static_cast<std::size_t>(size);
     const bool ok = primes == serial && async_count == serial && complete;

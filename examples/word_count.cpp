@@ -98,18 +98,18 @@ std::vector<std::string_view> cut_at_whitespace(const corpus_job& job) {
 
 // A fixed vocabulary drawn with Zipf-like frequencies (weight 1/rank), as in real text.
 constexpr const char* vocabulary[] = {
-    "the",     "of",     "and",    "to",     "a",       "in",     "is",      "that",    "for",    "it",
-    "as",      "was",    "with",   "be",     "by",      "on",     "not",     "he",      "this",   "are",
-    "or",      "his",    "from",   "at",     "which",   "but",    "have",    "an",      "had",    "they",
-    "you",     "were",   "their",  "one",    "all",     "we",     "can",     "her",     "has",    "there",
-    "been",    "if",     "more",   "when",   "will",    "would",  "who",     "so",      "no",     "time",
-    "people",  "year",   "way",    "day",    "man",     "thing",  "woman",   "life",    "child",  "world",
-    "school",  "state",  "family", "student", "group",  "country", "problem", "hand",   "part",   "place",
-    "case",    "week",   "company", "system", "program", "question", "work",  "government", "number", "night",
-    "point",   "home",   "water",  "room",   "mother",  "area",   "money",   "story",   "fact",   "month",
-    "lot",     "right",  "study",  "book",   "eye",     "job",    "word",    "business", "issue", "side",
-    "kind",    "head",   "house",  "service", "friend", "father", "power",   "hour",    "game",   "line",
-    "end",     "member", "law",    "car",    "city",    "community", "name", "president", "team", "minute",
+    "the",    "of",     "and",     "to",      "a",       "in",        "is",      "that",       "for",    "it",
+    "as",     "was",    "with",    "be",      "by",      "on",        "not",     "he",         "this",   "are",
+    "or",     "his",    "from",    "at",      "which",   "but",       "have",    "an",         "had",    "they",
+    "you",    "were",   "their",   "one",     "all",     "we",        "can",     "her",        "has",    "there",
+    "been",   "if",     "more",    "when",    "will",    "would",     "who",     "so",         "no",     "time",
+    "people", "year",   "way",     "day",     "man",     "thing",     "woman",   "life",       "child",  "world",
+    "school", "state",  "family",  "student", "group",   "country",   "problem", "hand",       "part",   "place",
+    "case",   "week",   "company", "system",  "program", "question",  "work",    "government", "number", "night",
+    "point",  "home",   "water",   "room",    "mother",  "area",      "money",   "story",      "fact",   "month",
+    "lot",    "right",  "study",   "book",    "eye",     "job",       "word",    "business",   "issue",  "side",
+    "kind",   "head",   "house",   "service", "friend",  "father",    "power",   "hour",       "game",   "line",
+    "end",    "member", "law",     "car",     "city",    "community", "name",    "president",  "team",   "minute",
 };
 constexpr std::size_t vocabulary_size = std::size(vocabulary);
 
@@ -204,7 +204,8 @@ int run(int argc, char** argv) {
 
     std::string text;
     const double setup_s = example::seconds([&] {
-        text = files.empty() ? generate_corpus(pool, static_cast<std::size_t>(opts.size), opts.seed) : read_files(files);
+        text =
+            files.empty() ? generate_corpus(pool, static_cast<std::size_t>(opts.size), opts.seed) : read_files(files);
     });
     if (files.empty()) {
         std::printf("corpus: %zu bytes generated from a %zu-word vocabulary (seed %lu) in %.3f s\n", text.size(),

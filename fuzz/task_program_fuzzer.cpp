@@ -73,13 +73,30 @@ namespace {
 // The program.
 
 enum class op : std::uint8_t {
-    leaf, throw_if, join, map_reduce, reduce, for_each, distribute, task_group, submit, threads
+    leaf,
+    throw_if,
+    join,
+    map_reduce,
+    reduce,
+    for_each,
+    distribute,
+    task_group,
+    submit,
+    threads
 };
 constexpr unsigned k_op_count = 10;
 constexpr long k_thread_cost = 50;  // starting a thread, in budget units
 
 enum class red_kind : std::uint8_t {
-    sum, product, min, max, concat_vector, concat_single, concat_optional, affine, affine_exact
+    sum,
+    product,
+    min,
+    max,
+    concat_vector,
+    concat_single,
+    concat_optional,
+    affine,
+    affine_exact
 };
 constexpr unsigned k_red_count = 9;
 
@@ -90,15 +107,15 @@ struct policy_spec {
 
 struct node {
     op kind = op::leaf;
-    std::uint8_t code = 0;      // throw_if
-    std::uint8_t modulus = 1;   // throw_if
-    std::uint8_t residue = 0;   // throw_if
-    u64 value = 0;              // leaf, throw_if
-    std::size_t n = 0;          // element count, or task_group's child count
-    bool chain = false;         // task_group: each task runs the next one
+    std::uint8_t code = 0;     // throw_if
+    std::uint8_t modulus = 1;  // throw_if
+    std::uint8_t residue = 0;  // throw_if
+    u64 value = 0;             // leaf, throw_if
+    std::size_t n = 0;         // element count, or task_group's child count
+    bool chain = false;        // task_group: each task runs the next one
     red_kind red = red_kind::sum;
     policy_spec policy;
-    std::size_t calls = 0;      // elements that also evaluate the child
+    std::size_t calls = 0;  // elements that also evaluate the child
     std::vector<std::uint32_t> children;
 };
 
@@ -163,47 +180,49 @@ private:
         node decoded;
         decoded.kind = kind;
         switch (kind) {
-        case op::leaf:
-            decoded.value = next();
-            break;
-        case op::throw_if:
-            decoded.code = next() % 64;
-            decoded.modulus = static_cast<std::uint8_t>(1 + next() % 4);
-            decoded.residue = next() % decoded.modulus;
-            decoded.value = next();
-            break;
-        case op::join:
-            decoded.children.push_back(decode_node(depth + 1, times, false));
-            decoded.children.push_back(decode_node(depth + 1, times, false));
-            break;
-        case op::threads:
-            decoded.children.push_back(decode_node(depth + 1, times, true));
-            decoded.children.push_back(decode_node(depth + 1, times, true));
-            break;
-        case op::map_reduce:
-        case op::reduce:
-        case op::for_each:
-        case op::distribute: {
-            decoded.n = next() % 65;
-            if (kind == op::map_reduce || kind == op::reduce) decoded.red = static_cast<red_kind>(next() % k_red_count);
-            decoded.policy = next_policy();
-            if (!afford(times * static_cast<long>(decoded.n))) decoded.n = 0;
-            if (kind != op::reduce) decoded.calls = std::min<std::size_t>(next() % 4, decoded.n);
-            if (decoded.calls > 0) {
-                decoded.children.push_back(decode_node(depth + 1, times * static_cast<long>(decoded.calls), false));
+            case op::leaf:
+                decoded.value = next();
+                break;
+            case op::throw_if:
+                decoded.code = next() % 64;
+                decoded.modulus = static_cast<std::uint8_t>(1 + next() % 4);
+                decoded.residue = next() % decoded.modulus;
+                decoded.value = next();
+                break;
+            case op::join:
+                decoded.children.push_back(decode_node(depth + 1, times, false));
+                decoded.children.push_back(decode_node(depth + 1, times, false));
+                break;
+            case op::threads:
+                decoded.children.push_back(decode_node(depth + 1, times, true));
+                decoded.children.push_back(decode_node(depth + 1, times, true));
+                break;
+            case op::map_reduce:
+            case op::reduce:
+            case op::for_each:
+            case op::distribute: {
+                decoded.n = next() % 65;
+                if (kind == op::map_reduce || kind == op::reduce)
+                    decoded.red = static_cast<red_kind>(next() % k_red_count);
+                decoded.policy = next_policy();
+                if (!afford(times * static_cast<long>(decoded.n))) decoded.n = 0;
+                if (kind != op::reduce) decoded.calls = std::min<std::size_t>(next() % 4, decoded.n);
+                if (decoded.calls > 0) {
+                    decoded.children.push_back(decode_node(depth + 1, times * static_cast<long>(decoded.calls), false));
+                }
+                break;
             }
-            break;
-        }
-        case op::task_group: {
-            const std::uint8_t shape = next();
-            decoded.n = shape % 5;
-            decoded.chain = (shape / 5) % 2 != 0;
-            for (std::size_t i = 0; i < decoded.n; ++i) decoded.children.push_back(decode_node(depth + 1, times, false));
-            break;
-        }
-        case op::submit:
-            decoded.children.push_back(decode_node(depth + 1, times, false));
-            break;
+            case op::task_group: {
+                const std::uint8_t shape = next();
+                decoded.n = shape % 5;
+                decoded.chain = (shape / 5) % 2 != 0;
+                for (std::size_t i = 0; i < decoded.n; ++i)
+                    decoded.children.push_back(decode_node(depth + 1, times, false));
+                break;
+            }
+            case op::submit:
+                decoded.children.push_back(decode_node(depth + 1, times, false));
+                break;
         }
         m_prog->nodes[index] = std::move(decoded);
         return index;
@@ -248,21 +267,32 @@ u64 with_reducer(red_kind kind, Body&& body) {
     auto hash_affine = [](affine f) { return ordered(f.a, f.b); };
     auto to_affine = [](u64 x) { return affine{x | 1, x >> 7}; };
     switch (kind) {
-    case red_kind::sum: return body(mt::sum<u64>{}, same, same);
-    case red_kind::product: return body(mt::product<u64>{}, [](u64 x) { return x | 1; }, same);
-    case red_kind::min: return body(mt::min<u64>{}, same, same);
-    case red_kind::max: return body(mt::max<u64>{}, same, same);
-    case red_kind::concat_vector:
-        return body(mt::concat<std::vector<u64>>{},
-                    [](u64 x) { return x % 5 == 0 ? std::vector<u64>{} : std::vector<u64>{x, x >> 9}; },
-                    hash_vector);
-    case red_kind::concat_single: return body(mt::concat<std::vector<u64>>{}, same, hash_vector);
-    case red_kind::concat_optional:
-        return body(mt::concat<std::vector<u64>>{},
-                    [](u64 x) { return x % 3 == 0 ? std::nullopt : std::optional<u64>(x); }, hash_vector);
-    case red_kind::affine: return body(mt::make_reducer(affine{}, compose_op), to_affine, hash_affine);
-    case red_kind::affine_exact:
-        return body(mt::make_reducer(affine{}, compose_op, mt::exactly_associative), to_affine, hash_affine);
+        case red_kind::sum:
+            return body(mt::sum<u64>{}, same, same);
+        case red_kind::product:
+            return body(
+                mt::product<u64>{}, [](u64 x) { return x | 1; }, same);
+        case red_kind::min:
+            return body(mt::min<u64>{}, same, same);
+        case red_kind::max:
+            return body(mt::max<u64>{}, same, same);
+        case red_kind::concat_vector:
+            return body(
+                mt::concat<std::vector<u64>>{},
+                [](u64 x) {
+                    return x % 5 == 0 ? std::vector<u64>{} : std::vector<u64>{x, x >> 9};
+                },
+                hash_vector);
+        case red_kind::concat_single:
+            return body(mt::concat<std::vector<u64>>{}, same, hash_vector);
+        case red_kind::concat_optional:
+            return body(
+                mt::concat<std::vector<u64>>{}, [](u64 x) { return x % 3 == 0 ? std::nullopt : std::optional<u64>(x); },
+                hash_vector);
+        case red_kind::affine:
+            return body(mt::make_reducer(affine{}, compose_op), to_affine, hash_affine);
+        case red_kind::affine_exact:
+            return body(mt::make_reducer(affine{}, compose_op, mt::exactly_associative), to_affine, hash_affine);
     }
     __builtin_trap();
 }
@@ -270,9 +300,12 @@ u64 with_reducer(red_kind kind, Body&& body) {
 template <class Body>
 u64 with_policy(policy_spec policy, Body&& body) {
     switch (policy.kind) {
-    case 1: return body(mt::grain(policy.size));
-    case 2: return body(mt::chunks(policy.size));
-    default: return body(mt::adaptive{});
+        case 1:
+            return body(mt::grain(policy.size));
+        case 2:
+            return body(mt::chunks(policy.size));
+        default:
+            return body(mt::adaptive{});
     }
 }
 
@@ -295,7 +328,9 @@ public:
     [[noreturn]] void raise(unsigned code) { throw microtask_fuzz_error{code}; }
 
     template <class A, class B>
-    auto join(A a, B b) { return mt::join(m_pool, a, b); }
+    auto join(A a, B b) {
+        return mt::join(m_pool, a, b);
+    }
 
     template <class Map, class Red, class Policy>
     auto map_reduce(std::size_t n, Map map, Red red, Policy policy) {
@@ -303,13 +338,19 @@ public:
     }
 
     template <class T, class Red, class Policy>
-    auto reduce(const std::vector<T>& values, Red red, Policy policy) { return mt::reduce(m_pool, values, red, policy); }
+    auto reduce(const std::vector<T>& values, Red red, Policy policy) {
+        return mt::reduce(m_pool, values, red, policy);
+    }
 
     template <class Fn, class Policy>
-    void for_each(std::size_t n, Fn fn, Policy policy) { mt::for_each(m_pool, mt::iota(std::size_t{0}, n), fn, policy); }
+    void for_each(std::size_t n, Fn fn, Policy policy) {
+        mt::for_each(m_pool, mt::iota(std::size_t{0}, n), fn, policy);
+    }
 
     template <class Parts, class Fn>
-    std::vector<u64> distribute(const Parts& parts, Fn fn) { return mt::distribute(m_pool, parts, fn); }
+    std::vector<u64> distribute(const Parts& parts, Fn fn) {
+        return mt::distribute(m_pool, parts, fn);
+    }
 
     template <class Fn>
     std::vector<u64> group(std::size_t k, bool chain, Fn fn) {
@@ -362,7 +403,9 @@ public:
     }
 
     template <class Fn>
-    u64 submit(Fn fn) { return m_pool.submit(fn).get(); }
+    u64 submit(Fn fn) {
+        return m_pool.submit(fn).get();
+    }
 
 private:
     mt::thread_pool& m_pool;
@@ -388,7 +431,8 @@ public:
         errors failed;
         auto acc = red.identity();
         for (std::size_t i = 0; i < n; ++i) {
-            if (auto mapped = failed.attempt([&] { return map(i); })) acc = fold_in(red, std::move(acc), std::move(*mapped));
+            if (auto mapped = failed.attempt([&] { return map(i); }))
+                acc = fold_in(red, std::move(acc), std::move(*mapped));
         }
         failed.rethrow();
         return acc;
@@ -414,13 +458,19 @@ public:
     }
 
     template <class Fn>
-    std::vector<u64> group(std::size_t k, bool, Fn fn) { return collect(k, fn); }
+    std::vector<u64> group(std::size_t k, bool, Fn fn) {
+        return collect(k, fn);
+    }
 
     template <class A, class B>
-    auto concurrently(A a, B b) { return join(a, b); }
+    auto concurrently(A a, B b) {
+        return join(a, b);
+    }
 
     template <class Fn>
-    u64 submit(Fn fn) { return fn(); }
+    u64 submit(Fn fn) {
+        return fn();
+    }
 
 private:
     // Accumulates the possible errors of several subtasks.
@@ -482,57 +532,59 @@ public:
     u64 eval(std::uint32_t index, u64 param) {
         const node& n = m_prog.nodes[index];
         switch (n.kind) {
-        case op::leaf: return n.value + param;
-        case op::throw_if:
-            if (param % n.modulus == n.residue) m_run.raise(n.code);
-            return n.value + param;
-        case op::join: {
-            auto [a, b] = m_run.join([&] { return eval(n.children[0], param); },
-                                     [&] { return eval(n.children[1], param + 1); });
-            return ordered(a, b);
-        }
-        case op::threads: {
-            auto [a, b] = m_run.concurrently([&] { return eval(n.children[0], param); },
-                                             [&] { return eval(n.children[1], param + 1); });
-            return ordered(b, a);
-        }
-        case op::map_reduce:
-            return with_reducer(n.red, [&](auto red, auto shape, auto finish) {
-                return with_policy(n.policy, [&](auto policy) {
-                    auto map = [&, shape](std::size_t i) { return shape(element(index, i, param)); };
-                    return finish(m_run.map_reduce(n.n, map, red, policy));
+            case op::leaf:
+                return n.value + param;
+            case op::throw_if:
+                if (param % n.modulus == n.residue) m_run.raise(n.code);
+                return n.value + param;
+            case op::join: {
+                auto [a, b] = m_run.join([&] { return eval(n.children[0], param); },
+                                         [&] { return eval(n.children[1], param + 1); });
+                return ordered(a, b);
+            }
+            case op::threads: {
+                auto [a, b] = m_run.concurrently([&] { return eval(n.children[0], param); },
+                                                 [&] { return eval(n.children[1], param + 1); });
+                return ordered(b, a);
+            }
+            case op::map_reduce:
+                return with_reducer(n.red, [&](auto red, auto shape, auto finish) {
+                    return with_policy(n.policy, [&](auto policy) {
+                        auto map = [&, shape](std::size_t i) { return shape(element(index, i, param)); };
+                        return finish(m_run.map_reduce(n.n, map, red, policy));
+                    });
                 });
-            });
-        case op::reduce:
-            return with_reducer(n.red, [&](auto red, auto shape, auto finish) {
-                return with_policy(n.policy, [&](auto policy) {
-                    std::vector<decltype(shape(u64{}))> values;
-                    for (std::size_t i = 0; i < n.n; ++i) values.push_back(shape(element(index, i, param)));
-                    return finish(m_run.reduce(values, red, policy));
+            case op::reduce:
+                return with_reducer(n.red, [&](auto red, auto shape, auto finish) {
+                    return with_policy(n.policy, [&](auto policy) {
+                        std::vector<decltype(shape(u64{}))> values;
+                        for (std::size_t i = 0; i < n.n; ++i) values.push_back(shape(element(index, i, param)));
+                        return finish(m_run.reduce(values, red, policy));
+                    });
                 });
-            });
-        case op::for_each:
-            return with_policy(n.policy, [&](auto policy) {
-                std::vector<u64> out(n.n);
-                m_run.for_each(n.n, [&](std::size_t i) { out[i] = element(index, i, param); }, policy);
-                return ordered_hash(out);
-            });
-        case op::distribute:
-            return with_policy(n.policy, [&](auto policy) {
-                const auto indices = mt::iota(std::size_t{0}, n.n);
-                const auto parts = mt::decompose(indices, policy);
-                check_parts(parts, n.n);
-                return ordered_hash(m_run.distribute(parts, [&](auto part) {
-                    u64 h = 0;
-                    for (std::size_t i : part) h = ordered(h, element(index, i, param));
-                    return h;
-                }));
-            });
-        case op::task_group:
-            return ordered_hash(m_run.group(n.children.size(), n.chain, [&](std::size_t i) {
-                return eval(n.children[i], param * 31 + i);
-            }));
-        case op::submit: return m_run.submit([&] { return eval(n.children[0], param + 7); });
+            case op::for_each:
+                return with_policy(n.policy, [&](auto policy) {
+                    std::vector<u64> out(n.n);
+                    m_run.for_each(
+                        n.n, [&](std::size_t i) { out[i] = element(index, i, param); }, policy);
+                    return ordered_hash(out);
+                });
+            case op::distribute:
+                return with_policy(n.policy, [&](auto policy) {
+                    const auto indices = mt::iota(std::size_t{0}, n.n);
+                    const auto parts = mt::decompose(indices, policy);
+                    check_parts(parts, n.n);
+                    return ordered_hash(m_run.distribute(parts, [&](auto part) {
+                        u64 h = 0;
+                        for (std::size_t i : part) h = ordered(h, element(index, i, param));
+                        return h;
+                    }));
+                });
+            case op::task_group:
+                return ordered_hash(m_run.group(n.children.size(), n.chain,
+                                                [&](std::size_t i) { return eval(n.children[i], param * 31 + i); }));
+            case op::submit:
+                return m_run.submit([&] { return eval(n.children[0], param + 7); });
         }
         __builtin_trap();
     }
@@ -604,8 +656,8 @@ mt::thread_pool& pool_of_size(std::size_t index) {
                  "task_program_fuzzer: %s\n  sequential: threw=%d value=%llu codes=%#llx\n"
                  "  parallel:   threw=%d value=%llu codes=%#llx\n",
                  what, expected.threw, static_cast<unsigned long long>(expected.value),
-                 static_cast<unsigned long long>(expected.codes), got.threw,
-                 static_cast<unsigned long long>(got.value), static_cast<unsigned long long>(got.codes));
+                 static_cast<unsigned long long>(expected.codes), got.threw, static_cast<unsigned long long>(got.value),
+                 static_cast<unsigned long long>(got.codes));
     __builtin_trap();
 }
 
@@ -631,7 +683,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // After an exception, the pool must still work. (Only then: every submit wakes a
     // worker, which costs more than a small program.)
     if (!got.threw) return 0;
-    const u64 sum = mt::map_reduce(pool, mt::iota(u64{0}, u64{100}), [](u64 x) { return x; }, mt::sum<u64>{});
+    const u64 sum = mt::map_reduce(
+        pool, mt::iota(u64{0}, u64{100}), [](u64 x) { return x; }, mt::sum<u64>{});
     if (sum != 4950 || pool.submit([] { return 42; }).get() != 42) {
         fail("the pool no longer works", expected, got);
     }

@@ -92,8 +92,8 @@ public:
 
 private:
     friend class stop_source;
-    explicit stop_token(std::shared_ptr<std::atomic<bool>> state) noexcept : m_state(std::move(state)) {}
-    std::shared_ptr<std::atomic<bool>> m_state;
+    explicit stop_token(std::shared_ptr<std::atomic<bool> > state) noexcept : m_state(std::move(state)) {}
+    std::shared_ptr<std::atomic<bool> > m_state;
 };
 
 /// Stand-in for std::stop_source (see stop_token). Throws std::bad_alloc from its
@@ -101,7 +101,7 @@ private:
 class stop_source {
 public:
     /// A new stop state, not stopped.
-    stop_source() : m_state(std::make_shared<std::atomic<bool>>(false)) {}
+    stop_source() : m_state(std::make_shared<std::atomic<bool> >(false)) {}
     /// A token sharing this source's stop state.
     [[nodiscard]] stop_token get_token() const noexcept { return stop_token(m_state); }
     /// Stops every token of this source. Returns false if it was stopped already.
@@ -115,7 +115,7 @@ public:
     [[nodiscard]] bool stop_possible() const noexcept { return true; }
 
 private:
-    std::shared_ptr<std::atomic<bool>> m_state;
+    std::shared_ptr<std::atomic<bool> > m_state;
 };
 #endif
 
@@ -206,18 +206,16 @@ concept reducer = std::copy_constructible<R> && names_value_type<R> && has_ident
 /// a histogram counts one bin; a map counts one key). Preferred by the engine over every
 /// other way of folding a T.
 template <class R, class T>
-concept accumulates_in_place =
-    names_value_type<R> && requires(const R& r, typename R::value_type& acc, T&& t) {
-        { r.accumulate(acc, std::forward<T>(t)) } -> std::same_as<void>;
-    };
+concept accumulates_in_place = names_value_type<R> && requires(const R& r, typename R::value_type& acc, T&& t) {
+    { r.accumulate(acc, std::forward<T>(t)) } -> std::same_as<void>;
+};
 
 /// `r.accumulate(std::move(acc), t)` -> value_type: the by-value form of accumulate. It
 /// moves the accumulator in and out once per element: prefer accumulates_in_place.
 template <class R, class T>
-concept accumulates_by_value =
-    names_value_type<R> && requires(const R& r, typename R::value_type acc, T&& t) {
-        { r.accumulate(std::move(acc), std::forward<T>(t)) } -> std::convertible_to<typename R::value_type>;
-    };
+concept accumulates_by_value = names_value_type<R> && requires(const R& r, typename R::value_type acc, T&& t) {
+    { r.accumulate(std::move(acc), std::forward<T>(t)) } -> std::convertible_to<typename R::value_type>;
+};
 
 /// A reducer that can fold a `T` straight into an accumulator, in place or by value.
 template <class R, class T>
@@ -248,8 +246,7 @@ concept splittable_range = std::ranges::random_access_range<R> && std::ranges::s
 /// A user decomposer for a job that is not a range: `d(job)` returns the subtasks as a
 /// sized range (e.g. std::vector<Subtask>).
 template <class D, class Job>
-concept decomposer =
-    std::invocable<D&, const Job&> && std::ranges::sized_range<std::invoke_result_t<D&, const Job&>>;
+concept decomposer = std::invocable<D&, const Job&> && std::ranges::sized_range<std::invoke_result_t<D&, const Job&>>;
 
 namespace detail {
 /// combine(left, right) into `left`, whichever form the reducer's combine has. Inline and
@@ -316,11 +313,11 @@ namespace microtask {
 /// A container elementwise_sum can add up: default-constructible, sized, and indexable
 /// with elements that support `+=` (std::array, std::vector, std::valarray, ...).
 template <class C>
-concept elementwise_addable = std::default_initializable<C> && std::movable<C> &&
-                              requires(C& c, const C& d, std::size_t i) {
-                                  { c.size() } -> std::convertible_to<std::size_t>;
-                                  c[i] += d[i];
-                              };
+concept elementwise_addable =
+    std::default_initializable<C> && std::movable<C> && requires(C& c, const C& d, std::size_t i) {
+        { c.size() } -> std::convertible_to<std::size_t>;
+        c[i] += d[i];
+    };
 
 namespace detail {
 template <class C>
@@ -441,8 +438,7 @@ concept mergeable_map = std::default_initializable<M> && std::movable<M> &&
 /// canonical tree is used (deterministic).
 template <mergeable_map Map, class Op = std::plus<>>
     requires std::copy_constructible<Op> &&
-             std::convertible_to<std::invoke_result_t<const Op&, typename Map::mapped_type,
-                                                      typename Map::mapped_type>,
+             std::convertible_to<std::invoke_result_t<const Op&, typename Map::mapped_type, typename Map::mapped_type>,
                                  typename Map::mapped_type>
 struct merge_maps {
     /// The map reduced and returned.
@@ -474,8 +470,8 @@ struct merge_maps {
         requires std::constructible_from<typename Map::key_type, decltype((std::declval<Pair>().first))> &&
                  std::constructible_from<typename Map::mapped_type, decltype((std::declval<Pair>().second))>
     void accumulate(Map& acc, Pair&& entry) const {
-        auto [it, inserted] = acc.try_emplace(typename Map::key_type(std::forward<Pair>(entry).first),
-                                              std::forward<Pair>(entry).second);
+        auto [it, inserted] =
+            acc.try_emplace(typename Map::key_type(std::forward<Pair>(entry).first), std::forward<Pair>(entry).second);
         if (!inserted) it->second = std::invoke(op, std::move(it->second), std::forward<Pair>(entry).second);
     }
 
@@ -515,8 +511,7 @@ struct count_keys : merge_maps<Map> {
     using merge_maps<Map>::accumulate;
     /// ++acc[key]. O(lookup); throws what insertion throws.
     template <class Key>
-        requires std::constructible_from<typename Map::key_type, Key&&> &&
-                 (!requires(Key&& k) { k.first; })
+        requires std::constructible_from<typename Map::key_type, Key&&> && (!requires(Key&& k) { k.first; })
     void accumulate(Map& acc, Key&& key) const {
         // Look up with the key as it is only where that is a real heterogeneous lookup
         // (transparent hash or comparison), not a conversion to key_type in disguise.
@@ -566,14 +561,13 @@ namespace microtask {
 class deadline {
 public:
     /// Stops token() at `when` on the steady clock.
-    explicit deadline(std::chrono::steady_clock::time_point when)
-        : m_timer([this, when] { sleep_until(when); }) {}
+    explicit deadline(std::chrono::steady_clock::time_point when) : m_timer([this, when] { sleep_until(when); }) {}
 
     /// Stops token() `timeout` from now.
     template <class Rep, class Period>
     explicit deadline(std::chrono::duration<Rep, Period> timeout)
-        : deadline(std::chrono::steady_clock::now() +
-                   std::chrono::ceil<std::chrono::steady_clock::duration>(timeout)) {}
+        : deadline(std::chrono::steady_clock::now() + std::chrono::ceil<std::chrono::steady_clock::duration>(timeout)) {
+    }
 
     deadline(const deadline&) = delete;
     deadline& operator=(const deadline&) = delete;
@@ -703,8 +697,7 @@ struct call_site {
 
 /// One of grain, chunks, adaptive.
 template <class P>
-concept partition_policy =
-    std::is_same_v<P, grain> || std::is_same_v<P, chunks> || std::is_same_v<P, adaptive>;
+concept partition_policy = std::is_same_v<P, grain> || std::is_same_v<P, chunks> || std::is_same_v<P, adaptive>;
 
 namespace detail {
 /// Start of leaf `i` of `leaves` over n elements: the first n % leaves leaves get one
@@ -785,17 +778,37 @@ public:
         constexpr T operator[](difference_type n) const noexcept { return detail::wrapping_add(m_value, n); }
 
         /// Next index.
-        constexpr iterator& operator++() noexcept { ++m_value; return *this; }
+        constexpr iterator& operator++() noexcept {
+            ++m_value;
+            return *this;
+        }
         /// Next index; returns the previous position.
-        constexpr iterator operator++(int) noexcept { iterator old = *this; ++m_value; return old; }
+        constexpr iterator operator++(int) noexcept {
+            iterator old = *this;
+            ++m_value;
+            return old;
+        }
         /// Previous index.
-        constexpr iterator& operator--() noexcept { --m_value; return *this; }
+        constexpr iterator& operator--() noexcept {
+            --m_value;
+            return *this;
+        }
         /// Previous index; returns the previous position.
-        constexpr iterator operator--(int) noexcept { iterator old = *this; --m_value; return old; }
+        constexpr iterator operator--(int) noexcept {
+            iterator old = *this;
+            --m_value;
+            return old;
+        }
         /// Advances by `n` (which may be negative).
-        constexpr iterator& operator+=(difference_type n) noexcept { m_value = detail::wrapping_add(m_value, n); return *this; }
+        constexpr iterator& operator+=(difference_type n) noexcept {
+            m_value = detail::wrapping_add(m_value, n);
+            return *this;
+        }
         /// Moves back by `n` (which may be negative).
-        constexpr iterator& operator-=(difference_type n) noexcept { m_value = detail::wrapping_sub(m_value, n); return *this; }
+        constexpr iterator& operator-=(difference_type n) noexcept {
+            m_value = detail::wrapping_sub(m_value, n);
+            return *this;
+        }
 
         friend constexpr iterator operator+(iterator it, difference_type n) noexcept { return it += n; }
         friend constexpr iterator operator+(difference_type n, iterator it) noexcept { return it += n; }
@@ -842,8 +855,8 @@ private:
 };
 
 /// One part of a range: the iterator pair [begin, end) over the caller's range, as
-/// mt::decompose returns them and mt::fold hands them to a leaf body; a sized view (a std::ranges::subrange would do, but clang 14 cannot compile
-/// libstdc++ 12's view_interface, so this small type stands in). O(1) to copy.
+/// mt::decompose returns them and mt::fold hands them to a leaf body; a sized view (a std::ranges::subrange would do,
+/// but clang 14 cannot compile libstdc++ 12's view_interface, so this small type stands in). O(1) to copy.
 template <std::random_access_iterator It>
 class part : public std::ranges::view_base {
 public:
@@ -1075,9 +1088,7 @@ private:
         // release: publishes m_reported and the report's effects to the next reporter.
         ~reporting_guard() { flag.store(false, std::memory_order_release); }
     };
-    static std::int64_t ticks_now() noexcept {
-        return std::chrono::steady_clock::now().time_since_epoch().count();
-    }
+    static std::int64_t ticks_now() noexcept { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 
     std::function<void(std::size_t, std::size_t)> m_report;
     std::chrono::steady_clock::duration m_interval;
@@ -1135,8 +1146,13 @@ namespace microtask::detail {
 // microseconds, so splitting shorter work makes it slower, not faster.
 inline constexpr std::chrono::nanoseconds k_inline_budget{25'000};
 // The same budget in the unit of the estimates (picoseconds per element).
-inline constexpr double k_inline_budget_picoseconds =
-    std::chrono::duration<double, std::pico>(k_inline_budget).count();
+inline constexpr double k_inline_budget_picoseconds = std::chrono::duration<double, std::pico>(k_inline_budget).count();
+// A known-short call longer than this splits after all when a thread is searching for
+// work (awake and spinning, typically after the previous call): its steal takes about a
+// microsecond, not the 10-50 us of a futex wake-up, so sharing pays from here on.
+inline constexpr std::chrono::nanoseconds k_split_for_searcher{2'000};
+inline constexpr double k_split_for_searcher_picoseconds =
+    std::chrono::duration<double, std::pico>(k_split_for_searcher).count();
 // Re-measure one call in this many (per thread and instantiation), so that a call site
 // whose per-element cost changes (other data, a warmer cache) is re-learned.
 inline constexpr std::uint32_t k_remeasure_period = 64;
@@ -1171,7 +1187,7 @@ private:
     static constexpr std::size_t k_probes = 8;
 
     struct entry {
-        std::atomic<std::uint64_t> key{0};  // 0: free
+        std::atomic<std::uint64_t> key{0};           // 0: free
         std::atomic<std::uint32_t> cost{k_unknown};  // picoseconds per element
     };
 
@@ -1225,7 +1241,22 @@ enum class call_length : std::uint8_t { measure, known_short, known_long };
 struct call_judgement {
     call_length length = call_length::measure;
     std::atomic<std::uint32_t>* cost = nullptr;
+    double expected_picoseconds = 0;  // the learned cost times the size (when known)
 };
+
+/// Does this short call follow another one made by this thread less than
+/// k_back_to_back ago? Only then is waking a worker for the calls to come worth its cost
+/// (a futex call here, ~100 us of spinning there): an isolated short call wakes nobody.
+/// One clock read; for calls of at least k_split_for_searcher only.
+inline constexpr std::chrono::microseconds k_back_to_back{100};
+inline thread_local std::chrono::steady_clock::time_point t_last_short_call{};
+
+inline bool follows_recent_short_call() noexcept {
+    const auto now = std::chrono::steady_clock::now();
+    const bool recent = now - t_last_short_call < k_back_to_back;
+    t_last_short_call = now;
+    return recent;
+}
 
 template <class LeafFold, class Red>
 call_judgement judge_call(std::size_t size, const call_site& site) noexcept {
@@ -1243,8 +1274,9 @@ call_judgement judge_call(std::size_t size, const call_site& site) noexcept {
     }
     const std::uint32_t cost = cell->load(std::memory_order_relaxed);
     if (cost == call_site_costs::k_unknown) return {call_length::measure, cell};
-    const bool fits = static_cast<double>(cost) * static_cast<double>(size) < k_inline_budget_picoseconds;
-    return {fits ? call_length::known_short : call_length::known_long, cell};
+    const double expected = static_cast<double>(cost) * static_cast<double>(size);
+    return {expected < k_inline_budget_picoseconds ? call_length::known_short : call_length::known_long, cell,
+            expected};
 }
 
 }  // namespace microtask::detail
@@ -1286,9 +1318,9 @@ namespace microtask::detail {
 
 /// One finished span: what ran, on which thread, from when, for how long.
 struct trace_span {
-    std::int64_t start_ns;     // since the trace epoch
+    std::int64_t start_ns;  // since the trace epoch
     std::int64_t duration_ns;
-    const char* name;          // a string with static storage duration
+    const char* name;  // a string with static storage duration
 };
 
 /// Set on a pool's worker thread (worker_main): how its lane is named in a trace.
@@ -1557,6 +1589,75 @@ struct worker_hooks {
 // microtask — detail/task.hpp
 // The unit the scheduler moves around: an intrusive header with one function pointer.
 
+// ---- include/microtask/detail/stack_guard.hpp -------------------------------
+// microtask — detail/stack_guard.hpp
+// Knows when the calling thread's stack is more than half used, so that a helping wait can
+// stop taking unrelated work. Each task a wait takes runs on top of the waiting frame; a
+// chain of waits that each take a task which waits again would otherwise grow the stack
+// without bound (oneTBB stops stealing in the same situation).
+
+#include <cstddef>
+#include <cstdint>
+
+#if defined(__linux__) && defined(__GLIBC__)
+#include <pthread.h>
+#endif
+
+namespace microtask::detail {
+
+/// The calling thread's stack as [lowest, highest) addresses, or {0, 0} where the platform
+/// cannot say. Computed once per thread.
+struct stack_bounds {
+    std::uintptr_t lowest = 0;
+    std::uintptr_t highest = 0;
+
+    static stack_bounds of_this_thread() noexcept {
+        stack_bounds bounds;
+#if defined(__linux__) && defined(__GLIBC__)
+        pthread_attr_t attributes;
+        if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
+            void* address = nullptr;
+            std::size_t size = 0;
+            if (pthread_attr_getstack(&attributes, &address, &size) == 0 && address != nullptr) {
+                bounds.lowest = reinterpret_cast<std::uintptr_t>(address);
+                bounds.highest = bounds.lowest + size;
+            }
+            pthread_attr_destroy(&attributes);
+        }
+#endif
+        return bounds;
+    }
+};
+
+/// Is more than half of the calling thread's stack in use? False where the stack cannot
+/// be found, or when the caller runs on another stack (a fiber, a signal stack). A
+/// thread-local read and two compares after the first call on each thread.
+[[nodiscard]] inline const stack_bounds& this_thread_stack() noexcept {
+    thread_local const stack_bounds bounds = stack_bounds::of_this_thread();
+    return bounds;
+}
+
+/// Is `address` inside the calling thread's stack (as far as the platform can say)?
+[[nodiscard]] inline bool on_this_thread_stack(const void* address) noexcept {
+    const stack_bounds& bounds = this_thread_stack();
+    const auto a = reinterpret_cast<std::uintptr_t>(address);
+    return bounds.lowest <= a && a < bounds.highest;
+}
+
+[[nodiscard]] inline bool stack_more_than_half_used() noexcept {
+    const stack_bounds& bounds = this_thread_stack();
+    // The frame address, not a local's: AddressSanitizer may move locals to a heap "fake
+    // stack".
+    const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+    if (here < bounds.lowest || here >= bounds.highest) return false;
+    // The stack grows down on every platform this supports: used = highest - here.
+    return bounds.highest - here > (bounds.highest - bounds.lowest) / 2;
+}
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/task.hpp (continued) --------------------------
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <type_traits>
@@ -1589,10 +1690,23 @@ public:
     running_task_frame& operator=(const running_task_frame&) = delete;
 
     /// True if a task of `owner` is running on this thread, innermost or further out.
-    /// O(depth of task nesting on this thread).
+    /// O(frames newer than `owner`) when `owner` lives on this thread's stack (a task
+    /// group declared in a task: the common case), else O(depth of task nesting).
+    /// Why the walk may stop early: frames further out are older, and a frame that lies
+    /// deeper in this stack than `owner` was built before `owner`'s stack frame was
+    /// entered, so before `owner` existed: its task cannot be one of `owner`'s. Helping
+    /// waits nest hundreds of frames deep in wide trees (UTS, nqueens), and the full walk
+    /// at every task_group::wait took most of such a run. Frames off the stack (a
+    /// sanitizer's fake stack) prove nothing and are walked past.
     [[nodiscard]] static bool runs_task_of(const void* owner) noexcept {
+        const bool owner_on_stack = on_this_thread_stack(owner);
         for (const running_task_frame* frame = t_innermost; frame != nullptr; frame = frame->m_outer) {
             if (frame->m_owner == owner) return true;
+            // The stack grows down: a higher address is an older frame.
+            if (owner_on_stack && on_this_thread_stack(frame) &&
+                reinterpret_cast<std::uintptr_t>(frame) > reinterpret_cast<std::uintptr_t>(owner)) {
+                return false;
+            }
         }
         return false;
     }
@@ -1605,8 +1719,8 @@ private:
 
 /// `void` results become std::monostate so that every result can be stored and returned.
 template <class F, class... Args>
-using value_result_t = std::conditional_t<std::is_void_v<std::invoke_result_t<F, Args...>>,
-                                          std::monostate, std::invoke_result_t<F, Args...>>;
+using value_result_t = std::conditional_t<std::is_void_v<std::invoke_result_t<F, Args...>>, std::monostate,
+                                          std::invoke_result_t<F, Args...>>;
 
 template <class F, class... Args>
 value_result_t<F, Args...> invoke_to_value(F&& fn, Args&&... args) {
@@ -1683,16 +1797,15 @@ public:
         // overwrite after wrap-around has really been read by the thief that took it.
         const std::int64_t top = m_top.load(std::memory_order_acquire);
         ring* array = m_array.load(std::memory_order_relaxed);
-        if (bottom - top >= static_cast<std::int64_t>(array->capacity)) {
+        if (bottom - top >= static_cast<std::int64_t>(array->capacity)) [[unlikely]] {
             array = grow(array, top, bottom);
         }
         array->store(bottom, item, label);
-        // seq_cst (includes release): a thief that reads the new bottom also sees the
-        // item and label stored above and, after a grow, the new ring's contents. seq_cst rather
-        // than release because the scheduler's sleep protocol needs this store ordered
-        // before the pusher's next seq_cst load (of the sleeper count): a Dekker pairing
-        // with a sleeper's seq_cst empty() check. On x86 this is one xchg, not a fence.
-        m_bottom.store(bottom + 1, std::memory_order_seq_cst);
+        // release: a thief that reads the new bottom also sees the item and label stored
+        // above and, after a grow, the new ring's contents. (The scheduler's sleep
+        // protocol also needs this store ordered before the pusher's next load of the
+        // sleeper count: it adds that itself, see scheduler::push_local.)
+        m_bottom.store(bottom + 1, std::memory_order_release);
     }
 
     /// Owner only: the index the next push will use. Items pushed from now on have
@@ -1733,8 +1846,7 @@ public:
         if (top == bottom) {
             // Last item: race a thief for it. seq_cst so that the CAS is part of the same
             // total order as the thieves' CAS on top.
-            if (!m_top.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst,
-                                               std::memory_order_relaxed)) {
+            if (!m_top.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) {
                 item = empty_value;  // a thief won it
             }
             m_bottom.store(bottom + 1, std::memory_order_relaxed);
@@ -1786,8 +1898,7 @@ public:
             m_thieves.fetch_sub(1, std::memory_order_release);
         }
         if (wanted != any_label && label != wanted) return {steal_status::refused, T{}, 0};
-        if (!m_top.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst,
-                                           std::memory_order_relaxed)) {
+        if (!m_top.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) {
             return {steal_status::lost_race, T{}, 0};
         }
         return {steal_status::success, item, label};
@@ -1796,15 +1907,14 @@ public:
     /// Any thread: a snapshot that may be stale by the time it returns.
     [[nodiscard]] bool empty() const noexcept {
         // seq_cst: a thread about to sleep uses this as its last look for work, which must
-        // be ordered against push()'s seq_cst store of bottom (see push). On x86 and
-        // AArch64 a seq_cst load costs the same as an acquire load.
+        // be ordered after its announcement that it sleeps (see scheduler::push_local).
+        // On x86 and AArch64 a seq_cst load costs the same as an acquire load.
         return m_top.load(std::memory_order_seq_cst) >= m_bottom.load(std::memory_order_seq_cst);
     }
 
     /// Any thread: approximate number of items.
     [[nodiscard]] std::size_t size_hint() const noexcept {
-        const std::int64_t n =
-            m_bottom.load(std::memory_order_relaxed) - m_top.load(std::memory_order_relaxed);
+        const std::int64_t n = m_bottom.load(std::memory_order_relaxed) - m_top.load(std::memory_order_relaxed);
         return n > 0 ? static_cast<std::size_t>(n) : 0;
     }
 
@@ -1843,9 +1953,7 @@ public:
     }
 
     /// Current capacity of the ring (owner only; for tests).
-    [[nodiscard]] std::size_t capacity() const noexcept {
-        return m_array.load(std::memory_order_relaxed)->capacity;
-    }
+    [[nodiscard]] std::size_t capacity() const noexcept { return m_array.load(std::memory_order_relaxed)->capacity; }
 
 private:
     struct ring {
@@ -1874,7 +1982,9 @@ private:
         std::unique_ptr<cell[]> cells;
     };
 
-    ring* grow(ring* old, std::int64_t top, std::int64_t bottom) {
+    // Out of line: push() is on every fork, and a grow inlined into it made the push a
+    // call with a full prologue.
+    [[gnu::noinline]] ring* grow(ring* old, std::int64_t top, std::int64_t bottom) {
         auto bigger = std::make_unique<ring>(old->capacity * 2);
         for (std::int64_t i = top; i < bottom; ++i) {
             bigger->store(i, old->load(i), old->label(i));
@@ -1930,7 +2040,15 @@ class scheduler;
 struct alignas(k_cache_line) slot {
     // k_sleeping: parked, and any new work may wake it (counted in parking's sleepers).
     // k_sleeping_for_own_wait: parked until its own wait ends; only wake_slot() wakes it.
-    enum : std::uint32_t { k_awake = 0, k_sleeping = 1, k_notified = 2, k_sleeping_for_own_wait = 3 };
+    // k_notified: woken by wake_slot (for the owner's own wait); k_woken_to_search: woken
+    // by wake_one for new work, and already counted as searching by the waker.
+    enum : std::uint32_t {
+        k_awake = 0,
+        k_sleeping = 1,
+        k_notified = 2,
+        k_sleeping_for_own_wait = 3,
+        k_woken_to_search = 4
+    };
 
     work_stealing_deque<task_base*> deque;
 
@@ -2091,7 +2209,91 @@ private:
 // futex word per seat (slot::sleep_state) and one shared count of sleepers.
 // docs/design.md section 7 explains the protocol.
 
+// ---- include/microtask/detail/asymmetric_fence.hpp --------------------------
+// microtask — detail/asymmetric_fence.hpp
+// A store-load fence split unevenly between two sides of a Dekker pairing: the frequent
+// side (a fork's push) pays nothing but a compiler barrier, the rare side (a thread about
+// to sleep) pays a system call that makes every running thread of the process execute a
+// full memory barrier (Linux membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED).
+//
+// The guarantee, as for a pair of seq_cst fences: if thread A runs `store X; light();
+// load Y` and thread B runs `store Y; heavy(); load X`, then A's load sees B's store or
+// B's load sees A's store (or both). membarrier delivers it because the kernel runs a
+// full barrier on every CPU that is running one of our threads (and a context switch is
+// one for the rest) at some point during the call: A's program is cut at that point
+// either before its store (then A's load, after the point, sees B's earlier store) or
+// after it (then the store is visible when B's load runs). The compiler barrier keeps A's
+// store and load in program order in the generated code; the CPU's own reordering of
+// them is what the remote barrier rules out.
+//
+// Where membarrier is missing (not Linux, a kernel before 4.14, a seccomp filter that
+// refuses it), both sides use a seq_cst thread fence: correct, as slow as before.
 
+#include <atomic>
+
+#if defined(__linux__) && __has_include(<linux/membarrier.h>)
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#define MICROTASK_DETAIL_HAVE_MEMBARRIER 1
+#else
+#define MICROTASK_DETAIL_HAVE_MEMBARRIER 0
+#endif
+
+namespace microtask::detail {
+
+/// Whether the process may use membarrier: unknown until the first pool is built, then
+/// fixed for the life of the process (it only ever moves from k_unknown, once).
+enum class membarrier_mode : int { k_unknown = 0, k_available = 1, k_unavailable = 2 };
+inline std::atomic<membarrier_mode> g_membarrier_mode{membarrier_mode::k_unknown};
+
+/// Registers the process for expedited membarrier if it can. Called by every scheduler's
+/// constructor, before its workers start, so that every thread that later uses a pool
+/// sees the final mode (thread creation, and handing the pool to another thread, order
+/// the store below before their loads). Idempotent; any thread; never throws.
+inline void prepare_asymmetric_fences() noexcept {
+    // relaxed: the mode is published to the pool's users by whatever publishes the pool.
+    if (g_membarrier_mode.load(std::memory_order_relaxed) != membarrier_mode::k_unknown) return;
+    membarrier_mode mode = membarrier_mode::k_unavailable;
+#if MICROTASK_DETAIL_HAVE_MEMBARRIER
+    const long supported = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0);
+    if (supported > 0 && (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) == 0) {
+        mode = membarrier_mode::k_available;
+    }
+#endif
+    // Two first pools racing here both store the same answer.
+    g_membarrier_mode.store(mode, std::memory_order_relaxed);
+}
+
+/// The frequent side's half of a store-load fence: a compiler barrier when membarrier
+/// is in use, else a seq_cst fence. O(1); any thread.
+inline void light_fence() noexcept {
+    if (g_membarrier_mode.load(std::memory_order_relaxed) == membarrier_mode::k_available) {
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+}
+
+/// The rare side's half: a barrier on every running thread of the process (a few
+/// microseconds, and an interrupt on each CPU running one of our threads), else a seq_cst
+/// fence. Any thread; never throws.
+inline void heavy_fence() noexcept {
+#if MICROTASK_DETAIL_HAVE_MEMBARRIER
+    if (g_membarrier_mode.load(std::memory_order_relaxed) == membarrier_mode::k_available) {
+        if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) == 0) return;
+        // The kernel documents no failure for a registered process. Should one happen
+        // anyway, every later light_fence() becomes a real fence.
+        g_membarrier_mode.store(membarrier_mode::k_unavailable, std::memory_order_seq_cst);
+    }
+#endif
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/parking.hpp (continued) -----------------------
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -2115,42 +2317,66 @@ inline void idle_pause(unsigned round) noexcept {
     }
 }
 
-/// The sleeper count and the park/wake operations on seats. Any thread may wake; only a
-/// seat's owner parks on it.
+/// The counts of sleeping and of searching threads, and the park/wake operations on
+/// seats. Any thread may wake; only a seat's owner parks on it.
+///
+/// A thread is *searching* while it looks for work it has not found yet (an idle spell
+/// of scheduler::wait_until that may take any work). New work wakes a sleeper only when
+/// nobody searches: a searcher will find the work, or, before it sleeps, stop searching
+/// and look once more. This keeps a stream of forks from waking every sleeper in turn
+/// (each wake-up a futex call for the pusher and ~100 us of spinning for the woken).
+/// Both counts share one word, so a signaller reads them with one load and every
+/// transition (start or stop searching, sleep, wake) is one RMW in one modification
+/// order. docs/design.md section 7 gives the whole argument.
 class parking {
 public:
-    /// Parks `home` until `ready()` or a wake-up. The protocol:
-    ///   parker:    sleepers += 1; state = sleeping; if ready() cancel; else futex-wait
-    ///   signaller: make ready() true; if sleepers > 0, wake (CAS sleeping->notified)
-    /// Every step is seq_cst, so in the single total order either the signaller's look
-    /// at the sleep word comes after our store of `sleeping` (and it wakes us), or our
-    /// ready() comes after the signaller's write (and we do not sleep).
-    /// Invariant: m_sleepers >= the number of seats whose word is k_sleeping — we count
+    /// Parks `home` until `ready()` or a wake-up. `searching`: the caller is counted as
+    /// a searcher (it stops searching as it starts to sleep, in the same RMW).
+    /// Returns whether the caller is counted as a searcher on return: true after a wake-up
+    /// by wake_one() (whose claim counts the woken thread as searching, so that the
+    /// pushes that follow do not wake a second thread for the same work) and after a
+    /// cancelled park; false after a wake_slot(), which wakes a thread for its own reason.
+    /// The protocol:
+    ///   parker:    counts: searching -= 1, sleepers += 1; state = sleeping;
+    ///              heavy fence; if ready() cancel; else futex-wait
+    ///   signaller: make ready() true; if sleepers > 0, wake (CAS sleeping -> notified)
+    /// A pusher's half of the fence is the light one (scheduler::announce_new_work); a
+    /// targeted signaller (wake_slot) uses seq_cst operations throughout.
+    /// Invariant: sleepers >= the number of seats whose word is k_sleeping — we count
     /// ourselves before we show as sleeping, and whoever moves a word out of k_sleeping
-    /// decrements after. So a waker that reads m_sleepers == 0 can never be hiding a
-    /// sleeper that some other waker claimed.
+    /// decrements after. So a waker that reads no sleepers can never be hiding a sleeper
+    /// that some other waker claimed.
     template <class Ready>
-    void park(slot& home, Ready&& ready) {
-        m_sleepers.fetch_add(1, std::memory_order_seq_cst);
+    bool park(slot& home, Ready&& ready, bool searching) {
+        m_counts.fetch_add(searching ? k_one_sleeper - k_one_searcher : k_one_sleeper, std::memory_order_seq_cst);
         home.sleep_state.store(slot::k_sleeping, std::memory_order_seq_cst);
+        // The heavy half of the fence whose light half a pusher runs between its store of
+        // bottom and its load of m_counts (scheduler::announce_new_work): our count and
+        // state above are then seen by that load, or the push by our look below.
+        heavy_fence();
         if (ready()) {
-            // Cancel. If a waker already claimed us it also decremented m_sleepers.
-            if (home.sleep_state.exchange(slot::k_awake, std::memory_order_acq_rel) == slot::k_sleeping) {
-                m_sleepers.fetch_sub(1, std::memory_order_relaxed);
+            // Cancel, and search again. A waker that claimed us first also counted us.
+            const std::uint32_t claimed_as = home.sleep_state.exchange(slot::k_awake, std::memory_order_acq_rel);
+            if (claimed_as == slot::k_sleeping) {
+                m_counts.fetch_add(k_one_searcher - k_one_sleeper, std::memory_order_seq_cst);
+                return true;
             }
-            return;
+            return claimed_as == slot::k_woken_to_search;
         }
         // acquire: whatever the waker wrote before its CAS is visible after we wake.
-        while (home.sleep_state.load(std::memory_order_acquire) == slot::k_sleeping) {
+        std::uint32_t state = home.sleep_state.load(std::memory_order_acquire);
+        while (state == slot::k_sleeping) {
             home.sleep_state.wait(slot::k_sleeping, std::memory_order_acquire);
+            state = home.sleep_state.load(std::memory_order_acquire);
         }
         home.sleep_state.store(slot::k_awake, std::memory_order_relaxed);
+        return state == slot::k_woken_to_search;
     }
 
     /// Parks `home` until `ready()`, woken only by wake_slot(home): for a thread that may
     /// take only some of the pool's work (inside mt::isolate, or with its stack running
     /// low), so that new work in general must not wake it (wake_one() would spend the
-    /// wake-up on a thread that cannot take the work). Not counted as a sleeper.
+    /// wake-up on a thread that cannot take the work). Neither a sleeper nor a searcher.
     /// The same Dekker pairing as park(): the seq_cst store of the state, then ready()'s
     /// seq_cst read, against the signaller's seq_cst write, then wake_slot()'s seq_cst load.
     template <class Ready>
@@ -2179,23 +2405,24 @@ public:
         if (state != slot::k_sleeping && state != slot::k_sleeping_for_own_wait) return;
         // seq_cst: one total order with the other wakers' claims and the parker's exchange.
         if (target.sleep_state.compare_exchange_strong(state, slot::k_notified, std::memory_order_seq_cst)) {
-            if (state == slot::k_sleeping) m_sleepers.fetch_sub(1, std::memory_order_relaxed);
+            if (state == slot::k_sleeping) m_counts.fetch_sub(k_one_sleeper, std::memory_order_seq_cst);
             target.sleep_state.notify_one();
         }
     }
 
-    /// Wakes one parked seat among `seats[0, count)`, if any; returns whether it woke one.
-    /// The caller has made its work visible and then read anyone_asleep(), both seq_cst.
+    /// Wakes one parked seat among `seats[0, count)`, if any, and counts it as searching;
+    /// returns whether it woke one. The caller has made its work visible and then read
+    /// m_counts (see announce_new_work).
     bool wake_one(slot* seats, std::size_t count) noexcept {
         for (std::size_t i = 0; i < count; ++i) {
             slot& candidate = seats[i];
-            // seq_cst: this read follows the caller's read of m_sleepers in the total
-            // order, so it sees the k_sleeping of any parker that caller counted (see park()).
+            // seq_cst: this read follows the caller's read of m_counts, so it sees the
+            // k_sleeping of any parker that caller counted (see park()).
             if (candidate.sleep_state.load(std::memory_order_seq_cst) == slot::k_sleeping) {
                 std::uint32_t expected = slot::k_sleeping;
-                if (candidate.sleep_state.compare_exchange_strong(expected, slot::k_notified,
+                if (candidate.sleep_state.compare_exchange_strong(expected, slot::k_woken_to_search,
                                                                   std::memory_order_seq_cst)) {
-                    m_sleepers.fetch_sub(1, std::memory_order_relaxed);
+                    m_counts.fetch_add(k_one_searcher - k_one_sleeper, std::memory_order_seq_cst);
                     candidate.sleep_state.notify_one();
                     return true;
                 }
@@ -2204,18 +2431,45 @@ public:
         return false;
     }
 
-    /// Is anyone parked (or about to)? seq_cst: the signaller's side of the new-work
-    /// pairing, read after the work was made visible (docs/design.md section 7).
-    [[nodiscard]] bool anyone_asleep() const noexcept { return m_sleepers.load(std::memory_order_seq_cst) != 0; }
-    /// The same as a hint, for heuristics that decide no wake-up (relaxed: a stale answer
-    /// only changes when memory is given back, never whether a task is seen).
+    /// The caller starts an idle spell in which it may take any work. Rare (once per
+    /// spell), so seq_cst.
+    void start_searching() noexcept { m_counts.fetch_add(k_one_searcher, std::memory_order_seq_cst); }
+
+    /// The caller stops searching (it found work, or its wait ended). Returns whether it
+    /// was the last searcher while somebody sleeps: then the caller must look for work
+    /// it leaves behind and, if any, wake a sleeper to search in its place (see
+    /// scheduler::stop_searching). seq_cst: the RMW is the searcher's side of the pairing
+    /// with a pusher that saw it searching (announce_new_work's fenced re-read).
+    [[nodiscard]] bool stop_searching() noexcept {
+        const std::uint64_t before = m_counts.fetch_sub(k_one_searcher, std::memory_order_seq_cst);
+        return searchers_in(before) == 1 && sleepers_in(before) != 0;
+    }
+
+    /// The word as a signaller reads it. seq_cst: see announce_new_work.
+    [[nodiscard]] std::uint64_t counts() const noexcept { return m_counts.load(std::memory_order_seq_cst); }
+    [[nodiscard]] static std::uint32_t sleepers_in(std::uint64_t counts) noexcept {
+        return static_cast<std::uint32_t>(counts & 0xFFFF'FFFFu);
+    }
+    [[nodiscard]] static std::uint32_t searchers_in(std::uint64_t counts) noexcept {
+        return static_cast<std::uint32_t>(counts >> 32);
+    }
+
+    /// The word as a heuristic reads it (relaxed: a stale answer only changes a
+    /// decision to split or to wake early, never whether work is seen).
+    [[nodiscard]] std::uint64_t counts_hint() const noexcept { return m_counts.load(std::memory_order_relaxed); }
+
+    /// Is anyone parked (or about to)? A hint, for heuristics that decide no wake-up
+    /// (relaxed: a stale answer only changes when memory is given back).
     [[nodiscard]] bool anyone_asleep_hint() const noexcept {
-        return m_sleepers.load(std::memory_order_relaxed) != 0;
+        return sleepers_in(m_counts.load(std::memory_order_relaxed)) != 0;
     }
 
 private:
+    static constexpr std::uint64_t k_one_sleeper = 1;
+    static constexpr std::uint64_t k_one_searcher = std::uint64_t{1} << 32;
     // Read on every fork: on a line of its own, away from lines that change often.
-    alignas(k_cache_line) std::atomic<std::uint32_t> m_sleepers{0};
+    // Low half: threads parked or about to park (park()'s invariant); high half: searchers.
+    alignas(k_cache_line) std::atomic<std::uint64_t> m_counts{0};
 };
 
 }  // namespace microtask::detail
@@ -2441,6 +2695,11 @@ public:
     /// by thieves, never how many make progress.
     template <class Body>
     decltype(auto) run_in_slot(Body&& body) {
+        // Every nested join lands here: the innermost context is this pool's, on the chain.
+        if (const worker_context* innermost = t_innermost_context;
+            innermost != nullptr && innermost->sched == m_owner) {
+            return body(*innermost->home);
+        }
         if (slot* home = current_slot()) {
             if (!on_context_chain(*home)) {
                 // The caller's leased seat: put it on the chain while the body runs, so
@@ -2582,61 +2841,6 @@ private:
     alignas(k_cache_line) std::shared_ptr<lease_anchor> m_anchor;
     private_seats m_private_seats;
 };
-
-}  // namespace microtask::detail
-
-// ---- include/microtask/detail/stack_guard.hpp -------------------------------
-// microtask — detail/stack_guard.hpp
-// Knows when the calling thread's stack is more than half used, so that a helping wait can
-// stop taking unrelated work. Each task a wait takes runs on top of the waiting frame; a
-// chain of waits that each take a task which waits again would otherwise grow the stack
-// without bound (oneTBB stops stealing in the same situation).
-
-#include <cstddef>
-#include <cstdint>
-
-#if defined(__linux__) && defined(__GLIBC__)
-#include <pthread.h>
-#endif
-
-namespace microtask::detail {
-
-/// The calling thread's stack as [lowest, highest) addresses, or {0, 0} where the platform
-/// cannot say. Computed once per thread.
-struct stack_bounds {
-    std::uintptr_t lowest = 0;
-    std::uintptr_t highest = 0;
-
-    static stack_bounds of_this_thread() noexcept {
-        stack_bounds bounds;
-#if defined(__linux__) && defined(__GLIBC__)
-        pthread_attr_t attributes;
-        if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
-            void* address = nullptr;
-            std::size_t size = 0;
-            if (pthread_attr_getstack(&attributes, &address, &size) == 0 && address != nullptr) {
-                bounds.lowest = reinterpret_cast<std::uintptr_t>(address);
-                bounds.highest = bounds.lowest + size;
-            }
-            pthread_attr_destroy(&attributes);
-        }
-#endif
-        return bounds;
-    }
-};
-
-/// Is more than half of the calling thread's stack in use? False where the stack cannot
-/// be found, or when the caller runs on another stack (a fiber, a signal stack). A
-/// thread-local read and two compares after the first call on each thread.
-[[nodiscard]] inline bool stack_more_than_half_used() noexcept {
-    thread_local const stack_bounds bounds = stack_bounds::of_this_thread();
-    // The frame address, not a local's: AddressSanitizer may move locals to a heap "fake
-    // stack".
-    const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-    if (here < bounds.lowest || here >= bounds.highest) return false;
-    // The stack grows down on every platform this supports: used = highest - here.
-    return bounds.highest - here > (bounds.highest - bounds.lowest) / 2;
-}
 
 }  // namespace microtask::detail
 
@@ -2981,9 +3185,7 @@ struct recycled_allocation {
     static void operator delete(void* pointer, std::size_t size) noexcept {
         small_block_cache::deallocate(pointer, size);
     }
-    static void* operator new(std::size_t size, std::align_val_t alignment) {
-        return ::operator new(size, alignment);
-    }
+    static void* operator new(std::size_t size, std::align_val_t alignment) { return ::operator new(size, alignment); }
     static void operator delete(void* pointer, std::align_val_t alignment) noexcept {
         ::operator delete(pointer, alignment);
     }
@@ -3012,7 +3214,9 @@ class scheduler : public seat_table {
 public:
     explicit scheduler(std::size_t worker_count, worker_hooks hooks = {})
         : seat_table(this, worker_count, [](scheduler& self, slot& seat) noexcept { self.return_leased_seat(seat); }),
-          m_hooks(std::move(hooks)), m_unsettled(worker_count) {
+          m_hooks(std::move(hooks)),
+          m_unsettled(worker_count) {
+        prepare_asymmetric_fences();  // before any thread can push or park
         trace_from_environment();
         m_threads.reserve(worker_count);
         // Each worker counts down once its on_start returned: the constructor returns only
@@ -3050,9 +3254,10 @@ public:
                 // destructor would have to join or wait for the very thread it runs on.
                 // A destructor cannot throw, so say what happened before ending, rather
                 // than leave the user a bare "Resource deadlock avoided" or a hang.
-                std::fputs("microtask::thread_pool: destroyed from inside the pool (one of its own tasks); "
-                           "a pool must be destroyed from a thread that is not running its work\n",
-                           stderr);
+                std::fputs(
+                    "microtask::thread_pool: destroyed from inside the pool (one of its own tasks); "
+                    "a pool must be destroyed from a thread that is not running its work\n",
+                    stderr);
                 std::abort();
             }
         }
@@ -3087,21 +3292,55 @@ public:
 
     /// Owner of `home` only. The fork path: a deque push plus one shared read.
     void push_local(slot& home, task_base* task) {
-        // The push stores bottom with seq_cst (one locked instruction on x86, no fence);
-        // anyone_asleep()'s seq_cst load comes after it in the total order, so either we
-        // see a sleeper that registered before the push, or that sleeper's last look at
-        // the deques (work_visible, seq_cst) sees the task. A cheaper relaxed pair would
-        // let a sleeper miss the task; harmless while the pusher returns to the scheduler,
-        // but a hang if the task's author then blocks on something only that task will do.
-        // A private seat's deque is invisible to others: nobody to wake for it.
         home.deque.push(task, home.region);
-        if (!home.is_private && m_parking.anyone_asleep()) wake_one();
+        // A private seat's deque is invisible to others: nobody to wake for it.
+        if (!home.is_private) announce_new_work();
+    }
+
+    /// After work became visible (a push onto a visible deque, an injection): wake a
+    /// sleeper if one sleeps and nobody searches. Two pairings make sure no thread sleeps
+    /// through the work (docs/design.md section 7):
+    ///  - with a thread going to sleep: the work's store must be ordered before our load
+    ///    of the counts, or the sleeper could miss it (harmless while the pusher comes
+    ///    back to it, a hang if it then blocks on something only that task will do). The
+    ///    light half of an asymmetric fence does it: the parker runs the heavy half
+    ///    between counting itself and its last look (parking::park). On Linux the fork
+    ///    thus costs no locked instruction here.
+    ///  - with a searcher we rely on, which might stop searching just now without seeing
+    ///    the work: a real fence, then a second look at the counts. Either that look sees
+    ///    the searcher gone (and we wake a sleeper), or the searcher's stop comes later
+    ///    and its look after the stop sees the work (stop_searching). Paid only while
+    ///    somebody both sleeps and searches.
+    void announce_new_work() noexcept {
+        light_fence();
+        std::uint64_t counts = m_parking.counts();
+        if (parking::sleepers_in(counts) == 0) return;
+        if (parking::searchers_in(counts) != 0) {
+            std::atomic_thread_fence(std::memory_order_seq_cst);
+            counts = m_parking.counts();
+            if (parking::sleepers_in(counts) == 0 || parking::searchers_in(counts) != 0) return;
+        }
+        wake_one();
+    }
+
+    /// Is a thread of this pool awake and looking for work? A hint (relaxed): a wrong
+    /// answer only makes a short call split or run inline.
+    [[nodiscard]] bool someone_searching() const noexcept {
+        return parking::searchers_in(m_parking.counts_hint()) != 0;
+    }
+
+    /// A short call is running inline because nobody was awake to share it: wake a
+    /// sleeper (if nobody searches) so that the next call of a loop of short calls finds
+    /// a searcher and splits. An isolated call pays one futex wake and ~100 us of the
+    /// woken thread's spinning (docs/design.md section 9, "Short calls").
+    void wake_for_next_call() noexcept {
+        const std::uint64_t counts = m_parking.counts_hint();
+        if (parking::sleepers_in(counts) != 0 && parking::searchers_in(counts) == 0) wake_one();
     }
 
     void inject(task_base* task) {
         m_injected.push(task);
-        // seq_cst (in anyone_asleep): after the queue's seq_cst count increment.
-        if (m_parking.anyone_asleep()) wake_one();
+        announce_new_work();
     }
 
     /// Runs other work until `done()` holds; parks when there is nothing to do.
@@ -3125,19 +3364,30 @@ public:
         // own deque must stay open, as nobody else may be there to take those forks.
         const reach scope = reach_of(home);
         unsigned idle_rounds = 0;
-        bool parked = false;  // since we last ran a task
+        bool searching = false;  // counted among the searchers (parking)
         std::chrono::steady_clock::time_point idle_since{};
         std::chrono::steady_clock::time_point idle_start{};  // for stats: set at the first empty look
         while (!done()) {
-            if (const found_work work = scope == reach::everything ? find_work(home, mode) : find_in_region(*this, home, scope)) {
+            if (const found_work work =
+                    scope == reach::everything ? find_work(home, mode) : find_in_region(*this, home, scope)) {
                 if (idle_rounds != 0) count_idle(home, idle_start);
+                if (searching) {
+                    searching = false;
+                    stop_searching();
+                }
                 run_found(home, work);
                 idle_rounds = 0;
-                parked = false;
                 continue;
             }
-            // Two clock reads per idle spell (not per look), only when a look finds nothing.
-            if (idle_rounds == 0) idle_start = std::chrono::steady_clock::now();
+            if (idle_rounds == 0) {
+                // Two clock reads per idle spell (not per look), only when a look finds nothing.
+                idle_start = std::chrono::steady_clock::now();
+                // Only a wait that may take any work searches for new work in general.
+                if (scope == reach::everything && !searching) {
+                    m_parking.start_searching();
+                    searching = true;
+                }
+            }
             // Spin (pause, then yield) for about k_spin_time before parking: work often
             // comes back within microseconds (the next call of a loop of parallel calls,
             // the next steal), and a futex wake-up costs ~10-50 us of latency. Bounded in
@@ -3165,15 +3415,27 @@ public:
                 idle_rounds = 1;  // spin again after a wake-up; still the same idle spell
                 continue;
             }
-            m_parking.park(home, [&] { return done() || work_visible(); });
+            searching = m_parking.park(
+                home, [&] { return done() || work_visible(); }, searching);
+            if (!searching) {
+                m_parking.start_searching();  // woken for our own wait, maybe not ended yet
+                searching = true;
+            }
             idle_rounds = 1;
-            parked = true;
         }
         if (idle_rounds != 0) count_idle(home, idle_start);
-        // We may have been woken (or claimed while cancelling a park) for new work by
-        // wake_one() and now leave for our own reason instead: pass the wake-up on, or
-        // the work could wait for a thread that stays asleep.
-        if (parked && m_parking.anyone_asleep() && work_visible()) wake_one();
+        // We leave for our own reason: if we were the searcher others counted on to take
+        // new work, hand the search on (stop_searching).
+        if (searching) stop_searching();
+    }
+
+    /// The caller stops searching. If it was the last searcher while somebody sleeps, work
+    /// it leaves behind must not wait for a thread that stays asleep: a pusher that saw it
+    /// searching did not wake anyone. So look, and if there is work, wake a sleeper to
+    /// search in its place. (A pusher that saw us and then, after a fence, still saw us,
+    /// pushed before our RMW in stop_searching, so work_visible() below sees its work.)
+    void stop_searching() noexcept {
+        if (m_parking.stop_searching() && work_visible()) wake_one();
     }
 
     /// Wakes `target` if it is parked; harmless if it is awake. Any thread.
@@ -3249,7 +3511,8 @@ private:
         worker_context context{this, &home, nullptr};
         t_innermost_context = &context;
         // seq_cst load: park()'s re-check must see a stop that raced with it.
-        wait_until(home, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
+        wait_until(
+            home, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
         drain(home);
         t_innermost_context = nullptr;
         if (m_hooks.on_stop) m_hooks.on_stop(index);  // a throw ends the program: documented
@@ -3279,7 +3542,9 @@ private:
             }
             while (!work_visible()) {
                 if (settled_and_empty()) return;
-                m_parking.park(home, [&] { return m_unsettled.load(std::memory_order_seq_cst) == 0 || work_visible(); });
+                const bool woken_to_search = m_parking.park(
+                    home, [&] { return m_unsettled.load(std::memory_order_seq_cst) == 0 || work_visible(); }, false);
+                if (woken_to_search) stop_searching();  // the loop above looks for the work
             }
             // Work showed up: count ourselves again before we may take it (the invariant).
             // seq_cst like every access to the count, so that all of them, the parkers'
@@ -3316,11 +3581,10 @@ private:
     task_base* take_injected(slot& home, injection mode) {
         std::size_t moved = 0;
         task_base* first = m_injected.take(home, mode == injection::batch, moved);
-        // Moved tasks were injected work, which no sleeper may miss: wake as many
-        // sleepers as tasks moved (the pushes and this read are seq_cst, as in push_local).
-        for (std::size_t woken = 0; woken < moved; ++woken) {
-            if (!m_parking.anyone_asleep() || !wake_one()) break;
-        }
+        // Moved tasks were injected work, which no sleeper may miss. One announcement: the
+        // thread it wakes searches, and as it finds work it wakes the next sleeper while
+        // work is left (stop_searching), so the batch spreads over the sleepers in turn.
+        if (moved != 0) announce_new_work();
         return first;
     }
 
@@ -3497,8 +3761,8 @@ namespace microtask::detail {
 /// loop, so the compiler holds it in a register instead of storing it through the
 /// reference after every element (it cannot prove the input does not alias it).
 template <class Red, class It, class Map>
-inline void fold_mapped_elements(const Red& red, typename Red::value_type& acc, It first, Map& map,
-                                 std::size_t begin, std::size_t end) {
+inline void fold_mapped_elements(const Red& red, typename Red::value_type& acc, It first, Map& map, std::size_t begin,
+                                 std::size_t end) {
     using value_type = typename Red::value_type;
     using difference = std::iter_difference_t<It>;
     // Up to four words: larger accumulators (a 256-bin histogram) are better updated in place.
@@ -3535,8 +3799,7 @@ struct body_fold {
     template <class Acc>
     void operator()(Acc& acc, std::size_t begin, std::size_t end) const {
         using difference = std::iter_difference_t<It>;
-        std::invoke(body, acc,
-                    part<It>(first + static_cast<difference>(begin), first + static_cast<difference>(end)));
+        std::invoke(body, acc, part<It>(first + static_cast<difference>(begin), first + static_cast<difference>(end)));
     }
 };
 
@@ -3575,8 +3838,8 @@ public:
     using value_type = typename Red::value_type;
 
     template <class Policy>  // a partition_policy, or detail::leaf_per_element
-    fold_operation(scheduler& sched, std::size_t size, const LeafFold& leaf_fold, const Red& red,
-                   const Policy& policy, const operation_controls& controls)
+    fold_operation(scheduler& sched, std::size_t size, const LeafFold& leaf_fold, const Red& red, const Policy& policy,
+                   const operation_controls& controls)
         : m_sched(sched),
           m_size(size),
           m_leaves(size == 0 ? 0 : policy.leaf_count(size)),
@@ -3803,7 +4066,8 @@ private:
         }
         // Counted once the elements are done, and before this leaf joins: the operation
         // cannot end while a report is in flight.
-        if (m_progress != nullptr) [[unlikely]] report_progress(end - begin);
+        if (m_progress != nullptr) [[unlikely]]
+            report_progress(end - begin);
     }
 
     // Out of line, and outside the try block above: inside it, the mere call made a
@@ -3811,7 +4075,8 @@ private:
 #if defined(__GNUC__) || defined(__clang__)
     [[gnu::noinline]]
 #endif
-    void report_progress(std::size_t finished) {
+    void
+    report_progress(std::size_t finished) {
         try {
             m_progress->advance(finished);
         } catch (...) {
@@ -3858,6 +4123,28 @@ private:
     std::exception_ptr m_error;
 };
 
+/// A call predicted short (see k_split_for_searcher) that a searching thread can share:
+/// halves [lo, hi) while a thread searches and the piece is still worth a split, and folds
+/// each piece with the plain loop. Only for exactly associative reducers (any order gives
+/// the same result), so no canonical tree has to be walked. O(log of the pieces) forks.
+template <class LeafFold, class Red>
+typename Red::value_type fold_shared_short(scheduler& sched, slot& home, std::size_t lo, std::size_t hi,
+                                           double expected_picoseconds, const LeafFold& leaf_fold, const Red& red) {
+    if (hi - lo < 2 || expected_picoseconds < 2 * k_split_for_searcher_picoseconds || !sched.someone_searching()) {
+        map_scope in_map;
+        typename Red::value_type acc = red.identity();
+        leaf_fold(acc, lo, hi);
+        return acc;
+    }
+    const std::size_t mid = lo + (hi - lo) / 2;
+    const double half = expected_picoseconds / 2;
+    auto [left, right] = fork_join(
+        sched, home, [&](slot& here) { return fold_shared_short(sched, here, lo, mid, half, leaf_fold, red); },
+        [&](slot& here) { return fold_shared_short(sched, here, mid, hi, half, leaf_fold, red); });
+    combine_into(red, left, std::move(right));
+    return std::move(left);
+}
+
 /// run_leaf_fold's work, apart from the reporter's start and last report.
 template <class LeafFold, class Red, class Policy>
 typename Red::value_type fold_without_reports(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
@@ -3869,6 +4156,17 @@ typename Red::value_type fold_without_reports(scheduler& sched, std::size_t size
     const call_length length = judgement.length;
     if constexpr (Policy::splits_on_demand && exactly_associative<Red>()) {
         if (length == call_length::known_short) {
+            // Short, but long enough to share with a thread that is awake anyway; if none
+            // is, a loop of such calls wakes one for the calls that follow (design.md
+            // section 9, "Short calls").
+            if (judgement.expected_picoseconds >= k_split_for_searcher_picoseconds) {
+                if (sched.someone_searching()) {
+                    return sched.run_in_slot([&](slot& home) {
+                        return fold_shared_short(sched, home, 0, size, judgement.expected_picoseconds, leaf_fold, red);
+                    });
+                }
+                if (follows_recent_short_call()) sched.wake_for_next_call();
+            }
             // Known short, any order will do: the plain loop, nothing else.
             map_scope in_map;
             typename Red::value_type acc = red.identity();
@@ -3890,8 +4188,8 @@ typename Red::value_type fold_without_reports(scheduler& sched, std::size_t size
 /// before all leaves have started (a known-short call checks only before it starts).
 /// With a progress reporter: reports as leaves finish, and (total, total) on success.
 template <class LeafFold, class Red, class Policy>
-typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
-                                       const Red& red, const Policy& policy, const call_site& site = {},
+typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const LeafFold& leaf_fold, const Red& red,
+                                       const Policy& policy, const call_site& site = {},
                                        const operation_controls& controls = {}) {
     if (controls.stop.stop_requested()) throw operation_cancelled();
     if (controls.report == nullptr) return fold_without_reports(sched, size, leaf_fold, red, policy, site, controls);
@@ -4472,8 +4770,7 @@ private:
         }
         if (std::cmp_greater(thread_count, k_max_threads)) {
             throw std::invalid_argument("microtask::thread_pool: thread count must be at most " +
-                                        std::to_string(k_max_threads) + " (got " +
-                                        std::to_string(thread_count) + ")");
+                                        std::to_string(k_max_threads) + " (got " + std::to_string(thread_count) + ")");
         }
         return static_cast<std::size_t>(thread_count);
     }
@@ -4496,9 +4793,7 @@ private:
     std::chrono::steady_clock::time_point m_stats_since = std::chrono::steady_clock::now();
 };
 
-inline detail::scheduler& detail::pool_access::of(thread_pool& pool) noexcept {
-    return pool.m_scheduler;
-}
+inline detail::scheduler& detail::pool_access::of(thread_pool& pool) noexcept { return pool.m_scheduler; }
 
 /// The process-wide pool used by the overloads that take no pool: created on first use
 /// with thread_pool's default size (one worker per CPU the process may use, or
@@ -4833,7 +5128,7 @@ concept search_predicate = std::indirect_unary_predicate<Pred, std::ranges::iter
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
 [[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_first(thread_pool& pool, Range&& range, Pred pred,
-                                                                  stop_token stop = {}) {
+                                                                 stop_token stop = {}) {
     return detail::search<true>(pool, range, pred, stop);
 }
 
@@ -4845,7 +5140,7 @@ template <splittable_range Range, class Pred>
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
 [[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_any(thread_pool& pool, Range&& range, Pred pred,
-                                                                stop_token stop = {}) {
+                                                               stop_token stop = {}) {
     return detail::search<false>(pool, range, pred, stop);
 }
 
@@ -4879,8 +5174,7 @@ template <splittable_range Range, class Pred>
 /// find_first on mt::default_pool().
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
-[[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_first(Range&& range, Pred pred,
-                                                                  stop_token stop = {}) {
+[[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_first(Range&& range, Pred pred, stop_token stop = {}) {
     return find_first(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
 }
 
@@ -4947,7 +5241,7 @@ concept summable = requires(T a, T b) {
 /// A type product can multiply: `a * b` converts back to T.
 template <class T>
 concept multipliable = requires(T a, T b) {
-    { a * b } -> std::convertible_to<T>;
+    { a* b } -> std::convertible_to<T>;
 };
 
 /// A type min and max can reduce: totally ordered, with std::numeric_limits specialised
@@ -4960,14 +5254,14 @@ namespace detail {
 /// have one (a big integer or matrix adds into its own storage), else through the binary
 /// operator. Arithmetic types always take the binary form with an explicit cast, so that
 /// small integer types do not warn about their implicit int conversion.
-#define MICROTASK_DETAIL_IN_PLACE_OPERATOR(name, op, compound)                                   \
-    template <class T>                                                                          \
-    constexpr void name(T& left, T&& right) {                                                   \
+#define MICROTASK_DETAIL_IN_PLACE_OPERATOR(name, op, compound)                                    \
+    template <class T>                                                                            \
+    constexpr void name(T& left, T&& right) {                                                     \
         if constexpr (!std::is_arithmetic_v<T> && requires { left compound std::move(right); }) { \
-            left compound std::move(right);                                                     \
-        } else {                                                                                \
-            left = static_cast<T>(std::move(left) op std::move(right));                         \
-        }                                                                                       \
+            left compound std::move(right);                                                       \
+        } else {                                                                                  \
+            left = static_cast<T>(std::move(left) op std::move(right));                           \
+        }                                                                                         \
     }
 MICROTASK_DETAIL_IN_PLACE_OPERATOR(add_into, +, +=)
 MICROTASK_DETAIL_IN_PLACE_OPERATOR(multiply_into, *, *=)
@@ -5015,9 +5309,8 @@ struct sum {
     /// += const char*, std::valarray += a const valarray& element, copied by nothing).
     /// Throws what `+=` throws.
     template <class E>
-        requires(!std::is_arithmetic_v<T>) && std::convertible_to<E, T> && requires(T& a, E&& e) {
-            a += std::forward<E>(e);
-        }
+        requires(!std::is_arithmetic_v<T>) && std::convertible_to<E, T> &&
+                requires(T& a, E&& e) { a += std::forward<E>(e); }
     constexpr void accumulate(T& acc, E&& x) const {
         if constexpr (requires { x.size() == 0; }) {
             if (x.size() == 0) return;
@@ -5048,13 +5341,17 @@ struct product {
 namespace detail {
 template <class T>
 constexpr T highest() {
-    if constexpr (std::numeric_limits<T>::has_infinity) return std::numeric_limits<T>::infinity();
-    else return std::numeric_limits<T>::max();
+    if constexpr (std::numeric_limits<T>::has_infinity)
+        return std::numeric_limits<T>::infinity();
+    else
+        return std::numeric_limits<T>::max();
 }
 template <class T>
 constexpr T lowest() {
-    if constexpr (std::numeric_limits<T>::has_infinity) return -std::numeric_limits<T>::infinity();
-    else return std::numeric_limits<T>::lowest();
+    if constexpr (std::numeric_limits<T>::has_infinity)
+        return -std::numeric_limits<T>::infinity();
+    else
+        return std::numeric_limits<T>::lowest();
 }
 }  // namespace detail
 
@@ -5096,12 +5393,11 @@ struct max {
 /// A container that concat can append to: default-constructible, and with
 /// `c.insert(c.end(), first, last)` (vector, string, deque, list, ...).
 template <class C>
-concept appendable_container =
-    std::default_initializable<C> && std::movable<C> && std::ranges::range<C> &&
-    requires(C c, std::move_iterator<std::ranges::iterator_t<C>> it) {
-        c.insert(c.end(), it, it);
-        { c.empty() } -> std::convertible_to<bool>;
-    };
+concept appendable_container = std::default_initializable<C> && std::movable<C> && std::ranges::range<C> &&
+                               requires(C c, std::move_iterator<std::ranges::iterator_t<C>> it) {
+                                   c.insert(c.end(), it, it);
+                                   { c.empty() } -> std::convertible_to<bool>;
+                               };
 
 /// Concatenation in input order; identity is an empty container. Everything happens in
 /// place: a map function's elements are appended straight to the accumulator of the
@@ -5242,8 +5538,7 @@ template <class T, reducer_operation<T> Op>
 /// combine(a, b) with any reducer, whichever form its combine has: for generic code
 /// and tests that need the value of one combine. Throws what the reducer's combine throws.
 template <reducer R>
-[[nodiscard]] constexpr typename R::value_type combine(const R& r, typename R::value_type a,
-                                                       typename R::value_type b) {
+[[nodiscard]] constexpr typename R::value_type combine(const R& r, typename R::value_type a, typename R::value_type b) {
     detail::combine_into(r, a, std::move(b));
     return a;
 }
@@ -5284,13 +5579,11 @@ concept leaf_body = std::invocable<Body&, Acc&, part<std::ranges::iterator_t<Ran
 ///   skipped; the pool stays usable); std::bad_alloc.
 template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
     requires leaf_body<Body, typename Red::value_type, Range>
-[[nodiscard]] typename Red::value_type fold(thread_pool& pool, Range&& range, Red red, Body body,
-                                            Policy policy = {}, call_site site = {}) {
+[[nodiscard]] typename Red::value_type fold(thread_pool& pool, Range&& range, Red red, Body body, Policy policy = {},
+                                            call_site site = {}) {
     using iterator = std::ranges::iterator_t<Range>;
-    return detail::run_leaf_fold(detail::pool_access::of(pool),
-                                 static_cast<std::size_t>(std::ranges::size(range)),
-                                 detail::body_fold<iterator, Body>{std::ranges::begin(range), body}, red, policy,
-                                 site);
+    return detail::run_leaf_fold(detail::pool_access::of(pool), static_cast<std::size_t>(std::ranges::size(range)),
+                                 detail::body_fold<iterator, Body>{std::ranges::begin(range), body}, red, policy, site);
 }
 
 /// fold with `controls`: a stop token, an mt::progress, or `{token, progress}`. A
@@ -5304,10 +5597,9 @@ template <splittable_range Range, reducer Red, class Body, partition_policy Poli
 [[nodiscard]] typename Red::value_type fold(thread_pool& pool, Range&& range, Red red, Body body,
                                             operation_controls controls, Policy policy = {}, call_site site = {}) {
     using iterator = std::ranges::iterator_t<Range>;
-    return detail::run_leaf_fold(detail::pool_access::of(pool),
-                                 static_cast<std::size_t>(std::ranges::size(range)),
-                                 detail::body_fold<iterator, Body>{std::ranges::begin(range), body}, red, policy,
-                                 site, controls);
+    return detail::run_leaf_fold(detail::pool_access::of(pool), static_cast<std::size_t>(std::ranges::size(range)),
+                                 detail::body_fold<iterator, Body>{std::ranges::begin(range), body}, red, policy, site,
+                                 controls);
 }
 
 /// fold with an identity and a combine operation instead of a reducer: the same as
@@ -5316,8 +5608,7 @@ template <splittable_range Range, reducer Red, class Body, partition_policy Poli
 /// so leaves are combined over the canonical tree; for a combine that is associative bit
 /// for bit (concatenation, integer counts), pass
 /// `mt::make_reducer(identity, combine, mt::exactly_associative)` as the reducer instead.
-template <splittable_range Range, class T, class Body, reducer_operation<T> Combine,
-          partition_policy Policy = adaptive>
+template <splittable_range Range, class T, class Body, reducer_operation<T> Combine, partition_policy Policy = adaptive>
     requires leaf_body<Body, T, Range>
 [[nodiscard]] T fold(thread_pool& pool, Range&& range, T identity, Body body, Combine combine, Policy policy = {},
                      call_site site = {}) {
@@ -5334,13 +5625,11 @@ template <splittable_range Range, reducer Red, class Body, partition_policy Poli
 }
 
 /// fold with an identity and a combine operation, on mt::default_pool().
-template <splittable_range Range, class T, class Body, reducer_operation<T> Combine,
-          partition_policy Policy = adaptive>
+template <splittable_range Range, class T, class Body, reducer_operation<T> Combine, partition_policy Policy = adaptive>
     requires leaf_body<Body, T, Range>
-[[nodiscard]] T fold(Range&& range, T identity, Body body, Combine combine, Policy policy = {},
-                     call_site site = {}) {
-    return fold(default_pool(), std::forward<Range>(range), std::move(identity), std::move(body),
-                std::move(combine), policy, site);
+[[nodiscard]] T fold(Range&& range, T identity, Body body, Combine combine, Policy policy = {}, call_site site = {}) {
+    return fold(default_pool(), std::forward<Range>(range), std::move(identity), std::move(body), std::move(combine),
+                policy, site);
 }
 
 /// fold with controls (a stop token, a progress, or both), on mt::default_pool().
@@ -5348,8 +5637,8 @@ template <splittable_range Range, reducer Red, class Body, partition_policy Poli
     requires leaf_body<Body, typename Red::value_type, Range>
 [[nodiscard]] typename Red::value_type fold(Range&& range, Red red, Body body, operation_controls controls,
                                             Policy policy = {}, call_site site = {}) {
-    return fold(default_pool(), std::forward<Range>(range), std::move(red), std::move(body), std::move(controls), policy,
-                site);
+    return fold(default_pool(), std::forward<Range>(range), std::move(red), std::move(body), std::move(controls),
+                policy, site);
 }
 
 }  // namespace microtask
@@ -5569,7 +5858,8 @@ template <splittable_range Range, class Map, class Red, partition_policy Policy 
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
              reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
 [[nodiscard]] typename Red::value_type map_reduce(thread_pool& pool, Range&& range, Map map, Red red,
-                                                  operation_controls controls, Policy policy = {}, call_site site = {}) {
+                                                  operation_controls controls, Policy policy = {},
+                                                  call_site site = {}) {
     return detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
                             static_cast<std::size_t>(std::ranges::size(range)), map, red, policy, site, controls);
 }
@@ -5763,8 +6053,7 @@ struct is_optional<std::optional<T>> : std::true_type {};
 /// A pipeline's first stage: `source()` returns a std::optional of the next item, or
 /// std::nullopt when there are no more.
 template <class Source>
-concept pipeline_source =
-    std::invocable<Source&> && detail::is_optional<std::invoke_result_t<Source&>>::value;
+concept pipeline_source = std::invocable<Source&> && detail::is_optional<std::invoke_result_t<Source&>>::value;
 
 /// The item type a pipeline_source produces.
 template <pipeline_source Source>
@@ -5773,8 +6062,7 @@ using pipeline_item_t = typename std::invoke_result_t<Source&>::value_type;
 /// A pipeline's parallel stage for items of type `Item`: `transform(std::move(item))`
 /// returns a movable object (not void).
 template <class Transform, class Item>
-concept pipeline_stage = std::invocable<Transform&, Item&&> &&
-                         std::movable<std::invoke_result_t<Transform&, Item&&>>;
+concept pipeline_stage = std::invocable<Transform&, Item&&> && std::movable<std::invoke_result_t<Transform&, Item&&>>;
 
 /// A pipeline's last stage for results of type `Result`: `sink(std::move(result))`.
 template <class Sink, class Result>
@@ -5809,8 +6097,8 @@ void pipeline(thread_pool& pool, std::size_t max_in_flight, Source source, Trans
     std::mutex mutex;
     std::condition_variable changed;
     std::vector<std::optional<result>> ready(max_in_flight);  // result of item s at s % max_in_flight
-    std::size_t next_read = 0;     // sequence number of the next item the source makes
-    std::size_t next_write = 0;    // sequence number of the next result the sink takes
+    std::size_t next_read = 0;                                // sequence number of the next item the source makes
+    std::size_t next_write = 0;                               // sequence number of the next result the sink takes
     bool source_busy = false;
     bool source_done = false;
     bool sink_busy = false;
@@ -5948,8 +6236,8 @@ template <std::ranges::input_range Range, class Red>
                                          std::remove_reference_t<reference>&&, reference>;
         auto take = [](reference x) -> taken { return static_cast<taken>(std::forward<reference>(x)); };
         const auto size = static_cast<std::size_t>(std::ranges::size(partials));
-        return detail::run_fold(detail::pool_access::of(default_pool()), std::ranges::begin(partials), size, take,
-                                red, detail::leaf_per_element{}, site);
+        return detail::run_fold(detail::pool_access::of(default_pool()), std::ranges::begin(partials), size, take, red,
+                                detail::leaf_per_element{}, site);
     }
 }
 
@@ -6064,7 +6352,11 @@ public:
     /// `init`: exclusive scans and inclusive scans with an initial value; std::nullopt for
     /// an inclusive scan that starts from the first element.
     chained_scan(In first, Out out, std::size_t size, std::size_t leaves, Op& op, std::optional<T> init)
-        : m_first(first), m_out(out), m_size(size), m_leaf_count(leaves), m_op(op),
+        : m_first(first),
+          m_out(out),
+          m_size(size),
+          m_leaf_count(leaves),
+          m_op(op),
           m_leaves(std::make_unique<leaf_state[]>(leaves)) {
         m_init = std::move(init);
     }
@@ -6300,17 +6592,17 @@ namespace microtask {
 /// Semantic requirement the compiler cannot check: op is associative (up to rounding,
 /// for floating point); it is called concurrently from several threads on a shared object.
 template <class Op, class T, class Ref>
-concept scan_operation = std::copy_constructible<Op> && std::constructible_from<T, Ref> &&
-                         std::invocable<Op&, T, Ref> && std::invocable<Op&, const T&, const T&> &&
-                         std::convertible_to<std::invoke_result_t<Op&, T, Ref>, T> &&
-                         std::convertible_to<std::invoke_result_t<Op&, const T&, Ref>, T> &&
-                         std::convertible_to<std::invoke_result_t<Op&, const T&, const T&>, T>;
+concept scan_operation =
+    std::copy_constructible<Op> && std::constructible_from<T, Ref> && std::invocable<Op&, T, Ref> &&
+    std::invocable<Op&, const T&, const T&> && std::convertible_to<std::invoke_result_t<Op&, T, Ref>, T> &&
+    std::convertible_to<std::invoke_result_t<Op&, const T&, Ref>, T> &&
+    std::convertible_to<std::invoke_result_t<Op&, const T&, const T&>, T>;
 
 /// Where a scan writes: a random-access iterator (the outputs are written in parallel)
 /// that a `T` can be assigned through.
 template <class Out, class T>
-concept scan_output = std::random_access_iterator<Out> && std::indirectly_writable<Out, T> &&
-                      std::indirectly_writable<Out, const T&>;
+concept scan_output =
+    std::random_access_iterator<Out> && std::indirectly_writable<Out, T> && std::indirectly_writable<Out, const T&>;
 
 /// Writes out[i] = r[0] op r[1] op ... op r[i] for every i, in parallel on `pool`, and
 /// returns out + size(r) (like std::inclusive_scan; `out` may be the range's own begin).
@@ -6469,7 +6761,11 @@ public:
 
     /// Precondition: size >= 2 * k_sort_min_leaf (smaller ranges are sorted serially).
     merge_sorter(thread_pool& pool, It first, std::size_t size, Comp& comp)
-        : m_pool(pool), m_first(first), m_size(size), m_comp(comp), m_depth(depth_for(size, pool.size() + 1)),
+        : m_pool(pool),
+          m_first(first),
+          m_size(size),
+          m_comp(comp),
+          m_depth(depth_for(size, pool.size() + 1)),
           m_constructed(std::size_t{1} << m_depth, false),
           m_buffer(std::allocator<value_type>{}.allocate(size)) {}
 
@@ -6587,9 +6883,10 @@ namespace microtask {
 /// calling it concurrently from several threads is safe (it is called on one shared
 /// object).
 template <class R, class Comp>
-concept sortable_range = splittable_range<R> && std::indirectly_movable_storable<std::ranges::iterator_t<R>, std::ranges::iterator_t<R>> &&
-                         std::indirectly_swappable<std::ranges::iterator_t<R>> &&
-                         std::indirect_strict_weak_order<Comp, std::ranges::iterator_t<R>>;
+concept sortable_range =
+    splittable_range<R> && std::indirectly_movable_storable<std::ranges::iterator_t<R>, std::ranges::iterator_t<R>> &&
+    std::indirectly_swappable<std::ranges::iterator_t<R>> &&
+    std::indirect_strict_weak_order<Comp, std::ranges::iterator_t<R>>;
 
 /// Sorts `range` in place into non-descending order by `comp`, in parallel on `pool`.
 /// The order of equivalent elements is unspecified (use stable_sort to keep it).
@@ -6802,9 +7099,7 @@ private:
         if ((before >> k_waiter_bits) == 1 && (before & k_waiter_mask) != 0) sched.wake_waiters_of(key);
     }
 
-    [[nodiscard]] bool idle() const noexcept {
-        return (m_state.load(std::memory_order_seq_cst) >> k_waiter_bits) == 0;
-    }
+    [[nodiscard]] bool idle() const noexcept { return (m_state.load(std::memory_order_seq_cst) >> k_waiter_bits) == 0; }
 
     void wait_all() noexcept {
         if (idle()) return;
@@ -6910,17 +7205,37 @@ public:
             return m_grid->tile_at(m_index + static_cast<std::size_t>(n));
         }
         /// Next tile.
-        constexpr iterator& operator++() noexcept { ++m_index; return *this; }
+        constexpr iterator& operator++() noexcept {
+            ++m_index;
+            return *this;
+        }
         /// Next tile; returns the previous position.
-        constexpr iterator operator++(int) noexcept { iterator old = *this; ++m_index; return old; }
+        constexpr iterator operator++(int) noexcept {
+            iterator old = *this;
+            ++m_index;
+            return old;
+        }
         /// Previous tile.
-        constexpr iterator& operator--() noexcept { --m_index; return *this; }
+        constexpr iterator& operator--() noexcept {
+            --m_index;
+            return *this;
+        }
         /// Previous tile; returns the previous position.
-        constexpr iterator operator--(int) noexcept { iterator old = *this; --m_index; return old; }
+        constexpr iterator operator--(int) noexcept {
+            iterator old = *this;
+            --m_index;
+            return old;
+        }
         /// Advances by `n` (which may be negative).
-        constexpr iterator& operator+=(difference_type n) noexcept { m_index += static_cast<std::size_t>(n); return *this; }
+        constexpr iterator& operator+=(difference_type n) noexcept {
+            m_index += static_cast<std::size_t>(n);
+            return *this;
+        }
         /// Moves back by `n` (which may be negative).
-        constexpr iterator& operator-=(difference_type n) noexcept { m_index -= static_cast<std::size_t>(n); return *this; }
+        constexpr iterator& operator-=(difference_type n) noexcept {
+            m_index -= static_cast<std::size_t>(n);
+            return *this;
+        }
 
         friend constexpr iterator operator+(iterator it, difference_type n) noexcept { return it += n; }
         friend constexpr iterator operator+(difference_type n, iterator it) noexcept { return it += n; }
@@ -6941,7 +7256,8 @@ public:
     /// rows x cols in tiles of at most tile_rows x tile_cols. Throws std::invalid_argument
     /// if a tile size is below 1.
     tiles2d(index_range<T> rows, index_range<T> cols, std::size_t tile_rows, std::size_t tile_cols)
-        : m_rows(rows), m_cols(cols),
+        : m_rows(rows),
+          m_cols(cols),
           m_tile_rows(detail::checked_positive(tile_rows, "tiles: tile rows")),
           m_tile_cols(detail::checked_positive(tile_cols, "tiles: tile columns")),
           m_grid_rows(rows.size() / m_tile_rows + (rows.size() % m_tile_rows != 0)),
@@ -6972,8 +7288,8 @@ private:
         const std::size_t col_first = tile_col * m_tile_cols;
         const std::size_t row_last = row_first + m_tile_rows < m_rows.size() ? row_first + m_tile_rows : m_rows.size();
         const std::size_t col_last = col_first + m_tile_cols < m_cols.size() ? col_first + m_tile_cols : m_cols.size();
-        return {index_range<T>(m_rows[row_first], m_rows[row_last]), index_range<T>(m_cols[col_first], m_cols[col_last]),
-                tile_row, tile_col};
+        return {index_range<T>(m_rows[row_first], m_rows[row_last]),
+                index_range<T>(m_cols[col_first], m_cols[col_last]), tile_row, tile_col};
     }
 
     index_range<T> m_rows;

@@ -54,7 +54,8 @@ void require_rejected(const std::function<void()>& bad, const std::string& messa
     REQUIRE(threw);
 }
 
-const std::string k_no_state = ": the future has no state (default-constructed, moved from, or get() was already called)";
+const std::string k_no_state =
+    ": the future has no state (default-constructed, moved from, or get() was already called)";
 
 std::string pool_below(const std::string& got) {
     return "microtask::thread_pool: thread count must be at least 1 (got " + got + ")";
@@ -74,9 +75,10 @@ std::string iota_message(const std::string& first, const std::string& last) {
 
 }  // namespace
 
-TEST_CASE("bad input: thread_pool thread counts outside [1, 4096] are rejected for every integer type, "
-          "with the value in the message",
-          "[bad_input][thread_pool]") {
+TEST_CASE(
+    "bad input: thread_pool thread counts outside [1, 4096] are rejected for every integer type, "
+    "with the value in the message",
+    "[bad_input][thread_pool]") {
     g_bad_inputs = 0;
     using invalid = std::invalid_argument;
     require_rejected<invalid>([] { mt::thread_pool pool(0); }, pool_below("0"));
@@ -98,7 +100,8 @@ TEST_CASE("bad input: thread_pool thread counts outside [1, 4096] are rejected f
     REQUIRE(one.submit([&tally] {
                    tally.run_one();
                    return 1;
-               }).get() == 1);
+               })
+                .get() == 1);
     report("bad_input_thread_pool", tally);
 }
 
@@ -122,11 +125,21 @@ TEST_CASE("bad input: grain and chunks below 1 are rejected, negative values inc
     // Where the policies are used: the error comes from building the policy, before any work.
     mt::thread_pool pool(2);
     std::vector<int> data(100, 1);
-    require_rejected<invalid>([&] { (void)mt::map_reduce(pool, data, [](int x) { return x; }, mt::sum<int>{}, mt::grain(0)); },
-                              grain_message("0"));
-    require_rejected<invalid>([&] { mt::for_each(pool, data, [](int&) {}, mt::chunks(0)); }, chunks_message("0"));
+    require_rejected<invalid>(
+        [&] {
+            (void)mt::map_reduce(
+                pool, data, [](int x) { return x; }, mt::sum<int>{}, mt::grain(0));
+        },
+        grain_message("0"));
+    require_rejected<invalid>(
+        [&] {
+            mt::for_each(
+                pool, data, [](int&) {}, mt::chunks(0));
+        },
+        chunks_message("0"));
     require_rejected<invalid>([&] { (void)mt::decompose(data, mt::chunks(-1)); }, chunks_message("-1"));
-    require_rejected<invalid>([&] { (void)mt::reduce(pool, data, mt::sum<int>{}, mt::grain(-2)); }, grain_message("-2"));
+    require_rejected<invalid>([&] { (void)mt::reduce(pool, data, mt::sum<int>{}, mt::grain(-2)); },
+                              grain_message("-2"));
     task_tally tally;
     tally.expect(data.size());
     REQUIRE(mt::map_reduce(
@@ -139,9 +152,10 @@ TEST_CASE("bad input: grain and chunks below 1 are rejected, negative values inc
     report("bad_input_policies", tally);
 }
 
-TEST_CASE("bad input: iota with first greater than last is rejected for every integer type and mix, with both "
-          "values in the message",
-          "[bad_input][iota]") {
+TEST_CASE(
+    "bad input: iota with first greater than last is rejected for every integer type and mix, with both "
+    "values in the message",
+    "[bad_input][iota]") {
     g_bad_inputs = 0;
     using invalid = std::invalid_argument;
     require_rejected<invalid>([] { (void)mt::iota(5, 2); }, iota_message("5", "2"));
@@ -207,9 +221,10 @@ TEST_CASE("bad input: a future without state rejects get, wait and is_ready with
     report("bad_input_future", tally);
 }
 
-TEST_CASE("bad input: a bad argument inside a subtask reaches the caller with its type and message intact, "
-          "through every primitive, and the pool stays usable",
-          "[bad_input][exceptions]") {
+TEST_CASE(
+    "bad input: a bad argument inside a subtask reaches the caller with its type and message intact, "
+    "through every primitive, and the pool stays usable",
+    "[bad_input][exceptions]") {
     g_bad_inputs = 0;
     using invalid = std::invalid_argument;
     mt::thread_pool pool(3);
@@ -237,7 +252,12 @@ TEST_CASE("bad input: a bad argument inside a subtask reaches the caller with it
                               message);
     require_rejected<invalid>([&] { mt::for_each(pool, mt::iota(0, 100), [&](int i) { (void)bad(i); }); }, message);
     require_rejected<invalid>([&] { (void)mt::distribute(pool, mt::iota(0, 100), bad); }, message);
-    require_rejected<invalid>([&] { (void)mt::join(pool, [&] { return bad(1); }, [&] { return bad(37); }); }, message);
+    require_rejected<invalid>(
+        [&] {
+            (void)mt::join(
+                pool, [&] { return bad(1); }, [&] { return bad(37); });
+        },
+        message);
     require_rejected<invalid>(
         [&] {
             mt::task_group group(pool);
@@ -270,20 +290,22 @@ TEST_CASE("bad input: a bad argument inside a subtask reaches the caller with it
     report("bad_input_inside_tasks", tally);
 }
 
-TEST_CASE("bad input: iota with a bound that would change value in the common index type is rejected "
-          "(regression)",
-          "[bad_input][iota]") {
+TEST_CASE(
+    "bad input: iota with a bound that would change value in the common index type is rejected "
+    "(regression)",
+    "[bad_input][iota]") {
     // Accepted before: iota(-1, 2u) became [4294967295, 2) of unsigned, whose elements
     // are 4294967295, 0, 1 (not -1, 0, 1) and whose end - begin is negative.
     g_bad_inputs = 0;
     using invalid = std::invalid_argument;
     const std::string not_representable = ") is not representable in the common type of first and last";
     require_rejected<invalid>([] { (void)mt::iota(-1, 2u); }, "microtask::iota: first (-1" + not_representable);
-    require_rejected<invalid>([] { (void)mt::iota(-5L, std::size_t{3}); }, "microtask::iota: first (-5" + not_representable);
+    require_rejected<invalid>([] { (void)mt::iota(-5L, std::size_t{3}); },
+                              "microtask::iota: first (-5" + not_representable);
     require_rejected<invalid>([] { (void)mt::iota(INT_MIN, 0u); },
                               "microtask::iota: first (" + std::to_string(INT_MIN) + not_representable);
     REQUIRE(mt::iota(0, 5u).size() == 5);
-    REQUIRE(mt::iota(-3L, 2u).size() == 5);  // long holds every unsigned: nothing changes value
+    REQUIRE(mt::iota(-3L, 2u).size() == 5);              // long holds every unsigned: nothing changes value
     report("bad_input_iota_common_type", task_tally{});  // no task: tasks=0, lost=0 by count
 }
 
@@ -312,6 +334,7 @@ TEST_CASE("iota: a range wider than its index type's maximum has the right size,
     REQUIRE(*parts[2].begin() == 715827882);  // INT_MIN + 2 * 1431655765
     REQUIRE(mt::iota(std::int8_t{-128}, std::int8_t{127}).size() == 255);
     mt::thread_pool pool(2);
-    REQUIRE(mt::map_reduce(pool, mt::iota(std::int8_t{-128}, std::int8_t{127}), [](std::int8_t i) { return int{i}; },
-                           mt::sum<int>{}) == -255);  // -128 + ... + 126
+    REQUIRE(mt::map_reduce(
+                pool, mt::iota(std::int8_t{-128}, std::int8_t{127}), [](std::int8_t i) { return int{i}; },
+                mt::sum<int>{}) == -255);  // -128 + ... + 126
 }

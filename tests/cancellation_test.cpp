@@ -105,7 +105,8 @@ std::vector<entry_point> entry_points() {
     // A reducer that is not exactly associative: the canonical-tree path of the engine.
     all.push_back({"map_reduce sum<double>", n, [=](mt::thread_pool& pool, std::stop_token stop, watch& w) {
                        const double sum = mt::map_reduce(
-                           pool, *values, [&w](int x) {
+                           pool, *values,
+                           [&w](int x) {
                                const unit u(w);
                                return double(x);
                            },
@@ -153,7 +154,8 @@ std::vector<entry_point> entry_points() {
                    }});
     // No match (or no counter-example): every element is tested unless cancelled.
     all.push_back({"find_first", n, [=](mt::thread_pool& pool, std::stop_token stop, watch& w) {
-                       const bool none = mt::find_first(pool, *values, counted_test(w, negative), stop) == values->end();
+                       const bool none =
+                           mt::find_first(pool, *values, counted_test(w, negative), stop) == values->end();
                        REQUIRE(none);
                    }});
     all.push_back({"find_any", n, [=](mt::thread_pool& pool, std::stop_token stop, watch& w) {
@@ -242,14 +244,13 @@ TEST_CASE("cancellation: a stop mid-way skips the rest, lets started work finish
         watch w;
         w.stop_at = entry.total / 20;
         REQUIRE_THROWS_AS(entry.run(pool, w.source.get_token(), w), mt::operation_cancelled);
-        REQUIRE(w.elements.load() >= w.stop_at);  // it was running
+        REQUIRE(w.elements.load() >= w.stop_at);   // it was running
         REQUIRE(w.elements.load() < entry.total);  // and it stopped early
         require_nothing_runs_after(pool, w);
     }
 }
 
-TEST_CASE("cancellation: a token stopped only after the call returned changes nothing",
-          "[cancellation]") {
+TEST_CASE("cancellation: a token stopped only after the call returned changes nothing", "[cancellation]") {
     const int threads = GENERATE(range(1, 8));
     mt::thread_pool pool(threads);
     for (const entry_point& entry : entry_points()) {
@@ -313,7 +314,8 @@ TEST_CASE("cancellation: a nested operation sharing the token cancels the outer 
     REQUIRE(outer_calls.load() < 4000);
 }
 
-TEST_CASE("task_group::cancel: skips unstarted tasks, wait() throws once, the group is reusable", "[task_group][cancellation]") {
+TEST_CASE("task_group::cancel: skips unstarted tasks, wait() throws once, the group is reusable",
+          "[task_group][cancellation]") {
     const int threads = GENERATE(range(1, 8));
     mt::thread_pool pool(threads);
     mt::task_group group(pool);

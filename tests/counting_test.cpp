@@ -43,7 +43,8 @@ TEST_CASE("histogram counts each element in its bin", "[counting][histogram]") {
                 for (unsigned char b : part) ++bins[b];
             }) == want);
     // A map to a coarser bin, with a narrower count type.
-    const auto coarse = mt::map_reduce(pool, bytes, [](unsigned char b) { return b / 64; }, mt::histogram<4, std::uint32_t>{});
+    const auto coarse = mt::map_reduce(
+        pool, bytes, [](unsigned char b) { return b / 64; }, mt::histogram<4, std::uint32_t>{});
     REQUIRE(coarse[0] + coarse[1] + coarse[2] + coarse[3] == bytes.size());
     std::uint32_t top_quarter = 0;
     for (std::size_t b = 192; b < 256; ++b) top_quarter += static_cast<std::uint32_t>(want[b]);
@@ -56,16 +57,23 @@ TEST_CASE("elementwise_sum over vectors and valarrays", "[counting]") {
     mt::thread_pool pool{3};
     // A dynamic number of bins, set on the reducer.
     const std::size_t bins = 10;
-    const std::vector<long> counts =
-        mt::map_reduce(pool, mt::iota(0, 1000), [](int i) { return i % 10; }, mt::elementwise_sum<std::vector<long>>{bins});
+    const std::vector<long> counts = mt::map_reduce(
+        pool, mt::iota(0, 1000), [](int i) { return i % 10; }, mt::elementwise_sum<std::vector<long>>{bins});
     REQUIRE(counts == std::vector<long>(10, 100));
     // Whole arrays, added element by element; an empty identity takes any one length.
     const std::vector<double> sums = mt::map_reduce(
-        pool, mt::iota(0, 100), [](int i) { return std::vector<double>{1.0, static_cast<double>(i)}; },
+        pool, mt::iota(0, 100),
+        [](int i) {
+            return std::vector<double>{1.0, static_cast<double>(i)};
+        },
         mt::elementwise_sum<std::vector<double>>{});
     REQUIRE(sums == std::vector<double>{100.0, 4950.0});
-    const std::valarray<int> va = mt::map_reduce(pool, mt::iota(0, 10), [](int i) { return std::valarray<int>{i, 2 * i}; },
-                                                 mt::elementwise_sum<std::valarray<int>>{});
+    const std::valarray<int> va = mt::map_reduce(
+        pool, mt::iota(0, 10),
+        [](int i) {
+            return std::valarray<int>{i, 2 * i};
+        },
+        mt::elementwise_sum<std::valarray<int>>{});
     REQUIRE(va[0] == 45);
     REQUIRE(va[1] == 90);
     STATIC_REQUIRE(mt::elementwise_sum<std::vector<long>>::is_exactly_associative);
@@ -74,13 +82,16 @@ TEST_CASE("elementwise_sum over vectors and valarrays", "[counting]") {
 
 TEST_CASE("elementwise_sum rejects bins out of range and arrays of different sizes", "[counting][bad_input]") {
     mt::thread_pool pool{2};
-    REQUIRE_THROWS_AS(mt::map_reduce(pool, mt::iota(0, 100), [](int i) { return i; }, mt::histogram<50>{}),
+    REQUIRE_THROWS_AS(mt::map_reduce(
+                          pool, mt::iota(0, 100), [](int i) { return i; }, mt::histogram<50>{}),
                       std::out_of_range);
-    REQUIRE_THROWS_WITH(mt::map_reduce(pool, mt::iota(0, 3), [](int i) { return i - 1; }, mt::histogram<8>{}),
+    REQUIRE_THROWS_WITH(mt::map_reduce(
+                            pool, mt::iota(0, 3), [](int i) { return i - 1; }, mt::histogram<8>{}),
                         "microtask::elementwise_sum: bin -1 is outside [0, 8)");
     REQUIRE_THROWS_WITH(
-        mt::map_reduce(pool, mt::iota(1, 4), [](int i) { return std::vector<int>(static_cast<std::size_t>(i), 1); },
-                       mt::elementwise_sum<std::vector<int>>{}, mt::grain(1)),
+        mt::map_reduce(
+            pool, mt::iota(1, 4), [](int i) { return std::vector<int>(static_cast<std::size_t>(i), 1); },
+            mt::elementwise_sum<std::vector<int>>{}, mt::grain(1)),
         Catch::Contains("partial results differ in size"));
     // Nothing was lost: the pool still works.
     REQUIRE(mt::reduce(pool, std::vector<unsigned char>{1, 1, 2}, mt::histogram<3>{})[1] == 2);
@@ -99,7 +110,8 @@ TEST_CASE("count_keys counts words; merge_maps merges with an operation, in orde
     for (std::string_view w : words) ++want[std::string(w)];
 
     using counts = std::unordered_map<std::string, std::size_t>;
-    const counts got = mt::map_reduce(pool, words, [](std::string_view w) { return w; }, mt::count_keys<counts>{});
+    const counts got = mt::map_reduce(
+        pool, words, [](std::string_view w) { return w; }, mt::count_keys<counts>{});
     REQUIRE(got == want);
     STATIC_REQUIRE(mt::count_keys<counts>::is_exactly_associative);
     // std::map with transparent comparison looks up a string_view without building a string.
@@ -111,7 +123,10 @@ TEST_CASE("count_keys counts words; merge_maps merges with an operation, in orde
     // merge_maps with a non-commutative operation: the values of each key are joined in
     // input order, whichever map was larger when two were merged.
     const auto joined = mt::map_reduce(
-        pool, mt::iota(0, 2000), [](int i) { return std::pair{i % 3, std::to_string(i % 10)}; },
+        pool, mt::iota(0, 2000),
+        [](int i) {
+            return std::pair{i % 3, std::to_string(i % 10)};
+        },
         mt::merge_maps<std::unordered_map<int, std::string>>{}, mt::grain(7));
     for (int key = 0; key < 3; ++key) {
         std::string expected;
@@ -119,8 +134,12 @@ TEST_CASE("count_keys counts words; merge_maps merges with an operation, in orde
         REQUIRE(joined.at(key) == expected);
     }
     // A custom operation: the maximum per key.
-    const auto peak = mt::map_reduce(pool, mt::iota(0, 1000), [](int i) { return std::pair{i % 4, (i * 37) % 1000}; },
-                                     mt::merge_maps<std::map<int, int>, decltype([](int a, int b) { return a < b ? b : a; })>{});
+    const auto peak = mt::map_reduce(
+        pool, mt::iota(0, 1000),
+        [](int i) {
+            return std::pair{i % 4, (i * 37) % 1000};
+        },
+        mt::merge_maps<std::map<int, int>, decltype([](int a, int b) { return a < b ? b : a; })>{});
     REQUIRE(peak.size() == 4);
     for (const auto& [key, value] : peak) {
         int expected = 0;

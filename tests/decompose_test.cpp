@@ -6,8 +6,8 @@
 
 #include <cmath>
 #include <cstring>
-#include <ranges>
 #include <numeric>
+#include <ranges>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -70,7 +70,9 @@ struct power {
 
 TEST_CASE("decompose with a user decomposer: 2^10 as ten subtasks of 2^1", "[decompose][distribute]") {
     mt::thread_pool pool{4};
-    auto split = [](const power& p) { return std::vector<power>(static_cast<std::size_t>(p.exponent), power{p.base, 1}); };
+    auto split = [](const power& p) {
+        return std::vector<power>(static_cast<std::size_t>(p.exponent), power{p.base, 1});
+    };
     auto subtasks = mt::decompose(power{2.0, 10}, split);
     REQUIRE(subtasks.size() == 10);
     auto partials = mt::distribute(pool, subtasks, [](const power& p) { return std::pow(p.base, p.exponent); });
@@ -173,8 +175,8 @@ TEST_CASE("reduce without a pool: the canonical tree over any input range, conca
     for (std::size_t i = 0; i < values.size(); ++i) values[i] = std::sin(static_cast<double>(i)) * 1e3;
     auto positive = values | std::views::filter([](double x) { return x > 0; });
     std::vector<double> kept(positive.begin(), positive.end());
-    const double tree = mt::map_reduce(mt::default_pool(), kept, [](double x) { return x; }, mt::sum<double>{},
-                                       mt::grain(1));
+    const double tree = mt::map_reduce(
+        mt::default_pool(), kept, [](double x) { return x; }, mt::sum<double>{}, mt::grain(1));
     CHECK(same_bits(mt::reduce(positive, mt::sum<double>{}), tree));
     CHECK(same_bits(mt::reduce(kept, mt::sum<double>{}), tree));
     // concat over the parts puts them back in order, also with more parts than adaptive's

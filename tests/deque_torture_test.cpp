@@ -10,9 +10,9 @@
 #include "catch.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
@@ -114,9 +114,10 @@ torture_result torture(std::uint64_t seed, std::size_t items, unsigned thieves) 
 
 }  // namespace
 
-TEST_CASE("deque torture: one owner, many thieves, ten million items through a growing and draining deque, "
-          "each taken exactly once in LIFO/FIFO order",
-          "[stress][deque]") {
+TEST_CASE(
+    "deque torture: one owner, many thieves, ten million items through a growing and draining deque, "
+    "each taken exactly once in LIFO/FIFO order",
+    "[stress][deque]") {
     const std::uint64_t seed = stress_seed();
     const std::size_t items = scaled(10'000'000);
     // Rounds repeat until the budget expires (one round under the sanitizers by default).
@@ -133,14 +134,15 @@ TEST_CASE("deque torture: one owner, many thieves, ten million items through a g
         REQUIRE(r.duplicated == 0);
         REQUIRE(r.order_violations == 0);
         REQUIRE(r.popped + r.stolen == items);
-        REQUIRE(r.stolen > 0);                  // the thieves really competed
-        REQUIRE(r.capacity >= r.peak_size);      // it grew to hold the largest burst
+        REQUIRE(r.stolen > 0);               // the thieves really competed
+        REQUIRE(r.capacity >= r.peak_size);  // it grew to hold the largest burst
         REQUIRE(r.capacity >= std::size_t{1} << 10);
-        std::printf("deque_torture round seed %llu: %u thieves, popped %llu, stolen %llu, lost races %llu, peak %zu, "
-                    "capacity %zu\n",
-                    static_cast<unsigned long long>(round_seed), thieves, static_cast<unsigned long long>(r.popped),
-                    static_cast<unsigned long long>(r.stolen), static_cast<unsigned long long>(r.lost_races),
-                    r.peak_size, r.capacity);
+        std::printf(
+            "deque_torture round seed %llu: %u thieves, popped %llu, stolen %llu, lost races %llu, peak %zu, "
+            "capacity %zu\n",
+            static_cast<unsigned long long>(round_seed), thieves, static_cast<unsigned long long>(r.popped),
+            static_cast<unsigned long long>(r.stolen), static_cast<unsigned long long>(r.lost_races), r.peak_size,
+            r.capacity);
     });
     report_reliability("deque_torture", counts, budget.elapsed_seconds(), seed);
 }

@@ -190,7 +190,8 @@ public:
         for (std::size_t w = 0; w < pool.size(); ++w) {
             (void)pool.submit([this] {
                 m_arrived.count_down();
-                while (!m_open.load(std::memory_order_acquire)) std::this_thread::sleep_for(std::chrono::microseconds(100));
+                while (!m_open.load(std::memory_order_acquire))
+                    std::this_thread::sleep_for(std::chrono::microseconds(100));
                 m_left.count_down();
             });
         }
@@ -289,9 +290,10 @@ std::size_t resident_kilobytes() {
 
 // ---- Exceptions planted in random trees ---------------------------------------------
 
-TEST_CASE("faults: exceptions from random subtasks, reducers and decomposers at random depths reach the caller, "
-          "no other task is lost, and the pool keeps working",
-          "[faults][stress]") {
+TEST_CASE(
+    "faults: exceptions from random subtasks, reducers and decomposers at random depths reach the caller, "
+    "no other task is lost, and the pool keeps working",
+    "[faults][stress]") {
     const std::uint64_t seed = stress_seed();
     const time_budget budget(stress_seconds(10, 6));
     INFO("seed " << seed);
@@ -374,9 +376,10 @@ void reduce_with_flaky_identity(mt::thread_pool& pool, int fail_at, Policy polic
 
 }  // namespace
 
-TEST_CASE("faults: a reducer whose identity() throws partway through a parallel fold reaches the caller, "
-          "on every policy and fold path",
-          "[faults]") {
+TEST_CASE(
+    "faults: a reducer whose identity() throws partway through a parallel fold reaches the caller, "
+    "on every policy and fold path",
+    "[faults]") {
     reliability_counts counts;
     for (int workers = 1; workers <= 4; ++workers) {
         mt::thread_pool pool(workers);
@@ -397,9 +400,10 @@ TEST_CASE("faults: a reducer whose identity() throws partway through a parallel 
 
 // ---- A subtask that throws while someone waits on it --------------------------------
 
-TEST_CASE("faults: a task that throws while a worker, an outside thread, a join and a task_group wait on it "
-          "delivers its exception to the waiter",
-          "[faults]") {
+TEST_CASE(
+    "faults: a task that throws while a worker, an outside thread, a join and a task_group wait on it "
+    "delivers its exception to the waiter",
+    "[faults]") {
     reliability_counts counts;
     const auto slow_failure = [](const char* what) {
         return [what]() -> int {
@@ -444,7 +448,8 @@ TEST_CASE("faults: a task that throws while a worker, an outside thread, a join 
             REQUIRE_THROWS_WITH(mt::join(
                                     pool,
                                     [&] {
-                                        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+                                        const auto give_up =
+                                            std::chrono::steady_clock::now() + std::chrono::seconds(10);
                                         while (!right_started.load() && std::chrono::steady_clock::now() < give_up) {
                                             std::this_thread::yield();
                                         }
@@ -480,9 +485,10 @@ TEST_CASE("faults: a task that throws while a worker, an outside thread, a join 
     report_reliability("faults_throw_while_waited_on", counts);
 }
 
-TEST_CASE("faults: an exception taken by get() is released by the thread that handled it, so ThreadSanitizer "
-          "sees no race with the worker that threw it (regression)",
-          "[faults]") {
+TEST_CASE(
+    "faults: an exception taken by get() is released by the thread that handled it, so ThreadSanitizer "
+    "sees no race with the worker that threw it (regression)",
+    "[faults]") {
     // The caller spins on is_ready() and reads the exception the moment get() throws,
     // while the worker that ran the task may still be about to drop its reference to the
     // task's state. The state used to keep its own reference to the exception, so the
@@ -515,15 +521,14 @@ TEST_CASE("faults: an exception taken by get() is released by the thread that ha
 
 // ---- std::bad_alloc from the library's own allocations ------------------------------
 
-TEST_CASE("faults: std::bad_alloc at every allocation of submit, task_group::run and a growing deque leaves "
-          "nothing half-queued, and the tasks queued before it all run",
-          "[faults][bad_alloc]") {
+TEST_CASE(
+    "faults: std::bad_alloc at every allocation of submit, task_group::run and a growing deque leaves "
+    "nothing half-queued, and the tasks queued before it all run",
+    "[faults][bad_alloc]") {
     reliability_counts counts;
     mt::thread_pool pool(1);
     // 300 submits while the only worker is held: the seat's deque (256) has to grow.
-    counts.faults += fail_each_allocation_in_turn([&](long) {
-        return submits_all_run(pool, 300, counts.tasks);
-    });
+    counts.faults += fail_each_allocation_in_turn([&](long) { return submits_all_run(pool, 300, counts.tasks); });
     // The same with task_group::run: wait() must not wait for the task that failed to queue.
     // On a fresh pool, whose seat's deque has not grown yet: on `pool` the deque already
     // holds 300 and the task blocks come recycled from the first loop, so no allocation
@@ -538,9 +543,10 @@ TEST_CASE("faults: std::bad_alloc at every allocation of submit, task_group::run
     report_reliability("faults_bad_alloc_submit_run", counts);
 }
 
-TEST_CASE("faults: std::bad_alloc at every allocation of the injection queue reaches the submitter, "
-          "and every task queued before it runs",
-          "[faults][bad_alloc]") {
+TEST_CASE(
+    "faults: std::bad_alloc at every allocation of the injection queue reaches the submitter, "
+    "and every task queued before it runs",
+    "[faults][bad_alloc]") {
     reliability_counts counts;
     mt::thread_pool pool(2);
     // Sixteen threads hold all the leased seats, so this thread's submits are injected.
@@ -565,15 +571,17 @@ TEST_CASE("faults: std::bad_alloc at every allocation of the injection queue rea
     report_reliability("faults_bad_alloc_injection_queue", counts);
 }
 
-TEST_CASE("faults: std::bad_alloc at every allocation of a deep fork chain, distribute, decompose and the pool's "
-          "constructor reaches the caller, and nothing leaks or hangs",
-          "[faults][bad_alloc]") {
+TEST_CASE(
+    "faults: std::bad_alloc at every allocation of a deep fork chain, distribute, decompose and the pool's "
+    "constructor reaches the caller, and nothing leaks or hangs",
+    "[faults][bad_alloc]") {
     reliability_counts counts;
     mt::thread_pool pool(1);
     // A chain of 400 nested joins on one thread: its deque (256) grows during a fork.
     std::function<long(int)> chain = [&](int depth) -> long {
         if (depth == 0) return 0;
-        auto [a, b] = mt::join(pool, [&] { return chain(depth - 1); }, [] { return 1L; });
+        auto [a, b] = mt::join(
+            pool, [&] { return chain(depth - 1); }, [] { return 1L; });
         return a + b;
     };
     counts.faults += fail_each_allocation_in_turn([&](long) {
@@ -592,7 +600,8 @@ TEST_CASE("faults: std::bad_alloc at every allocation of a deep fork chain, dist
     counts.faults += fail_each_allocation_in_turn([&](long) {
         try {
             std::vector<int> parts(100);
-            auto results = mt::distribute(pool, mt::decompose(parts, mt::grain(3)), [](auto part) { return part.size(); });
+            auto results =
+                mt::distribute(pool, mt::decompose(parts, mt::grain(3)), [](auto part) { return part.size(); });
             allocations_paused paused;
             std::size_t total = 0;
             for (std::size_t r : results) total += r;
@@ -622,9 +631,10 @@ TEST_CASE("faults: std::bad_alloc at every allocation of a deep fork chain, dist
 
 // ---- Pools destroyed with work queued, asleep, and by the thousand -------------------
 
-TEST_CASE("faults: a pool destroyed with tasks queued on worker deques, leased seats and the injection queue "
-          "runs each of them exactly once",
-          "[faults][destruction]") {
+TEST_CASE(
+    "faults: a pool destroyed with tasks queued on worker deques, leased seats and the injection queue "
+    "runs each of them exactly once",
+    "[faults][destruction]") {
     const std::uint64_t seed = stress_seed();
     INFO("seed " << seed);
     reliability_counts counts;
@@ -706,13 +716,15 @@ TEST_CASE("faults: thousands of pools created, used and destroyed leak no thread
         {
             mt::thread_pool pool(static_cast<int>(1 + i % 4));
             switch (i % 4) {
-                case 0: break;  // never used
-                case 1:  // leases a seat here
+                case 0:
+                    break;  // never used
+                case 1:     // leases a seat here
                     tally.expect(1);
                     REQUIRE(pool.submit([i, &tally] {
                                     tally.run_one();
                                     return i;
-                                }).get() == i);
+                                })
+                                .get() == i);
                     break;
                 case 2:  // one task per map call
                     tally.expect(1000);
@@ -796,7 +808,8 @@ TEST_CASE("faults: default_pool() reached by many threads at once is one pool, a
         REQUIRE(sums[static_cast<std::size_t>(t)] == 49'995'000 + t + 3);
     }
     // One pool's workers were added, no more.
-    REQUIRE(thread_count_settled_at(threads_before + mt::default_pool().size()) == threads_before + mt::default_pool().size());
+    REQUIRE(thread_count_settled_at(threads_before + mt::default_pool().size()) ==
+            threads_before + mt::default_pool().size());
     reliability_counts counts;
     counts.add(tally);
     REQUIRE(counts.lost == 0);

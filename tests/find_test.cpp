@@ -21,8 +21,8 @@ using microtask_test::scaled;
 TEST_CASE("find_first: the same iterator as std::ranges::find_if, whatever the pool", "[find]") {
     const int threads = GENERATE(range(1, 8));
     mt::thread_pool pool(threads);
-    const std::size_t n = GENERATE(std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{1023},
-                                   std::size_t{1025}, scaled(300'000));
+    const std::size_t n =
+        GENERATE(std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{1023}, std::size_t{1025}, scaled(300'000));
     std::vector<std::uint32_t> values(n);
     std::mt19937 rng(static_cast<std::uint32_t>(n * 7 + static_cast<std::size_t>(threads)));
     for (auto& v : values) v = rng() % 1'000'000;
@@ -92,8 +92,8 @@ TEST_CASE("find: the default pool, views and rvalue ranges", "[find]") {
     REQUIRE(mt::all_of(std::views::iota(0, 1000), [](int i) { return i >= 0; }));
     REQUIRE(*mt::find_any(std::views::iota(0, 1000), [](int i) { return i % 100 == 99; }) % 100 == 99);
     // An rvalue container does not outlive the call: like std::ranges::find_if, no iterator.
-    static_assert(std::is_same_v<decltype(mt::find_first(std::vector<int>{}, [](int) { return true; })),
-                                 std::ranges::dangling>);
+    static_assert(
+        std::is_same_v<decltype(mt::find_first(std::vector<int>{}, [](int) { return true; })), std::ranges::dangling>);
     static_assert(std::is_same_v<decltype(mt::find_first(std::views::iota(0, 3), [](int) { return true; })),
                                  std::ranges::iterator_t<std::ranges::iota_view<int, int>>>);
 }
@@ -147,8 +147,7 @@ TEST_CASE("find: from inside a task of the pool, and nested in another search's 
     std::vector<std::vector<int>> rows(64, std::vector<int>(1000, 0));
     rows[40][999] = 1;
     rows[50][0] = 1;
-    const auto row = mt::find_first(pool, rows, [&pool](const std::vector<int>& r) {
-        return mt::any_of(pool, r, [](int x) { return x == 1; });
-    });
+    const auto row = mt::find_first(
+        pool, rows, [&pool](const std::vector<int>& r) { return mt::any_of(pool, r, [](int x) { return x == 1; }); });
     REQUIRE(row == rows.begin() + 40);
 }

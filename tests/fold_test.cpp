@@ -23,10 +23,11 @@ TEST_CASE("fold hands each part to the body and combines in input order", "[fold
     std::iota(values.begin(), values.end(), 0);
 
     SECTION("a filter into a vector, in order (concat: exactly associative)") {
-        const std::vector<int> kept = mt::fold(pool, values, mt::concat<std::vector<int>>{}, [](std::vector<int>& out, auto part) {
-            for (int x : part)
-                if (x % 3 == 0) out.push_back(x);
-        });
+        const std::vector<int> kept =
+            mt::fold(pool, values, mt::concat<std::vector<int>>{}, [](std::vector<int>& out, auto part) {
+                for (int x : part)
+                    if (x % 3 == 0) out.push_back(x);
+            });
         REQUIRE(kept.size() == (n + 2) / 3);
         for (std::size_t k = 0; k < kept.size(); ++k) REQUIRE(kept[k] == static_cast<int>(3 * k));
     }
@@ -38,7 +39,9 @@ TEST_CASE("fold hands each part to the body and combines in input order", "[fold
                 ++calls;
                 out.insert(out.end(), part.begin(), part.end());
             },
-            [](std::vector<int>& left, std::vector<int>&& right) { left.insert(left.end(), right.begin(), right.end()); },
+            [](std::vector<int>& left, std::vector<int>&& right) {
+                left.insert(left.end(), right.begin(), right.end());
+            },
             mt::grain(1000));
         REQUIRE(all == values);
         REQUIRE(calls == (n + 999) / 1000);  // not exactly associative: one body call per leaf
@@ -54,8 +57,9 @@ TEST_CASE("fold hands each part to the body and combines in input order", "[fold
     }
     SECTION("an empty range gives the identity without calling the body") {
         bool called = false;
-        const std::string s = mt::fold(pool, std::vector<int>{}, std::string("id"), [&](std::string&, auto) { called = true; },
-                                       [](std::string a, std::string b) { return a + b; });
+        const std::string s = mt::fold(
+            pool, std::vector<int>{}, std::string("id"), [&](std::string&, auto) { called = true; },
+            [](std::string a, std::string b) { return a + b; });
         REQUIRE(s == "id");
         REQUIRE_FALSE(called);
     }
@@ -85,15 +89,16 @@ TEST_CASE("fold rethrows the first exception of a body and the pool stays usable
     const std::size_t threads = GENERATE(1, 2, 7);
     mt::thread_pool pool{threads};
     std::atomic<int> runs{0};
-    REQUIRE_THROWS_WITH(mt::fold(pool, mt::iota(0, 10'000), mt::sum<long>{},
-                                 [&](long& acc, auto part) {
-                                     ++runs;
-                                     for (int i : part) {
-                                         if (i == 5000) throw std::runtime_error("body");
-                                         acc += i;
-                                     }
-                                 },
-                                 mt::grain(100)),
+    REQUIRE_THROWS_WITH(mt::fold(
+                            pool, mt::iota(0, 10'000), mt::sum<long>{},
+                            [&](long& acc, auto part) {
+                                ++runs;
+                                for (int i : part) {
+                                    if (i == 5000) throw std::runtime_error("body");
+                                    acc += i;
+                                }
+                            },
+                            mt::grain(100)),
                         "body");
     REQUIRE(runs >= 1);
     REQUIRE(runs <= 100);

@@ -164,16 +164,16 @@ TEST_CASE("the fold copies or moves an accumulator O(leaves) times, not O(elemen
 
     SECTION("canonical tree (not exactly associative)") {
         g_counts.reset();
-        const counted_sum got = mt::map_reduce(pool, mt::iota(std::size_t{0}, n), identity_map,
-                                               counted_reducer<false>{}, mt::grain(grain));
+        const counted_sum got =
+            mt::map_reduce(pool, mt::iota(std::size_t{0}, n), identity_map, counted_reducer<false>{}, mt::grain(grain));
         REQUIRE(got.value == want);
         INFO("copies " << g_counts.copies << ", moves " << g_counts.moves);
         REQUIRE(g_counts.total() <= 8 * 100);
     }
     SECTION("left to right (exactly associative)") {
         g_counts.reset();
-        const counted_sum got = mt::map_reduce(pool, mt::iota(std::size_t{0}, n), identity_map,
-                                               counted_reducer<true>{}, mt::grain(grain));
+        const counted_sum got =
+            mt::map_reduce(pool, mt::iota(std::size_t{0}, n), identity_map, counted_reducer<true>{}, mt::grain(grain));
         REQUIRE(got.value == want);
         INFO("copies " << g_counts.copies << ", moves " << g_counts.moves);
         REQUIRE(g_counts.total() <= 8 * 100);
@@ -188,12 +188,12 @@ TEST_CASE("the fold copies or moves an accumulator O(leaves) times, not O(elemen
     }
     SECTION("fold with a leaf body") {
         g_counts.reset();
-        const counted_sum got =
-            mt::fold(pool, mt::iota(std::size_t{0}, n), counted_reducer<false>{},
-                     [](counted_sum& acc, auto part) {
-                         for (std::size_t i : part) acc.append(i);
-                     },
-                     mt::grain(grain));
+        const counted_sum got = mt::fold(
+            pool, mt::iota(std::size_t{0}, n), counted_reducer<false>{},
+            [](counted_sum& acc, auto part) {
+                for (std::size_t i : part) acc.append(i);
+            },
+            mt::grain(grain));
         REQUIRE(got.value == want);
         REQUIRE(g_counts.total() <= 8 * 100);
     }
@@ -201,7 +201,9 @@ TEST_CASE("the fold copies or moves an accumulator O(leaves) times, not O(elemen
 
 TEST_CASE("in-place paths are bitwise identical on pools of 1, 2, 3 and 7 threads", "[in_place][determinism]") {
     const std::size_t n = microtask_test::scaled(200'000);
-    const auto values = [](std::size_t i) { return std::sin(static_cast<double>(i) * 0.001) * 1e3 + 1.0 / (1.0 + static_cast<double>(i)); };
+    const auto values = [](std::size_t i) {
+        return std::sin(static_cast<double>(i) * 0.001) * 1e3 + 1.0 / (1.0 + static_cast<double>(i));
+    };
 
     // Reference results on one thread, then every other pool must match bit for bit.
     std::valarray<double> reference_va;
@@ -215,7 +217,9 @@ TEST_CASE("in-place paths are bitwise identical on pools of 1, 2, 3 and 7 thread
             // Floating-point sum over a non-trivial type, combined in place (+=).
             const std::valarray<double> va = mt::map_reduce(
                 pool, mt::iota(std::size_t{0}, n),
-                [&](std::size_t i) { return std::valarray<double>{values(i), values(i) * values(i), 1.0}; },
+                [&](std::size_t i) {
+                    return std::valarray<double>{values(i), values(i) * values(i), 1.0};
+                },
                 mt::sum<std::valarray<double>>{});
             // concat keeps the input order, with optionals accumulated in place.
             const std::vector<std::size_t> kept = mt::map_reduce(
@@ -224,7 +228,10 @@ TEST_CASE("in-place paths are bitwise identical on pools of 1, 2, 3 and 7 thread
                 mt::concat<std::vector<std::size_t>>{});
             // A map merge with floating-point values (not exactly associative: canonical tree).
             const std::map<std::size_t, double> merged = mt::map_reduce(
-                pool, mt::iota(std::size_t{0}, n), [&](std::size_t i) { return std::pair{i % 13, values(i)}; },
+                pool, mt::iota(std::size_t{0}, n),
+                [&](std::size_t i) {
+                    return std::pair{i % 13, values(i)};
+                },
                 mt::merge_maps<std::map<std::size_t, double>>{});
             // A leaf body summing doubles, over the canonical tree.
             const double folded = mt::fold(
@@ -241,7 +248,8 @@ TEST_CASE("in-place paths are bitwise identical on pools of 1, 2, 3 and 7 thread
                 continue;
             }
             REQUIRE(va.size() == reference_va.size());
-            for (std::size_t k = 0; k < va.size(); ++k) REQUIRE(std::memcmp(&va[k], &reference_va[k], sizeof(double)) == 0);
+            for (std::size_t k = 0; k < va.size(); ++k)
+                REQUIRE(std::memcmp(&va[k], &reference_va[k], sizeof(double)) == 0);
             REQUIRE(kept == reference_concat);
             REQUIRE(merged.size() == reference_map.size());
             for (const auto& [key, value] : merged) {
@@ -262,11 +270,9 @@ TEST_CASE("in-place paths are bitwise identical on pools of 1, 2, 3 and 7 thread
 
 TEST_CASE("make_reducer with an in-place operation", "[in_place][reducers]") {
     mt::thread_pool pool{3};
-    const auto joined = mt::map_reduce(pool, mt::iota(0, 200), [](int i) { return std::to_string(i % 10); },
-                                       mt::make_reducer(std::string{}, [](std::string& left, std::string&& right) {
-                                           left += right;
-                                       }),
-                                       mt::grain(7));
+    const auto joined = mt::map_reduce(
+        pool, mt::iota(0, 200), [](int i) { return std::to_string(i % 10); },
+        mt::make_reducer(std::string{}, [](std::string& left, std::string&& right) { left += right; }), mt::grain(7));
     std::string want;
     for (int i = 0; i < 200; ++i) want += std::to_string(i % 10);
     REQUIRE(joined == want);
@@ -276,7 +282,11 @@ TEST_CASE("make_reducer with an in-place operation", "[in_place][reducers]") {
 TEST_CASE("sum over class types adds in place; an empty valarray counts as zero", "[in_place][reducers]") {
     mt::thread_pool pool{2};
     const std::valarray<int> total = mt::map_reduce(
-        pool, mt::iota(0, 1000), [](int i) { return std::valarray<int>{i, 1}; }, mt::sum<std::valarray<int>>{});
+        pool, mt::iota(0, 1000),
+        [](int i) {
+            return std::valarray<int>{i, 1};
+        },
+        mt::sum<std::valarray<int>>{});
     REQUIRE(total.size() == 2);
     REQUIRE(total[0] == 999 * 1000 / 2);
     REQUIRE(total[1] == 1000);
@@ -305,9 +315,11 @@ struct throwing_reducer {
 TEST_CASE("an exception inside an in-place accumulate or combine reaches the caller", "[in_place][exceptions]") {
     const std::size_t threads = GENERATE(1, 2, 3, 7);
     mt::thread_pool pool{threads};
-    REQUIRE_THROWS_WITH(mt::map_reduce(pool, mt::iota(0, 5000), [](int i) { return i; }, throwing_reducer{}, mt::grain(10)),
+    REQUIRE_THROWS_WITH(mt::map_reduce(
+                            pool, mt::iota(0, 5000), [](int i) { return i; }, throwing_reducer{}, mt::grain(10)),
                         "accumulate");
     REQUIRE_THROWS_WITH(mt::reduce(std::vector<std::vector<int>>{{1}, {-1}}, throwing_reducer{}), "combine");
     // The pool is still usable.
-    REQUIRE(mt::map_reduce(pool, mt::iota(0, 100), [](int i) { return i; }, mt::sum<int>{}) == 4950);
+    REQUIRE(mt::map_reduce(
+                pool, mt::iota(0, 100), [](int i) { return i; }, mt::sum<int>{}) == 4950);
 }

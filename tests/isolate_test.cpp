@@ -2,9 +2,9 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
-#include <microtask/microtask.hpp>
 #include <microtask/detail/stack_guard.hpp>
 #include <microtask/detail/work_stealing_deque.hpp>
+#include <microtask/microtask.hpp>
 
 #include <pthread.h>
 
@@ -44,7 +44,8 @@ long job_tree(mt::thread_pool& pool, int depth) {
         std::this_thread::sleep_for(100us);
         return 1;
     }
-    auto [a, b] = mt::join(pool, [&] { return job_tree(pool, depth - 1); }, [&] { return job_tree(pool, depth - 1); });
+    auto [a, b] = mt::join(
+        pool, [&] { return job_tree(pool, depth - 1); }, [&] { return job_tree(pool, depth - 1); });
     return a + b;
 }
 
@@ -107,9 +108,8 @@ TEST_CASE("waits inside isolate, on the caller and on thieves, never run unrelat
         const long leaves = mt::isolate(pool, [&] { return job_tree(pool, depth); });
         CHECK(leaves == (1L << depth));
         // Also from inside a task of the pool (the usual place for the lock pattern).
-        const long from_worker = microtask_test::run_on_worker(pool, [&] {
-            return mt::isolate(pool, [&] { return job_tree(pool, depth); });
-        });
+        const long from_worker = microtask_test::run_on_worker(
+            pool, [&] { return mt::isolate(pool, [&] { return job_tree(pool, depth); }); });
         CHECK(from_worker == (1L << depth));
         submitter.join();
         CHECK(load.ran.load() == 2000);
@@ -285,7 +285,8 @@ TEST_CASE("a wait with more than half of its stack used steals nothing but finis
     CHECK(load.ran_on_guarded_caller.load() == 0);
 }
 
-TEST_CASE("with room on its stack the same caller does steal unrelated tasks (the detector works)", "[isolate][stack]") {
+TEST_CASE("with room on its stack the same caller does steal unrelated tasks (the detector works)",
+          "[isolate][stack]") {
     int stolen = 0;
     for (int attempt = 0; attempt < 5 && stolen == 0; ++attempt) {
         mt::thread_pool pool(2);

@@ -19,14 +19,16 @@ long serial_fib(int n) { return n < 2 ? n : serial_fib(n - 1) + serial_fib(n - 2
 
 long parallel_fib(mt::thread_pool& pool, int n) {
     if (n < 2) return n;
-    auto [a, b] = mt::join(pool, [&] { return parallel_fib(pool, n - 1); }, [&] { return parallel_fib(pool, n - 2); });
+    auto [a, b] = mt::join(
+        pool, [&] { return parallel_fib(pool, n - 1); }, [&] { return parallel_fib(pool, n - 2); });
     return a + b;
 }
 }  // namespace
 
 TEST_CASE("join: returns both results", "[join]") {
     mt::thread_pool pool{4};
-    auto [a, b] = mt::join(pool, [] { return serial_fib(20); }, [] { return std::string("right"); });
+    auto [a, b] = mt::join(
+        pool, [] { return serial_fib(20); }, [] { return std::string("right"); });
     REQUIRE(a == 6765);
     REQUIRE(b == "right");
 }
@@ -43,7 +45,8 @@ TEST_CASE("join: a task per call of recursive fib, on every pool size", "[join][
 TEST_CASE("join: void callables give std::monostate", "[join]") {
     mt::thread_pool pool{2};
     std::atomic<int> calls{0};
-    auto [a, b] = mt::join(pool, [&] { calls++; }, [&] { calls++; });
+    auto [a, b] = mt::join(
+        pool, [&] { calls++; }, [&] { calls++; });
     STATIC_REQUIRE(std::is_same_v<decltype(a), std::monostate>);
     REQUIRE(calls == 2);
 }
@@ -52,19 +55,22 @@ TEST_CASE("join: exceptions from either side reach the caller; the pool stays us
     const auto threads = GENERATE(1, 2, 3);
     mt::thread_pool pool{threads};
     auto throws_left = [&] {
-        (void)mt::join(pool, []() -> int { throw std::runtime_error("left"); }, [] { return 1; });
+        (void)mt::join(
+            pool, []() -> int { throw std::runtime_error("left"); }, [] { return 1; });
     };
     REQUIRE_THROWS_WITH(throws_left(), "left");
 
     auto throws_right = [&] {
-        (void)mt::join(pool, [] { return 1; }, []() -> int { throw std::runtime_error("right"); });
+        (void)mt::join(
+            pool, [] { return 1; }, []() -> int { throw std::runtime_error("right"); });
     };
     REQUIRE_THROWS_WITH(throws_right(), "right");
 
     // Deep inside a recursion, with the right side likely stolen.
     std::function<long(int)> rec = [&](int n) -> long {
         if (n == 0) throw std::out_of_range("leaf");
-        auto [x, y] = mt::join(pool, [&] { return rec(n - 1); }, [&] { return rec(n - 1); });
+        auto [x, y] = mt::join(
+            pool, [&] { return rec(n - 1); }, [&] { return rec(n - 1); });
         return x + y;
     };
     REQUIRE_THROWS_AS(rec(10), std::out_of_range);
@@ -77,10 +83,12 @@ TEST_CASE("join: when the left side throws, a right side nobody started is skipp
     // On a one-worker pool called from that worker, nobody can steal the right side.
     auto attempt = [&] {
         microtask_test::run_on_worker(pool, [&] {
-            (void)mt::join(pool, []() -> int { throw std::runtime_error("stop"); }, [&] {
-                right_ran = true;
-                return 0;
-            });
+            (void)mt::join(
+                pool, []() -> int { throw std::runtime_error("stop"); },
+                [&] {
+                    right_ran = true;
+                    return 0;
+                });
         });
     };
     REQUIRE_THROWS_WITH(attempt(), "stop");
@@ -112,7 +120,8 @@ TEST_CASE("join: without a pool argument it runs on default_pool", "[join][defau
 TEST_CASE("join: across two pools", "[join][nested]") {
     mt::thread_pool first{2};
     mt::thread_pool second{2};
-    auto [a, b] = mt::join(first, [&] { return parallel_fib(second, 15); }, [&] { return parallel_fib(first, 15); });
+    auto [a, b] = mt::join(
+        first, [&] { return parallel_fib(second, 15); }, [&] { return parallel_fib(first, 15); });
     REQUIRE(a == 610);
     REQUIRE(b == 610);
 }

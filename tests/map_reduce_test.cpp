@@ -5,18 +5,18 @@
 #include "catch.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <deque>
-#include <numeric>
-#include <chrono>
-#include <thread>
-#include <set>
 #include <mutex>
+#include <numeric>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -31,10 +31,14 @@ constexpr std::size_t k_grain = 64;
 using any_policy = std::variant<mt::adaptive, mt::grain, mt::chunks>;
 any_policy policy_number(int i) {
     switch (i) {
-        case 0: return mt::adaptive{};
-        case 1: return mt::grain(k_grain);
-        case 2: return mt::chunks(7);
-        default: return mt::grain(1);
+        case 0:
+            return mt::adaptive{};
+        case 1:
+            return mt::grain(k_grain);
+        case 2:
+            return mt::chunks(7);
+        default:
+            return mt::grain(1);
     }
 }
 std::string policy_name(int i) {
@@ -47,9 +51,7 @@ auto with_policy(int i, F&& f) {
     return std::visit([&](auto policy) { return f(policy); }, policy_number(i));
 }
 
-std::vector<std::size_t> sizes() {
-    return {0, 1, 2, k_grain - 1, k_grain, k_grain + 1, 1000, scaled(100'003)};
-}
+std::vector<std::size_t> sizes() { return {0, 1, 2, k_grain - 1, k_grain, k_grain + 1, 1000, scaled(100'003)}; }
 
 std::uint64_t bits(double d) {
     std::uint64_t b;
@@ -78,17 +80,18 @@ TEST_CASE("map_reduce: every built-in reducer matches the sequential result", "[
             expected_product *= static_cast<std::uint64_t>(v | 1);
         }
         with_policy(policy, [&](auto p) {
-            REQUIRE(mt::map_reduce(pool, values, [](std::int64_t v) { return v; }, mt::sum<std::int64_t>{}, p) ==
-                    expected_sum);
-            REQUIRE(mt::map_reduce(pool, values, [](std::int64_t v) { return v; }, mt::min<std::int64_t>{}, p) ==
-                    expected_min);
-            REQUIRE(mt::map_reduce(pool, values, [](std::int64_t v) { return v; }, mt::max<std::int64_t>{}, p) ==
-                    expected_max);
+            REQUIRE(mt::map_reduce(
+                        pool, values, [](std::int64_t v) { return v; }, mt::sum<std::int64_t>{}, p) == expected_sum);
+            REQUIRE(mt::map_reduce(
+                        pool, values, [](std::int64_t v) { return v; }, mt::min<std::int64_t>{}, p) == expected_min);
+            REQUIRE(mt::map_reduce(
+                        pool, values, [](std::int64_t v) { return v; }, mt::max<std::int64_t>{}, p) == expected_max);
             REQUIRE(mt::map_reduce(
                         pool, values, [](std::int64_t v) { return static_cast<std::uint64_t>(v | 1); },
                         mt::product<std::uint64_t>{}, p) == expected_product);
             auto kept = mt::map_reduce(
-                pool, values, [](std::int64_t v) { return v > 0 ? std::vector<std::int64_t>{v} : std::vector<std::int64_t>{}; },
+                pool, values,
+                [](std::int64_t v) { return v > 0 ? std::vector<std::int64_t>{v} : std::vector<std::int64_t>{}; },
                 mt::concat<std::vector<std::int64_t>>{}, p);
             std::vector<std::int64_t> expected_kept;
             for (auto v : values)
@@ -106,19 +109,23 @@ TEST_CASE("map_reduce: concat keeps input order for string, deque and custom red
     const std::size_t n = scaled(20'000);
     auto letters = mt::iota(std::size_t{0}, n);
     with_policy(policy, [&](auto p) {
-        std::string text = mt::map_reduce(pool, letters, [](std::size_t i) { return std::string(1, char('a' + i % 26)); },
-                                          mt::concat<std::string>{}, p);
+        std::string text = mt::map_reduce(
+            pool, letters, [](std::size_t i) { return std::string(1, char('a' + i % 26)); }, mt::concat<std::string>{},
+            p);
         REQUIRE(text.size() == n);
         for (std::size_t i = 0; i < n; ++i) REQUIRE(text[i] == char('a' + i % 26));
 
         std::deque<std::size_t> indices = mt::map_reduce(
-            pool, letters, [](std::size_t i) { return std::deque<std::size_t>{i}; }, mt::concat<std::deque<std::size_t>>{}, p);
+            pool, letters, [](std::size_t i) { return std::deque<std::size_t>{i}; },
+            mt::concat<std::deque<std::size_t>>{}, p);
         REQUIRE(indices.size() == n);
         for (std::size_t i = 0; i < n; ++i) REQUIRE(indices[i] == i);
 
         // A non-commutative user reducer: "first seen" keeps the leftmost non-empty value.
-        auto first_seen = mt::make_reducer(std::string{}, [](std::string a, std::string b) { return a.empty() ? b : a; });
-        REQUIRE(mt::map_reduce(pool, letters, [](std::size_t i) { return std::to_string(i); }, first_seen, p) == "0");
+        auto first_seen =
+            mt::make_reducer(std::string{}, [](std::string a, std::string b) { return a.empty() ? b : a; });
+        REQUIRE(mt::map_reduce(
+                    pool, letters, [](std::size_t i) { return std::to_string(i); }, first_seen, p) == "0");
         return 0;
     });
 }
@@ -138,8 +145,8 @@ TEST_CASE("map_reduce: concat of single elements and optionals filters in input 
             for (std::size_t i = 0; i < n; ++i)
                 if (i % 3 == 1) expected.push_back(i);
             REQUIRE(kept == expected);
-            auto all = mt::map_reduce(pool, indices, [](std::size_t i) { return i * 2; },
-                                      mt::concat<std::deque<std::size_t>>{}, p);
+            auto all = mt::map_reduce(
+                pool, indices, [](std::size_t i) { return i * 2; }, mt::concat<std::deque<std::size_t>>{}, p);
             REQUIRE(all.size() == n);
             for (std::size_t i = 0; i < n; ++i) REQUIRE(all[i] == 2 * i);
             return 0;
@@ -171,11 +178,13 @@ TEST_CASE("map_reduce: a floating-point sum is bitwise identical across pool siz
             });
             REQUIRE(bits(value) == bits(reference));
             // From inside the pool (caller is a worker, others steal) too.
-            double nested = pool.submit([&] {
-                                    return with_policy(policy, [&](auto p) {
-                                        return mt::map_reduce(pool, mt::iota(std::size_t{0}, n), term, mt::sum<double>{}, p);
-                                    });
-                                }).get();
+            double nested =
+                pool.submit([&] {
+                        return with_policy(policy, [&](auto p) {
+                            return mt::map_reduce(pool, mt::iota(std::size_t{0}, n), term, mt::sum<double>{}, p);
+                        });
+                    })
+                    .get();
             REQUIRE(bits(nested) == bits(reference));
         }
     }
@@ -184,10 +193,12 @@ TEST_CASE("map_reduce: a floating-point sum is bitwise identical across pool siz
 TEST_CASE("map_reduce: an empty range gives the identity", "[map_reduce]") {
     mt::thread_pool pool{2};
     std::vector<double> none;
-    REQUIRE(mt::map_reduce(pool, none, [](double x) { return x; }, mt::product<double>{}) == 1.0);
-    REQUIRE(mt::map_reduce(pool, mt::iota(5, 5), [](int x) { return x; }, mt::max<int>{}) ==
-            std::numeric_limits<int>::lowest());
-    REQUIRE(std::isinf(mt::map_reduce(pool, none, [](double x) { return x; }, mt::min<double>{})));
+    REQUIRE(mt::map_reduce(
+                pool, none, [](double x) { return x; }, mt::product<double>{}) == 1.0);
+    REQUIRE(mt::map_reduce(
+                pool, mt::iota(5, 5), [](int x) { return x; }, mt::max<int>{}) == std::numeric_limits<int>::lowest());
+    REQUIRE(std::isinf(mt::map_reduce(
+        pool, none, [](double x) { return x; }, mt::min<double>{})));
 }
 
 TEST_CASE("map_reduce: the usage of the README", "[map_reduce]") {
@@ -195,12 +206,17 @@ TEST_CASE("map_reduce: the usage of the README", "[map_reduce]") {
     const long n = static_cast<long>(scaled(1'000'000));
     long expected = 0;
     for (long i = 0; i < n; ++i) expected += i * i;
-    REQUIRE(mt::map_reduce(pool, mt::iota(0L, n), [](long i) { return i * i; }, mt::sum<long>{}) == expected);
-    REQUIRE(mt::map_reduce(pool, mt::iota(0, 10), [](int) { return 2.0; }, mt::product<double>{}) == 1024.0);
-    REQUIRE(mt::map_reduce(mt::iota(0L, n), [](long i) { return i * i; }, mt::sum<long>{}) == expected);
-    auto longest = mt::make_reducer(std::string{}, [](std::string a, std::string b) { return a.size() >= b.size() ? a : b; });
+    REQUIRE(mt::map_reduce(
+                pool, mt::iota(0L, n), [](long i) { return i * i; }, mt::sum<long>{}) == expected);
+    REQUIRE(mt::map_reduce(
+                pool, mt::iota(0, 10), [](int) { return 2.0; }, mt::product<double>{}) == 1024.0);
+    REQUIRE(mt::map_reduce(
+                mt::iota(0L, n), [](long i) { return i * i; }, mt::sum<long>{}) == expected);
+    auto longest =
+        mt::make_reducer(std::string{}, [](std::string a, std::string b) { return a.size() >= b.size() ? a : b; });
     std::vector<std::string> words{"a", "abc", "xyz", "ab"};
-    REQUIRE(mt::map_reduce(pool, words, [](const std::string& w) { return w; }, longest) == "abc");
+    REQUIRE(mt::map_reduce(
+                pool, words, [](const std::string& w) { return w; }, longest) == "abc");
 }
 
 TEST_CASE("map_reduce: nested inside map_reduce and inside tasks, on 1 and 2 threads", "[map_reduce][nested]") {
@@ -209,15 +225,18 @@ TEST_CASE("map_reduce: nested inside map_reduce and inside tasks, on 1 and 2 thr
     mt::thread_pool pool{threads};
     with_policy(policy, [&](auto p) {
         auto inner = [&](int row) {
-            return mt::map_reduce(pool, mt::iota(0, 300), [row](int col) { return long{row} * col; }, mt::sum<long>{}, p);
+            return mt::map_reduce(
+                pool, mt::iota(0, 300), [row](int col) { return long{row} * col; }, mt::sum<long>{}, p);
         };
         long total = mt::map_reduce(pool, mt::iota(0, 200), inner, mt::sum<long>{}, p);
         REQUIRE(total == 19'900L * 44'850L);
-        long in_task = pool.submit([&] { return mt::map_reduce(pool, mt::iota(0, 200), inner, mt::sum<long>{}, p); }).get();
+        long in_task =
+            pool.submit([&] { return mt::map_reduce(pool, mt::iota(0, 200), inner, mt::sum<long>{}, p); }).get();
         REQUIRE(in_task == total);
         mt::task_group group{pool};
         std::atomic<long> from_group{0};
-        for (int k = 0; k < 4; ++k) group.run([&] { from_group += mt::map_reduce(pool, mt::iota(0, 200), inner, mt::sum<long>{}, p); });
+        for (int k = 0; k < 4; ++k)
+            group.run([&] { from_group += mt::map_reduce(pool, mt::iota(0, 200), inner, mt::sum<long>{}, p); });
         group.wait();
         REQUIRE(from_group == 4 * total);
         return 0;
@@ -244,9 +263,12 @@ TEST_CASE("map_reduce: the first exception reaches the caller, the rest is skipp
             if (a + b > 1000) throw std::overflow_error("combine failed");
             return a + b;
         });
-        REQUIRE_THROWS_AS(mt::map_reduce(pool, mt::iota(0, 5000), [](int) { return 1; }, bad_combine, p), std::overflow_error);
+        REQUIRE_THROWS_AS(mt::map_reduce(
+                              pool, mt::iota(0, 5000), [](int) { return 1; }, bad_combine, p),
+                          std::overflow_error);
         // Still usable.
-        REQUIRE(mt::map_reduce(pool, mt::iota(0, 100), [](int i) { return i; }, mt::sum<int>{}, p) == 4950);
+        REQUIRE(mt::map_reduce(
+                    pool, mt::iota(0, 100), [](int i) { return i; }, mt::sum<int>{}, p) == 4950);
         return 0;
     });
 }
@@ -258,14 +280,16 @@ TEST_CASE("map_reduce: after a failure the remaining subtasks are skipped", "[ma
     const std::size_t n = 10'000;
     std::atomic<std::size_t> calls{0};
     auto attempt = [&] {
-        return microtask_test::run_on_worker(pool, [&] { return mt::map_reduce(
-            pool, mt::iota(std::size_t{0}, n),
-            [&](std::size_t i) {
-                calls.fetch_add(1);
-                if (i == 100) throw std::runtime_error("stop here");
-                return i;
-            },
-            mt::sum<std::size_t>{}, mt::grain(1)); });
+        return microtask_test::run_on_worker(pool, [&] {
+            return mt::map_reduce(
+                pool, mt::iota(std::size_t{0}, n),
+                [&](std::size_t i) {
+                    calls.fetch_add(1);
+                    if (i == 100) throw std::runtime_error("stop here");
+                    return i;
+                },
+                mt::sum<std::size_t>{}, mt::grain(1));
+        });
     };
     REQUIRE_THROWS_WITH(attempt(), "stop here");
     REQUIRE(calls.load() == 101);
@@ -279,7 +303,8 @@ TEST_CASE("for_each: visits every element once and may modify it", "[for_each]")
         std::vector<int> values(n);
         std::iota(values.begin(), values.end(), 0);
         with_policy(policy, [&](auto p) {
-            mt::for_each(pool, values, [](int& x) { x = x * 2 + 1; }, p);
+            mt::for_each(
+                pool, values, [](int& x) { x = x * 2 + 1; }, p);
             return 0;
         });
         for (std::size_t i = 0; i < n; ++i) REQUIRE(values[i] == int(i) * 2 + 1);
@@ -317,8 +342,8 @@ long tree_leaves(mt::thread_pool& pool, int depth, std::set<std::thread::id>& th
         threads.insert(std::this_thread::get_id());
         return 1;
     }
-    return mt::map_reduce(pool, mt::iota(0, 8), [&](int) { return tree_leaves(pool, depth - 1, threads, mutex); },
-                          mt::sum<long>{});
+    return mt::map_reduce(
+        pool, mt::iota(0, 8), [&](int) { return tree_leaves(pool, depth - 1, threads, mutex); }, mt::sum<long>{});
 }
 }  // namespace
 

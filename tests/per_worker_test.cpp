@@ -22,11 +22,12 @@ namespace mt = microtask;
 TEST_CASE("per_worker counts combine to the exact total, for sizes 0, 1 and odd", "[per_worker]") {
     const std::size_t threads = GENERATE(1, 2, 3, 8);
     mt::thread_pool pool{threads};
-    for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{3}, std::size_t{1001},
-                          microtask_test::scaled(1'000'003)}) {
+    for (std::size_t n :
+         {std::size_t{0}, std::size_t{1}, std::size_t{3}, std::size_t{1001}, microtask_test::scaled(1'000'003)}) {
         CAPTURE(n);
         mt::per_worker<std::uint64_t> sums(pool);
-        mt::for_each(pool, mt::iota(std::size_t{0}, n), [&](std::size_t i) { sums.local() += i; }, mt::grain(64));
+        mt::for_each(
+            pool, mt::iota(std::size_t{0}, n), [&](std::size_t i) { sums.local() += i; }, mt::grain(64));
         REQUIRE(sums.combine(mt::sum<std::uint64_t>{}) == std::uint64_t{n} * (n == 0 ? 0 : n - 1) / 2);
         // One value per thread that took part: never more than the pool's threads plus the caller.
         REQUIRE(sums.size() <= threads + 1);
@@ -42,8 +43,9 @@ TEST_CASE("each thread gets its own value, made once by the factory", "[per_work
         return std::vector<std::thread::id>{};
     });
     const std::size_t n = microtask_test::scaled(200'001);
-    mt::for_each(pool, mt::iota(std::size_t{0}, n), [&](std::size_t) { seen.local().push_back(std::this_thread::get_id()); },
-                 mt::grain(16));
+    mt::for_each(
+        pool, mt::iota(std::size_t{0}, n), [&](std::size_t) { seen.local().push_back(std::this_thread::get_id()); },
+        mt::grain(16));
     REQUIRE(static_cast<std::size_t>(made.load()) == seen.size());
     std::size_t total = 0;
     std::set<std::thread::id> owners;

@@ -19,8 +19,8 @@ TEST_CASE("pipeline output equals the serial loop's, in order, with the bound ke
     const std::size_t threads = GENERATE(1, 2, 4);
     mt::thread_pool pool{threads};
     for (std::size_t tokens : {std::size_t{1}, std::size_t{2}, std::size_t{7}}) {
-        for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{3}, std::size_t{1001},
-                              microtask_test::scaled(100'003)}) {
+        for (std::size_t n :
+             {std::size_t{0}, std::size_t{1}, std::size_t{3}, std::size_t{1001}, microtask_test::scaled(100'003)}) {
             CAPTURE(threads, tokens, n);
             std::size_t produced = 0;
             std::atomic<std::size_t> in_flight{0};
@@ -77,6 +77,7 @@ TEST_CASE("a stage's exception reaches the caller; the pool stays usable", "[pip
         pool, 3, [&]() -> std::optional<int> { return left > 0 ? std::optional<int>(left--) : std::nullopt; },
         [](int x) { return 2 * x; }, [&](int&& x) { total += x; });
     REQUIRE(total == 110);
-    REQUIRE_THROWS_AS(mt::pipeline(pool, 0, [] { return std::optional<int>(); }, [](int x) { return x; }, [](int&&) {}),
+    REQUIRE_THROWS_AS(mt::pipeline(
+                          pool, 0, [] { return std::optional<int>(); }, [](int x) { return x; }, [](int&&) {}),
                       std::invalid_argument);
 }

@@ -101,7 +101,8 @@ TEST_CASE("progress: reports are never concurrent, never decrease, and end at (t
     }
     SECTION("for_each") {
         std::vector<std::size_t> out(n);
-        mt::for_each(pool, range, [&out](std::size_t i) { out[i] = busy(i); }, bar);
+        mt::for_each(
+            pool, range, [&out](std::size_t i) { out[i] = busy(i); }, bar);
         REQUIRE(std::accumulate(out.begin(), out.end(), std::size_t{0}) == expected);
         record.require_well_formed(n, true);
     }
@@ -117,7 +118,8 @@ TEST_CASE("progress: reports are never concurrent, never decrease, and end at (t
     }
     SECTION("distribute counts parts") {
         const std::size_t parts = 97;
-        const auto results = mt::distribute(pool, mt::iota(std::size_t{0}, parts), [](std::size_t p) { return busy(p); }, bar);
+        const auto results = mt::distribute(
+            pool, mt::iota(std::size_t{0}, parts), [](std::size_t p) { return busy(p); }, bar);
         REQUIRE(results.size() == parts);
         record.require_well_formed(parts, true);
     }
@@ -128,7 +130,8 @@ TEST_CASE("progress: reports are never concurrent, never decrease, and end at (t
     SECTION("a progress object is reused by the next operation") {
         REQUIRE(mt::map_reduce(pool, range, busy, mt::sum<std::size_t>{}, bar) == expected);
         record.reports.clear();
-        REQUIRE(mt::map_reduce(pool, mt::iota(std::size_t{0}, std::size_t{1000}), busy, mt::sum<std::size_t>{}, bar) > 0);
+        REQUIRE(mt::map_reduce(pool, mt::iota(std::size_t{0}, std::size_t{1000}), busy, mt::sum<std::size_t>{}, bar) >
+                0);
         record.require_well_formed(1000, true);
     }
 }
@@ -158,9 +161,9 @@ TEST_CASE("progress with a stop token: a cancelled operation makes no last repor
     // Stopped before the call: nothing runs, nothing is reported.
     std::stop_source before;
     before.request_stop();
-    REQUIRE_THROWS_AS(mt::map_reduce(pool, mt::iota(std::size_t{0}, n), busy, mt::sum<std::size_t>{},
-                                     {before.get_token(), bar}),
-                      mt::operation_cancelled);
+    REQUIRE_THROWS_AS(
+        mt::map_reduce(pool, mt::iota(std::size_t{0}, n), busy, mt::sum<std::size_t>{}, {before.get_token(), bar}),
+        mt::operation_cancelled);
     REQUIRE(record.reports.empty());
 
     // Stopped mid-way: the call throws and makes no last report — unless every leaf had
@@ -199,11 +202,12 @@ TEST_CASE("progress: an exception from the report function reaches the caller", 
             throw std::runtime_error("report failed");
         },
         std::chrono::nanoseconds(0));
-    REQUIRE_THROWS_AS(mt::map_reduce(pool, mt::iota(std::size_t{0}, n), busy, mt::sum<std::size_t>{}, failing,
-                                     mt::grain(100)),
-                      std::runtime_error);
+    REQUIRE_THROWS_AS(
+        mt::map_reduce(pool, mt::iota(std::size_t{0}, n), busy, mt::sum<std::size_t>{}, failing, mt::grain(100)),
+        std::runtime_error);
     REQUIRE(calls.load() >= 1);
     // The pool is usable afterwards.
-    REQUIRE(mt::map_reduce(pool, mt::iota(std::size_t{0}, std::size_t{1000}), [](std::size_t i) { return i; },
-                           mt::sum<std::size_t>{}) == 499'500);
+    REQUIRE(mt::map_reduce(
+                pool, mt::iota(std::size_t{0}, std::size_t{1000}), [](std::size_t i) { return i; },
+                mt::sum<std::size_t>{}) == 499'500);
 }

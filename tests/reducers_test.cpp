@@ -115,8 +115,9 @@ TEST_CASE("sum of a class type starts from its empty value, not T(0) (regression
     // pointer, undefined behaviour that ASan reports.
     REQUIRE(mt::sum<std::string>{}.identity().empty());
     mt::thread_pool pool{2};
-    const std::string joined = mt::map_reduce(pool, mt::iota(0, 26), [](int i) { return std::string(1, static_cast<char>('a' + i)); },
-                                              mt::sum<std::string>{}, mt::grain(3));
+    const std::string joined = mt::map_reduce(
+        pool, mt::iota(0, 26), [](int i) { return std::string(1, static_cast<char>('a' + i)); }, mt::sum<std::string>{},
+        mt::grain(3));
     REQUIRE(joined == "abcdefghijklmnopqrstuvwxyz");
 }
 
@@ -132,17 +133,20 @@ TEST_CASE("concat moves the partial containers instead of copying them", "[reduc
 }
 
 TEST_CASE("make_reducer: identity, combine and the exactness tag", "[reducers]") {
-    auto longest = mt::make_reducer(std::string{}, [](std::string a, std::string b) { return a.size() >= b.size() ? a : b; });
+    auto longest =
+        mt::make_reducer(std::string{}, [](std::string a, std::string b) { return a.size() >= b.size() ? a : b; });
     STATIC_REQUIRE(mt::reducer<decltype(longest)>);
     STATIC_REQUIRE_FALSE(decltype(longest)::is_exactly_associative);
     REQUIRE(longest.identity().empty());
     REQUIRE(longest.combine("abc", "de") == "abc");
     REQUIRE(longest.combine("ab", "cd") == "ab");  // ties keep the left one: order matters
 
-    auto bit_or = mt::make_reducer(0u, [](unsigned a, unsigned b) { return a | b; }, mt::exactly_associative);
+    auto bit_or = mt::make_reducer(
+        0u, [](unsigned a, unsigned b) { return a | b; }, mt::exactly_associative);
     STATIC_REQUIRE(decltype(bit_or)::is_exactly_associative);
     mt::thread_pool pool{2};
-    REQUIRE(mt::map_reduce(pool, mt::iota(0u, 16u), [](unsigned i) { return 1u << i; }, bit_or) == 0xFFFFu);
+    REQUIRE(mt::map_reduce(
+                pool, mt::iota(0u, 16u), [](unsigned i) { return 1u << i; }, bit_or) == 0xFFFFu);
 }
 
 namespace {

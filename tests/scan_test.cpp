@@ -73,7 +73,8 @@ TEST_CASE("a scan in place, and into a different output type", "[scan]") {
 
     std::vector<std::string> letters(2001, "ab");
     std::vector<std::string> joined(letters.size());
-    mt::exclusive_scan(pool, letters, joined.begin(), std::string("<"), std::plus<>{}, mt::grain(7));  // concatenation: not commutative
+    mt::exclusive_scan(pool, letters, joined.begin(), std::string("<"), std::plus<>{},
+                       mt::grain(7));  // concatenation: not commutative
     std::string want = "<";
     for (std::size_t i = 0; i < letters.size(); ++i, want += "ab") REQUIRE(joined[i] == want);
 }

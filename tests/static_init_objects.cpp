@@ -31,9 +31,7 @@ late_user g_late_user;
 
 // Builds the default pool during dynamic initialisation, from many threads at once.
 struct early_user {
-    early_user() {
-        static_init::use_default_pool_from_threads("threads started by a static constructor", 8);
-    }
+    early_user() { static_init::use_default_pool_from_threads("threads started by a static constructor", 8); }
     ~early_user() { static_init::use_default_pool("the destructor of a static that built the pool"); }
 };
 early_user g_early_user;

@@ -60,9 +60,10 @@ void evaluate_trees(mt::thread_pool& pool, mt::thread_pool* other, std::uint64_t
 
 }  // namespace
 
-TEST_CASE("stress: random trees of nested parallel calls on oversubscribed pools match sequential evaluation, "
-          "each task running exactly once",
-          "[stress]") {
+TEST_CASE(
+    "stress: random trees of nested parallel calls on oversubscribed pools match sequential evaluation, "
+    "each task running exactly once",
+    "[stress]") {
     const std::uint64_t seed = stress_seed();
     const time_budget budget(stress_seconds(20, 12));
     INFO("seed " << seed << " (replay a failed round with MICROTASK_STRESS_SEED=<its round_seed>)");
@@ -95,9 +96,10 @@ TEST_CASE("stress: random trees of nested parallel calls on oversubscribed pools
     report_reliability("stress_random_trees", counts, budget.elapsed_seconds(), seed);
 }
 
-TEST_CASE("stress: storms of submits from more outside threads than leased seats and from tasks each run "
-          "exactly once, also when the pool is destroyed with tasks queued",
-          "[stress]") {
+TEST_CASE(
+    "stress: storms of submits from more outside threads than leased seats and from tasks each run "
+    "exactly once, also when the pool is destroyed with tasks queued",
+    "[stress]") {
     const std::uint64_t seed = stress_seed();
     const time_budget budget(stress_seconds(8, 5));
     INFO("seed " << seed);
@@ -122,7 +124,8 @@ TEST_CASE("stress: storms of submits from more outside threads than leased seats
                         auto fut = pool.submit([&ran, &pool, index, children] {
                             ran[index].fetch_add(1, std::memory_order_relaxed);
                             for (std::size_t k = 1; k <= children; ++k) {
-                                (void)pool.submit([&ran, at = index + k] { ran[at].fetch_add(1, std::memory_order_relaxed); });
+                                (void)pool.submit(
+                                    [&ran, at = index + k] { ran[at].fetch_add(1, std::memory_order_relaxed); });
                             }
                         });
                         if (i % 3 == 0) kept.push_back(std::move(fut));  // the others are fire-and-forget

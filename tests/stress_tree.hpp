@@ -41,7 +41,8 @@ constexpr poly poly_combine(poly a, poly b) noexcept { return {a.hash * b.power 
 
 /// What a planted fault throws: says which node threw it.
 struct injected_fault : std::runtime_error {
-    explicit injected_fault(std::uint32_t at) : std::runtime_error("injected fault at node " + std::to_string(at)), node(at) {}
+    explicit injected_fault(std::uint32_t at)
+        : std::runtime_error("injected fault at node " + std::to_string(at)), node(at) {}
     std::uint32_t node;
 };
 
@@ -100,7 +101,7 @@ struct tree_shape {
     unsigned max_depth = 5;
     unsigned max_nodes = 1500;
     unsigned max_fanout = 6;
-    unsigned faults = 0;     // how many nodes get a fault planted
+    unsigned faults = 0;  // how many nodes get a fault planted
     unsigned pause_percent = 4;
     bool other_pool = false;  // may use node_kind::other_pool
 };
@@ -187,10 +188,14 @@ private:
     template <class F>
     static auto with_policy(std::uint8_t policy, F&& f) {
         switch (policy) {
-            case 0: return f(microtask::adaptive{});
-            case 1: return f(microtask::grain(1));
-            case 2: return f(microtask::grain(2));
-            default: return f(microtask::chunks(3));
+            case 0:
+                return f(microtask::adaptive{});
+            case 1:
+                return f(microtask::grain(1));
+            case 2:
+                return f(microtask::grain(2));
+            default:
+                return f(microtask::chunks(3));
         }
     }
 
@@ -236,9 +241,9 @@ private:
         switch (n.kind) {
             case node_kind::map_reduce:
                 return with_policy(n.policy, [&](auto policy) {
-                    return mt::map_reduce(pool, mt::iota(0u, n.count),
-                                          [this, &pool, first](std::uint32_t c) { return eval(pool, first + c); },
-                                          red, policy);
+                    return mt::map_reduce(
+                        pool, mt::iota(0u, n.count),
+                        [this, &pool, first](std::uint32_t c) { return eval(pool, first + c); }, red, policy);
                 });
             case node_kind::join:
                 return join_range(pool, red, first, first + n.count);
@@ -285,9 +290,9 @@ private:
             case node_kind::for_each_reduce: {
                 std::vector<poly> out(n.count);
                 return with_policy(n.policy, [&](auto policy) {
-                    mt::for_each(pool, mt::iota(0u, n.count),
-                                 [this, &pool, &out, first](std::uint32_t c) { out[c] = eval(pool, first + c); },
-                                 policy);
+                    mt::for_each(
+                        pool, mt::iota(0u, n.count),
+                        [this, &pool, &out, first](std::uint32_t c) { out[c] = eval(pool, first + c); }, policy);
                     return mt::reduce(pool, out, red, policy);
                 });
             }
@@ -349,7 +354,8 @@ inline std::string check_tree_run(const random_tree& tree, const tree_runner& ru
     for (std::size_t i = 0; i < tree.nodes.size(); ++i) {
         const std::uint8_t runs = runner.ran(i);
         tasks += runs;
-        if (runs > 1 && problem.empty()) problem = "node " + std::to_string(i) + " ran " + std::to_string(runs) + " times";
+        if (runs > 1 && problem.empty())
+            problem = "node " + std::to_string(i) + " ran " + std::to_string(runs) + " times";
         const tree_node& n = tree.nodes[i];
         if (tree.fault_count == 0) {
             missing += runs == 0;

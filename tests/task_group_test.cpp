@@ -43,8 +43,7 @@ TEST_CASE("task_group: tasks may run more tasks of the same group", "[task_group
     REQUIRE(leaves == 1024);
 }
 
-TEST_CASE("task_group: the first exception is rethrown by wait(), every task still runs",
-          "[task_group][exceptions]") {
+TEST_CASE("task_group: the first exception is rethrown by wait(), every task still runs", "[task_group][exceptions]") {
     mt::thread_pool pool{3};
     std::atomic<int> runs{0};
     mt::task_group group{pool};

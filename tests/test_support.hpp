@@ -167,7 +167,8 @@ inline const std::chrono::steady_clock::time_point k_process_start = std::chrono
 /// `seconds` < 0: the time since the process started, i.e. the test's own wall time.
 inline void report_reliability(std::string_view name, const reliability_counts& counts, double seconds = -1,
                                std::uint64_t seed = 0) {
-    if (seconds < 0) seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - k_process_start).count();
+    if (seconds < 0)
+        seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - k_process_start).count();
     std::printf("RELIABILITY: %.*s tasks=%llu faults=%llu bad_inputs=%llu lost=%llu seconds=%.1f seed=%llu\n",
                 static_cast<int>(name.size()), name.data(), static_cast<unsigned long long>(counts.tasks),
                 static_cast<unsigned long long>(counts.faults), static_cast<unsigned long long>(counts.bad_inputs),

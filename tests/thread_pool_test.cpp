@@ -157,7 +157,7 @@ TEST_CASE("thread_pool: destruction while every worker sleeps", "[thread_pool][d
     for (int i = 0; i < 20; ++i) {
         mt::thread_pool pool{3};
         pool.submit([] {}).get();
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // long enough to park
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));          // long enough to park
         if (i % 2 == 0) (void)pool.submit([&runs] { runs.fetch_add(1); });  // wakes one sleeper
     }
     REQUIRE(runs == 10);
@@ -188,7 +188,8 @@ TEST_CASE("default_pool: one pool, safe to reach from many threads at once", "[t
     for (int t = 0; t < 8; ++t) {
         threads.emplace_back([&, t] {
             seen[t] = &mt::default_pool();
-            sums[t] = mt::map_reduce(mt::iota(0, 10'000), [](int i) { return long{i}; }, mt::sum<long>{});
+            sums[t] = mt::map_reduce(
+                mt::iota(0, 10'000), [](int i) { return long{i}; }, mt::sum<long>{});
         });
     }
     for (auto& t : threads) t.join();
@@ -198,8 +199,7 @@ TEST_CASE("default_pool: one pool, safe to reach from many threads at once", "[t
     }
 }
 
-TEST_CASE("thread_pool: more outside threads than guest seats wait their turn and finish",
-          "[thread_pool][guests]") {
+TEST_CASE("thread_pool: more outside threads than guest seats wait their turn and finish", "[thread_pool][guests]") {
     mt::thread_pool pool{2};
     constexpr int outside_threads = 24;  // more than the guest seats
     std::vector<long> results(outside_threads, 0);
@@ -207,9 +207,12 @@ TEST_CASE("thread_pool: more outside threads than guest seats wait their turn an
     for (int t = 0; t < outside_threads; ++t) {
         threads.emplace_back([&, t] {
             for (int rep = 0; rep < 20; ++rep) {
-                auto [a, b] = mt::join(pool, [t] { return long{t}; }, [&pool] {
-                    return mt::map_reduce(pool, mt::iota(0, 1000), [](int i) { return long{i}; }, mt::sum<long>{});
-                });
+                auto [a, b] = mt::join(
+                    pool, [t] { return long{t}; },
+                    [&pool] {
+                        return mt::map_reduce(
+                            pool, mt::iota(0, 1000), [](int i) { return long{i}; }, mt::sum<long>{});
+                    });
                 results[t] += a + b;
             }
         });
@@ -290,8 +293,7 @@ TEST_CASE("submit: outside threads keep a leased seat; tasks survive the thread 
     }
 }
 
-TEST_CASE("future: get() on a task nobody started runs it on the calling thread, once",
-          "[thread_pool][submit]") {
+TEST_CASE("future: get() on a task nobody started runs it on the calling thread, once", "[thread_pool][submit]") {
     mt::thread_pool pool{1};
     std::promise<void> release_worker;
     auto blocked = release_worker.get_future().share();
@@ -330,7 +332,10 @@ TEST_CASE("submit: a leased seat in use by a join is not given up for another po
             REQUIRE(seats.current_slot() == leased);
             return value;
         },
-        [&b] { return mt::map_reduce(b, mt::iota(0, 1000), [](int i) { return i; }, mt::sum<int>{}); });
+        [&b] {
+            return mt::map_reduce(
+                b, mt::iota(0, 1000), [](int i) { return i; }, mt::sum<int>{});
+        });
     REQUIRE(from_a == 1);
     REQUIRE(sum == 499'500);
 }
@@ -388,9 +393,14 @@ TEST_CASE("worker_hooks: on_start on every worker before the constructor returns
         }
         // Every task a worker runs sees what its on_start set up.
         std::atomic<int> unset{0};
-        mt::for_each(pool, mt::iota(0, 10'000), [&](int) {
-            if (pool.this_worker_index().has_value() && t_worker_index != static_cast<long>(*pool.this_worker_index())) ++unset;
-        }, mt::grain(10));
+        mt::for_each(
+            pool, mt::iota(0, 10'000),
+            [&](int) {
+                if (pool.this_worker_index().has_value() &&
+                    t_worker_index != static_cast<long>(*pool.this_worker_index()))
+                    ++unset;
+            },
+            mt::grain(10));
         CHECK(unset.load() == 0);
         for (int i = 0; i < 100; ++i) {
             (void)pool.submit([&] {

@@ -44,10 +44,10 @@ TEST_CASE("for_each over tiles visits every cell exactly once", "[tiles]") {
                 });
                 REQUIRE(bad_tiles.load() == 0);
                 for (int v : visits) REQUIRE(v == 1);
-                const std::size_t tiles_expected =
-                    rows == 0 || cols == 0 ? 0
-                                           : static_cast<std::size_t>((rows + tile - 1) / tile) *
-                                                 static_cast<std::size_t>((cols + tile + 1) / (tile + 2));
+                const std::size_t tiles_expected = rows == 0 || cols == 0
+                                                       ? 0
+                                                       : static_cast<std::size_t>((rows + tile - 1) / tile) *
+                                                             static_cast<std::size_t>((cols + tile + 1) / (tile + 2));
                 REQUIRE(grid.size() == tiles_expected);
             }
         }

@@ -12,7 +12,8 @@ namespace mt = microtask;
 namespace {
 long fib(mt::thread_pool& pool, int n) {
     if (n < 2) return n;
-    auto [a, b] = mt::join(pool, [&] { return fib(pool, n - 1); }, [&] { return fib(pool, n - 2); });
+    auto [a, b] = mt::join(
+        pool, [&] { return fib(pool, n - 1); }, [&] { return fib(pool, n - 2); });
     return a + b;
 }
 }  // namespace

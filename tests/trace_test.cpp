@@ -18,7 +18,8 @@ std::size_t spans_named(const std::string& path, const std::string& name) {
     text << in.rdbuf();
     const std::string needle = "{\"name\": \"" + name + "\", \"ph\": \"X\"";
     std::size_t count = 0;
-    for (std::size_t at = text.str().find(needle); at != std::string::npos; at = text.str().find(needle, at + 1)) ++count;
+    for (std::size_t at = text.str().find(needle); at != std::string::npos; at = text.str().find(needle, at + 1))
+        ++count;
     return count;
 }
 }  // namespace

@@ -30,9 +30,12 @@ double term(std::size_t i) {
 using any_policy = std::variant<mt::adaptive, mt::grain, mt::chunks>;
 any_policy policy_number(int i) {
     switch (i) {
-        case 0: return mt::adaptive{};
-        case 1: return mt::grain(3);
-        default: return mt::chunks(11);
+        case 0:
+            return mt::adaptive{};
+        case 1:
+            return mt::grain(3);
+        default:
+            return mt::chunks(11);
     }
 }
 
@@ -42,11 +45,12 @@ std::vector<tree_node> cut_for(std::size_t leaves, std::size_t ranks, bool front
     if (leaves == 0) return nodes;
     if (frontier) {
         const std::size_t wanted = std::min(leaves, ranks * 3);
-        mt::detail::nodes_at_depth({0, leaves}, static_cast<unsigned>(std::bit_width(std::bit_ceil(wanted)) - 1), nodes);
+        mt::detail::nodes_at_depth({0, leaves}, static_cast<unsigned>(std::bit_width(std::bit_ceil(wanted)) - 1),
+                                   nodes);
     } else {
         for (std::size_t r = 0; r < ranks; ++r) {
-            mt::detail::cover_leaves(mt::detail::leaf_begin(r, leaves, ranks), mt::detail::leaf_begin(r + 1, leaves, ranks),
-                                     {0, leaves}, nodes);
+            mt::detail::cover_leaves(mt::detail::leaf_begin(r, leaves, ranks),
+                                     mt::detail::leaf_begin(r + 1, leaves, ranks), {0, leaves}, nodes);
         }
     }
     return nodes;
@@ -90,7 +94,8 @@ TEST_CASE("every cut of the canonical tree reproduces map_reduce bit for bit", "
                 return i % 2 == 1 ? std::optional<int>(static_cast<int>(i)) : std::nullopt;
             };
             const auto single_odd = mt::map_reduce(pool, indices, keep_odd, mt::concat<std::vector<int>>{}, policy);
-            CHECK(fold_by_cut(pool, n, keep_odd, mt::concat<std::vector<int>>{}, policy, ranks, frontier) == single_odd);
+            CHECK(fold_by_cut(pool, n, keep_odd, mt::concat<std::vector<int>>{}, policy, ranks, frontier) ==
+                  single_odd);
         },
         policy_number(policy_index));
 }

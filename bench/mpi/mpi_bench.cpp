@@ -74,9 +74,8 @@ void latency(int argc, char** argv) {
         MPI_Allreduce(&x, &y, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
         sink = y;
     });
-    const double sum_static = timed(reps, [&] {
-        sink = mt::mpi::map_reduce(MPI_COMM_WORLD, pool, small, term, mt::sum<double>{});
-    });
+    const double sum_static =
+        timed(reps, [&] { sink = mt::mpi::map_reduce(MPI_COMM_WORLD, pool, small, term, mt::sum<double>{}); });
     const double sum_on_demand = timed(reps / 4, [&] {
         sink = mt::mpi::map_reduce(MPI_COMM_WORLD, pool, small, term, mt::sum<double>{}, mt::mpi::on_demand(8));
     });
@@ -84,7 +83,8 @@ void latency(int argc, char** argv) {
     const auto mid = mt::iota(std::size_t{0}, std::size_t{4096});
     const auto od_time = [&](std::size_t per_rank) {
         return timed(std::max(5, reps / 10), [&] {
-            sink = mt::mpi::map_reduce(MPI_COMM_WORLD, pool, mid, term, mt::sum<double>{}, mt::mpi::on_demand(per_rank));
+            sink =
+                mt::mpi::map_reduce(MPI_COMM_WORLD, pool, mid, term, mt::sum<double>{}, mt::mpi::on_demand(per_rank));
         });
     };
     const std::size_t mid_leaves = mt::adaptive{}.leaf_count(4096);
@@ -95,28 +95,31 @@ void latency(int argc, char** argv) {
     // A concat of 10^6 ints: the exchange moves 4 MB to every rank.
     const auto big = mt::iota(0, 1'000'000);
     const double concat_static = timed(std::max(3, reps / 100), [&] {
-        const auto all = mt::mpi::map_reduce(MPI_COMM_WORLD, pool, big, [](int i) { return i; },
-                                             mt::concat<std::vector<int>>{});
+        const auto all = mt::mpi::map_reduce(
+            MPI_COMM_WORLD, pool, big, [](int i) { return i; }, mt::concat<std::vector<int>>{});
         sink = double(all.size());
     });
     const double concat_single = timed(std::max(3, reps / 100), [&] {
-        const auto all = mt::map_reduce(pool, big, [](int i) { return i; }, mt::concat<std::vector<int>>{});
+        const auto all = mt::map_reduce(
+            pool, big, [](int i) { return i; }, mt::concat<std::vector<int>>{});
         sink = double(all.size());
     });
     const std::size_t leaves = mt::adaptive{}.leaf_count(64);
     std::size_t nodes = 0;
     for (int r = 0; r < g_ranks; ++r) {
-        nodes = std::max(nodes, mt::detail::static_share<mt::sum<double>>(leaves, std::size_t(r), std::size_t(g_ranks)).size());
+        nodes = std::max(
+            nodes, mt::detail::static_share<mt::sum<double>>(leaves, std::size_t(r), std::size_t(g_ranks)).size());
     }
     if (g_rank == 0) {
-        std::printf("ranks %d: single-process map_reduce(64) %.1f us | MPI_Allreduce(1 double) %.1f us | "
-                    "mpi::map_reduce(64, sum<double>) static %.1f us, on_demand %.1f us | "
-                    "max nodes per rank %zu = %zu payload bytes + 72 header bytes | "
-                    "concat of 10^6 int: mpi %.2f ms, single-process %.2f ms | "
-                    "on_demand 4096 elements: %zu chunks %.1f us, %zu chunks %.1f us: %.2f us per chunk\n",
-                    g_ranks, single * 1e6, allreduce * 1e6, sum_static * 1e6, sum_on_demand * 1e6, nodes,
-                    nodes * (24 + sizeof(double)), concat_static * 1e3, concat_single * 1e3, few, few_s * 1e6, many,
-                    many_s * 1e6, per_chunk * 1e6);
+        std::printf(
+            "ranks %d: single-process map_reduce(64) %.1f us | MPI_Allreduce(1 double) %.1f us | "
+            "mpi::map_reduce(64, sum<double>) static %.1f us, on_demand %.1f us | "
+            "max nodes per rank %zu = %zu payload bytes + 72 header bytes | "
+            "concat of 10^6 int: mpi %.2f ms, single-process %.2f ms | "
+            "on_demand 4096 elements: %zu chunks %.1f us, %zu chunks %.1f us: %.2f us per chunk\n",
+            g_ranks, single * 1e6, allreduce * 1e6, sum_static * 1e6, sum_on_demand * 1e6, nodes,
+            nodes * (24 + sizeof(double)), concat_static * 1e3, concat_single * 1e3, few, few_s * 1e6, many,
+            many_s * 1e6, per_chunk * 1e6);
     }
 }
 
@@ -144,9 +147,8 @@ void balance(int argc, char** argv) {
     double rate = 1.0 / alone, total_rate = 0;
     MPI_Allreduce(&rate, &total_rate, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
     const double ideal = 1.0 / total_rate;
-    const double fixed = timed(reps, [&] {
-        sink = mt::mpi::map_reduce(MPI_COMM_WORLD, pool, elements, work, mt::sum<double>{}, leaf);
-    });
+    const double fixed =
+        timed(reps, [&] { sink = mt::mpi::map_reduce(MPI_COMM_WORLD, pool, elements, work, mt::sum<double>{}, leaf); });
     // Under on_demand rank 0's calling thread serves requests instead of computing: its
     // pool gets one more worker, so that it computes with as many threads as alone.
     mt::thread_pool serving_pool(g_rank == 0 ? threads + 1 : threads);
@@ -157,10 +159,11 @@ void balance(int argc, char** argv) {
     });
     (void)sink;
     if (g_rank == 0) {
-        std::printf("ranks %d, %d threads each, %zu elements of %ld us (rank 1: %ld us): rank 0 alone %.3f s | "
-                    "ideal %.3f s | static_blocks %.3f s (%.2fx ideal) | on_demand(%zu) %.3f s (%.2fx ideal)\n",
-                    g_ranks, threads, n, micros, 3 * micros, alone, ideal, fixed, fixed / ideal, chunks_per_rank,
-                    dynamic, dynamic / ideal);
+        std::printf(
+            "ranks %d, %d threads each, %zu elements of %ld us (rank 1: %ld us): rank 0 alone %.3f s | "
+            "ideal %.3f s | static_blocks %.3f s (%.2fx ideal) | on_demand(%zu) %.3f s (%.2fx ideal)\n",
+            g_ranks, threads, n, micros, 3 * micros, alone, ideal, fixed, fixed / ideal, chunks_per_rank, dynamic,
+            dynamic / ideal);
     }
 }
 

@@ -32,7 +32,8 @@ std::int64_t fib_serial(int n) { return n < 2 ? n : fib_serial(n - 1) + fib_seri
 // fib(n) forking at every call (cutoff 0): the cost of one fork-join dominates.
 std::int64_t fib(mt::thread_pool& p, int n) {
     if (n < 2) return n;
-    auto [a, b] = mt::join(p, [&] { return fib(p, n - 1); }, [&] { return fib(p, n - 2); });
+    auto [a, b] = mt::join(
+        p, [&] { return fib(p, n - 1); }, [&] { return fib(p, n - 2); });
     return a + b;
 }
 
@@ -112,8 +113,26 @@ void bm_map_reduce(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(bm_fork_join)->Name("observability/fork_join_fib25")->Arg(0)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(bm_fork_join)->Name("observability/fork_join_fib25_trace_on")->Arg(1)->Iterations(40)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_fork_join)
+    ->Name("observability/fork_join_fib25_trace_on")
+    ->Arg(1)
+    ->Iterations(40)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(bm_task_group)->Name("observability/task_group_10k")->Arg(0)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(bm_task_group)->Name("observability/task_group_10k_trace_on")->Arg(1)->Iterations(200)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(bm_map_reduce)->Name("observability/map_reduce_2e7_no_progress")->Arg(0)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(bm_map_reduce)->Name("observability/map_reduce_2e7_progress")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_task_group)
+    ->Name("observability/task_group_10k_trace_on")
+    ->Arg(1)
+    ->Iterations(200)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_map_reduce)
+    ->Name("observability/map_reduce_2e7_no_progress")
+    ->Arg(0)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_map_reduce)
+    ->Name("observability/map_reduce_2e7_progress")
+    ->Arg(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);

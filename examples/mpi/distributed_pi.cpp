@@ -23,9 +23,8 @@ int main(int argc, char** argv) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &ranks);
     // Every rank parses the same arguments; a bad one ends every rank with status 2.
-    const example::options opts =
-        example::parse(argc, argv, "pi by the midpoint rule over --size intervals, across MPI ranks",
-                       200'000'000, 1'000'000);
+    const example::options opts = example::parse(
+        argc, argv, "pi by the midpoint rule over --size intervals, across MPI ranks", 200'000'000, 1'000'000);
     mt::thread_pool pool = example::make_pool(opts);
     const long n = opts.size;
     const double width = 1.0 / static_cast<double>(n);
@@ -36,18 +35,17 @@ int main(int argc, char** argv) {
     const auto intervals = mt::iota(0L, n);
 
     double distributed = 0, balanced = 0;
-    const double distributed_s = example::seconds([&] {
-        distributed = mt::mpi::map_reduce(MPI_COMM_WORLD, pool, intervals, height, mt::sum<double>{}) * width;
-    });
+    const double distributed_s = example::seconds(
+        [&] { distributed = mt::mpi::map_reduce(MPI_COMM_WORLD, pool, intervals, height, mt::sum<double>{}) * width; });
     const double balanced_s = example::seconds([&] {
-        balanced = mt::mpi::map_reduce(MPI_COMM_WORLD, pool, intervals, height, mt::sum<double>{},
-                                       mt::mpi::on_demand(8)) *
-                   width;
+        balanced =
+            mt::mpi::map_reduce(MPI_COMM_WORLD, pool, intervals, height, mt::sum<double>{}, mt::mpi::on_demand(8)) *
+            width;
     });
     // The single-process value, on every rank, for the bitwise comparison.
     double single = 0;
-    const double single_s = example::seconds(
-        [&] { single = mt::map_reduce(pool, intervals, height, mt::sum<double>{}) * width; });
+    const double single_s =
+        example::seconds([&] { single = mt::map_reduce(pool, intervals, height, mt::sum<double>{}) * width; });
 
     const bool same = std::bit_cast<std::uint64_t>(distributed) == std::bit_cast<std::uint64_t>(single) &&
                       std::bit_cast<std::uint64_t>(balanced) == std::bit_cast<std::uint64_t>(single);

@@ -50,8 +50,8 @@ public:
 
 private:
     friend class stop_source;
-    explicit stop_token(std::shared_ptr<std::atomic<bool>> state) noexcept : m_state(std::move(state)) {}
-    std::shared_ptr<std::atomic<bool>> m_state;
+    explicit stop_token(std::shared_ptr<std::atomic<bool> > state) noexcept : m_state(std::move(state)) {}
+    std::shared_ptr<std::atomic<bool> > m_state;
 };
 
 /// Stand-in for std::stop_source (see stop_token). Throws std::bad_alloc from its
@@ -59,7 +59,7 @@ private:
 class stop_source {
 public:
     /// A new stop state, not stopped.
-    stop_source() : m_state(std::make_shared<std::atomic<bool>>(false)) {}
+    stop_source() : m_state(std::make_shared<std::atomic<bool> >(false)) {}
     /// A token sharing this source's stop state.
     [[nodiscard]] stop_token get_token() const noexcept { return stop_token(m_state); }
     /// Stops every token of this source. Returns false if it was stopped already.
@@ -73,7 +73,7 @@ public:
     [[nodiscard]] bool stop_possible() const noexcept { return true; }
 
 private:
-    std::shared_ptr<std::atomic<bool>> m_state;
+    std::shared_ptr<std::atomic<bool> > m_state;
 };
 #endif
 

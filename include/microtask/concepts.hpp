@@ -68,18 +68,16 @@ concept reducer = std::copy_constructible<R> && names_value_type<R> && has_ident
 /// a histogram counts one bin; a map counts one key). Preferred by the engine over every
 /// other way of folding a T.
 template <class R, class T>
-concept accumulates_in_place =
-    names_value_type<R> && requires(const R& r, typename R::value_type& acc, T&& t) {
-        { r.accumulate(acc, std::forward<T>(t)) } -> std::same_as<void>;
-    };
+concept accumulates_in_place = names_value_type<R> && requires(const R& r, typename R::value_type& acc, T&& t) {
+    { r.accumulate(acc, std::forward<T>(t)) } -> std::same_as<void>;
+};
 
 /// `r.accumulate(std::move(acc), t)` -> value_type: the by-value form of accumulate. It
 /// moves the accumulator in and out once per element: prefer accumulates_in_place.
 template <class R, class T>
-concept accumulates_by_value =
-    names_value_type<R> && requires(const R& r, typename R::value_type acc, T&& t) {
-        { r.accumulate(std::move(acc), std::forward<T>(t)) } -> std::convertible_to<typename R::value_type>;
-    };
+concept accumulates_by_value = names_value_type<R> && requires(const R& r, typename R::value_type acc, T&& t) {
+    { r.accumulate(std::move(acc), std::forward<T>(t)) } -> std::convertible_to<typename R::value_type>;
+};
 
 /// A reducer that can fold a `T` straight into an accumulator, in place or by value.
 template <class R, class T>
@@ -110,8 +108,7 @@ concept splittable_range = std::ranges::random_access_range<R> && std::ranges::s
 /// A user decomposer for a job that is not a range: `d(job)` returns the subtasks as a
 /// sized range (e.g. std::vector<Subtask>).
 template <class D, class Job>
-concept decomposer =
-    std::invocable<D&, const Job&> && std::ranges::sized_range<std::invoke_result_t<D&, const Job&>>;
+concept decomposer = std::invocable<D&, const Job&> && std::ranges::sized_range<std::invoke_result_t<D&, const Job&>>;
 
 namespace detail {
 /// combine(left, right) into `left`, whichever form the reducer's combine has. Inline and

@@ -21,11 +21,11 @@ namespace microtask {
 /// A container elementwise_sum can add up: default-constructible, sized, and indexable
 /// with elements that support `+=` (std::array, std::vector, std::valarray, ...).
 template <class C>
-concept elementwise_addable = std::default_initializable<C> && std::movable<C> &&
-                              requires(C& c, const C& d, std::size_t i) {
-                                  { c.size() } -> std::convertible_to<std::size_t>;
-                                  c[i] += d[i];
-                              };
+concept elementwise_addable =
+    std::default_initializable<C> && std::movable<C> && requires(C& c, const C& d, std::size_t i) {
+        { c.size() } -> std::convertible_to<std::size_t>;
+        c[i] += d[i];
+    };
 
 namespace detail {
 template <class C>
@@ -146,8 +146,7 @@ concept mergeable_map = std::default_initializable<M> && std::movable<M> &&
 /// canonical tree is used (deterministic).
 template <mergeable_map Map, class Op = std::plus<>>
     requires std::copy_constructible<Op> &&
-             std::convertible_to<std::invoke_result_t<const Op&, typename Map::mapped_type,
-                                                      typename Map::mapped_type>,
+             std::convertible_to<std::invoke_result_t<const Op&, typename Map::mapped_type, typename Map::mapped_type>,
                                  typename Map::mapped_type>
 struct merge_maps {
     /// The map reduced and returned.
@@ -179,8 +178,8 @@ struct merge_maps {
         requires std::constructible_from<typename Map::key_type, decltype((std::declval<Pair>().first))> &&
                  std::constructible_from<typename Map::mapped_type, decltype((std::declval<Pair>().second))>
     void accumulate(Map& acc, Pair&& entry) const {
-        auto [it, inserted] = acc.try_emplace(typename Map::key_type(std::forward<Pair>(entry).first),
-                                              std::forward<Pair>(entry).second);
+        auto [it, inserted] =
+            acc.try_emplace(typename Map::key_type(std::forward<Pair>(entry).first), std::forward<Pair>(entry).second);
         if (!inserted) it->second = std::invoke(op, std::move(it->second), std::forward<Pair>(entry).second);
     }
 
@@ -220,8 +219,7 @@ struct count_keys : merge_maps<Map> {
     using merge_maps<Map>::accumulate;
     /// ++acc[key]. O(lookup); throws what insertion throws.
     template <class Key>
-        requires std::constructible_from<typename Map::key_type, Key&&> &&
-                 (!requires(Key&& k) { k.first; })
+        requires std::constructible_from<typename Map::key_type, Key&&> && (!requires(Key&& k) { k.first; })
     void accumulate(Map& acc, Key&& key) const {
         // Look up with the key as it is only where that is a real heterogeneous lookup
         // (transparent hash or comparison), not a conversion to key_type in disguise.

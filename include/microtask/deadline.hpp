@@ -31,14 +31,13 @@ namespace microtask {
 class deadline {
 public:
     /// Stops token() at `when` on the steady clock.
-    explicit deadline(std::chrono::steady_clock::time_point when)
-        : m_timer([this, when] { sleep_until(when); }) {}
+    explicit deadline(std::chrono::steady_clock::time_point when) : m_timer([this, when] { sleep_until(when); }) {}
 
     /// Stops token() `timeout` from now.
     template <class Rep, class Period>
     explicit deadline(std::chrono::duration<Rep, Period> timeout)
-        : deadline(std::chrono::steady_clock::now() +
-                   std::chrono::ceil<std::chrono::steady_clock::duration>(timeout)) {}
+        : deadline(std::chrono::steady_clock::now() + std::chrono::ceil<std::chrono::steady_clock::duration>(timeout)) {
+    }
 
     deadline(const deadline&) = delete;
     deadline& operator=(const deadline&) = delete;

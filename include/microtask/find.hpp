@@ -219,7 +219,7 @@ concept search_predicate = std::indirect_unary_predicate<Pred, std::ranges::iter
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
 [[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_first(thread_pool& pool, Range&& range, Pred pred,
-                                                                  stop_token stop = {}) {
+                                                                 stop_token stop = {}) {
     return detail::search<true>(pool, range, pred, stop);
 }
 
@@ -231,7 +231,7 @@ template <splittable_range Range, class Pred>
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
 [[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_any(thread_pool& pool, Range&& range, Pred pred,
-                                                                stop_token stop = {}) {
+                                                               stop_token stop = {}) {
     return detail::search<false>(pool, range, pred, stop);
 }
 
@@ -265,8 +265,7 @@ template <splittable_range Range, class Pred>
 /// find_first on mt::default_pool().
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
-[[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_first(Range&& range, Pred pred,
-                                                                  stop_token stop = {}) {
+[[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_first(Range&& range, Pred pred, stop_token stop = {}) {
     return find_first(default_pool(), std::forward<Range>(range), std::move(pred), std::move(stop));
 }
 

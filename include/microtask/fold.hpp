@@ -46,13 +46,11 @@ concept leaf_body = std::invocable<Body&, Acc&, part<std::ranges::iterator_t<Ran
 ///   skipped; the pool stays usable); std::bad_alloc.
 template <splittable_range Range, reducer Red, class Body, partition_policy Policy = adaptive>
     requires leaf_body<Body, typename Red::value_type, Range>
-[[nodiscard]] typename Red::value_type fold(thread_pool& pool, Range&& range, Red red, Body body,
-                                            Policy policy = {}, call_site site = {}) {
+[[nodiscard]] typename Red::value_type fold(thread_pool& pool, Range&& range, Red red, Body body, Policy policy = {},
+                                            call_site site = {}) {
     using iterator = std::ranges::iterator_t<Range>;
-    return detail::run_leaf_fold(detail::pool_access::of(pool),
-                                 static_cast<std::size_t>(std::ranges::size(range)),
-                                 detail::body_fold<iterator, Body>{std::ranges::begin(range), body}, red, policy,
-                                 site);
+    return detail::run_leaf_fold(detail::pool_access::of(pool), static_cast<std::size_t>(std::ranges::size(range)),
+                                 detail::body_fold<iterator, Body>{std::ranges::begin(range), body}, red, policy, site);
 }
 
 /// fold with `controls`: a stop token, an mt::progress, or `{token, progress}`. A
@@ -66,10 +64,9 @@ template <splittable_range Range, reducer Red, class Body, partition_policy Poli
 [[nodiscard]] typename Red::value_type fold(thread_pool& pool, Range&& range, Red red, Body body,
                                             operation_controls controls, Policy policy = {}, call_site site = {}) {
     using iterator = std::ranges::iterator_t<Range>;
-    return detail::run_leaf_fold(detail::pool_access::of(pool),
-                                 static_cast<std::size_t>(std::ranges::size(range)),
-                                 detail::body_fold<iterator, Body>{std::ranges::begin(range), body}, red, policy,
-                                 site, controls);
+    return detail::run_leaf_fold(detail::pool_access::of(pool), static_cast<std::size_t>(std::ranges::size(range)),
+                                 detail::body_fold<iterator, Body>{std::ranges::begin(range), body}, red, policy, site,
+                                 controls);
 }
 
 /// fold with an identity and a combine operation instead of a reducer: the same as
@@ -78,8 +75,7 @@ template <splittable_range Range, reducer Red, class Body, partition_policy Poli
 /// so leaves are combined over the canonical tree; for a combine that is associative bit
 /// for bit (concatenation, integer counts), pass
 /// `mt::make_reducer(identity, combine, mt::exactly_associative)` as the reducer instead.
-template <splittable_range Range, class T, class Body, reducer_operation<T> Combine,
-          partition_policy Policy = adaptive>
+template <splittable_range Range, class T, class Body, reducer_operation<T> Combine, partition_policy Policy = adaptive>
     requires leaf_body<Body, T, Range>
 [[nodiscard]] T fold(thread_pool& pool, Range&& range, T identity, Body body, Combine combine, Policy policy = {},
                      call_site site = {}) {
@@ -96,13 +92,11 @@ template <splittable_range Range, reducer Red, class Body, partition_policy Poli
 }
 
 /// fold with an identity and a combine operation, on mt::default_pool().
-template <splittable_range Range, class T, class Body, reducer_operation<T> Combine,
-          partition_policy Policy = adaptive>
+template <splittable_range Range, class T, class Body, reducer_operation<T> Combine, partition_policy Policy = adaptive>
     requires leaf_body<Body, T, Range>
-[[nodiscard]] T fold(Range&& range, T identity, Body body, Combine combine, Policy policy = {},
-                     call_site site = {}) {
-    return fold(default_pool(), std::forward<Range>(range), std::move(identity), std::move(body),
-                std::move(combine), policy, site);
+[[nodiscard]] T fold(Range&& range, T identity, Body body, Combine combine, Policy policy = {}, call_site site = {}) {
+    return fold(default_pool(), std::forward<Range>(range), std::move(identity), std::move(body), std::move(combine),
+                policy, site);
 }
 
 /// fold with controls (a stop token, a progress, or both), on mt::default_pool().
@@ -110,8 +104,8 @@ template <splittable_range Range, reducer Red, class Body, partition_policy Poli
     requires leaf_body<Body, typename Red::value_type, Range>
 [[nodiscard]] typename Red::value_type fold(Range&& range, Red red, Body body, operation_controls controls,
                                             Policy policy = {}, call_site site = {}) {
-    return fold(default_pool(), std::forward<Range>(range), std::move(red), std::move(body), std::move(controls), policy,
-                site);
+    return fold(default_pool(), std::forward<Range>(range), std::move(red), std::move(body), std::move(controls),
+                policy, site);
 }
 
 }  // namespace microtask

@@ -3,8 +3,8 @@
 /// Isolation: waits inside a function help only with that function's own work.
 #pragma once
 
-#include "detail/scheduler.hpp"
 #include "detail/regions.hpp"
+#include "detail/scheduler.hpp"
 #include "thread_pool.hpp"
 
 #include <concepts>

@@ -52,7 +52,8 @@ template <splittable_range Range, class Map, class Red, partition_policy Policy 
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
              reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
 [[nodiscard]] typename Red::value_type map_reduce(thread_pool& pool, Range&& range, Map map, Red red,
-                                                  operation_controls controls, Policy policy = {}, call_site site = {}) {
+                                                  operation_controls controls, Policy policy = {},
+                                                  call_site site = {}) {
     return detail::run_fold(detail::pool_access::of(pool), std::ranges::begin(range),
                             static_cast<std::size_t>(std::ranges::size(range)), map, red, policy, site, controls);
 }

@@ -121,9 +121,7 @@ typename Red::value_type distributed_fold(MPI_Comm comm, thread_pool& pool, It f
     describe_policy(policy, call);
     call.reducer_type = reducer_type_code<Red>();
     const auto leaves = static_cast<std::size_t>(call.leaves);
-    auto compute = [&](tree_node node) {
-        return fold_node(pool, first, size, leaves, node, map, red, policy, site);
-    };
+    auto compute = [&](tree_node node) { return fold_node(pool, first, size, leaves, node, map, red, policy, site); };
 
     contribution mine;
     if constexpr (std::is_same_v<Balance, mpi::static_blocks>) {
@@ -213,14 +211,13 @@ template <splittable_range Range, class Map, class Red, balance_mode Balance>
              serializable<typename Red::value_type>
 [[nodiscard]] typename Red::value_type map_reduce(MPI_Comm comm, thread_pool& pool, Range&& range, Map map, Red red,
                                                   Balance balance, call_site site = {}) {
-    return mpi::map_reduce(comm, pool, std::forward<Range>(range), std::move(map), std::move(red), adaptive{},
-                           balance, site);
+    return mpi::map_reduce(comm, pool, std::forward<Range>(range), std::move(map), std::move(red), adaptive{}, balance,
+                           site);
 }
 
 /// Reduction of a range's elements across the ranks of `comm`: mt::mpi::map_reduce with
 /// the identity map (same contract, determinism and exceptions).
-template <splittable_range Range, class Red, partition_policy Policy = adaptive,
-          balance_mode Balance = static_blocks>
+template <splittable_range Range, class Red, partition_policy Policy = adaptive, balance_mode Balance = static_blocks>
     requires reducer_for<Red, std::ranges::range_reference_t<Range>> && serializable<typename Red::value_type>
 [[nodiscard]] typename Red::value_type reduce(MPI_Comm comm, thread_pool& pool, Range&& range, Red red,
                                               Policy policy = {}, Balance balance = {}, call_site site = {}) {

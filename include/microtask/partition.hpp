@@ -81,8 +81,7 @@ struct call_site {
 
 /// One of grain, chunks, adaptive.
 template <class P>
-concept partition_policy =
-    std::is_same_v<P, grain> || std::is_same_v<P, chunks> || std::is_same_v<P, adaptive>;
+concept partition_policy = std::is_same_v<P, grain> || std::is_same_v<P, chunks> || std::is_same_v<P, adaptive>;
 
 namespace detail {
 /// Start of leaf `i` of `leaves` over n elements: the first n % leaves leaves get one

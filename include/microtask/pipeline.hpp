@@ -33,8 +33,7 @@ struct is_optional<std::optional<T>> : std::true_type {};
 /// A pipeline's first stage: `source()` returns a std::optional of the next item, or
 /// std::nullopt when there are no more.
 template <class Source>
-concept pipeline_source =
-    std::invocable<Source&> && detail::is_optional<std::invoke_result_t<Source&>>::value;
+concept pipeline_source = std::invocable<Source&> && detail::is_optional<std::invoke_result_t<Source&>>::value;
 
 /// The item type a pipeline_source produces.
 template <pipeline_source Source>
@@ -43,8 +42,7 @@ using pipeline_item_t = typename std::invoke_result_t<Source&>::value_type;
 /// A pipeline's parallel stage for items of type `Item`: `transform(std::move(item))`
 /// returns a movable object (not void).
 template <class Transform, class Item>
-concept pipeline_stage = std::invocable<Transform&, Item&&> &&
-                         std::movable<std::invoke_result_t<Transform&, Item&&>>;
+concept pipeline_stage = std::invocable<Transform&, Item&&> && std::movable<std::invoke_result_t<Transform&, Item&&>>;
 
 /// A pipeline's last stage for results of type `Result`: `sink(std::move(result))`.
 template <class Sink, class Result>
@@ -79,8 +77,8 @@ void pipeline(thread_pool& pool, std::size_t max_in_flight, Source source, Trans
     std::mutex mutex;
     std::condition_variable changed;
     std::vector<std::optional<result>> ready(max_in_flight);  // result of item s at s % max_in_flight
-    std::size_t next_read = 0;     // sequence number of the next item the source makes
-    std::size_t next_write = 0;    // sequence number of the next result the sink takes
+    std::size_t next_read = 0;                                // sequence number of the next item the source makes
+    std::size_t next_write = 0;                               // sequence number of the next result the sink takes
     bool source_busy = false;
     bool source_done = false;
     bool sink_busy = false;

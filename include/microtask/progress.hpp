@@ -93,9 +93,7 @@ private:
         // release: publishes m_reported and the report's effects to the next reporter.
         ~reporting_guard() { flag.store(false, std::memory_order_release); }
     };
-    static std::int64_t ticks_now() noexcept {
-        return std::chrono::steady_clock::now().time_since_epoch().count();
-    }
+    static std::int64_t ticks_now() noexcept { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 
     std::function<void(std::size_t, std::size_t)> m_report;
     std::chrono::steady_clock::duration m_interval;

@@ -65,17 +65,37 @@ public:
         constexpr T operator[](difference_type n) const noexcept { return detail::wrapping_add(m_value, n); }
 
         /// Next index.
-        constexpr iterator& operator++() noexcept { ++m_value; return *this; }
+        constexpr iterator& operator++() noexcept {
+            ++m_value;
+            return *this;
+        }
         /// Next index; returns the previous position.
-        constexpr iterator operator++(int) noexcept { iterator old = *this; ++m_value; return old; }
+        constexpr iterator operator++(int) noexcept {
+            iterator old = *this;
+            ++m_value;
+            return old;
+        }
         /// Previous index.
-        constexpr iterator& operator--() noexcept { --m_value; return *this; }
+        constexpr iterator& operator--() noexcept {
+            --m_value;
+            return *this;
+        }
         /// Previous index; returns the previous position.
-        constexpr iterator operator--(int) noexcept { iterator old = *this; --m_value; return old; }
+        constexpr iterator operator--(int) noexcept {
+            iterator old = *this;
+            --m_value;
+            return old;
+        }
         /// Advances by `n` (which may be negative).
-        constexpr iterator& operator+=(difference_type n) noexcept { m_value = detail::wrapping_add(m_value, n); return *this; }
+        constexpr iterator& operator+=(difference_type n) noexcept {
+            m_value = detail::wrapping_add(m_value, n);
+            return *this;
+        }
         /// Moves back by `n` (which may be negative).
-        constexpr iterator& operator-=(difference_type n) noexcept { m_value = detail::wrapping_sub(m_value, n); return *this; }
+        constexpr iterator& operator-=(difference_type n) noexcept {
+            m_value = detail::wrapping_sub(m_value, n);
+            return *this;
+        }
 
         friend constexpr iterator operator+(iterator it, difference_type n) noexcept { return it += n; }
         friend constexpr iterator operator+(difference_type n, iterator it) noexcept { return it += n; }
@@ -122,8 +142,8 @@ private:
 };
 
 /// One part of a range: the iterator pair [begin, end) over the caller's range, as
-/// mt::decompose returns them and mt::fold hands them to a leaf body; a sized view (a std::ranges::subrange would do, but clang 14 cannot compile
-/// libstdc++ 12's view_interface, so this small type stands in). O(1) to copy.
+/// mt::decompose returns them and mt::fold hands them to a leaf body; a sized view (a std::ranges::subrange would do,
+/// but clang 14 cannot compile libstdc++ 12's view_interface, so this small type stands in). O(1) to copy.
 template <std::random_access_iterator It>
 class part : public std::ranges::view_base {
 public:

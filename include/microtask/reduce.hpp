@@ -63,8 +63,8 @@ template <std::ranges::input_range Range, class Red>
                                          std::remove_reference_t<reference>&&, reference>;
         auto take = [](reference x) -> taken { return static_cast<taken>(std::forward<reference>(x)); };
         const auto size = static_cast<std::size_t>(std::ranges::size(partials));
-        return detail::run_fold(detail::pool_access::of(default_pool()), std::ranges::begin(partials), size, take,
-                                red, detail::leaf_per_element{}, site);
+        return detail::run_fold(detail::pool_access::of(default_pool()), std::ranges::begin(partials), size, take, red,
+                                detail::leaf_per_element{}, site);
     }
 }
 

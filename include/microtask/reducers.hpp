@@ -25,7 +25,7 @@ concept summable = requires(T a, T b) {
 /// A type product can multiply: `a * b` converts back to T.
 template <class T>
 concept multipliable = requires(T a, T b) {
-    { a * b } -> std::convertible_to<T>;
+    { a* b } -> std::convertible_to<T>;
 };
 
 /// A type min and max can reduce: totally ordered, with std::numeric_limits specialised
@@ -38,14 +38,14 @@ namespace detail {
 /// have one (a big integer or matrix adds into its own storage), else through the binary
 /// operator. Arithmetic types always take the binary form with an explicit cast, so that
 /// small integer types do not warn about their implicit int conversion.
-#define MICROTASK_DETAIL_IN_PLACE_OPERATOR(name, op, compound)                                   \
-    template <class T>                                                                          \
-    constexpr void name(T& left, T&& right) {                                                   \
+#define MICROTASK_DETAIL_IN_PLACE_OPERATOR(name, op, compound)                                    \
+    template <class T>                                                                            \
+    constexpr void name(T& left, T&& right) {                                                     \
         if constexpr (!std::is_arithmetic_v<T> && requires { left compound std::move(right); }) { \
-            left compound std::move(right);                                                     \
-        } else {                                                                                \
-            left = static_cast<T>(std::move(left) op std::move(right));                         \
-        }                                                                                       \
+            left compound std::move(right);                                                       \
+        } else {                                                                                  \
+            left = static_cast<T>(std::move(left) op std::move(right));                           \
+        }                                                                                         \
     }
 MICROTASK_DETAIL_IN_PLACE_OPERATOR(add_into, +, +=)
 MICROTASK_DETAIL_IN_PLACE_OPERATOR(multiply_into, *, *=)
@@ -93,9 +93,8 @@ struct sum {
     /// += const char*, std::valarray += a const valarray& element, copied by nothing).
     /// Throws what `+=` throws.
     template <class E>
-        requires(!std::is_arithmetic_v<T>) && std::convertible_to<E, T> && requires(T& a, E&& e) {
-            a += std::forward<E>(e);
-        }
+        requires(!std::is_arithmetic_v<T>) && std::convertible_to<E, T> &&
+                requires(T& a, E&& e) { a += std::forward<E>(e); }
     constexpr void accumulate(T& acc, E&& x) const {
         if constexpr (requires { x.size() == 0; }) {
             if (x.size() == 0) return;
@@ -126,13 +125,17 @@ struct product {
 namespace detail {
 template <class T>
 constexpr T highest() {
-    if constexpr (std::numeric_limits<T>::has_infinity) return std::numeric_limits<T>::infinity();
-    else return std::numeric_limits<T>::max();
+    if constexpr (std::numeric_limits<T>::has_infinity)
+        return std::numeric_limits<T>::infinity();
+    else
+        return std::numeric_limits<T>::max();
 }
 template <class T>
 constexpr T lowest() {
-    if constexpr (std::numeric_limits<T>::has_infinity) return -std::numeric_limits<T>::infinity();
-    else return std::numeric_limits<T>::lowest();
+    if constexpr (std::numeric_limits<T>::has_infinity)
+        return -std::numeric_limits<T>::infinity();
+    else
+        return std::numeric_limits<T>::lowest();
 }
 }  // namespace detail
 
@@ -174,12 +177,11 @@ struct max {
 /// A container that concat can append to: default-constructible, and with
 /// `c.insert(c.end(), first, last)` (vector, string, deque, list, ...).
 template <class C>
-concept appendable_container =
-    std::default_initializable<C> && std::movable<C> && std::ranges::range<C> &&
-    requires(C c, std::move_iterator<std::ranges::iterator_t<C>> it) {
-        c.insert(c.end(), it, it);
-        { c.empty() } -> std::convertible_to<bool>;
-    };
+concept appendable_container = std::default_initializable<C> && std::movable<C> && std::ranges::range<C> &&
+                               requires(C c, std::move_iterator<std::ranges::iterator_t<C>> it) {
+                                   c.insert(c.end(), it, it);
+                                   { c.empty() } -> std::convertible_to<bool>;
+                               };
 
 /// Concatenation in input order; identity is an empty container. Everything happens in
 /// place: a map function's elements are appended straight to the accumulator of the
@@ -320,8 +322,7 @@ template <class T, reducer_operation<T> Op>
 /// combine(a, b) with any reducer, whichever form its combine has: for generic code
 /// and tests that need the value of one combine. Throws what the reducer's combine throws.
 template <reducer R>
-[[nodiscard]] constexpr typename R::value_type combine(const R& r, typename R::value_type a,
-                                                       typename R::value_type b) {
+[[nodiscard]] constexpr typename R::value_type combine(const R& r, typename R::value_type a, typename R::value_type b) {
     detail::combine_into(r, a, std::move(b));
     return a;
 }

@@ -26,17 +26,17 @@ namespace microtask {
 /// Semantic requirement the compiler cannot check: op is associative (up to rounding,
 /// for floating point); it is called concurrently from several threads on a shared object.
 template <class Op, class T, class Ref>
-concept scan_operation = std::copy_constructible<Op> && std::constructible_from<T, Ref> &&
-                         std::invocable<Op&, T, Ref> && std::invocable<Op&, const T&, const T&> &&
-                         std::convertible_to<std::invoke_result_t<Op&, T, Ref>, T> &&
-                         std::convertible_to<std::invoke_result_t<Op&, const T&, Ref>, T> &&
-                         std::convertible_to<std::invoke_result_t<Op&, const T&, const T&>, T>;
+concept scan_operation =
+    std::copy_constructible<Op> && std::constructible_from<T, Ref> && std::invocable<Op&, T, Ref> &&
+    std::invocable<Op&, const T&, const T&> && std::convertible_to<std::invoke_result_t<Op&, T, Ref>, T> &&
+    std::convertible_to<std::invoke_result_t<Op&, const T&, Ref>, T> &&
+    std::convertible_to<std::invoke_result_t<Op&, const T&, const T&>, T>;
 
 /// Where a scan writes: a random-access iterator (the outputs are written in parallel)
 /// that a `T` can be assigned through.
 template <class Out, class T>
-concept scan_output = std::random_access_iterator<Out> && std::indirectly_writable<Out, T> &&
-                      std::indirectly_writable<Out, const T&>;
+concept scan_output =
+    std::random_access_iterator<Out> && std::indirectly_writable<Out, T> && std::indirectly_writable<Out, const T&>;
 
 /// Writes out[i] = r[0] op r[1] op ... op r[i] for every i, in parallel on `pool`, and
 /// returns out + size(r) (like std::inclusive_scan; `out` may be the range's own begin).

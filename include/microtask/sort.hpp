@@ -23,9 +23,10 @@ namespace microtask {
 /// calling it concurrently from several threads is safe (it is called on one shared
 /// object).
 template <class R, class Comp>
-concept sortable_range = splittable_range<R> && std::indirectly_movable_storable<std::ranges::iterator_t<R>, std::ranges::iterator_t<R>> &&
-                         std::indirectly_swappable<std::ranges::iterator_t<R>> &&
-                         std::indirect_strict_weak_order<Comp, std::ranges::iterator_t<R>>;
+concept sortable_range =
+    splittable_range<R> && std::indirectly_movable_storable<std::ranges::iterator_t<R>, std::ranges::iterator_t<R>> &&
+    std::indirectly_swappable<std::ranges::iterator_t<R>> &&
+    std::indirect_strict_weak_order<Comp, std::ranges::iterator_t<R>>;
 
 /// Sorts `range` in place into non-descending order by `comp`, in parallel on `pool`.
 /// The order of equivalent elements is unspecified (use stable_sort to keep it).

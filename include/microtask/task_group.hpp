@@ -165,9 +165,7 @@ private:
         if ((before >> k_waiter_bits) == 1 && (before & k_waiter_mask) != 0) sched.wake_waiters_of(key);
     }
 
-    [[nodiscard]] bool idle() const noexcept {
-        return (m_state.load(std::memory_order_seq_cst) >> k_waiter_bits) == 0;
-    }
+    [[nodiscard]] bool idle() const noexcept { return (m_state.load(std::memory_order_seq_cst) >> k_waiter_bits) == 0; }
 
     void wait_all() noexcept {
         if (idle()) return;

@@ -186,8 +186,7 @@ private:
         }
         if (std::cmp_greater(thread_count, k_max_threads)) {
             throw std::invalid_argument("microtask::thread_pool: thread count must be at most " +
-                                        std::to_string(k_max_threads) + " (got " +
-                                        std::to_string(thread_count) + ")");
+                                        std::to_string(k_max_threads) + " (got " + std::to_string(thread_count) + ")");
         }
         return static_cast<std::size_t>(thread_count);
     }
@@ -210,9 +209,7 @@ private:
     std::chrono::steady_clock::time_point m_stats_since = std::chrono::steady_clock::now();
 };
 
-inline detail::scheduler& detail::pool_access::of(thread_pool& pool) noexcept {
-    return pool.m_scheduler;
-}
+inline detail::scheduler& detail::pool_access::of(thread_pool& pool) noexcept { return pool.m_scheduler; }
 
 /// The process-wide pool used by the overloads that take no pool: created on first use
 /// with thread_pool's default size (one worker per CPU the process may use, or

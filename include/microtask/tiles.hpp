@@ -74,17 +74,37 @@ public:
             return m_grid->tile_at(m_index + static_cast<std::size_t>(n));
         }
         /// Next tile.
-        constexpr iterator& operator++() noexcept { ++m_index; return *this; }
+        constexpr iterator& operator++() noexcept {
+            ++m_index;
+            return *this;
+        }
         /// Next tile; returns the previous position.
-        constexpr iterator operator++(int) noexcept { iterator old = *this; ++m_index; return old; }
+        constexpr iterator operator++(int) noexcept {
+            iterator old = *this;
+            ++m_index;
+            return old;
+        }
         /// Previous tile.
-        constexpr iterator& operator--() noexcept { --m_index; return *this; }
+        constexpr iterator& operator--() noexcept {
+            --m_index;
+            return *this;
+        }
         /// Previous tile; returns the previous position.
-        constexpr iterator operator--(int) noexcept { iterator old = *this; --m_index; return old; }
+        constexpr iterator operator--(int) noexcept {
+            iterator old = *this;
+            --m_index;
+            return old;
+        }
         /// Advances by `n` (which may be negative).
-        constexpr iterator& operator+=(difference_type n) noexcept { m_index += static_cast<std::size_t>(n); return *this; }
+        constexpr iterator& operator+=(difference_type n) noexcept {
+            m_index += static_cast<std::size_t>(n);
+            return *this;
+        }
         /// Moves back by `n` (which may be negative).
-        constexpr iterator& operator-=(difference_type n) noexcept { m_index -= static_cast<std::size_t>(n); return *this; }
+        constexpr iterator& operator-=(difference_type n) noexcept {
+            m_index -= static_cast<std::size_t>(n);
+            return *this;
+        }
 
         friend constexpr iterator operator+(iterator it, difference_type n) noexcept { return it += n; }
         friend constexpr iterator operator+(difference_type n, iterator it) noexcept { return it += n; }
@@ -105,7 +125,8 @@ public:
     /// rows x cols in tiles of at most tile_rows x tile_cols. Throws std::invalid_argument
     /// if a tile size is below 1.
     tiles2d(index_range<T> rows, index_range<T> cols, std::size_t tile_rows, std::size_t tile_cols)
-        : m_rows(rows), m_cols(cols),
+        : m_rows(rows),
+          m_cols(cols),
           m_tile_rows(detail::checked_positive(tile_rows, "tiles: tile rows")),
           m_tile_cols(detail::checked_positive(tile_cols, "tiles: tile columns")),
           m_grid_rows(rows.size() / m_tile_rows + (rows.size() % m_tile_rows != 0)),
@@ -136,8 +157,8 @@ private:
         const std::size_t col_first = tile_col * m_tile_cols;
         const std::size_t row_last = row_first + m_tile_rows < m_rows.size() ? row_first + m_tile_rows : m_rows.size();
         const std::size_t col_last = col_first + m_tile_cols < m_cols.size() ? col_first + m_tile_cols : m_cols.size();
-        return {index_range<T>(m_rows[row_first], m_rows[row_last]), index_range<T>(m_cols[col_first], m_cols[col_last]),
-                tile_row, tile_col};
+        return {index_range<T>(m_rows[row_first], m_rows[row_last]),
+                index_range<T>(m_cols[col_first], m_cols[col_last]), tile_row, tile_col};
     }
 
     index_range<T> m_rows;

@@ -51,18 +51,25 @@ mt::thread_pool& rank_pool() {
 using any_policy = std::variant<mt::adaptive, mt::grain, mt::chunks>;
 any_policy policy_number(int i) {
     switch (i) {
-        case 0: return mt::adaptive{};
-        case 1: return mt::grain(7);
-        case 2: return mt::chunks(5);
-        default: return mt::grain(1);
+        case 0:
+            return mt::adaptive{};
+        case 1:
+            return mt::grain(7);
+        case 2:
+            return mt::chunks(5);
+        default:
+            return mt::grain(1);
     }
 }
 using any_balance = std::variant<mt::mpi::static_blocks, mt::mpi::on_demand>;
 any_balance balance_number(int i) {
     switch (i) {
-        case 0: return mt::mpi::static_blocks{};
-        case 1: return mt::mpi::on_demand(1);
-        default: return mt::mpi::on_demand(4);
+        case 0:
+            return mt::mpi::static_blocks{};
+        case 1:
+            return mt::mpi::on_demand(1);
+        default:
+            return mt::mpi::on_demand(4);
     }
 }
 
@@ -118,8 +125,8 @@ static_assert(!mt::mpi::serializable<std::map<int, int>>);
 static_assert(!mt::mpi::serializable<int*>);
 
 TEST_CASE("sum<double> is bitwise the single-process sum on every rank", "[mpi]") {
-    const std::size_t n = GENERATE(std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{37},
-                                   std::size_t{5000}, std::size_t{123457});
+    const std::size_t n = GENERATE(std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{37}, std::size_t{5000},
+                                   std::size_t{123457});
     const int policy_index = GENERATE(0, 1, 2, 3);
     const int balance_index = GENERATE(0, 1, 2);
     if (policy_index == 3 && n > 5000) return;  // grain(1) of 10^5 leaves: slow, adds nothing
@@ -285,8 +292,8 @@ TEST_CASE("reduce over a vector and the default policy", "[mpi]") {
     const double single = mt::reduce(rank_pool(), values, mt::sum<double>{});
     const double distributed = mt::mpi::reduce(MPI_COMM_WORLD, rank_pool(), values, mt::sum<double>{});
     CHECK(bits(distributed) == bits(single));
-    const double on_demand = mt::mpi::reduce(MPI_COMM_WORLD, rank_pool(), values, mt::sum<double>{}, mt::adaptive{},
-                                             mt::mpi::on_demand(3));
+    const double on_demand =
+        mt::mpi::reduce(MPI_COMM_WORLD, rank_pool(), values, mt::sum<double>{}, mt::adaptive{}, mt::mpi::on_demand(3));
     CHECK(bits(on_demand) == bits(single));
 }
 
@@ -314,7 +321,8 @@ int main(int argc, char** argv) {
             return 2;
         }
         mt::detail::mpi_max_message_bytes = static_cast<std::size_t>(bytes);
-        if (world_rank() == 0) std::printf("mpi_test: the result exchange sends messages of at most %llu bytes\n", bytes);
+        if (world_rank() == 0)
+            std::printf("mpi_test: the result exchange sends messages of at most %llu bytes\n", bytes);
     }
     const int failures = Catch::Session().run(static_cast<int>(catch_args.size()), catch_args.data());
     // A failure on one rank is a failure of the run: every rank exits non-zero.

@@ -23,8 +23,7 @@ namespace microtask::detail {
 // microseconds, so splitting shorter work makes it slower, not faster.
 inline constexpr std::chrono::nanoseconds k_inline_budget{25'000};
 // The same budget in the unit of the estimates (picoseconds per element).
-inline constexpr double k_inline_budget_picoseconds =
-    std::chrono::duration<double, std::pico>(k_inline_budget).count();
+inline constexpr double k_inline_budget_picoseconds = std::chrono::duration<double, std::pico>(k_inline_budget).count();
 // A known-short call longer than this splits after all when a thread is searching for
 // work (awake and spinning, typically after the previous call): its steal takes about a
 // microsecond, not the 10-50 us of a futex wake-up, so sharing pays from here on.
@@ -65,7 +64,7 @@ private:
     static constexpr std::size_t k_probes = 8;
 
     struct entry {
-        std::atomic<std::uint64_t> key{0};  // 0: free
+        std::atomic<std::uint64_t> key{0};           // 0: free
         std::atomic<std::uint32_t> cost{k_unknown};  // picoseconds per element
     };
 

@@ -19,9 +19,9 @@
 // chain always completes.
 #pragma once
 
+#include "../distribute.hpp"
 #include "../range.hpp"
 #include "../thread_pool.hpp"
-#include "../distribute.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -75,7 +75,11 @@ public:
     /// `init`: exclusive scans and inclusive scans with an initial value; std::nullopt for
     /// an inclusive scan that starts from the first element.
     chained_scan(In first, Out out, std::size_t size, std::size_t leaves, Op& op, std::optional<T> init)
-        : m_first(first), m_out(out), m_size(size), m_leaf_count(leaves), m_op(op),
+        : m_first(first),
+          m_out(out),
+          m_size(size),
+          m_leaf_count(leaves),
+          m_op(op),
           m_leaves(std::make_unique<leaf_state[]>(leaves)) {
         m_init = std::move(init);
     }

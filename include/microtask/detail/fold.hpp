@@ -21,9 +21,9 @@
 #pragma once
 
 #include "../cancellation.hpp"
-#include "../progress.hpp"
 #include "../concepts.hpp"
 #include "../partition.hpp"
+#include "../progress.hpp"
 #include "../range.hpp"
 #include "call_cost.hpp"
 #include "fork_join.hpp"
@@ -54,8 +54,8 @@ public:
     using value_type = typename Red::value_type;
 
     template <class Policy>  // a partition_policy, or detail::leaf_per_element
-    fold_operation(scheduler& sched, std::size_t size, const LeafFold& leaf_fold, const Red& red,
-                   const Policy& policy, const operation_controls& controls)
+    fold_operation(scheduler& sched, std::size_t size, const LeafFold& leaf_fold, const Red& red, const Policy& policy,
+                   const operation_controls& controls)
         : m_sched(sched),
           m_size(size),
           m_leaves(size == 0 ? 0 : policy.leaf_count(size)),
@@ -282,7 +282,8 @@ private:
         }
         // Counted once the elements are done, and before this leaf joins: the operation
         // cannot end while a report is in flight.
-        if (m_progress != nullptr) [[unlikely]] report_progress(end - begin);
+        if (m_progress != nullptr) [[unlikely]]
+            report_progress(end - begin);
     }
 
     // Out of line, and outside the try block above: inside it, the mere call made a
@@ -290,7 +291,8 @@ private:
 #if defined(__GNUC__) || defined(__clang__)
     [[gnu::noinline]]
 #endif
-    void report_progress(std::size_t finished) {
+    void
+    report_progress(std::size_t finished) {
         try {
             m_progress->advance(finished);
         } catch (...) {
@@ -376,8 +378,7 @@ typename Red::value_type fold_without_reports(scheduler& sched, std::size_t size
             if (judgement.expected_picoseconds >= k_split_for_searcher_picoseconds) {
                 if (sched.someone_searching()) {
                     return sched.run_in_slot([&](slot& home) {
-                        return fold_shared_short(sched, home, 0, size, judgement.expected_picoseconds, leaf_fold,
-                                                 red);
+                        return fold_shared_short(sched, home, 0, size, judgement.expected_picoseconds, leaf_fold, red);
                     });
                 }
                 if (follows_recent_short_call()) sched.wake_for_next_call();
@@ -403,8 +404,8 @@ typename Red::value_type fold_without_reports(scheduler& sched, std::size_t size
 /// before all leaves have started (a known-short call checks only before it starts).
 /// With a progress reporter: reports as leaves finish, and (total, total) on success.
 template <class LeafFold, class Red, class Policy>
-typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const LeafFold& leaf_fold,
-                                       const Red& red, const Policy& policy, const call_site& site = {},
+typename Red::value_type run_leaf_fold(scheduler& sched, std::size_t size, const LeafFold& leaf_fold, const Red& red,
+                                       const Policy& policy, const call_site& site = {},
                                        const operation_controls& controls = {}) {
     if (controls.stop.stop_requested()) throw operation_cancelled();
     if (controls.report == nullptr) return fold_without_reports(sched, size, leaf_fold, red, policy, site, controls);

@@ -20,8 +20,8 @@ namespace microtask::detail {
 /// loop, so the compiler holds it in a register instead of storing it through the
 /// reference after every element (it cannot prove the input does not alias it).
 template <class Red, class It, class Map>
-inline void fold_mapped_elements(const Red& red, typename Red::value_type& acc, It first, Map& map,
-                                 std::size_t begin, std::size_t end) {
+inline void fold_mapped_elements(const Red& red, typename Red::value_type& acc, It first, Map& map, std::size_t begin,
+                                 std::size_t end) {
     using value_type = typename Red::value_type;
     using difference = std::iter_difference_t<It>;
     // Up to four words: larger accumulators (a 256-bin histogram) are better updated in place.
@@ -58,8 +58,7 @@ struct body_fold {
     template <class Acc>
     void operator()(Acc& acc, std::size_t begin, std::size_t end) const {
         using difference = std::iter_difference_t<It>;
-        std::invoke(body, acc,
-                    part<It>(first + static_cast<difference>(begin), first + static_cast<difference>(end)));
+        std::invoke(body, acc, part<It>(first + static_cast<difference>(begin), first + static_cast<difference>(end)));
     }
 };
 

@@ -92,7 +92,11 @@ public:
 
     /// Precondition: size >= 2 * k_sort_min_leaf (smaller ranges are sorted serially).
     merge_sorter(thread_pool& pool, It first, std::size_t size, Comp& comp)
-        : m_pool(pool), m_first(first), m_size(size), m_comp(comp), m_depth(depth_for(size, pool.size() + 1)),
+        : m_pool(pool),
+          m_first(first),
+          m_size(size),
+          m_comp(comp),
+          m_depth(depth_for(size, pool.size() + 1)),
           m_constructed(std::size_t{1} << m_depth, false),
           m_buffer(std::allocator<value_type>{}.allocate(size)) {}
 

@@ -65,8 +65,8 @@ inline constexpr auto k_serve_poll = std::chrono::microseconds(20);
 /// and every other rank has been told there is no more (or, after a failure anywhere, at
 /// once to every asker).
 template <class Compute>
-void serve_chunks(MPI_Comm comm, int ranks, thread_pool& pool, const std::vector<tree_node>& chunks,
-                  contribution& mine, Compute compute) {
+void serve_chunks(MPI_Comm comm, int ranks, thread_pool& pool, const std::vector<tree_node>& chunks, contribution& mine,
+                  Compute compute) {
     using value_type = std::invoke_result_t<Compute&, tree_node>;
     const std::uint64_t none = chunks.size();
     std::size_t next = 0;

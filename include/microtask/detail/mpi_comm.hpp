@@ -28,7 +28,8 @@ inline void check_mpi(int code, const char* call) {
     char text[MPI_MAX_ERROR_STRING];
     int length = 0;
     MPI_Error_string(code, text, &length);
-    throw std::runtime_error(std::string("microtask::mpi: ") + call + " failed: " + std::string(text, static_cast<std::size_t>(length)));
+    throw std::runtime_error(std::string("microtask::mpi: ") + call +
+                             " failed: " + std::string(text, static_cast<std::size_t>(length)));
 }
 
 /// Frees a duplicated communicator when the call ends, however it ends.

@@ -165,7 +165,8 @@ inline gathered all_gather_payloads(MPI_Comm comm, int rank, std::span<const std
                   "MPI_Allgatherv");
         return all;
     }
-    std::copy(mine.begin(), mine.end(), all.bytes.begin() + static_cast<std::ptrdiff_t>(all.offsets[static_cast<std::size_t>(rank)]));
+    std::copy(mine.begin(), mine.end(),
+              all.bytes.begin() + static_cast<std::ptrdiff_t>(all.offsets[static_cast<std::size_t>(rank)]));
     for (std::size_t root = 0; root < counts.size(); ++root) {
         for (std::size_t done = 0; done < counts[root]; done += k_max) {
             const std::size_t piece = std::min(k_max, counts[root] - done);

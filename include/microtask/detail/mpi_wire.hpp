@@ -39,8 +39,8 @@ concept has_serializer = requires(const T& value, std::vector<std::byte>& out, s
 /// copyable, default-initializable, and not a pointer (an address means nothing in
 /// another process).
 template <class T>
-concept byte_copyable = std::is_trivially_copyable_v<T> && std::default_initializable<T> &&
-                        !std::is_pointer_v<T> && !std::is_member_pointer_v<T>;
+concept byte_copyable = std::is_trivially_copyable_v<T> && std::default_initializable<T> && !std::is_pointer_v<T> &&
+                        !std::is_member_pointer_v<T>;
 
 }  // namespace microtask::mpi
 

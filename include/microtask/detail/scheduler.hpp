@@ -39,7 +39,8 @@ class scheduler : public seat_table {
 public:
     explicit scheduler(std::size_t worker_count, worker_hooks hooks = {})
         : seat_table(this, worker_count, [](scheduler& self, slot& seat) noexcept { self.return_leased_seat(seat); }),
-          m_hooks(std::move(hooks)), m_unsettled(worker_count) {
+          m_hooks(std::move(hooks)),
+          m_unsettled(worker_count) {
         prepare_asymmetric_fences();  // before any thread can push or park
         trace_from_environment();
         m_threads.reserve(worker_count);
@@ -78,9 +79,10 @@ public:
                 // destructor would have to join or wait for the very thread it runs on.
                 // A destructor cannot throw, so say what happened before ending, rather
                 // than leave the user a bare "Resource deadlock avoided" or a hang.
-                std::fputs("microtask::thread_pool: destroyed from inside the pool (one of its own tasks); "
-                           "a pool must be destroyed from a thread that is not running its work\n",
-                           stderr);
+                std::fputs(
+                    "microtask::thread_pool: destroyed from inside the pool (one of its own tasks); "
+                    "a pool must be destroyed from a thread that is not running its work\n",
+                    stderr);
                 std::abort();
             }
         }
@@ -191,7 +193,8 @@ public:
         std::chrono::steady_clock::time_point idle_since{};
         std::chrono::steady_clock::time_point idle_start{};  // for stats: set at the first empty look
         while (!done()) {
-            if (const found_work work = scope == reach::everything ? find_work(home, mode) : find_in_region(*this, home, scope)) {
+            if (const found_work work =
+                    scope == reach::everything ? find_work(home, mode) : find_in_region(*this, home, scope)) {
                 if (idle_rounds != 0) count_idle(home, idle_start);
                 if (searching) {
                     searching = false;
@@ -237,7 +240,8 @@ public:
                 idle_rounds = 1;  // spin again after a wake-up; still the same idle spell
                 continue;
             }
-            searching = m_parking.park(home, [&] { return done() || work_visible(); }, searching);
+            searching = m_parking.park(
+                home, [&] { return done() || work_visible(); }, searching);
             if (!searching) {
                 m_parking.start_searching();  // woken for our own wait, maybe not ended yet
                 searching = true;
@@ -332,7 +336,8 @@ private:
         worker_context context{this, &home, nullptr};
         t_innermost_context = &context;
         // seq_cst load: park()'s re-check must see a stop that raced with it.
-        wait_until(home, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
+        wait_until(
+            home, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
         drain(home);
         t_innermost_context = nullptr;
         if (m_hooks.on_stop) m_hooks.on_stop(index);  // a throw ends the program: documented

@@ -164,9 +164,7 @@ struct recycled_allocation {
     static void operator delete(void* pointer, std::size_t size) noexcept {
         small_block_cache::deallocate(pointer, size);
     }
-    static void* operator new(std::size_t size, std::align_val_t alignment) {
-        return ::operator new(size, alignment);
-    }
+    static void* operator new(std::size_t size, std::align_val_t alignment) { return ::operator new(size, alignment); }
     static void operator delete(void* pointer, std::align_val_t alignment) noexcept {
         ::operator delete(pointer, alignment);
     }

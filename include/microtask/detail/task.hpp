@@ -66,8 +66,8 @@ private:
 
 /// `void` results become std::monostate so that every result can be stored and returned.
 template <class F, class... Args>
-using value_result_t = std::conditional_t<std::is_void_v<std::invoke_result_t<F, Args...>>,
-                                          std::monostate, std::invoke_result_t<F, Args...>>;
+using value_result_t = std::conditional_t<std::is_void_v<std::invoke_result_t<F, Args...>>, std::monostate,
+                                          std::invoke_result_t<F, Args...>>;
 
 template <class F, class... Args>
 value_result_t<F, Args...> invoke_to_value(F&& fn, Args&&... args) {

@@ -13,9 +13,9 @@ namespace microtask::detail {
 
 /// One finished span: what ran, on which thread, from when, for how long.
 struct trace_span {
-    std::int64_t start_ns;     // since the trace epoch
+    std::int64_t start_ns;  // since the trace epoch
     std::int64_t duration_ns;
-    const char* name;          // a string with static storage duration
+    const char* name;  // a string with static storage duration
 };
 
 /// Set on a pool's worker thread (worker_main): how its lane is named in a trace.

@@ -110,8 +110,7 @@ public:
         if (top == bottom) {
             // Last item: race a thief for it. seq_cst so that the CAS is part of the same
             // total order as the thieves' CAS on top.
-            if (!m_top.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst,
-                                               std::memory_order_relaxed)) {
+            if (!m_top.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) {
                 item = empty_value;  // a thief won it
             }
             m_bottom.store(bottom + 1, std::memory_order_relaxed);
@@ -163,8 +162,7 @@ public:
             m_thieves.fetch_sub(1, std::memory_order_release);
         }
         if (wanted != any_label && label != wanted) return {steal_status::refused, T{}, 0};
-        if (!m_top.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst,
-                                           std::memory_order_relaxed)) {
+        if (!m_top.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) {
             return {steal_status::lost_race, T{}, 0};
         }
         return {steal_status::success, item, label};
@@ -180,8 +178,7 @@ public:
 
     /// Any thread: approximate number of items.
     [[nodiscard]] std::size_t size_hint() const noexcept {
-        const std::int64_t n =
-            m_bottom.load(std::memory_order_relaxed) - m_top.load(std::memory_order_relaxed);
+        const std::int64_t n = m_bottom.load(std::memory_order_relaxed) - m_top.load(std::memory_order_relaxed);
         return n > 0 ? static_cast<std::size_t>(n) : 0;
     }
 
@@ -220,9 +217,7 @@ public:
     }
 
     /// Current capacity of the ring (owner only; for tests).
-    [[nodiscard]] std::size_t capacity() const noexcept {
-        return m_array.load(std::memory_order_relaxed)->capacity;
-    }
+    [[nodiscard]] std::size_t capacity() const noexcept { return m_array.load(std::memory_order_relaxed)->capacity; }
 
 private:
     struct ring {

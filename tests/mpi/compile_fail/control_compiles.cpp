@@ -15,9 +15,9 @@ int main(int argc, char** argv) {
     int total = microtask::mpi::map_reduce(MPI_COMM_WORLD, pool, values, identity, microtask::sum<int>{});
     total += microtask::mpi::map_reduce(MPI_COMM_WORLD, pool, values, identity, microtask::sum<int>{},
                                         microtask::grain(2), microtask::mpi::on_demand(4));
-    const auto words = microtask::mpi::map_reduce(MPI_COMM_WORLD, pool, values,
-                                                  [](int x) { return std::vector<std::string>(1, std::to_string(x)); },
-                                                  microtask::concat<std::vector<std::string>>{});
+    const auto words = microtask::mpi::map_reduce(
+        MPI_COMM_WORLD, pool, values, [](int x) { return std::vector<std::string>(1, std::to_string(x)); },
+        microtask::concat<std::vector<std::string>>{});
     MPI_Finalize();
     return total + static_cast<int>(words.size());
 }
