@@ -2240,7 +2240,28 @@ private:
 #define MICROTASK_DETAIL_HAVE_MEMBARRIER 0
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+#define MICROTASK_DETAIL_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MICROTASK_DETAIL_TSAN 1
+#endif
+#endif
+
 namespace microtask::detail {
+
+/// A full store-load fence (seq_cst). Under ThreadSanitizer, which does not support
+/// fences (g++ warns with -Wtsan in every program that includes this header), a seq_cst
+/// RMW on a thread-local object instead: a locked instruction, the same full barrier on
+/// x86 and AArch64.
+inline void full_fence() noexcept {
+#if defined(MICROTASK_DETAIL_TSAN)
+    thread_local std::atomic<int> fence_word{0};
+    fence_word.fetch_add(0, std::memory_order_seq_cst);
+#else
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
 
 /// Whether the process may use membarrier: unknown until the first pool is built, then
 /// fixed for the life of the process (it only ever moves from k_unknown, once).
@@ -2272,7 +2293,7 @@ inline void light_fence() noexcept {
     if (g_membarrier_mode.load(std::memory_order_relaxed) == membarrier_mode::k_available) {
         std::atomic_signal_fence(std::memory_order_seq_cst);
     } else {
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        full_fence();
     }
 }
 
@@ -2288,7 +2309,7 @@ inline void heavy_fence() noexcept {
         g_membarrier_mode.store(membarrier_mode::k_unavailable, std::memory_order_seq_cst);
     }
 #endif
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    full_fence();
 }
 
 }  // namespace microtask::detail
@@ -3316,7 +3337,7 @@ public:
         std::uint64_t counts = m_parking.counts();
         if (parking::sleepers_in(counts) == 0) return;
         if (parking::searchers_in(counts) != 0) {
-            std::atomic_thread_fence(std::memory_order_seq_cst);
+            full_fence();
             counts = m_parking.counts();
             if (parking::sleepers_in(counts) == 0 || parking::searchers_in(counts) != 0) return;
         }
@@ -7045,16 +7066,21 @@ public:
     }
 
 private:
-    // m_state packs the pending-task count (high bits) and the number of registered
-    // waiters (low bits), so a finishing task reads both in the one RMW that may be its
-    // last touch of the group: the group can be destroyed right after. The waiters
-    // themselves are found through their seats' wait_key (scheduler::wake_waiters_of),
-    // not through the group: a count, unlike the single "slot index + 1" stored here
-    // before, stays right when waits nest on one thread or come from several threads.
-    static constexpr unsigned k_waiter_bits = 24;
+    // m_state packs the pending-task count (bits 32-63), the number of registered waiters
+    // (bits 0-15) and, in bits 16-31, the seat index + 1 of the waiter when exactly one is
+    // registered (0: unknown), so a finishing task reads all of it in the one RMW that may
+    // be its last touch of the group: the group can be destroyed right after. With one
+    // known waiter the finisher wakes that seat; otherwise it finds the waiters through
+    // their seats' wait_key (scheduler::wake_waiters_of), a scan of every seat that took a
+    // fifth of a task's time in trees of small task groups (skynet). The count, not the
+    // index alone, stays right when waits nest on one thread or come from several threads.
+    static constexpr unsigned k_waiter_bits = 16;
     static constexpr std::uint64_t k_waiter_mask = (std::uint64_t{1} << k_waiter_bits) - 1;
     static constexpr std::uint64_t k_one_waiter = 1;
-    static constexpr std::uint64_t k_one_task = std::uint64_t{1} << k_waiter_bits;
+    static constexpr unsigned k_hint_shift = 16;
+    static constexpr std::uint64_t k_hint_mask = std::uint64_t{0xFFFF} << k_hint_shift;
+    static constexpr unsigned k_task_shift = 32;
+    static constexpr std::uint64_t k_one_task = std::uint64_t{1} << k_task_shift;
 
     template <class F>
     class group_task final : public detail::task_base, public detail::recycled_allocation {
@@ -7096,23 +7122,55 @@ private:
         // seq_cst: pairs with wait_all()'s registration and its seq_cst reads (the
         // Dekker pairing of parking::park). After this RMW `this` may be destroyed.
         const std::uint64_t before = m_state.fetch_sub(k_one_task, std::memory_order_seq_cst);
-        if ((before >> k_waiter_bits) == 1 && (before & k_waiter_mask) != 0) sched.wake_waiters_of(key);
+        if ((before >> k_task_shift) != 1 || (before & k_waiter_mask) == 0) return;
+        const std::uint64_t hint = (before & k_hint_mask) >> k_hint_shift;
+        if ((before & k_waiter_mask) == 1 && hint != 0) {
+            // The one waiter registered when our RMW read the state: it had stored its key
+            // before registering, so it is waiting for this group (or has just stopped,
+            // and then a spurious wake-up is harmless).
+            sched.wake_slot(sched.slot_at(static_cast<std::size_t>(hint - 1)));
+        } else {
+            sched.wake_waiters_of(key);
+        }
     }
 
-    [[nodiscard]] bool idle() const noexcept { return (m_state.load(std::memory_order_seq_cst) >> k_waiter_bits) == 0; }
+    [[nodiscard]] bool idle() const noexcept { return (m_state.load(std::memory_order_seq_cst) >> k_task_shift) == 0; }
+
+    /// Registers a waiter on seat `home`: the count, and the seat as the hint when it is
+    /// the only waiter (a private seat, outside the pool's array, gives no hint).
+    /// seq_cst: see wait_all().
+    void register_waiter(const detail::slot& home) noexcept {
+        const std::uint64_t seat_hint =
+            home.index < m_sched.slot_count() && home.index < 0xFFFF ? std::uint64_t{home.index} + 1 : 0;
+        std::uint64_t state = m_state.load(std::memory_order_relaxed);
+        std::uint64_t next;
+        do {
+            next = (state & ~k_hint_mask) + k_one_waiter;
+            // A second waiter makes the hint unknown: one index cannot name both.
+            if ((state & k_waiter_mask) == 0) next |= seat_hint << k_hint_shift;
+        } while (!m_state.compare_exchange_weak(state, next, std::memory_order_seq_cst, std::memory_order_relaxed));
+    }
+
+    /// Undoes register_waiter; the hint becomes unknown (the waiter left may be another).
+    /// relaxed: a finisher that still counts us only wakes this seat spuriously (it
+    /// re-checks its own condition), which is harmless.
+    void deregister_waiter() noexcept {
+        std::uint64_t state = m_state.load(std::memory_order_relaxed);
+        while (
+            !m_state.compare_exchange_weak(state, (state & ~k_hint_mask) - k_one_waiter, std::memory_order_relaxed)) {
+        }
+    }
 
     void wait_all() noexcept {
         if (idle()) return;
         m_sched.run_in_slot([this](detail::slot& home) {
             // seq_cst: the key must be visible to a finisher whose RMW reads our
-            // registration below (it synchronises with our fetch_add and then loads the
+            // registration below (it synchronises with our registration RMW and then loads the
             // key with seq_cst). The outer key is restored afterwards: waits nest.
             const void* const outer = home.wait_key.exchange(this, std::memory_order_seq_cst);
-            m_state.fetch_add(k_one_waiter, std::memory_order_seq_cst);
+            register_waiter(home);
             m_sched.wait_until(home, [this] { return idle(); });
-            // relaxed: deregistration; a finisher that still counts us only wakes this
-            // seat spuriously (it re-checks its own condition), which is harmless.
-            m_state.fetch_sub(k_one_waiter, std::memory_order_relaxed);
+            deregister_waiter();
             // seq_cst: an outer wait on another group parks on this seat next; that
             // group's finisher must read the restored key, and its seq_cst load comes
             // after this store in the total order whenever our park's re-check missed it.

@@ -29,7 +29,28 @@
 #define MICROTASK_DETAIL_HAVE_MEMBARRIER 0
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+#define MICROTASK_DETAIL_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MICROTASK_DETAIL_TSAN 1
+#endif
+#endif
+
 namespace microtask::detail {
+
+/// A full store-load fence (seq_cst). Under ThreadSanitizer, which does not support
+/// fences (g++ warns with -Wtsan in every program that includes this header), a seq_cst
+/// RMW on a thread-local object instead: a locked instruction, the same full barrier on
+/// x86 and AArch64.
+inline void full_fence() noexcept {
+#if defined(MICROTASK_DETAIL_TSAN)
+    thread_local std::atomic<int> fence_word{0};
+    fence_word.fetch_add(0, std::memory_order_seq_cst);
+#else
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
 
 /// Whether the process may use membarrier: unknown until the first pool is built, then
 /// fixed for the life of the process (it only ever moves from k_unknown, once).
@@ -61,7 +82,7 @@ inline void light_fence() noexcept {
     if (g_membarrier_mode.load(std::memory_order_relaxed) == membarrier_mode::k_available) {
         std::atomic_signal_fence(std::memory_order_seq_cst);
     } else {
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        full_fence();
     }
 }
 
@@ -77,7 +98,7 @@ inline void heavy_fence() noexcept {
         g_membarrier_mode.store(membarrier_mode::k_unavailable, std::memory_order_seq_cst);
     }
 #endif
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    full_fence();
 }
 
 }  // namespace microtask::detail

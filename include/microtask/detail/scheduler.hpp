@@ -141,7 +141,7 @@ public:
         std::uint64_t counts = m_parking.counts();
         if (parking::sleepers_in(counts) == 0) return;
         if (parking::searchers_in(counts) != 0) {
-            std::atomic_thread_fence(std::memory_order_seq_cst);
+            full_fence();
             counts = m_parking.counts();
             if (parking::sleepers_in(counts) == 0 || parking::searchers_in(counts) != 0) return;
         }
