@@ -974,25 +974,10 @@ template <class Job, class Split>
 
 // ---- include/microtask/detail/fold.hpp --------------------------------------
 // microtask — detail/fold.hpp
-// The engine behind map_reduce, reduce, for_each and distribute: a fold over the leaves
-// of a canonical binary tree, forked with fork_join.
-//
-// Determinism: leaf boundaries depend only on (n, policy), and leaf results are combined
-// in the tree's fixed shape — node [lo, hi) = combine(node [lo, mid), node [mid, hi)),
-// mid = lo + (hi - lo) / 2 — whether a node was forked or folded in place. Scheduling
-// only decides *which thread* computes a node, never *how* it is combined. Reducers that
-// are exactly associative skip the tree and fold leaves left to right when not split.
-//
-// Accumulators are mutated in place, never passed by value: a leaf run folds into one
-// value_type& (detail::accumulate_into), and a node combines its right child into its left
-// one (detail::combine_into). So an accumulator is created, moved or combined O(leaves)
-// times, never once per element. What a leaf does with its elements is the LeafFold's
-// business: map_reduce's folds each mapped element; mt::fold hands the user's body the
-// whole subrange.
-//
-// Early exit: every leaf, and every inner node before it forks, asks skips() first.
-// That is where a stop token or the failure of another subtask cuts the remaining work
-// short: one check per leaf or node, never per element.
+// How a fold call starts: a call known to be short runs as a plain loop on the calling
+// thread (or, over 2 us, is shared with a searching worker); any other call runs
+// fold_operation, the canonical-tree engine (detail/fold_operation.hpp), on the caller's
+// seat. The entry points behind map_reduce, reduce, fold, for_each and distribute.
 
 // ---- include/microtask/progress.hpp -----------------------------------------
 // microtask — progress.hpp
@@ -1281,6 +1266,29 @@ call_judgement judge_call(std::size_t size, const call_site& site) noexcept {
 
 }  // namespace microtask::detail
 
+// ---- include/microtask/detail/fold_operation.hpp ----------------------------
+// microtask — detail/fold_operation.hpp
+// The engine behind map_reduce, reduce, for_each and distribute: a fold over the leaves
+// of a canonical binary tree, forked with fork_join. (How a call starts — inline, shared
+// when short, or through this engine — is detail/fold.hpp's.)
+//
+// Determinism: leaf boundaries depend only on (n, policy), and leaf results are combined
+// in the tree's fixed shape — node [lo, hi) = combine(node [lo, mid), node [mid, hi)),
+// mid = lo + (hi - lo) / 2 — whether a node was forked or folded in place. Scheduling
+// only decides *which thread* computes a node, never *how* it is combined. Reducers that
+// are exactly associative skip the tree and fold leaves left to right when not split.
+//
+// Accumulators are mutated in place, never passed by value: a leaf run folds into one
+// value_type& (detail::accumulate_into), and a node combines its right child into its left
+// one (detail::combine_into). So an accumulator is created, moved or combined O(leaves)
+// times, never once per element. What a leaf does with its elements is the LeafFold's
+// business: map_reduce's folds each mapped element; mt::fold hands the user's body the
+// whole subrange.
+//
+// Early exit: every leaf, and every inner node before it forks, asks skips() first.
+// That is where a stop token or the failure of another subtask cuts the remaining work
+// short: one check per leaf or node, never per element.
+
 // ---- include/microtask/detail/fork_join.hpp ---------------------------------
 // microtask — detail/fork_join.hpp
 // Binary fork-join with the forked job on the forking thread's stack: no allocation and
@@ -1295,7 +1303,8 @@ call_judgement judge_call(std::size_t size, const call_site& site) noexcept {
 // The other ideas live in headers of their own: the seats threads sit in (seats.hpp,
 // slot.hpp), the deque each seat owns (work_stealing_deque.hpp), the queue for threads
 // without a seat (injection_queue.hpp), how a thief picks a victim (steal.hpp), what a
-// wait may take (regions.hpp), and how an idle thread sleeps and is woken (parking.hpp).
+// wait may take (regions.hpp), how an idle thread sleeps and is woken (parking.hpp), and
+// how new work is announced to idle threads (new_work.hpp).
 
 // ---- include/microtask/trace.hpp --------------------------------------------
 // microtask — trace.hpp
@@ -1575,6 +1584,118 @@ struct worker_hooks {
 };
 
 }  // namespace microtask
+
+// ---- include/microtask/detail/new_work.hpp ----------------------------------
+// microtask — detail/new_work.hpp
+// How new work reaches idle threads: the pool's injection queue, its sleeper and searcher
+// counts (parking.hpp), the announcement after a push or an injection, the hand-over when
+// a searcher stops, and the targeted wake-ups of waiters. docs/design.md section 7 gives
+// the argument that no thread sleeps through new work.
+
+// ---- include/microtask/detail/asymmetric_fence.hpp --------------------------
+// microtask — detail/asymmetric_fence.hpp
+// A store-load fence split unevenly between two sides of a Dekker pairing: the frequent
+// side (a fork's push) pays nothing but a compiler barrier, the rare side (a thread about
+// to sleep) pays a system call that makes every running thread of the process execute a
+// full memory barrier (Linux membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED).
+//
+// The guarantee, as for a pair of seq_cst fences: if thread A runs `store X; light();
+// load Y` and thread B runs `store Y; heavy(); load X`, then A's load sees B's store or
+// B's load sees A's store (or both). membarrier delivers it because the kernel runs a
+// full barrier on every CPU that is running one of our threads (and a context switch is
+// one for the rest) at some point during the call: A's program is cut at that point
+// either before its store (then A's load, after the point, sees B's earlier store) or
+// after it (then the store is visible when B's load runs). The compiler barrier keeps A's
+// store and load in program order in the generated code; the CPU's own reordering of
+// them is what the remote barrier rules out.
+//
+// Where membarrier is missing (not Linux, a kernel before 4.14, a seccomp filter that
+// refuses it), both sides use a seq_cst thread fence: correct, as slow as before.
+
+#include <atomic>
+
+#if defined(__linux__) && __has_include(<linux/membarrier.h>)
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#define MICROTASK_DETAIL_HAVE_MEMBARRIER 1
+#else
+#define MICROTASK_DETAIL_HAVE_MEMBARRIER 0
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define MICROTASK_DETAIL_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MICROTASK_DETAIL_TSAN 1
+#endif
+#endif
+
+namespace microtask::detail {
+
+/// A full store-load fence (seq_cst). Under ThreadSanitizer, which does not support
+/// fences (g++ warns with -Wtsan in every program that includes this header), a seq_cst
+/// RMW on a thread-local object instead: a locked instruction, the same full barrier on
+/// x86 and AArch64.
+inline void full_fence() noexcept {
+#if defined(MICROTASK_DETAIL_TSAN)
+    thread_local std::atomic<int> fence_word{0};
+    fence_word.fetch_add(0, std::memory_order_seq_cst);
+#else
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
+/// Whether the process may use membarrier: unknown until the first pool is built, then
+/// fixed for the life of the process (it only ever moves from k_unknown, once).
+enum class membarrier_mode : int { k_unknown = 0, k_available = 1, k_unavailable = 2 };
+inline std::atomic<membarrier_mode> g_membarrier_mode{membarrier_mode::k_unknown};
+
+/// Registers the process for expedited membarrier if it can. Called by every scheduler's
+/// constructor, before its workers start, so that every thread that later uses a pool
+/// sees the final mode (thread creation, and handing the pool to another thread, order
+/// the store below before their loads). Idempotent; any thread; never throws.
+inline void prepare_asymmetric_fences() noexcept {
+    // relaxed: the mode is published to the pool's users by whatever publishes the pool.
+    if (g_membarrier_mode.load(std::memory_order_relaxed) != membarrier_mode::k_unknown) return;
+    membarrier_mode mode = membarrier_mode::k_unavailable;
+#if MICROTASK_DETAIL_HAVE_MEMBARRIER
+    const long supported = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0);
+    if (supported > 0 && (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) == 0) {
+        mode = membarrier_mode::k_available;
+    }
+#endif
+    // Two first pools racing here both store the same answer.
+    g_membarrier_mode.store(mode, std::memory_order_relaxed);
+}
+
+/// The frequent side's half of a store-load fence: a compiler barrier when membarrier
+/// is in use, else a seq_cst fence. O(1); any thread.
+inline void light_fence() noexcept {
+    if (g_membarrier_mode.load(std::memory_order_relaxed) == membarrier_mode::k_available) {
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+        full_fence();
+    }
+}
+
+/// The rare side's half: a barrier on every running thread of the process (a few
+/// microseconds, and an interrupt on each CPU running one of our threads), else a seq_cst
+/// fence. Any thread; never throws.
+inline void heavy_fence() noexcept {
+#if MICROTASK_DETAIL_HAVE_MEMBARRIER
+    if (g_membarrier_mode.load(std::memory_order_relaxed) == membarrier_mode::k_available) {
+        if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) == 0) return;
+        // The kernel documents no failure for a registered process. Should one happen
+        // anyway, every later light_fence() becomes a real fence.
+        g_membarrier_mode.store(membarrier_mode::k_unavailable, std::memory_order_seq_cst);
+    }
+#endif
+    full_fence();
+}
+
+}  // namespace microtask::detail
 
 // ---- include/microtask/detail/injection_queue.hpp ---------------------------
 // microtask — detail/injection_queue.hpp
@@ -2209,112 +2330,7 @@ private:
 // futex word per seat (slot::sleep_state) and one shared count of sleepers.
 // docs/design.md section 7 explains the protocol.
 
-// ---- include/microtask/detail/asymmetric_fence.hpp --------------------------
-// microtask — detail/asymmetric_fence.hpp
-// A store-load fence split unevenly between two sides of a Dekker pairing: the frequent
-// side (a fork's push) pays nothing but a compiler barrier, the rare side (a thread about
-// to sleep) pays a system call that makes every running thread of the process execute a
-// full memory barrier (Linux membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED).
-//
-// The guarantee, as for a pair of seq_cst fences: if thread A runs `store X; light();
-// load Y` and thread B runs `store Y; heavy(); load X`, then A's load sees B's store or
-// B's load sees A's store (or both). membarrier delivers it because the kernel runs a
-// full barrier on every CPU that is running one of our threads (and a context switch is
-// one for the rest) at some point during the call: A's program is cut at that point
-// either before its store (then A's load, after the point, sees B's earlier store) or
-// after it (then the store is visible when B's load runs). The compiler barrier keeps A's
-// store and load in program order in the generated code; the CPU's own reordering of
-// them is what the remote barrier rules out.
-//
-// Where membarrier is missing (not Linux, a kernel before 4.14, a seccomp filter that
-// refuses it), both sides use a seq_cst thread fence: correct, as slow as before.
 
-#include <atomic>
-
-#if defined(__linux__) && __has_include(<linux/membarrier.h>)
-#include <linux/membarrier.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#define MICROTASK_DETAIL_HAVE_MEMBARRIER 1
-#else
-#define MICROTASK_DETAIL_HAVE_MEMBARRIER 0
-#endif
-
-#if defined(__SANITIZE_THREAD__)
-#define MICROTASK_DETAIL_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define MICROTASK_DETAIL_TSAN 1
-#endif
-#endif
-
-namespace microtask::detail {
-
-/// A full store-load fence (seq_cst). Under ThreadSanitizer, which does not support
-/// fences (g++ warns with -Wtsan in every program that includes this header), a seq_cst
-/// RMW on a thread-local object instead: a locked instruction, the same full barrier on
-/// x86 and AArch64.
-inline void full_fence() noexcept {
-#if defined(MICROTASK_DETAIL_TSAN)
-    thread_local std::atomic<int> fence_word{0};
-    fence_word.fetch_add(0, std::memory_order_seq_cst);
-#else
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-}
-
-/// Whether the process may use membarrier: unknown until the first pool is built, then
-/// fixed for the life of the process (it only ever moves from k_unknown, once).
-enum class membarrier_mode : int { k_unknown = 0, k_available = 1, k_unavailable = 2 };
-inline std::atomic<membarrier_mode> g_membarrier_mode{membarrier_mode::k_unknown};
-
-/// Registers the process for expedited membarrier if it can. Called by every scheduler's
-/// constructor, before its workers start, so that every thread that later uses a pool
-/// sees the final mode (thread creation, and handing the pool to another thread, order
-/// the store below before their loads). Idempotent; any thread; never throws.
-inline void prepare_asymmetric_fences() noexcept {
-    // relaxed: the mode is published to the pool's users by whatever publishes the pool.
-    if (g_membarrier_mode.load(std::memory_order_relaxed) != membarrier_mode::k_unknown) return;
-    membarrier_mode mode = membarrier_mode::k_unavailable;
-#if MICROTASK_DETAIL_HAVE_MEMBARRIER
-    const long supported = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0);
-    if (supported > 0 && (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
-        syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) == 0) {
-        mode = membarrier_mode::k_available;
-    }
-#endif
-    // Two first pools racing here both store the same answer.
-    g_membarrier_mode.store(mode, std::memory_order_relaxed);
-}
-
-/// The frequent side's half of a store-load fence: a compiler barrier when membarrier
-/// is in use, else a seq_cst fence. O(1); any thread.
-inline void light_fence() noexcept {
-    if (g_membarrier_mode.load(std::memory_order_relaxed) == membarrier_mode::k_available) {
-        std::atomic_signal_fence(std::memory_order_seq_cst);
-    } else {
-        full_fence();
-    }
-}
-
-/// The rare side's half: a barrier on every running thread of the process (a few
-/// microseconds, and an interrupt on each CPU running one of our threads), else a seq_cst
-/// fence. Any thread; never throws.
-inline void heavy_fence() noexcept {
-#if MICROTASK_DETAIL_HAVE_MEMBARRIER
-    if (g_membarrier_mode.load(std::memory_order_relaxed) == membarrier_mode::k_available) {
-        if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) == 0) return;
-        // The kernel documents no failure for a registered process. Should one happen
-        // anyway, every later light_fence() becomes a real fence.
-        g_membarrier_mode.store(membarrier_mode::k_unavailable, std::memory_order_seq_cst);
-    }
-#endif
-    full_fence();
-}
-
-}  // namespace microtask::detail
-
-// ---- include/microtask/detail/parking.hpp (continued) -----------------------
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -2494,13 +2510,6 @@ private:
 };
 
 }  // namespace microtask::detail
-
-// ---- include/microtask/detail/regions.hpp -----------------------------------
-// microtask — detail/regions.hpp
-// Isolation regions (mt::isolate) and what a wait may take: a thread inside a region takes
-// only that region's work; a thread whose stack is more than half used takes only its own
-// forks. Also the one place a taken task is run: in its own region, counted, and traced.
-// docs/design.md section 6 explains it.
 
 // ---- include/microtask/detail/seats.hpp -------------------------------------
 // microtask — detail/seats.hpp
@@ -2864,6 +2873,126 @@ private:
 };
 
 }  // namespace microtask::detail
+
+// ---- include/microtask/detail/new_work.hpp (continued) ----------------------
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace microtask::detail {
+
+/// The seats of a pool plus what signals new work to them. The scheduler derives from it;
+/// every member is safe to call from any thread unless it says otherwise.
+class new_work_signals : public seat_table {
+public:
+    using seat_table::seat_table;
+
+    /// After work became visible (a push onto a visible deque, an injection): wake a
+    /// sleeper if one sleeps and nobody searches. Two pairings make sure no thread sleeps
+    /// through the work (docs/design.md section 7):
+    ///  - with a thread going to sleep: the work's store must be ordered before our load
+    ///    of the counts, or the sleeper could miss it (harmless while the pusher comes
+    ///    back to it, a hang if it then blocks on something only that task will do). The
+    ///    light half of an asymmetric fence does it: the parker runs the heavy half
+    ///    between counting itself and its last look (parking::park). On Linux the fork
+    ///    thus costs no locked instruction here.
+    ///  - with a searcher we rely on, which might stop searching just now without seeing
+    ///    the work: a real fence, then a second look at the counts. Either that look sees
+    ///    the searcher gone (and we wake a sleeper), or the searcher's stop comes later
+    ///    and its look after the stop sees the work (stop_searching). Paid only while
+    ///    somebody both sleeps and searches.
+    void announce_new_work() noexcept {
+        light_fence();
+        std::uint64_t counts = m_parking.counts();
+        if (parking::sleepers_in(counts) == 0) return;
+        if (parking::searchers_in(counts) != 0) {
+            full_fence();
+            counts = m_parking.counts();
+            if (parking::sleepers_in(counts) == 0 || parking::searchers_in(counts) != 0) return;
+        }
+        wake_one();
+    }
+
+    /// Is a thread of this pool awake and looking for work? A hint (relaxed): a wrong
+    /// answer only makes a short call split or run inline.
+    [[nodiscard]] bool someone_searching() const noexcept {
+        return parking::searchers_in(m_parking.counts_hint()) != 0;
+    }
+
+    /// A short call is running inline because nobody was awake to share it: wake a
+    /// sleeper (if nobody searches) so that the next call of a loop of short calls finds
+    /// a searcher and splits. An isolated call pays one futex wake and ~100 us of the
+    /// woken thread's spinning (docs/design.md section 9, "Short calls").
+    void wake_for_next_call() noexcept {
+        const std::uint64_t counts = m_parking.counts_hint();
+        if (parking::sleepers_in(counts) != 0 && parking::searchers_in(counts) == 0) wake_one();
+    }
+
+    /// Queues `task` on the injection queue (for a thread without a visible seat) and
+    /// announces it. Throws std::bad_alloc, and then nothing was queued.
+    void inject(task_base* task) {
+        m_injected.push(task);
+        announce_new_work();
+    }
+
+    /// The caller stops searching. If it was the last searcher while somebody sleeps, work
+    /// it leaves behind must not wait for a thread that stays asleep: a pusher that saw it
+    /// searching did not wake anyone. So look, and if there is work, wake a sleeper to
+    /// search in its place. (A pusher that saw us and then, after a fence, still saw us,
+    /// pushed before our RMW in stop_searching, so work_visible() below sees its work.)
+    void stop_searching() noexcept {
+        if (m_parking.stop_searching() && work_visible()) wake_one();
+    }
+
+    /// Wakes `target` if it is parked; harmless if it is awake. Any thread.
+    void wake_slot(slot& target) noexcept { m_parking.wake_slot(target); }
+
+    /// Wakes every seat (worker, guest, leased or private) whose wait_key is `key`: the
+    /// threads whose innermost registered wait is for `key`. Any thread; `key` is only
+    /// compared, so it may already be gone. O(number of seats).
+    /// The caller made the waiters' condition true with a seq_cst RMW that read their
+    /// registration (e.g. task_group's state word); the waiters stored wait_key with
+    /// seq_cst before registering, so the seq_cst loads here see the key.
+    void wake_waiters_of(const void* key) noexcept {
+        for (std::size_t i = 0; i < slot_count(); ++i) {
+            if (slot_at(i).wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(slot_at(i));
+        }
+        for_each_private_seat([&](slot& seat) {
+            if (seat.wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(seat);
+        });
+    }
+
+protected:
+    bool wake_one() noexcept { return m_parking.wake_one(&slot_at(0), slot_count()); }
+
+    /// Any thread: is there work anywhere a thief can see? Used as the last check before
+    /// parking. (Private seats are not scanned: only their owners take from them.)
+    bool work_visible() const noexcept {
+        if (m_injected.visible()) return true;
+        for (std::size_t i = 0; i < slot_count(); ++i) {
+            if (!slot_at(i).deque.empty()) return true;
+        }
+        return false;
+    }
+
+
+    // Each on cache lines of its own: the sleeper and searcher counts (read on every fork;
+    // inside m_parking) and the injection queue (its count and its mutex are on lines of
+    // their own), away from the seats' occupied-extras mask (in seat_table) and the
+    // scheduler's shutdown state. Sharing a line made an outside submit's lock and count
+    // updates slow every thief's look.
+    parking m_parking;
+    injection_queue m_injected;
+};
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/regions.hpp -----------------------------------
+// microtask — detail/regions.hpp
+// Isolation regions (mt::isolate) and what a wait may take: a thread inside a region takes
+// only that region's work; a thread whose stack is more than half used takes only its own
+// forks. Also the one place a taken task is run: in its own region, counted, and traced.
+// docs/design.md section 6 explains it.
 
 // ---- include/microtask/detail/steal.hpp -------------------------------------
 // microtask — detail/steal.hpp
@@ -3231,10 +3360,11 @@ namespace microtask::detail {
 
 /// The pool: its seats (seat_table), its workers' lifecycle, and how threads submit,
 /// look for work, help while they wait, and sleep.
-class scheduler : public seat_table {
+class scheduler : public new_work_signals {
 public:
     explicit scheduler(std::size_t worker_count, worker_hooks hooks = {})
-        : seat_table(this, worker_count, [](scheduler& self, slot& seat) noexcept { self.return_leased_seat(seat); }),
+        : new_work_signals(this, worker_count,
+                           [](scheduler& self, slot& seat) noexcept { self.return_leased_seat(seat); }),
           m_hooks(std::move(hooks)),
           m_unsettled(worker_count) {
         prepare_asymmetric_fences();  // before any thread can push or park
@@ -3316,52 +3446,6 @@ public:
         home.deque.push(task, home.region);
         // A private seat's deque is invisible to others: nobody to wake for it.
         if (!home.is_private) announce_new_work();
-    }
-
-    /// After work became visible (a push onto a visible deque, an injection): wake a
-    /// sleeper if one sleeps and nobody searches. Two pairings make sure no thread sleeps
-    /// through the work (docs/design.md section 7):
-    ///  - with a thread going to sleep: the work's store must be ordered before our load
-    ///    of the counts, or the sleeper could miss it (harmless while the pusher comes
-    ///    back to it, a hang if it then blocks on something only that task will do). The
-    ///    light half of an asymmetric fence does it: the parker runs the heavy half
-    ///    between counting itself and its last look (parking::park). On Linux the fork
-    ///    thus costs no locked instruction here.
-    ///  - with a searcher we rely on, which might stop searching just now without seeing
-    ///    the work: a real fence, then a second look at the counts. Either that look sees
-    ///    the searcher gone (and we wake a sleeper), or the searcher's stop comes later
-    ///    and its look after the stop sees the work (stop_searching). Paid only while
-    ///    somebody both sleeps and searches.
-    void announce_new_work() noexcept {
-        light_fence();
-        std::uint64_t counts = m_parking.counts();
-        if (parking::sleepers_in(counts) == 0) return;
-        if (parking::searchers_in(counts) != 0) {
-            full_fence();
-            counts = m_parking.counts();
-            if (parking::sleepers_in(counts) == 0 || parking::searchers_in(counts) != 0) return;
-        }
-        wake_one();
-    }
-
-    /// Is a thread of this pool awake and looking for work? A hint (relaxed): a wrong
-    /// answer only makes a short call split or run inline.
-    [[nodiscard]] bool someone_searching() const noexcept {
-        return parking::searchers_in(m_parking.counts_hint()) != 0;
-    }
-
-    /// A short call is running inline because nobody was awake to share it: wake a
-    /// sleeper (if nobody searches) so that the next call of a loop of short calls finds
-    /// a searcher and splits. An isolated call pays one futex wake and ~100 us of the
-    /// woken thread's spinning (docs/design.md section 9, "Short calls").
-    void wake_for_next_call() noexcept {
-        const std::uint64_t counts = m_parking.counts_hint();
-        if (parking::sleepers_in(counts) != 0 && parking::searchers_in(counts) == 0) wake_one();
-    }
-
-    void inject(task_base* task) {
-        m_injected.push(task);
-        announce_new_work();
     }
 
     /// Runs other work until `done()` holds; parks when there is nothing to do.
@@ -3448,33 +3532,6 @@ public:
         // We leave for our own reason: if we were the searcher others counted on to take
         // new work, hand the search on (stop_searching).
         if (searching) stop_searching();
-    }
-
-    /// The caller stops searching. If it was the last searcher while somebody sleeps, work
-    /// it leaves behind must not wait for a thread that stays asleep: a pusher that saw it
-    /// searching did not wake anyone. So look, and if there is work, wake a sleeper to
-    /// search in its place. (A pusher that saw us and then, after a fence, still saw us,
-    /// pushed before our RMW in stop_searching, so work_visible() below sees its work.)
-    void stop_searching() noexcept {
-        if (m_parking.stop_searching() && work_visible()) wake_one();
-    }
-
-    /// Wakes `target` if it is parked; harmless if it is awake. Any thread.
-    void wake_slot(slot& target) noexcept { m_parking.wake_slot(target); }
-
-    /// Wakes every seat (worker, guest, leased or private) whose wait_key is `key`: the
-    /// threads whose innermost registered wait is for `key`. Any thread; `key` is only
-    /// compared, so it may already be gone. O(number of seats).
-    /// The caller made the waiters' condition true with a seq_cst RMW that read their
-    /// registration (e.g. task_group's state word); the waiters stored wait_key with
-    /// seq_cst before registering, so the seq_cst loads here see the key.
-    void wake_waiters_of(const void* key) noexcept {
-        for (std::size_t i = 0; i < slot_count(); ++i) {
-            if (slot_at(i).wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(slot_at(i));
-        }
-        for_each_private_seat([&](slot& seat) {
-            if (seat.wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(seat);
-        });
     }
 
     /// Pops, takes from the injection queue, or steals one task. Owner of `home` only.
@@ -3585,18 +3642,6 @@ private:
         m_threads.clear();
     }
 
-    bool wake_one() noexcept { return m_parking.wake_one(&slot_at(0), slot_count()); }
-
-    /// Any thread: is there work anywhere a thief can see? Used as the last check before
-    /// parking. (Private seats are not scanned: only their owners take from them.)
-    bool work_visible() const noexcept {
-        if (m_injected.visible()) return true;
-        for (std::size_t i = 0; i < slot_count(); ++i) {
-            if (!slot_at(i).deque.empty()) return true;
-        }
-        return false;
-    }
-
     /// Takes the oldest injected task; an idle worker (batch mode) also moves a batch of
     /// the rest onto its deque, where other threads can steal them (injection_queue::take).
     task_base* take_injected(slot& home, injection mode) {
@@ -3632,13 +3677,6 @@ private:
     std::mutex m_start_error_mutex;
     std::exception_ptr m_start_error;
 
-    // Each group of shared, written fields on a cache line of its own: the sleeper count
-    // (read on every fork; inside m_parking), the injection queue (its count and its
-    // mutex are on lines of their own), the seats' occupied-extras mask (in seat_table)
-    // and the shutdown state. Sharing a line made an outside submit's lock and count
-    // updates slow every thief's look.
-    parking m_parking;
-    injection_queue m_injected;
     alignas(k_cache_line) std::atomic<bool> m_stopping{false};
     std::atomic<std::size_t> m_unsettled;  // see drain()
 };
@@ -3834,7 +3872,7 @@ struct unit_reducer {
 
 }  // namespace microtask::detail
 
-// ---- include/microtask/detail/fold.hpp (continued) --------------------------
+// ---- include/microtask/detail/fold_operation.hpp (continued) ----------------
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -4143,6 +4181,14 @@ private:
     std::atomic<bool> m_cancelled{false};  // some work was skipped because of m_stop
     std::exception_ptr m_error;
 };
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/fold.hpp (continued) --------------------------
+#include <cstddef>
+#include <utility>
+
+namespace microtask::detail {
 
 /// A call predicted short (see k_split_for_searcher) that a searching thread can share:
 /// halves [lo, hi) while a thread searches and the piece is still worth a split, and folds

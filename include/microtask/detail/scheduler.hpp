@@ -6,13 +6,13 @@
 // The other ideas live in headers of their own: the seats threads sit in (seats.hpp,
 // slot.hpp), the deque each seat owns (work_stealing_deque.hpp), the queue for threads
 // without a seat (injection_queue.hpp), how a thief picks a victim (steal.hpp), what a
-// wait may take (regions.hpp), and how an idle thread sleeps and is woken (parking.hpp).
+// wait may take (regions.hpp), how an idle thread sleeps and is woken (parking.hpp), and
+// how new work is announced to idle threads (new_work.hpp).
 #pragma once
 
 #include "../trace.hpp"
 #include "../worker_hooks.hpp"
-#include "injection_queue.hpp"
-#include "parking.hpp"
+#include "new_work.hpp"
 #include "regions.hpp"
 #include "seats.hpp"
 #include "small_block_cache.hpp"
@@ -35,10 +35,11 @@ namespace microtask::detail {
 
 /// The pool: its seats (seat_table), its workers' lifecycle, and how threads submit,
 /// look for work, help while they wait, and sleep.
-class scheduler : public seat_table {
+class scheduler : public new_work_signals {
 public:
     explicit scheduler(std::size_t worker_count, worker_hooks hooks = {})
-        : seat_table(this, worker_count, [](scheduler& self, slot& seat) noexcept { self.return_leased_seat(seat); }),
+        : new_work_signals(this, worker_count,
+                           [](scheduler& self, slot& seat) noexcept { self.return_leased_seat(seat); }),
           m_hooks(std::move(hooks)),
           m_unsettled(worker_count) {
         prepare_asymmetric_fences();  // before any thread can push or park
@@ -120,52 +121,6 @@ public:
         home.deque.push(task, home.region);
         // A private seat's deque is invisible to others: nobody to wake for it.
         if (!home.is_private) announce_new_work();
-    }
-
-    /// After work became visible (a push onto a visible deque, an injection): wake a
-    /// sleeper if one sleeps and nobody searches. Two pairings make sure no thread sleeps
-    /// through the work (docs/design.md section 7):
-    ///  - with a thread going to sleep: the work's store must be ordered before our load
-    ///    of the counts, or the sleeper could miss it (harmless while the pusher comes
-    ///    back to it, a hang if it then blocks on something only that task will do). The
-    ///    light half of an asymmetric fence does it: the parker runs the heavy half
-    ///    between counting itself and its last look (parking::park). On Linux the fork
-    ///    thus costs no locked instruction here.
-    ///  - with a searcher we rely on, which might stop searching just now without seeing
-    ///    the work: a real fence, then a second look at the counts. Either that look sees
-    ///    the searcher gone (and we wake a sleeper), or the searcher's stop comes later
-    ///    and its look after the stop sees the work (stop_searching). Paid only while
-    ///    somebody both sleeps and searches.
-    void announce_new_work() noexcept {
-        light_fence();
-        std::uint64_t counts = m_parking.counts();
-        if (parking::sleepers_in(counts) == 0) return;
-        if (parking::searchers_in(counts) != 0) {
-            full_fence();
-            counts = m_parking.counts();
-            if (parking::sleepers_in(counts) == 0 || parking::searchers_in(counts) != 0) return;
-        }
-        wake_one();
-    }
-
-    /// Is a thread of this pool awake and looking for work? A hint (relaxed): a wrong
-    /// answer only makes a short call split or run inline.
-    [[nodiscard]] bool someone_searching() const noexcept {
-        return parking::searchers_in(m_parking.counts_hint()) != 0;
-    }
-
-    /// A short call is running inline because nobody was awake to share it: wake a
-    /// sleeper (if nobody searches) so that the next call of a loop of short calls finds
-    /// a searcher and splits. An isolated call pays one futex wake and ~100 us of the
-    /// woken thread's spinning (docs/design.md section 9, "Short calls").
-    void wake_for_next_call() noexcept {
-        const std::uint64_t counts = m_parking.counts_hint();
-        if (parking::sleepers_in(counts) != 0 && parking::searchers_in(counts) == 0) wake_one();
-    }
-
-    void inject(task_base* task) {
-        m_injected.push(task);
-        announce_new_work();
     }
 
     /// Runs other work until `done()` holds; parks when there is nothing to do.
@@ -252,33 +207,6 @@ public:
         // We leave for our own reason: if we were the searcher others counted on to take
         // new work, hand the search on (stop_searching).
         if (searching) stop_searching();
-    }
-
-    /// The caller stops searching. If it was the last searcher while somebody sleeps, work
-    /// it leaves behind must not wait for a thread that stays asleep: a pusher that saw it
-    /// searching did not wake anyone. So look, and if there is work, wake a sleeper to
-    /// search in its place. (A pusher that saw us and then, after a fence, still saw us,
-    /// pushed before our RMW in stop_searching, so work_visible() below sees its work.)
-    void stop_searching() noexcept {
-        if (m_parking.stop_searching() && work_visible()) wake_one();
-    }
-
-    /// Wakes `target` if it is parked; harmless if it is awake. Any thread.
-    void wake_slot(slot& target) noexcept { m_parking.wake_slot(target); }
-
-    /// Wakes every seat (worker, guest, leased or private) whose wait_key is `key`: the
-    /// threads whose innermost registered wait is for `key`. Any thread; `key` is only
-    /// compared, so it may already be gone. O(number of seats).
-    /// The caller made the waiters' condition true with a seq_cst RMW that read their
-    /// registration (e.g. task_group's state word); the waiters stored wait_key with
-    /// seq_cst before registering, so the seq_cst loads here see the key.
-    void wake_waiters_of(const void* key) noexcept {
-        for (std::size_t i = 0; i < slot_count(); ++i) {
-            if (slot_at(i).wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(slot_at(i));
-        }
-        for_each_private_seat([&](slot& seat) {
-            if (seat.wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(seat);
-        });
     }
 
     /// Pops, takes from the injection queue, or steals one task. Owner of `home` only.
@@ -389,18 +317,6 @@ private:
         m_threads.clear();
     }
 
-    bool wake_one() noexcept { return m_parking.wake_one(&slot_at(0), slot_count()); }
-
-    /// Any thread: is there work anywhere a thief can see? Used as the last check before
-    /// parking. (Private seats are not scanned: only their owners take from them.)
-    bool work_visible() const noexcept {
-        if (m_injected.visible()) return true;
-        for (std::size_t i = 0; i < slot_count(); ++i) {
-            if (!slot_at(i).deque.empty()) return true;
-        }
-        return false;
-    }
-
     /// Takes the oldest injected task; an idle worker (batch mode) also moves a batch of
     /// the rest onto its deque, where other threads can steal them (injection_queue::take).
     task_base* take_injected(slot& home, injection mode) {
@@ -436,13 +352,6 @@ private:
     std::mutex m_start_error_mutex;
     std::exception_ptr m_start_error;
 
-    // Each group of shared, written fields on a cache line of its own: the sleeper count
-    // (read on every fork; inside m_parking), the injection queue (its count and its
-    // mutex are on lines of their own), the seats' occupied-extras mask (in seat_table)
-    // and the shutdown state. Sharing a line made an outside submit's lock and count
-    // updates slow every thief's look.
-    parking m_parking;
-    injection_queue m_injected;
     alignas(k_cache_line) std::atomic<bool> m_stopping{false};
     std::atomic<std::size_t> m_unsettled;  // see drain()
 };
