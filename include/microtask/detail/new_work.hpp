@@ -111,7 +111,6 @@ protected:
         return false;
     }
 
-
     // Each on cache lines of its own: the sleeper and searcher counts (read on every fork;
     // inside m_parking) and the injection queue (its count and its mutex are on lines of
     // their own), away from the seats' occupied-extras mask (in seat_table) and the
