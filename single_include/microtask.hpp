@@ -1301,7 +1301,7 @@ call_judgement judge_call(std::size_t size, const call_site& site) noexcept {
 // explains it; the comments here say why each step is needed.
 //
 // The other ideas live in headers of their own: the seats threads sit in (seats.hpp,
-// slot.hpp), the deque each seat owns (work_stealing_deque.hpp), the queue for threads
+// seat.hpp), the deque each seat owns (work_stealing_deque.hpp), the queue for threads
 // without a seat (injection_queue.hpp), how a thief picks a victim (steal.hpp), what a
 // wait may take (regions.hpp), how an idle thread sleeps and is woken (parking.hpp), and
 // how new work is announced to idle threads (new_work.hpp).
@@ -1702,9 +1702,9 @@ inline void heavy_fence() noexcept {
 // Where submits from threads without a seat of their own wait: a mutex-protected FIFO
 // with a lock-free count in front of it. docs/design.md section 4 explains it.
 
-// ---- include/microtask/detail/slot.hpp --------------------------------------
-// microtask — detail/slot.hpp
-// A seat at a pool (`slot`), and the chain of seats the calling thread holds.
+// ---- include/microtask/detail/seat.hpp --------------------------------------
+// microtask — detail/seat.hpp
+// A seat at a pool, and the chain of seats the calling thread holds.
 
 // ---- include/microtask/detail/task.hpp --------------------------------------
 // microtask — detail/task.hpp
@@ -2133,7 +2133,7 @@ private:
 
 }  // namespace microtask::detail
 
-// ---- include/microtask/detail/slot.hpp (continued) --------------------------
+// ---- include/microtask/detail/seat.hpp (continued) --------------------------
 #include <atomic>
 #include <cstdint>
 
@@ -2158,10 +2158,10 @@ class scheduler;
 /// Layout: the fields other threads write (the sleep word, the wait key, `occupied`) and
 /// the fields only the owner writes on every steal round (`rng_state`, the fairness
 /// counters) are on separate cache lines, and both away from the deque's lines.
-struct alignas(k_cache_line) slot {
+struct alignas(k_cache_line) seat {
     // k_sleeping: parked, and any new work may wake it (counted in parking's sleepers).
-    // k_sleeping_for_own_wait: parked until its own wait ends; only wake_slot() wakes it.
-    // k_notified: woken by wake_slot (for the owner's own wait); k_woken_to_search: woken
+    // k_sleeping_for_own_wait: parked until its own wait ends; only wake_seat() wakes it.
+    // k_notified: woken by wake_seat (for the owner's own wait); k_woken_to_search: woken
     // by wake_one for new work, and already counted as searching by the waker.
     enum : std::uint32_t {
         k_awake = 0,
@@ -2221,34 +2221,34 @@ struct alignas(k_cache_line) slot {
 /// One seat the calling thread holds. A thread can hold seats in several pools at once
 /// (a worker of pool A waiting on pool B as a guest, which then calls back into A), so the
 /// seats form a chain from the innermost outwards; each lives in the frame that took it.
-struct worker_context {
+struct held_seat {
     scheduler* sched = nullptr;
-    slot* home = nullptr;
-    worker_context* outer = nullptr;
+    seat* own = nullptr;
+    held_seat* outer = nullptr;
 };
 
-inline thread_local worker_context* t_innermost_context = nullptr;
+inline thread_local held_seat* t_innermost_held_seat = nullptr;
 
-/// Is `seat` held by a frame of the calling thread?
-inline bool on_context_chain(const slot& seat) noexcept {
-    for (const worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
-        if (context->home == &seat) return true;
+/// Is `candidate` held by a frame of the calling thread?
+inline bool holds_seat(const seat& candidate) noexcept {
+    for (const held_seat* held = t_innermost_held_seat; held != nullptr; held = held->outer) {
+        if (held->own == &candidate) return true;
     }
     return false;
 }
 
-/// Puts a seat on the calling thread's context chain for a scope.
-class context_scope {
+/// Puts a seat on the calling thread's chain of held seats for a scope.
+class held_seat_scope {
 public:
-    context_scope(scheduler& sched, slot& seat) noexcept : m_context{&sched, &seat, t_innermost_context} {
-        t_innermost_context = &m_context;
+    held_seat_scope(scheduler& sched, seat& own) noexcept : m_held{&sched, &own, t_innermost_held_seat} {
+        t_innermost_held_seat = &m_held;
     }
-    context_scope(const context_scope&) = delete;
-    context_scope& operator=(const context_scope&) = delete;
-    ~context_scope() { t_innermost_context = m_context.outer; }
+    held_seat_scope(const held_seat_scope&) = delete;
+    held_seat_scope& operator=(const held_seat_scope&) = delete;
+    ~held_seat_scope() { t_innermost_held_seat = m_held.outer; }
 
 private:
-    worker_context m_context;
+    held_seat m_held;
 };
 
 }  // namespace microtask::detail
@@ -2289,11 +2289,11 @@ public:
     [[nodiscard]] bool visible() const noexcept { return m_count.load(std::memory_order_seq_cst) != 0; }
 
     /// Takes the oldest task, or nullptr. With `batch`, also moves up to half of the rest
-    /// (at most k_batch) onto `home`'s deque, where other threads can steal them, and
+    /// (at most k_batch) onto `own`'s deque, where other threads can steal them, and
     /// returns their number in `moved`: the caller must wake that many sleepers, since
     /// the moved tasks are injected work no sleeper may miss. Never throws: if the deque
-    /// cannot grow, the rest simply stays queued. Owner of `home` only.
-    task_base* take(slot& home, bool batch, std::size_t& moved) {
+    /// cannot grow, the rest simply stays queued. Owner of `own` only.
+    task_base* take(seat& own, bool batch, std::size_t& moved) {
         moved = 0;
         std::lock_guard lock(m_mutex);
         if (m_tasks.empty()) return nullptr;
@@ -2302,7 +2302,7 @@ public:
         const std::size_t wanted = batch ? std::min(m_tasks.size() / 2, k_batch) : 0;
         for (; moved < wanted; ++moved) {
             try {
-                home.deque.push(m_tasks.front());
+                own.deque.push(m_tasks.front());
             } catch (...) {
                 break;
             }
@@ -2327,7 +2327,7 @@ private:
 // ---- include/microtask/detail/parking.hpp -----------------------------------
 // microtask — detail/parking.hpp
 // How a thread with nothing to do sleeps, and how it is woken: an eventcount with one
-// futex word per seat (slot::sleep_state) and one shared count of sleepers.
+// futex word per seat (seat::sleep_state) and one shared count of sleepers.
 // docs/design.md section 7 explains the protocol.
 
 
@@ -2367,82 +2367,82 @@ inline void idle_pause(unsigned round) noexcept {
 /// order. docs/design.md section 7 gives the whole argument.
 class parking {
 public:
-    /// Parks `home` until `ready()` or a wake-up. `searching`: the caller is counted as
+    /// Parks `own` until `ready()` or a wake-up. `searching`: the caller is counted as
     /// a searcher (it stops searching as it starts to sleep, in the same RMW).
     /// Returns whether the caller is counted as a searcher on return: true after a wake-up
     /// by wake_one() (whose claim counts the woken thread as searching, so that the
     /// pushes that follow do not wake a second thread for the same work) and after a
-    /// cancelled park; false after a wake_slot(), which wakes a thread for its own reason.
+    /// cancelled park; false after a wake_seat(), which wakes a thread for its own reason.
     /// The protocol:
     ///   parker:    counts: searching -= 1, sleepers += 1; state = sleeping;
     ///              heavy fence; if ready() cancel; else futex-wait
     ///   signaller: make ready() true; if sleepers > 0, wake (CAS sleeping -> notified)
     /// A pusher's half of the fence is the light one (scheduler::announce_new_work); a
-    /// targeted signaller (wake_slot) uses seq_cst operations throughout.
+    /// targeted signaller (wake_seat) uses seq_cst operations throughout.
     /// Invariant: sleepers >= the number of seats whose word is k_sleeping — we count
     /// ourselves before we show as sleeping, and whoever moves a word out of k_sleeping
     /// decrements after. So a waker that reads no sleepers can never be hiding a sleeper
     /// that some other waker claimed.
     template <class Ready>
-    bool park(slot& home, Ready&& ready, bool searching) {
+    bool park(seat& own, Ready&& ready, bool searching) {
         m_counts.fetch_add(searching ? k_one_sleeper - k_one_searcher : k_one_sleeper, std::memory_order_seq_cst);
-        home.sleep_state.store(slot::k_sleeping, std::memory_order_seq_cst);
+        own.sleep_state.store(seat::k_sleeping, std::memory_order_seq_cst);
         // The heavy half of the fence whose light half a pusher runs between its store of
         // bottom and its load of m_counts (scheduler::announce_new_work): our count and
         // state above are then seen by that load, or the push by our look below.
         heavy_fence();
         if (ready()) {
             // Cancel, and search again. A waker that claimed us first also counted us.
-            const std::uint32_t claimed_as = home.sleep_state.exchange(slot::k_awake, std::memory_order_acq_rel);
-            if (claimed_as == slot::k_sleeping) {
+            const std::uint32_t claimed_as = own.sleep_state.exchange(seat::k_awake, std::memory_order_acq_rel);
+            if (claimed_as == seat::k_sleeping) {
                 m_counts.fetch_add(k_one_searcher - k_one_sleeper, std::memory_order_seq_cst);
                 return true;
             }
-            return claimed_as == slot::k_woken_to_search;
+            return claimed_as == seat::k_woken_to_search;
         }
         // acquire: whatever the waker wrote before its CAS is visible after we wake.
-        std::uint32_t state = home.sleep_state.load(std::memory_order_acquire);
-        while (state == slot::k_sleeping) {
-            home.sleep_state.wait(slot::k_sleeping, std::memory_order_acquire);
-            state = home.sleep_state.load(std::memory_order_acquire);
+        std::uint32_t state = own.sleep_state.load(std::memory_order_acquire);
+        while (state == seat::k_sleeping) {
+            own.sleep_state.wait(seat::k_sleeping, std::memory_order_acquire);
+            state = own.sleep_state.load(std::memory_order_acquire);
         }
-        home.sleep_state.store(slot::k_awake, std::memory_order_relaxed);
-        return state == slot::k_woken_to_search;
+        own.sleep_state.store(seat::k_awake, std::memory_order_relaxed);
+        return state == seat::k_woken_to_search;
     }
 
-    /// Parks `home` until `ready()`, woken only by wake_slot(home): for a thread that may
+    /// Parks `own` until `ready()`, woken only by wake_seat(own): for a thread that may
     /// take only some of the pool's work (inside mt::isolate, or with its stack running
     /// low), so that new work in general must not wake it (wake_one() would spend the
     /// wake-up on a thread that cannot take the work). Neither a sleeper nor a searcher.
     /// The same Dekker pairing as park(): the seq_cst store of the state, then ready()'s
-    /// seq_cst read, against the signaller's seq_cst write, then wake_slot()'s seq_cst load.
+    /// seq_cst read, against the signaller's seq_cst write, then wake_seat()'s seq_cst load.
     template <class Ready>
-    void park_for_own_wait(slot& home, Ready&& ready) {
-        home.sleep_state.store(slot::k_sleeping_for_own_wait, std::memory_order_seq_cst);
+    void park_for_own_wait(seat& own, Ready&& ready) {
+        own.sleep_state.store(seat::k_sleeping_for_own_wait, std::memory_order_seq_cst);
         if (ready()) {
-            // relaxed: nothing to publish; a concurrent wake_slot may have set k_notified.
-            home.sleep_state.store(slot::k_awake, std::memory_order_relaxed);
+            // relaxed: nothing to publish; a concurrent wake_seat may have set k_notified.
+            own.sleep_state.store(seat::k_awake, std::memory_order_relaxed);
             return;
         }
         // acquire: whatever the waker wrote before its CAS is visible after we wake.
-        while (home.sleep_state.load(std::memory_order_acquire) == slot::k_sleeping_for_own_wait) {
-            home.sleep_state.wait(slot::k_sleeping_for_own_wait, std::memory_order_acquire);
+        while (own.sleep_state.load(std::memory_order_acquire) == seat::k_sleeping_for_own_wait) {
+            own.sleep_state.wait(seat::k_sleeping_for_own_wait, std::memory_order_acquire);
         }
-        home.sleep_state.store(slot::k_awake, std::memory_order_relaxed);
+        own.sleep_state.store(seat::k_awake, std::memory_order_relaxed);
     }
 
     /// Wakes `target` if it is parked; harmless if it is awake (it re-checks its
     /// condition before parking again). Any thread.
-    void wake_slot(slot& target) noexcept {
+    void wake_seat(seat& target) noexcept {
         // seq_cst: the signaller's write of its condition, then this load, pair with the
         // parker's store of its sleeping state, then its read of the condition. A load
         // first, not a CAS: the target is usually awake, and then no locked instruction
         // is needed at all.
         std::uint32_t state = target.sleep_state.load(std::memory_order_seq_cst);
-        if (state != slot::k_sleeping && state != slot::k_sleeping_for_own_wait) return;
+        if (state != seat::k_sleeping && state != seat::k_sleeping_for_own_wait) return;
         // seq_cst: one total order with the other wakers' claims and the parker's exchange.
-        if (target.sleep_state.compare_exchange_strong(state, slot::k_notified, std::memory_order_seq_cst)) {
-            if (state == slot::k_sleeping) m_counts.fetch_sub(k_one_sleeper, std::memory_order_seq_cst);
+        if (target.sleep_state.compare_exchange_strong(state, seat::k_notified, std::memory_order_seq_cst)) {
+            if (state == seat::k_sleeping) m_counts.fetch_sub(k_one_sleeper, std::memory_order_seq_cst);
             target.sleep_state.notify_one();
         }
     }
@@ -2450,14 +2450,14 @@ public:
     /// Wakes one parked seat among `seats[0, count)`, if any, and counts it as searching;
     /// returns whether it woke one. The caller has made its work visible and then read
     /// m_counts (see announce_new_work).
-    bool wake_one(slot* seats, std::size_t count) noexcept {
+    bool wake_one(seat* seats, std::size_t count) noexcept {
         for (std::size_t i = 0; i < count; ++i) {
-            slot& candidate = seats[i];
+            seat& candidate = seats[i];
             // seq_cst: this read follows the caller's read of m_counts, so it sees the
             // k_sleeping of any parker that caller counted (see park()).
-            if (candidate.sleep_state.load(std::memory_order_seq_cst) == slot::k_sleeping) {
-                std::uint32_t expected = slot::k_sleeping;
-                if (candidate.sleep_state.compare_exchange_strong(expected, slot::k_woken_to_search,
+            if (candidate.sleep_state.load(std::memory_order_seq_cst) == seat::k_sleeping) {
+                std::uint32_t expected = seat::k_sleeping;
+                if (candidate.sleep_state.compare_exchange_strong(expected, seat::k_woken_to_search,
                                                                   std::memory_order_seq_cst)) {
                     m_counts.fetch_add(k_one_searcher - k_one_sleeper, std::memory_order_seq_cst);
                     candidate.sleep_state.notify_one();
@@ -2555,50 +2555,50 @@ public:
 
     /// A free private seat, marked occupied; allocates one when none is free. Lock-free,
     /// never blocks; O(number of private seats). Throws std::bad_alloc.
-    slot& claim(std::uint32_t index) {
+    seat& claim(std::uint32_t index) {
         // acquire: pairs with the release in push below, so `next` and the seat are seen
         // fully built.
         for (node* current = m_head.load(std::memory_order_acquire); current != nullptr; current = current->next) {
             bool expected = false;
             // acquire: takes the seat over from the previous owner's release in release(),
             // so that owner's writes to owner-only state happen before ours.
-            if (!current->seat.occupied.load(std::memory_order_relaxed) &&
-                current->seat.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
-                return current->seat;
+            if (!current->value.occupied.load(std::memory_order_relaxed) &&
+                current->value.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+                return current->value;
             }
         }
         auto* fresh = new node;
-        fresh->seat.occupied.store(true, std::memory_order_relaxed);  // not yet shared
-        fresh->seat.index = index;
-        fresh->seat.is_guest = true;
-        fresh->seat.is_private = true;
-        fresh->seat.rng_state = 0x9E3779B97F4A7C15ull * (index + 1);
+        fresh->value.occupied.store(true, std::memory_order_relaxed);  // not yet shared
+        fresh->value.index = index;
+        fresh->value.is_guest = true;
+        fresh->value.is_private = true;
+        fresh->value.rng_state = 0x9E3779B97F4A7C15ull * (index + 1);
         node* head = m_head.load(std::memory_order_relaxed);
         do {
             fresh->next = head;
             // release: publishes the built node (and `next`) to for_each() and claim().
         } while (!m_head.compare_exchange_weak(head, fresh, std::memory_order_release, std::memory_order_relaxed));
-        return fresh->seat;
+        return fresh->value;
     }
 
     /// Gives a seat back. Its deque must be empty. Owner of the seat only.
-    static void release(slot& seat) noexcept {
+    static void release(seat& freed) noexcept {
         // release: hands the seat's owner-only state over to the next claimer (acquire).
-        seat.occupied.store(false, std::memory_order_release);
+        freed.occupied.store(false, std::memory_order_release);
     }
 
-    /// Calls fn(slot&) for every private seat, free or not. Any thread.
+    /// Calls fn(seat&) for every private seat, free or not. Any thread.
     template <class Fn>
     void for_each(Fn&& fn) {
         // acquire: see the nodes fully built (pairs with claim()'s release CAS).
         for (node* current = m_head.load(std::memory_order_acquire); current != nullptr; current = current->next) {
-            fn(current->seat);
+            fn(current->value);
         }
     }
 
 private:
     struct node {
-        slot seat;
+        seat value;
         node* next = nullptr;  // written once, before the node is published
     };
     std::atomic<node*> m_head{nullptr};
@@ -2626,7 +2626,7 @@ struct lease_anchor {
     /// Gives a leased seat back to its pool, handing its queued tasks to the injection
     /// queue. A function pointer the pool supplies, so that this header need not see the
     /// scheduler's definition (and compiles on its own).
-    using return_seat_fn = void (*)(scheduler&, slot&) noexcept;
+    using return_seat_fn = void (*)(scheduler&, seat&) noexcept;
     lease_anchor(scheduler* owner, return_seat_fn give_back) noexcept : sched(owner), return_seat(give_back) {}
     std::mutex mutex;
     scheduler* sched;
@@ -2637,18 +2637,18 @@ struct lease_anchor {
 /// thread leases in another pool or exits.
 struct outside_lease {
     std::shared_ptr<lease_anchor> anchor;
-    slot* seat = nullptr;
+    seat* leased = nullptr;
     outside_lease() = default;
     outside_lease(const outside_lease&) = delete;
     outside_lease& operator=(const outside_lease&) = delete;
     ~outside_lease() { release(); }
     void release() noexcept {
-        if (seat == nullptr) return;
+        if (leased == nullptr) return;
         {
             std::lock_guard lock(anchor->mutex);
-            if (anchor->sched != nullptr) anchor->return_seat(*anchor->sched, *seat);
+            if (anchor->sched != nullptr) anchor->return_seat(*anchor->sched, *leased);
         }
-        seat = nullptr;
+        leased = nullptr;
         anchor.reset();
     }
 };
@@ -2674,43 +2674,43 @@ public:
           m_worker_count(worker_count),
           m_guest_count(
               std::clamp<std::size_t>(std::thread::hardware_concurrency(), k_min_guest_seats, k_max_guest_seats)),
-          m_slots(std::make_unique<slot[]>(m_worker_count + m_guest_count + k_leased_seats)),
+          m_seats(std::make_unique<seat[]>(m_worker_count + m_guest_count + k_leased_seats)),
           m_anchor(std::make_shared<lease_anchor>(owner, return_leased_seat)) {
-        for (std::size_t i = 0; i < slot_count(); ++i) {
-            m_slots[i].index = static_cast<std::uint32_t>(i);
-            m_slots[i].is_guest = i >= m_worker_count;
+        for (std::size_t i = 0; i < seat_count(); ++i) {
+            m_seats[i].index = static_cast<std::uint32_t>(i);
+            m_seats[i].is_guest = i >= m_worker_count;
             // Distinct non-zero seeds for the thieves' xorshift (the golden-ratio increment).
-            m_slots[i].rng_state = 0x9E3779B97F4A7C15ull * (i + 1);
+            m_seats[i].rng_state = 0x9E3779B97F4A7C15ull * (i + 1);
         }
     }
     seat_table(const seat_table&) = delete;
     seat_table& operator=(const seat_table&) = delete;
 
     [[nodiscard]] std::size_t worker_count() const noexcept { return m_worker_count; }
-    [[nodiscard]] std::size_t slot_count() const noexcept { return m_worker_count + m_guest_count + k_leased_seats; }
-    [[nodiscard]] slot& slot_at(std::size_t i) noexcept { return m_slots[i]; }
-    [[nodiscard]] const slot& slot_at(std::size_t i) const noexcept { return m_slots[i]; }
+    [[nodiscard]] std::size_t seat_count() const noexcept { return m_worker_count + m_guest_count + k_leased_seats; }
+    [[nodiscard]] seat& seat_at(std::size_t i) noexcept { return m_seats[i]; }
+    [[nodiscard]] const seat& seat_at(std::size_t i) const noexcept { return m_seats[i]; }
 
-    /// The calling thread's slot in this pool, or nullptr when it is not inside it.
+    /// The calling thread's seat in this pool, or nullptr when it is not inside it.
     /// O(depth of pool nesting), almost always one step.
-    [[nodiscard]] slot* current_slot() const noexcept {
-        for (worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
-            if (context->sched == m_owner) return context->home;
+    [[nodiscard]] seat* current_seat() const noexcept {
+        for (held_seat* held = t_innermost_held_seat; held != nullptr; held = held->outer) {
+            if (held->sched == m_owner) return held->own;
         }
         // An outside thread that leased a seat here: comparing anchors (kept alive by the
         // lease) cannot mistake a new pool at a dead pool's address for the old one.
         const outside_lease& lease = t_outside_lease;
-        return lease.anchor.get() == m_anchor.get() ? lease.seat : nullptr;
+        return lease.anchor.get() == m_anchor.get() ? lease.leased : nullptr;
     }
 
-    /// Could another thread steal from `home`? False for a private seat (nobody sees
+    /// Could another thread steal from `own`? False for a private seat (nobody sees
     /// it), and for the single worker of a one-worker pool with no outside thread seated:
     /// then splitting work is useless. (A one-worker pool called from outside has two
     /// participants: the worker must split what it stole, or the caller cannot take any
     /// of it back.)
-    [[nodiscard]] bool may_have_thieves(const slot& home) const noexcept {
-        if (home.is_private) return false;
-        return m_worker_count > 1 || home.is_guest || m_occupied_extras.load(std::memory_order_relaxed) != 0;
+    [[nodiscard]] bool may_have_thieves(const seat& own) const noexcept {
+        if (own.is_private) return false;
+        return m_worker_count > 1 || own.is_guest || m_occupied_extras.load(std::memory_order_relaxed) != 0;
     }
 
     /// The extra seats a thread sits in, one bit each (bit b: seat worker_count() + b).
@@ -2719,28 +2719,27 @@ public:
         return m_occupied_extras.load(std::memory_order_relaxed);
     }
 
-    /// Runs `body(slot&)` on a slot of this pool: the caller's own when it already is
+    /// Runs `body(seat&)` on a seat of this pool: the caller's own when it already is
     /// inside, otherwise a free guest seat, otherwise a private seat. Never blocks for
     /// a seat: the number of guest seats limits how many outside callers can be helped
     /// by thieves, never how many make progress.
     template <class Body>
-    decltype(auto) run_in_slot(Body&& body) {
-        // Every nested join lands here: the innermost context is this pool's, on the chain.
-        if (const worker_context* innermost = t_innermost_context;
-            innermost != nullptr && innermost->sched == m_owner) {
-            return body(*innermost->home);
+    decltype(auto) run_in_seat(Body&& body) {
+        // Every nested join lands here: the innermost held seat is this pool's.
+        if (const held_seat* innermost = t_innermost_held_seat; innermost != nullptr && innermost->sched == m_owner) {
+            return body(*innermost->own);
         }
-        if (slot* home = current_slot()) {
-            if (!on_context_chain(*home)) {
+        if (seat* own = current_seat()) {
+            if (!holds_seat(*own)) {
                 // The caller's leased seat: put it on the chain while the body runs, so
                 // that lease_seat() knows not to give it back from under this frame.
-                context_scope scope(*m_owner, *home);
-                return body(*home);
+                held_seat_scope scope(*m_owner, *own);
+                return body(*own);
             }
-            return body(*home);
+            return body(*own);
         }
-        guest_seat seat(*this);
-        return body(seat.home());
+        guest_seat guest(*this);
+        return body(guest.own());
     }
 
 protected:
@@ -2752,56 +2751,56 @@ protected:
             const std::size_t first = seats.m_worker_count;
             for (std::size_t i = first; i < first + seats.m_guest_count; ++i) {
                 bool expected = false;
-                slot& candidate = seats.m_slots[i];
-                // acquire: the previous guest's release below handed over the slot.
+                seat& candidate = seats.m_seats[i];
+                // acquire: the previous guest's release below handed over the seat.
                 if (!candidate.occupied.load(std::memory_order_relaxed) &&
                     candidate.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
-                    m_home = &candidate;
+                    m_own = &candidate;
                     break;
                 }
             }
-            if (m_home != nullptr) {
-                seats.show_extra_seat(*m_home);
+            if (m_own != nullptr) {
+                seats.show_extra_seat(*m_own);
             } else {
                 // Every guest seat is taken. Blocking here until one frees up would make
                 // the seat count a hidden resource: the seated threads may be waiting for
                 // work that needs this very thread (issue 11). A private seat lets it run
                 // the call itself and help the pool, unseen by thieves.
-                m_home = &seats.m_private_seats.claim(static_cast<std::uint32_t>(seats.slot_count()));
+                m_own = &seats.m_private_seats.claim(static_cast<std::uint32_t>(seats.seat_count()));
             }
-            m_context = {seats.m_owner, m_home, t_innermost_context};
-            t_innermost_context = &m_context;
+            m_held = {seats.m_owner, m_own, t_innermost_held_seat};
+            t_innermost_held_seat = &m_held;
         }
         guest_seat(const guest_seat&) = delete;
         guest_seat& operator=(const guest_seat&) = delete;
         ~guest_seat() {
             // Tasks this guest pushed and nobody stole yet (e.g. submit() from inside a
             // join body) must not be stranded in a seat that nobody owns.
-            while (task_base* task = m_home->deque.pop(nullptr)) {
+            while (task_base* task = m_own->deque.pop(nullptr)) {
                 task->execute();
             }
-            t_innermost_context = m_context.outer;
-            if (m_home->is_private) {
-                private_seats::release(*m_home);
+            t_innermost_held_seat = m_held.outer;
+            if (m_own->is_private) {
+                private_seats::release(*m_own);
                 return;
             }
-            m_seats.hide_extra_seat(*m_home);
-            m_home->occupied.store(false, std::memory_order_release);
+            m_seats.hide_extra_seat(*m_own);
+            m_own->occupied.store(false, std::memory_order_release);
         }
-        slot& home() noexcept { return *m_home; }
+        seat& own() noexcept { return *m_own; }
 
     private:
         seat_table& m_seats;
-        slot* m_home = nullptr;
-        worker_context m_context;
+        seat* m_own = nullptr;
+        held_seat m_held;
     };
 
     // Extra seats (guest and leased) are skipped by thieves unless marked here.
-    void show_extra_seat(slot& seat) noexcept {
-        m_occupied_extras.fetch_or(std::uint64_t{1} << (seat.index - m_worker_count), std::memory_order_relaxed);
+    void show_extra_seat(seat& extra) noexcept {
+        m_occupied_extras.fetch_or(std::uint64_t{1} << (extra.index - m_worker_count), std::memory_order_relaxed);
     }
-    void hide_extra_seat(slot& seat) noexcept {
-        m_occupied_extras.fetch_and(~(std::uint64_t{1} << (seat.index - m_worker_count)), std::memory_order_relaxed);
+    void hide_extra_seat(seat& extra) noexcept {
+        m_occupied_extras.fetch_and(~(std::uint64_t{1} << (extra.index - m_worker_count)), std::memory_order_relaxed);
     }
 
     /// Leases a free seat to the calling outside thread for as long as it keeps using
@@ -2809,20 +2808,20 @@ protected:
     /// trips through the injection mutex. Returns nullptr when all are taken. Leased
     /// seats are separate from guest seats: a thread that leases one and then idles for
     /// ever cannot starve the threads that need a guest seat to wait.
-    slot* lease_seat() {
+    seat* lease_seat() {
         // The thread's current lease (in another pool) is in use by a frame below us, e.g.
         // a join on that pool whose body submits here: keep it, and use the queue.
-        if (t_outside_lease.seat != nullptr && on_context_chain(*t_outside_lease.seat)) return nullptr;
+        if (t_outside_lease.leased != nullptr && holds_seat(*t_outside_lease.leased)) return nullptr;
         const std::size_t first = m_worker_count + m_guest_count;
         for (std::size_t i = first; i < first + k_leased_seats; ++i) {
-            slot& candidate = m_slots[i];
+            seat& candidate = m_seats[i];
             bool expected = false;
             if (!candidate.occupied.load(std::memory_order_relaxed) &&
                 candidate.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
                 outside_lease& lease = t_outside_lease;
                 lease.release();  // at most one lease per thread
                 lease.anchor = m_anchor;
-                lease.seat = &candidate;
+                lease.leased = &candidate;
                 show_extra_seat(candidate);
                 return &candidate;
             }
@@ -2835,13 +2834,13 @@ protected:
     // not reallocate.
     static constexpr std::size_t k_idle_ring_capacity = 4096;
 
-    /// Gives back `home`'s grown ring if its deque is empty (owner only). Retired rings
+    /// Gives back `own`'s grown ring if its deque is empty (owner only). Retired rings
     /// are freed only when no thief is reading one: every public seat's flag is clear.
-    void trim_ring(slot& home) noexcept {
-        home.deque.trim(k_idle_ring_capacity, [this] {
-            for (std::size_t i = 0; i < slot_count(); ++i) {
+    void trim_ring(seat& own) noexcept {
+        own.deque.trim(k_idle_ring_capacity, [this] {
+            for (std::size_t i = 0; i < seat_count(); ++i) {
                 // seq_cst: the trimmer's side of steal()'s announce (see there).
-                if (m_slots[i].reading_ring.load(std::memory_order_seq_cst)) return false;
+                if (m_seats[i].reading_ring.load(std::memory_order_seq_cst)) return false;
             }
             return true;
         });
@@ -2860,11 +2859,11 @@ protected:
     }
 
 private:
-    scheduler* const m_owner;  // the pool these seats belong to (the context chain's key)
+    scheduler* const m_owner;  // the pool these seats belong to (the key of the chain of held seats)
     // Read-only after construction.
     const std::size_t m_worker_count;
     const std::size_t m_guest_count;
-    std::unique_ptr<slot[]> m_slots;
+    std::unique_ptr<seat[]> m_seats;
     // Written when an outside thread takes or leaves a seat, read by every thief's look:
     // a line of its own.
     alignas(k_cache_line) std::atomic<std::uint64_t> m_occupied_extras{0};
@@ -2945,7 +2944,7 @@ public:
     }
 
     /// Wakes `target` if it is parked; harmless if it is awake. Any thread.
-    void wake_slot(slot& target) noexcept { m_parking.wake_slot(target); }
+    void wake_seat(seat& target) noexcept { m_parking.wake_seat(target); }
 
     /// Wakes every seat (worker, guest, leased or private) whose wait_key is `key`: the
     /// threads whose innermost registered wait is for `key`. Any thread; `key` is only
@@ -2954,23 +2953,23 @@ public:
     /// registration (e.g. task_group's state word); the waiters stored wait_key with
     /// seq_cst before registering, so the seq_cst loads here see the key.
     void wake_waiters_of(const void* key) noexcept {
-        for (std::size_t i = 0; i < slot_count(); ++i) {
-            if (slot_at(i).wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(slot_at(i));
+        for (std::size_t i = 0; i < seat_count(); ++i) {
+            if (seat_at(i).wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_seat(seat_at(i));
         }
-        for_each_private_seat([&](slot& seat) {
-            if (seat.wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(seat);
+        for_each_private_seat([&](seat& waiter) {
+            if (waiter.wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_seat(waiter);
         });
     }
 
 protected:
-    bool wake_one() noexcept { return m_parking.wake_one(&slot_at(0), slot_count()); }
+    bool wake_one() noexcept { return m_parking.wake_one(&seat_at(0), seat_count()); }
 
     /// Any thread: is there work anywhere a thief can see? Used as the last check before
     /// parking. (Private seats are not scanned: only their owners take from them.)
     bool work_visible() const noexcept {
         if (m_injected.visible()) return true;
-        for (std::size_t i = 0; i < slot_count(); ++i) {
-            if (!slot_at(i).deque.empty()) return true;
+        for (std::size_t i = 0; i < seat_count(); ++i) {
+            if (!seat_at(i).deque.empty()) return true;
         }
         return false;
     }
@@ -3005,7 +3004,7 @@ protected:
 
 namespace microtask::detail {
 
-/// A task a thread took, and the isolation region it belongs to (see slot::region).
+/// A task a thread took, and the isolation region it belongs to (see seat::region).
 struct found_work {
     task_base* task = nullptr;
     std::uint64_t region = 0;
@@ -3018,17 +3017,17 @@ inline constexpr std::uint64_t any_region = work_stealing_deque<task_base*>::any
 /// Takes the oldest task of `victim` if it is of `region` (or region is any_region).
 /// `contended`: set when another thread won the race for it, so that the deque may still
 /// hold work worth another look.
-inline found_work try_steal(slot& home, slot& victim, bool& contended, std::uint64_t region) {
-    if (&victim == &home || victim.deque.empty()) return {};
+inline found_work try_steal(seat& own, seat& victim, bool& contended, std::uint64_t region) {
+    if (&victim == &own || victim.deque.empty()) return {};
     // A private seat is not scanned by trim's readers_idle (they come and go): it is
     // counted in the victim's deque instead.
-    const auto [status, task, label] = victim.deque.steal(region, home.is_private ? nullptr : &home.reading_ring);
+    const auto [status, task, label] = victim.deque.steal(region, own.is_private ? nullptr : &own.reading_ring);
     if (status == work_stealing_deque<task_base*>::steal_status::success) {
-        slot::counters::add(home.stats.tasks_stolen);
+        seat::counters::add(own.stats.tasks_stolen);
         return {task, label};
     }
     if (status == work_stealing_deque<task_base*>::steal_status::lost_race) contended = true;
-    slot::counters::add(home.stats.failed_steals);
+    seat::counters::add(own.stats.failed_steals);
     return {};
 }
 
@@ -3036,10 +3035,10 @@ inline found_work try_steal(slot& home, slot& victim, bool& contended, std::uint
 /// further on each time (a per-thief cursor): scanning lowest first let one outside
 /// thread that kept its seat non-empty starve another's tasks for as long as it
 /// submitted. Now each occupied seat comes first at least once in 64 scans.
-inline found_work steal_from_extras(seat_table& seats, slot& home, bool& contended, std::uint64_t region) {
+inline found_work steal_from_extras(seat_table& seats, seat& own, bool& contended, std::uint64_t region) {
     const std::uint64_t mask = seats.occupied_extras();
     if (mask == 0) return {};
-    const unsigned shift = home.extras_cursor++ % 64;
+    const unsigned shift = own.extras_cursor++ % 64;
     // Bit b of the rotated mask is extra seat (b + shift) % 64.
     // Rotated by hand: std::rotr's count is int in libstdc++ and unsigned in libc++ 14,
     // so either cast warns under -Wsign-conversion with one of them.
@@ -3047,7 +3046,7 @@ inline found_work steal_from_extras(seat_table& seats, slot& home, bool& contend
     while (extras != 0) {
         const auto bit = (static_cast<std::size_t>(std::countr_zero(extras)) + shift) % 64;
         extras &= extras - 1;
-        if (found_work work = try_steal(home, seats.slot_at(seats.worker_count() + bit), contended, region)) {
+        if (found_work work = try_steal(own, seats.seat_at(seats.worker_count() + bit), contended, region)) {
             return work;
         }
     }
@@ -3056,13 +3055,13 @@ inline found_work steal_from_extras(seat_table& seats, slot& home, bool& contend
 
 /// Tries every worker once from a random start, then every occupied extra seat; takes
 /// only tasks of `region` unless it is any_region. Repeats once if a race was lost.
-inline found_work steal(seat_table& seats, slot& home, std::uint64_t region) {
+inline found_work steal(seat_table& seats, seat& own, std::uint64_t region) {
     // xorshift64: a random start spreads thieves over victims (no convoy on worker 0).
-    std::uint64_t x = home.rng_state;
+    std::uint64_t x = own.rng_state;
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
-    home.rng_state = x;
+    own.rng_state = x;
     const std::size_t workers = seats.worker_count();
     for (int pass = 0; pass < 2; ++pass) {
         bool contended = false;
@@ -3070,9 +3069,9 @@ inline found_work steal(seat_table& seats, slot& home, std::uint64_t region) {
         for (std::size_t k = 0; k < workers; ++k) {
             std::size_t v = start + k;
             if (v >= workers) v -= workers;
-            if (found_work work = try_steal(home, seats.slot_at(v), contended, region)) return work;
+            if (found_work work = try_steal(own, seats.seat_at(v), contended, region)) return work;
         }
-        if (found_work work = steal_from_extras(seats, home, contended, region)) return work;
+        if (found_work work = steal_from_extras(seats, own, contended, region)) return work;
         if (!contended) break;
     }
     return {};
@@ -3096,13 +3095,13 @@ inline std::uint64_t new_region_id() noexcept {
 
 /// Puts `seat`'s owner inside `region` for a scope (0: outside any region): what it
 /// pushes from now on is labelled with the region, and its waits take only that region's
-/// work (see slot::region). Owner of `seat` only.
+/// work (see seat::region). Owner of `seat` only.
 class region_scope {
 public:
-    region_scope(slot& seat, std::uint64_t region) noexcept
-        : m_seat(seat), m_outer_region(seat.region), m_outer_floor(seat.region_floor) {
-        seat.region = region;
-        seat.region_floor = seat.deque.bottom_index();
+    region_scope(seat& own, std::uint64_t region) noexcept
+        : m_seat(own), m_outer_region(own.region), m_outer_floor(own.region_floor) {
+        own.region = region;
+        own.region_floor = own.deque.bottom_index();
     }
     region_scope(const region_scope&) = delete;
     region_scope& operator=(const region_scope&) = delete;
@@ -3112,7 +3111,7 @@ public:
     }
 
 private:
-    slot& m_seat;
+    seat& m_seat;
     std::uint64_t m_outer_region;
     std::int64_t m_outer_floor;
 };
@@ -3121,33 +3120,33 @@ private:
 /// seat's own deque (above the region's floor, if any).
 enum class reach : std::uint8_t { everything, own_region, own_deque };
 
-/// What a wait on `home` may take now. With more than half of the stack used, only the
+/// What a wait on `own` may take now. With more than half of the stack used, only the
 /// thread's own forks (never steals, which could each stack another waiting frame on top
 /// of this one); the own deque must stay open, as nobody else may be there to take those
-/// forks. Inside an isolation region, only the region's work. Owner of `home` only.
-inline reach reach_of(const slot& home) noexcept {
+/// forks. Inside an isolation region, only the region's work. Owner of `own` only.
+inline reach reach_of(const seat& own) noexcept {
     if (stack_more_than_half_used()) return reach::own_deque;
-    return home.region != 0 ? reach::own_region : reach::everything;
+    return own.region != 0 ? reach::own_region : reach::everything;
 }
 
-/// A look for work limited to `scope` (not reach::everything). Owner of `home` only.
-inline found_work find_in_region(seat_table& seats, slot& home, reach scope) {
-    const std::int64_t floor = home.region != 0 ? home.region_floor : std::numeric_limits<std::int64_t>::min();
-    if (task_base* task = home.deque.pop_above(floor, nullptr)) return {task, home.region};
+/// A look for work limited to `scope` (not reach::everything). Owner of `own` only.
+inline found_work find_in_region(seat_table& seats, seat& own, reach scope) {
+    const std::int64_t floor = own.region != 0 ? own.region_floor : std::numeric_limits<std::int64_t>::min();
+    if (task_base* task = own.deque.pop_above(floor, nullptr)) return {task, own.region};
     // The injection queue holds unlabelled work: never taken here.
-    if (scope == reach::own_region) return steal(seats, home, home.region);
+    if (scope == reach::own_region) return steal(seats, own, own.region);
     return {};
 }
 
-/// Runs a task that `home`'s owner took, inside the task's own isolation region; counts
+/// Runs a task that `own`'s owner took, inside the task's own isolation region; counts
 /// it for thread_pool::stats() and records it in the trace when tracing is on.
-inline void run_found(slot& home, found_work work) noexcept {
-    slot::counters::add(home.stats.tasks_run);
+inline void run_found(seat& own, found_work work) noexcept {
+    seat::counters::add(own.stats.tasks_run);
     const auto run_in_region = [&] {
-        if (work.region == home.region) {
+        if (work.region == own.region) {
             work.task->execute();
         } else {
-            const region_scope scope(home, work.region);
+            const region_scope scope(own, work.region);
             work.task->execute();
         }
     };
@@ -3160,10 +3159,10 @@ inline void run_found(slot& home, found_work work) noexcept {
     }
 }
 
-/// Adds the time since `since` to `home`'s idle time (thread_pool::stats()).
-inline void count_idle(slot& home, std::chrono::steady_clock::time_point since) noexcept {
+/// Adds the time since `since` to `own`'s idle time (thread_pool::stats()).
+inline void count_idle(seat& own, std::chrono::steady_clock::time_point since) noexcept {
     const auto idle = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - since);
-    slot::counters::add(home.stats.idle_ns, static_cast<std::uint64_t>(idle.count()));
+    seat::counters::add(own.stats.idle_ns, static_cast<std::uint64_t>(idle.count()));
 }
 
 }  // namespace microtask::detail
@@ -3363,7 +3362,7 @@ class scheduler : public new_work_signals {
 public:
     explicit scheduler(std::size_t worker_count, worker_hooks hooks = {})
         : new_work_signals(this, worker_count,
-                           [](scheduler& self, slot& seat) noexcept { self.return_leased_seat(seat); }),
+                           [](scheduler& self, seat& leased) noexcept { self.return_leased_seat(leased); }),
           m_hooks(std::move(hooks)),
           m_unsettled(worker_count) {
         prepare_asymmetric_fences();  // before any thread can push or park
@@ -3398,8 +3397,8 @@ public:
     /// Runs everything still queued, and whatever the tasks still running queue, then
     /// joins the workers.
     ~scheduler() {
-        for (const worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
-            if (context->sched == this) {
+        for (const held_seat* held = t_innermost_held_seat; held != nullptr; held = held->outer) {
+            if (held->sched == this) {
                 // Destroyed from inside the pool (a task, or a wait that helps): the
                 // destructor would have to join or wait for the very thread it runs on.
                 // A destructor cannot throw, so say what happened before ending, rather
@@ -3420,8 +3419,8 @@ public:
     /// the injection queue. A private seat's deque is seen by nobody else, so a task
     /// submitted from one goes to the injection queue, where workers find it.
     void submit(task_base* task) {
-        if (slot* home = current_slot()) {
-            if (home->is_private) {
+        if (seat* own = current_seat()) {
+            if (own->is_private) {
                 inject(task);
             } else {
                 // An outside thread's seat is never trimmed by a park of its owner (it
@@ -3430,29 +3429,29 @@ public:
                 // that keeps up empties the deque between submits, and trimming then
                 // made the ring shrink and regrow over and over (10^5 submits ran
                 // about 1.5x slower).
-                if (home->is_guest && m_parking.anyone_asleep_hint()) trim_ring(*home);
-                push_local(*home, task);
+                if (own->is_guest && m_parking.anyone_asleep_hint()) trim_ring(*own);
+                push_local(*own, task);
             }
-        } else if (slot* seat = lease_seat()) {
-            push_local(*seat, task);
+        } else if (seat* leased = lease_seat()) {
+            push_local(*leased, task);
         } else {
             inject(task);
         }
     }
 
-    /// Owner of `home` only. The fork path: a deque push plus one shared read.
-    void push_local(slot& home, task_base* task) {
-        home.deque.push(task, home.region);
+    /// Owner of `own` only. The fork path: a deque push plus one shared read.
+    void push_local(seat& own, task_base* task) {
+        own.deque.push(task, own.region);
         // A private seat's deque is invisible to others: nobody to wake for it.
-        if (!home.is_private) announce_new_work();
+        if (!own.is_private) announce_new_work();
     }
 
     /// Runs other work until `done()` holds; parks when there is nothing to do.
     /// `done` must read with seq_cst whatever its signaller writes before calling
-    /// wake_slot() (the Dekker pairing described in parking::park()).
+    /// wake_seat() (the Dekker pairing described in parking::park()).
     template <class Done>
-    void wait_until(slot& home, Done&& done) {
-        wait_until(home, std::forward<Done>(done), injection::one_at_a_time);
+    void wait_until(seat& own, Done&& done) {
+        wait_until(own, std::forward<Done>(done), injection::one_at_a_time);
     }
 
     /// How a thread takes from the injection queue. Only an idle worker at the top of its
@@ -3461,25 +3460,25 @@ public:
     enum class injection : bool { one_at_a_time, batch };
 
     template <class Done>
-    void wait_until(slot& home, Done&& done, injection mode) {
+    void wait_until(seat& own, Done&& done, injection mode) {
         // What this wait may take. Inside an isolation region, only the region's work.
         // With more than half of the stack used, only the thread's own forks (never
         // steals, which could each stack another waiting frame on top of this one); the
         // own deque must stay open, as nobody else may be there to take those forks.
-        const reach scope = reach_of(home);
+        const reach scope = reach_of(own);
         unsigned idle_rounds = 0;
         bool searching = false;  // counted among the searchers (parking)
         std::chrono::steady_clock::time_point idle_since{};
         std::chrono::steady_clock::time_point idle_start{};  // for stats: set at the first empty look
         while (!done()) {
             if (const found_work work =
-                    scope == reach::everything ? find_work(home, mode) : find_in_region(*this, home, scope)) {
-                if (idle_rounds != 0) count_idle(home, idle_start);
+                    scope == reach::everything ? find_work(own, mode) : find_in_region(*this, own, scope)) {
+                if (idle_rounds != 0) count_idle(own, idle_start);
                 if (searching) {
                     searching = false;
                     stop_searching();
                 }
-                run_found(home, work);
+                run_found(own, work);
                 idle_rounds = 0;
                 continue;
             }
@@ -3509,55 +3508,55 @@ public:
             }
             // Idle for a while: a quiet moment to give back what a burst made the deque grow
             // to, and the task blocks the burst left in the shared depot.
-            trim_ring(home);
+            trim_ring(own);
             small_block_cache::trim_depot();
-            slot::counters::add(home.stats.times_parked);
+            seat::counters::add(own.stats.times_parked);
             if (scope != reach::everything) {
                 // New work in general may be work this wait must not take: sleep until
                 // our own wait ends (its signaller wakes this seat by name).
-                m_parking.park_for_own_wait(home, done);
+                m_parking.park_for_own_wait(own, done);
                 idle_rounds = 1;  // spin again after a wake-up; still the same idle spell
                 continue;
             }
             searching = m_parking.park(
-                home, [&] { return done() || work_visible(); }, searching);
+                own, [&] { return done() || work_visible(); }, searching);
             if (!searching) {
                 m_parking.start_searching();  // woken for our own wait, maybe not ended yet
                 searching = true;
             }
             idle_rounds = 1;
         }
-        if (idle_rounds != 0) count_idle(home, idle_start);
+        if (idle_rounds != 0) count_idle(own, idle_start);
         // We leave for our own reason: if we were the searcher others counted on to take
         // new work, hand the search on (stop_searching).
         if (searching) stop_searching();
     }
 
-    /// Pops, takes from the injection queue, or steals one task. Owner of `home` only.
-    found_work find_work(slot& home, injection mode = injection::one_at_a_time) {
+    /// Pops, takes from the injection queue, or steals one task. Owner of `own` only.
+    found_work find_work(seat& own, injection mode = injection::one_at_a_time) {
         // Fairness: every k_fairness_period-th look goes to the shared sources first (the
         // injection queue, then the extra seats, where outside threads' submits wait)
         // before the thread's own deque and the workers'. Otherwise a thread with a deep
         // deque, or thieves fed by busy workers, could leave an outside submit waiting for
         // as long as that work lasts.
-        if (++home.fairness_tick % k_fairness_period == 0) {
+        if (++own.fairness_tick % k_fairness_period == 0) {
             if (m_injected.maybe_nonempty()) {
-                if (task_base* task = take_injected(home, mode)) return {task, 0};
+                if (task_base* task = take_injected(own, mode)) return {task, 0};
             }
             bool contended = false;
-            if (found_work work = steal_from_extras(*this, home, contended, any_region)) return work;
+            if (found_work work = steal_from_extras(*this, own, contended, any_region)) return work;
         }
         // What the thread pushed itself was pushed in its current region (or in regions
         // nested in it and left behind, which counts as the same work).
-        if (task_base* task = home.deque.pop(nullptr)) {
-            return {task, home.region};
+        if (task_base* task = own.deque.pop(nullptr)) {
+            return {task, own.region};
         }
         if (m_injected.maybe_nonempty()) {
-            if (task_base* task = take_injected(home, mode)) {
+            if (task_base* task = take_injected(own, mode)) {
                 return {task, 0};
             }
         }
-        return steal(*this, home, any_region);
+        return steal(*this, own, any_region);
     }
 
 private:
@@ -3573,7 +3572,7 @@ private:
     static constexpr std::uint32_t k_fairness_period = 32;
 
     void worker_main(std::size_t index) {
-        slot& home = slot_at(index);
+        seat& own = seat_at(index);
         t_trace_pool = m_number;  // names this thread's lane in a trace
         t_trace_worker = static_cast<std::int64_t>(index);
         if (m_hooks.on_start) {
@@ -3585,13 +3584,13 @@ private:
             }
         }
         m_started->count_down();  // after this, the constructor may return: no more m_started
-        worker_context context{this, &home, nullptr};
-        t_innermost_context = &context;
+        held_seat held{this, &own, nullptr};
+        t_innermost_held_seat = &held;
         // seq_cst load: park()'s re-check must see a stop that raced with it.
         wait_until(
-            home, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
-        drain(home);
-        t_innermost_context = nullptr;
+            own, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
+        drain(own);
+        t_innermost_held_seat = nullptr;
         if (m_hooks.on_stop) m_hooks.on_stop(index);  // a throw ends the program: documented
     }
 
@@ -3602,25 +3601,25 @@ private:
     /// until they first run dry here). Invariant: a worker holds or runs a task only
     /// while counted, so "m_unsettled == 0 and no work visible" means no task exists and
     /// none can appear; that is when every worker leaves.
-    void drain(slot& home) {
+    void drain(seat& own) {
         const auto settled_and_empty = [this] {
             // seq_cst: the parker's side of the pairing with the last settler's fetch_sub
-            // (followed by its wake_slot calls), as in park().
+            // (followed by its wake_seat calls), as in park().
             return m_unsettled.load(std::memory_order_seq_cst) == 0 && !work_visible();
         };
         for (;;) {
-            while (const found_work work = find_work(home, injection::batch)) {
-                run_found(home, work);
+            while (const found_work work = find_work(own, injection::batch)) {
+                run_found(own, work);
             }
             // seq_cst: the signaller's side for the waiters below: the count, then the
             // wake-ups (their CAS on the sleep words).
             if (m_unsettled.fetch_sub(1, std::memory_order_seq_cst) == 1) {
-                for (std::size_t i = 0; i < worker_count(); ++i) m_parking.wake_slot(slot_at(i));
+                for (std::size_t i = 0; i < worker_count(); ++i) m_parking.wake_seat(seat_at(i));
             }
             while (!work_visible()) {
                 if (settled_and_empty()) return;
                 const bool woken_to_search = m_parking.park(
-                    home, [&] { return m_unsettled.load(std::memory_order_seq_cst) == 0 || work_visible(); }, false);
+                    own, [&] { return m_unsettled.load(std::memory_order_seq_cst) == 0 || work_visible(); }, false);
                 if (woken_to_search) stop_searching();  // the loop above looks for the work
             }
             // Work showed up: count ourselves again before we may take it (the invariant).
@@ -3632,8 +3631,8 @@ private:
 
     void stop_and_join() noexcept {
         m_stopping.store(true, std::memory_order_seq_cst);
-        for (std::size_t i = 0; i < slot_count(); ++i) {
-            m_parking.wake_slot(slot_at(i));
+        for (std::size_t i = 0; i < seat_count(); ++i) {
+            m_parking.wake_seat(seat_at(i));
         }
         for (std::thread& thread : m_threads) {
             if (thread.joinable()) thread.join();
@@ -3643,9 +3642,9 @@ private:
 
     /// Takes the oldest injected task; an idle worker (batch mode) also moves a batch of
     /// the rest onto its deque, where other threads can steal them (injection_queue::take).
-    task_base* take_injected(slot& home, injection mode) {
+    task_base* take_injected(seat& own, injection mode) {
         std::size_t moved = 0;
-        task_base* first = m_injected.take(home, mode == injection::batch, moved);
+        task_base* first = m_injected.take(own, mode == injection::batch, moved);
         // Moved tasks were injected work, which no sleeper may miss. One announcement: the
         // thread it wakes searches, and as it finds work it wakes the next sleeper while
         // work is left (stop_searching), so the batch spreads over the sleepers in turn.
@@ -3657,12 +3656,12 @@ private:
 
     /// The leasing thread gives its seat back: tasks still on it go to the injection
     /// queue (they still run, exactly once), then the seat is free again.
-    void return_leased_seat(slot& seat) noexcept {
-        while (task_base* task = seat.deque.pop(nullptr)) {
+    void return_leased_seat(seat& leased) noexcept {
+        while (task_base* task = leased.deque.pop(nullptr)) {
             inject(task);  // may throw only std::bad_alloc, which is fatal here
         }
-        hide_extra_seat(seat);
-        seat.occupied.store(false, std::memory_order_release);
+        hide_extra_seat(leased);
+        leased.occupied.store(false, std::memory_order_release);
     }
 
     std::vector<std::thread> m_threads;
@@ -3691,13 +3690,13 @@ private:
 namespace microtask::detail {
 
 /// The right-hand side of a fork, living in the forking frame. `Body` is invoked with the
-/// slot of whichever thread runs it.
+/// seat of whichever thread runs it.
 template <class Body>
 class stack_job final : public task_base {
 public:
-    using result_type = value_result_t<Body&, slot&>;
+    using result_type = value_result_t<Body&, seat&>;
 
-    stack_job(Body& body, scheduler& sched, slot& owner) noexcept
+    stack_job(Body& body, scheduler& sched, seat& owner) noexcept
         : task_base{&run_stolen}, m_body(body), m_sched(sched), m_owner(owner) {}
 
     /// seq_cst: the owner reads this in scheduler::wait_until's `done` (Dekker pairing).
@@ -3718,46 +3717,46 @@ private:
         self->m_started.store(true, std::memory_order_relaxed);
         try {
             // The thief's own seat in this pool (it may hold seats in other pools too).
-            self->m_result.emplace(invoke_to_value(self->m_body, *self->m_sched.current_slot()));
+            self->m_result.emplace(invoke_to_value(self->m_body, *self->m_sched.current_seat()));
         } catch (...) {
             self->m_error = std::current_exception();
         }
         scheduler& sched = self->m_sched;
-        slot& owner = self->m_owner;
+        seat& owner = self->m_owner;
         // seq_cst: pairs with the owner's park() (store sleeping, then read done()).
         self->m_done.store(true, std::memory_order_seq_cst);
         // `self` may already be gone: the owner can return as soon as it sees m_done.
-        sched.wake_slot(owner);
+        sched.wake_seat(owner);
     }
 
     Body& m_body;
     scheduler& m_sched;
-    slot& m_owner;
+    seat& m_owner;
     std::optional<result_type> m_result;
     std::exception_ptr m_error;
     std::atomic<bool> m_started{false};
     std::atomic<bool> m_done{false};
 };
 
-/// The general fork: runs `left(home)` here and offers `right` to thieves. Then either
-///   - nobody took `right`: returns continue_inline(left result, home) — the caller may
+/// The general fork: runs `left(own)` here and offers `right` to thieves. Then either
+///   - nobody took `right`: returns continue_inline(left result, own) — the caller may
 ///     run the right-hand work differently when it stays on this thread (the fold
 ///     threads its accumulator through instead of combining two results), or
-///   - a thief ran `right(thief's slot)`: waits for it, helping meanwhile, and returns
+///   - a thief ran `right(thief's seat)`: waits for it, helping meanwhile, and returns
 ///     merge(left result, right result).
 /// If `left` throws and `right` has not started, `right` is skipped; if it has, it is
 /// awaited (it lives in this frame) and then left's exception is rethrown.
-/// Precondition: `home` is the calling thread's slot in `sched`.
+/// Precondition: `own` is the calling thread's seat in `sched`.
 template <class Left, class Right, class ContinueInline, class Merge>
-decltype(auto) fork_or_continue(scheduler& sched, slot& home, Left&& left, Right&& right,
+decltype(auto) fork_or_continue(scheduler& sched, seat& own, Left&& left, Right&& right,
                                 ContinueInline&& continue_inline, Merge&& merge) {
-    stack_job<std::remove_reference_t<Right>> job(right, sched, home);
-    sched.push_local(home, &job);
+    stack_job<std::remove_reference_t<Right>> job(right, sched, own);
+    sched.push_local(own, &job);
 
-    std::optional<value_result_t<Left&, slot&>> left_result;
+    std::optional<value_result_t<Left&, seat&>> left_result;
     std::exception_ptr left_error;
     try {
-        left_result.emplace(invoke_to_value(left, home));
+        left_result.emplace(invoke_to_value(left, own));
     } catch (...) {
         left_error = std::current_exception();
     }
@@ -3769,30 +3768,30 @@ decltype(auto) fork_or_continue(scheduler& sched, slot& home, Left&& left, Right
     // Stop as soon as the job has been taken: below it lie outer frames' offers, which
     // must not run deep on this stack (a nested wait inside `left` may have run our job).
     while (!job.started()) {
-        task_base* task = home.deque.pop(nullptr);
+        task_base* task = own.deque.pop(nullptr);
         if (task == nullptr) break;
         if (task == &job) {
             if (left_error) std::rethrow_exception(left_error);
-            return continue_inline(std::move(*left_result), home);
+            return continue_inline(std::move(*left_result), own);
         }
         task->execute();
     }
-    sched.wait_until(home, [&job] { return job.done(); });
+    sched.wait_until(own, [&job] { return job.done(); });
     if (left_error) std::rethrow_exception(left_error);
     return merge(std::move(*left_result), job.take_result());
 }
 
-/// Runs `left(home)` here and `right(slot&)` here or on a thief; returns both results.
+/// Runs `left(own)` here and `right(seat&)` here or on a thief; returns both results.
 template <class Left, class Right>
-auto fork_join(scheduler& sched, slot& home, Left&& left, Right&& right)
-    -> std::pair<value_result_t<Left&, slot&>, value_result_t<Right&, slot&>> {
-    using result = std::pair<value_result_t<Left&, slot&>, value_result_t<Right&, slot&>>;
+auto fork_join(scheduler& sched, seat& own, Left&& left, Right&& right)
+    -> std::pair<value_result_t<Left&, seat&>, value_result_t<Right&, seat&>> {
+    using result = std::pair<value_result_t<Left&, seat&>, value_result_t<Right&, seat&>>;
     return fork_or_continue(
-        sched, home, left, right,
-        [&right](value_result_t<Left&, slot&>&& left_value, slot& here) {
+        sched, own, left, right,
+        [&right](value_result_t<Left&, seat&>&& left_value, seat& here) {
             return result(std::move(left_value), invoke_to_value(right, here));
         },
-        [](value_result_t<Left&, slot&>&& left_value, value_result_t<Right&, slot&>&& right_value) {
+        [](value_result_t<Left&, seat&>&& left_value, value_result_t<Right&, seat&>&& right_value) {
             return result(std::move(left_value), std::move(right_value));
         });
 }
@@ -3916,11 +3915,11 @@ public:
         return unless_cancelled(guarded([&] { return visit_sequential(0, m_leaves); }));
     }
 
-    /// Runs the whole fold on the calling thread's slot (forking as decided).
+    /// Runs the whole fold on the calling thread's seat (forking as decided).
     /// `known_long`: the learned cost says this call is long, so splitting is allowed
     /// from the start (a range of two heavy elements must not run its first one alone
     /// while the probe decides).
-    value_type run(slot& home, call_judgement judgement = {}) {
+    value_type run(seat& own, call_judgement judgement = {}) {
         if (m_leaves == 0) return m_red.identity();
         compute_leaf_shape();
         if (judgement.length == call_length::known_long) m_split_allowed = true;
@@ -3930,10 +3929,10 @@ public:
         value_type result = guarded([&] {
             if constexpr (k_exact) {
                 value_type acc = m_red.identity();
-                visit_into(home, acc, 0, m_leaves);
+                visit_into(own, acc, 0, m_leaves);
                 return acc;
             } else {
-                return visit(home, 0, m_leaves);
+                return visit(own, 0, m_leaves);
             }
         });
         // Never split: all of it was timed (unless it was cut short).
@@ -4005,7 +4004,7 @@ private:
     }
 
     /// Canonical-tree fold of leaves [lo, hi) (reducers that are not exactly associative).
-    value_type visit(slot& home, std::size_t lo, std::size_t hi) {
+    value_type visit(seat& own, std::size_t lo, std::size_t hi) {
         if (hi - lo == 1) {
             value_type leaf = fold_leaf(lo);
             if (!m_split_allowed) probe(1);
@@ -4014,15 +4013,15 @@ private:
         // A skipped subtree's value is never used: the fold throws.
         if (skips()) return m_red.identity();
         const std::size_t mid = lo + (hi - lo) / 2;
-        if (should_split(home)) {
+        if (should_split(own)) {
             auto [left, right] = fork_join(
-                m_sched, home, [&](slot& here) { return visit(here, lo, mid); },
-                [&](slot& here) { return visit(here, mid, hi); });
+                m_sched, own, [&](seat& here) { return visit(here, lo, mid); },
+                [&](seat& here) { return visit(here, mid, hi); });
             combine(left, std::move(right));
             return std::move(left);
         }
-        value_type left = visit(home, lo, mid);
-        combine(left, visit(home, mid, hi));
+        value_type left = visit(own, lo, mid);
+        combine(left, visit(own, mid, hi));
         return left;
     }
 
@@ -4030,22 +4029,22 @@ private:
     /// Only a fork that a thief really takes costs an accumulator and a combine; a fork
     /// that comes back unstolen just carries `acc` on (no identity, no append of partial
     /// containers level by level as a tree would).
-    void visit_into(slot& home, value_type& acc, std::size_t lo, std::size_t hi) {
-        if (!m_split_allowed) return fold_flat_into(home, acc, lo, hi);
+    void visit_into(seat& own, value_type& acc, std::size_t lo, std::size_t hi) {
+        if (!m_split_allowed) return fold_flat_into(own, acc, lo, hi);
         if (hi - lo == 1) return fold_elements(acc, leaf_begin(lo), leaf_begin(lo + 1));
         if (skips()) return;
         const std::size_t mid = lo + (hi - lo) / 2;
-        if (should_split(home)) {
+        if (should_split(own)) {
             // Left stays here and folds into `acc`; a thief that takes the right half
             // starts its own accumulator, which is combined into `acc` after the join.
             fork_or_continue(
-                m_sched, home, [&](slot& here) { visit_into(here, acc, lo, mid); },
-                [&](slot& here) {
+                m_sched, own, [&](seat& here) { visit_into(here, acc, lo, mid); },
+                [&](seat& here) {
                     value_type right = m_red.identity();
                     visit_into(here, right, mid, hi);
                     return right;
                 },
-                [&](std::monostate, slot& here) {
+                [&](std::monostate, seat& here) {
                     visit_into(here, acc, mid, hi);
                     return std::monostate{};
                 },
@@ -4055,14 +4054,14 @@ private:
                 });
             return;
         }
-        visit_into(home, acc, lo, mid);
-        visit_into(home, acc, mid, hi);
+        visit_into(own, acc, lo, mid);
+        visit_into(own, acc, mid, hi);
     }
 
     /// While nothing has been split yet: fold the leaves as one contiguous run of
     /// elements up to each probe point (a plain loop, no per-leaf cost); once splitting
     /// pays, hand the remaining leaves to visit_into(), which may split them.
-    void fold_flat_into(slot& home, value_type& acc, std::size_t lo, std::size_t hi) {
+    void fold_flat_into(seat& own, value_type& acc, std::size_t lo, std::size_t hi) {
         std::size_t leaf = lo;
         while (leaf < hi) {
             if (skips()) return;
@@ -4071,18 +4070,18 @@ private:
             fold_elements(acc, leaf_begin(leaf), leaf_begin(stop));
             probe(stop - leaf);
             leaf = stop;
-            if (m_split_allowed && leaf < hi) return visit_into(home, acc, leaf, hi);
+            if (m_split_allowed && leaf < hi) return visit_into(own, acc, leaf, hi);
         }
     }
 
-    bool should_split(slot& home) const noexcept {
+    bool should_split(seat& own) const noexcept {
         if (!m_split_allowed) return false;
         if (!m_split_on_demand) return true;
         // Lazy binary splitting: offer more work only when fewer than k_exposed_forks
         // offers are waiting in our deque, i.e. thieves took what we offered before.
         // Two rather than one: a thief that takes our only offer would otherwise find
         // nothing more until we reach the next tree node, which may be a whole leaf away.
-        return home.deque.size_hint() < k_exposed_forks && m_sched.may_have_thieves(home);
+        return own.deque.size_hint() < k_exposed_forks && m_sched.may_have_thieves(own);
     }
 
     /// While probing (only the root thread runs then), read the clock after 1, 2, 4, ...
@@ -4194,7 +4193,7 @@ namespace microtask::detail {
 /// each piece with the plain loop. Only for exactly associative reducers (any order gives
 /// the same result), so no canonical tree has to be walked. O(log of the pieces) forks.
 template <class LeafFold, class Red>
-typename Red::value_type fold_shared_short(scheduler& sched, slot& home, std::size_t lo, std::size_t hi,
+typename Red::value_type fold_shared_short(scheduler& sched, seat& own, std::size_t lo, std::size_t hi,
                                            double expected_picoseconds, const LeafFold& leaf_fold, const Red& red) {
     if (hi - lo < 2 || expected_picoseconds < 2 * k_split_for_searcher_picoseconds || !sched.someone_searching()) {
         map_scope in_map;
@@ -4205,8 +4204,8 @@ typename Red::value_type fold_shared_short(scheduler& sched, slot& home, std::si
     const std::size_t mid = lo + (hi - lo) / 2;
     const double half = expected_picoseconds / 2;
     auto [left, right] = fork_join(
-        sched, home, [&](slot& here) { return fold_shared_short(sched, here, lo, mid, half, leaf_fold, red); },
-        [&](slot& here) { return fold_shared_short(sched, here, mid, hi, half, leaf_fold, red); });
+        sched, own, [&](seat& here) { return fold_shared_short(sched, here, lo, mid, half, leaf_fold, red); },
+        [&](seat& here) { return fold_shared_short(sched, here, mid, hi, half, leaf_fold, red); });
     combine_into(red, left, std::move(right));
     return std::move(left);
 }
@@ -4227,8 +4226,8 @@ typename Red::value_type fold_without_reports(scheduler& sched, std::size_t size
             // section 9, "Short calls").
             if (judgement.expected_picoseconds >= k_split_for_searcher_picoseconds) {
                 if (sched.someone_searching()) {
-                    return sched.run_in_slot([&](slot& home) {
-                        return fold_shared_short(sched, home, 0, size, judgement.expected_picoseconds, leaf_fold, red);
+                    return sched.run_in_seat([&](seat& own) {
+                        return fold_shared_short(sched, own, 0, size, judgement.expected_picoseconds, leaf_fold, red);
                     });
                 }
                 if (follows_recent_short_call()) sched.wake_for_next_call();
@@ -4244,7 +4243,7 @@ typename Red::value_type fold_without_reports(scheduler& sched, std::size_t size
     if constexpr (Policy::splits_on_demand && !exactly_associative<Red>()) {
         if (length == call_length::known_short) return operation.run_inline();
     }
-    return sched.run_in_slot([&](slot& home) { return operation.run(home, judgement); });
+    return sched.run_in_seat([&](seat& own) { return operation.run(own, judgement); });
 }
 
 /// Runs a fold of `size` elements on `sched`, each leaf folded by `leaf_fold(acc, begin,
@@ -4396,11 +4395,11 @@ public:
         }
         // It is running elsewhere. Inside the pool, help with other work meanwhile (a
         // worker that blocked here could deadlock the pool); outside, block.
-        if (slot* home = m_sched.current_slot(); home != nullptr && !home->is_guest) {
+        if (seat* own = m_sched.current_seat(); own != nullptr && !own->is_guest) {
             // seq_cst: pairs with publish(): either it sees us registered and wakes us,
             // or wait_until's read of m_done sees its write.
-            m_waiter.store(home, std::memory_order_seq_cst);
-            m_sched.wait_until(*home, [this] { return ready(); });
+            m_waiter.store(own, std::memory_order_seq_cst);
+            m_sched.wait_until(*own, [this] { return ready(); });
             m_waiter.store(nullptr, std::memory_order_relaxed);
         } else {
             // The state outlives the completer's notify (it holds a reference), so a
@@ -4495,8 +4494,8 @@ private:
         // seq_cst: pairs with wait()'s registration of m_waiter and its reads of m_done.
         m_done.store(1, std::memory_order_seq_cst);
         m_done.notify_all();  // outside waiters; cheap when nobody waits
-        if (slot* waiter = m_waiter.exchange(nullptr, std::memory_order_seq_cst)) {
-            m_sched.wake_slot(*waiter);
+        if (seat* waiter = m_waiter.exchange(nullptr, std::memory_order_seq_cst)) {
+            m_sched.wake_seat(*waiter);
         }
     }
 
@@ -4506,7 +4505,7 @@ private:
     std::atomic<int> m_refs{2};  // the queue's and the future's
     std::atomic<bool> m_claimed{false};
     std::atomic<std::uint32_t> m_done{0};  // 32 bits: std::atomic::wait uses a futex directly
-    std::atomic<slot*> m_waiter{nullptr};
+    std::atomic<seat*> m_waiter{nullptr};
     std::exception_ptr m_error;
     std::optional<std::conditional_t<std::is_void_v<T>, char, T>> m_value;
 };
@@ -4770,9 +4769,9 @@ public:
     /// Index in [0, size()) of the calling worker thread of this pool; std::nullopt on
     /// any other thread (including an outside thread helping while it waits). O(1).
     [[nodiscard]] std::optional<std::size_t> this_worker_index() const noexcept {
-        const detail::slot* home = m_scheduler.current_slot();
-        if (home == nullptr || home->is_guest) return std::nullopt;
-        return home->index;
+        const detail::seat* own = m_scheduler.current_seat();
+        if (own == nullptr || own->is_guest) return std::nullopt;
+        return own->index;
     }
 
     /// Queues `fn()` to run once on the pool and returns a future for its result.
@@ -4847,7 +4846,7 @@ private:
     counter_values read_counters(std::size_t worker) const noexcept {
         // relaxed: each counter has one writer (its worker); a slightly stale value is
         // the documented snapshot semantics.
-        const auto& c = m_scheduler.slot_at(worker).stats;
+        const auto& c = m_scheduler.seat_at(worker).stats;
         return {c.tasks_run.load(std::memory_order_relaxed), c.tasks_stolen.load(std::memory_order_relaxed),
                 c.failed_steals.load(std::memory_order_relaxed), c.times_parked.load(std::memory_order_relaxed),
                 c.idle_ns.load(std::memory_order_relaxed)};
@@ -5029,9 +5028,9 @@ public:
     /// The index of the hit (size if none). Throws what pred threw, or
     /// operation_cancelled if the token stopped the search before it had looked at every
     /// chunk it needed.
-    std::size_t run(slot& home) {
+    std::size_t run(seat& own) {
         try {
-            if (run_inline_while_short()) participate(home, m_participants);
+            if (run_inline_while_short()) participate(own, m_participants);
         } catch (...) {
             if (m_error) std::rethrow_exception(m_error);  // the first, not whichever came up
             throw;
@@ -5066,7 +5065,7 @@ private:
     /// `count` participants: this thread and, through forks that idle workers may take,
     /// count - 1 others. A fork nobody takes runs here after our loop, finds no chunk
     /// left and returns at once.
-    void participate(slot& home, std::size_t count) {
+    void participate(seat& own, std::size_t count) {
         if (count <= 1) {
             while (scan_chunk(m_next_chunk.fetch_add(1, std::memory_order_relaxed))) {
             }
@@ -5074,12 +5073,12 @@ private:
         }
         const std::size_t right = count / 2;
         fork_join(
-            m_sched, home,
-            [&](slot& here) {
+            m_sched, own,
+            [&](seat& here) {
                 participate(here, count - right);
                 return std::monostate{};
             },
-            [&](slot& here) {
+            [&](seat& here) {
                 participate(here, right);
                 return std::monostate{};
             });
@@ -5157,7 +5156,7 @@ std::size_t run_search(thread_pool& pool, It first, std::size_t size, Pred& pred
     // element to learn, and learning one would make the next search from the same line,
     // with no hit, run inline. Every call starts inline for the budget instead.
     search_operation<Leftmost, It, Pred> operation(sched, first, size, pred, stop, pool.size() + 1);
-    return sched.run_in_slot([&](slot& home) { return operation.run(home); });
+    return sched.run_in_seat([&](seat& own) { return operation.run(own); });
 }
 
 /// The iterator to that hit; the callers turn it into std::ranges::dangling for an
@@ -5809,8 +5808,8 @@ template <class F>
     requires std::invocable<F&>
 std::invoke_result_t<F&> isolate(thread_pool& pool, F&& fn) {
     detail::scheduler& sched = detail::pool_access::of(pool);
-    return sched.run_in_slot([&](detail::slot& home) -> std::invoke_result_t<F&> {
-        const detail::region_scope region(home, detail::new_region_id());
+    return sched.run_in_seat([&](detail::seat& own) -> std::invoke_result_t<F&> {
+        const detail::region_scope region(own, detail::new_region_id());
         return std::invoke(fn);
     });
 }
@@ -5859,10 +5858,10 @@ template <class A, class B>
     requires value_task<A> && value_task<B>
 auto join(thread_pool& pool, A&& a, B&& b) {
     detail::scheduler& sched = detail::pool_access::of(pool);
-    return join_result_t<A, B>(sched.run_in_slot([&](detail::slot& home) {
+    return join_result_t<A, B>(sched.run_in_seat([&](detail::seat& own) {
         return detail::fork_join(
-            sched, home, [&a](detail::slot&) { return detail::invoke_to_value(a); },
-            [&b](detail::slot&) { return detail::invoke_to_value(b); });
+            sched, own, [&a](detail::seat&) { return detail::invoke_to_value(a); },
+            [&b](detail::seat&) { return detail::invoke_to_value(b); });
     }));
 }
 
@@ -6008,7 +6007,7 @@ public:
     per_worker(thread_pool& pool, Make make)
         : m_sched(detail::pool_access::of(pool)),
           m_make([make = std::move(make)] { return T(make()); }),
-          m_seats(m_sched.slot_count()) {}
+          m_seats(m_sched.seat_count()) {}
 
     per_worker(const per_worker&) = delete;
     per_worker& operator=(const per_worker&) = delete;
@@ -6018,8 +6017,8 @@ public:
     /// or after a submit); otherwise a lock and a search of the other threads' values.
     /// Throws what the factory throws (then no value is stored), std::bad_alloc.
     T& local() {
-        if (const detail::slot* seat = m_sched.current_slot(); seat != nullptr && !seat->is_private) {
-            std::optional<T>& value = m_seats[seat->index].value;
+        if (const detail::seat* own = m_sched.current_seat(); own != nullptr && !own->is_private) {
+            std::optional<T>& value = m_seats[own->index].value;
             // Only the seat's holder touches its value, so no synchronisation here.
             if (!value) value.emplace(m_make());
             return *value;
@@ -7173,7 +7172,7 @@ private:
             // The one waiter registered when our RMW read the state: it had stored its key
             // before registering, so it is waiting for this group (or has just stopped,
             // and then a spurious wake-up is harmless).
-            sched.wake_slot(sched.slot_at(static_cast<std::size_t>(hint - 1)));
+            sched.wake_seat(sched.seat_at(static_cast<std::size_t>(hint - 1)));
         } else {
             sched.wake_waiters_of(key);
         }
@@ -7181,12 +7180,12 @@ private:
 
     [[nodiscard]] bool idle() const noexcept { return (m_state.load(std::memory_order_seq_cst) >> k_task_shift) == 0; }
 
-    /// Registers a waiter on seat `home`: the count, and the seat as the hint when it is
+    /// Registers a waiter on seat `own`: the count, and the seat as the hint when it is
     /// the only waiter (a private seat, outside the pool's array, gives no hint).
     /// seq_cst: see wait_all().
-    void register_waiter(const detail::slot& home) noexcept {
+    void register_waiter(const detail::seat& own) noexcept {
         const std::uint64_t seat_hint =
-            home.index < m_sched.slot_count() && home.index < 0xFFFF ? std::uint64_t{home.index} + 1 : 0;
+            own.index < m_sched.seat_count() && own.index < 0xFFFF ? std::uint64_t{own.index} + 1 : 0;
         std::uint64_t state = m_state.load(std::memory_order_relaxed);
         std::uint64_t next;
         do {
@@ -7208,18 +7207,18 @@ private:
 
     void wait_all() noexcept {
         if (idle()) return;
-        m_sched.run_in_slot([this](detail::slot& home) {
+        m_sched.run_in_seat([this](detail::seat& own) {
             // seq_cst: the key must be visible to a finisher whose RMW reads our
             // registration below (it synchronises with our registration RMW and then loads the
             // key with seq_cst). The outer key is restored afterwards: waits nest.
-            const void* const outer = home.wait_key.exchange(this, std::memory_order_seq_cst);
-            register_waiter(home);
-            m_sched.wait_until(home, [this] { return idle(); });
+            const void* const outer = own.wait_key.exchange(this, std::memory_order_seq_cst);
+            register_waiter(own);
+            m_sched.wait_until(own, [this] { return idle(); });
             deregister_waiter();
             // seq_cst: an outer wait on another group parks on this seat next; that
             // group's finisher must read the restored key, and its seq_cst load comes
             // after this store in the total order whenever our park's re-check missed it.
-            home.wait_key.store(outer, std::memory_order_seq_cst);
+            own.wait_key.store(outer, std::memory_order_seq_cst);
         });
     }
 

@@ -298,11 +298,11 @@ TEST_CASE("outside submitters do not starve one another (regression)", "[schedul
 // Issue 11.9. A seat's sleep word (written by whoever wakes the seat) shared a cache line
 // with rng_state (written by the owner on every steal round), so every steal round of a
 // busy thread invalidated the line a waker was about to CAS, and the reverse.
-TEST_CASE("slot: fields other threads write and fields the owner writes are on separate lines (regression)",
+TEST_CASE("seat: fields other threads write and fields the owner writes are on separate lines (regression)",
           "[scheduler]") {
     using mt::detail::k_cache_line;
     const auto line = [](const void* address) { return reinterpret_cast<std::uintptr_t>(address) / k_cache_line; };
-    auto seat = std::make_unique<mt::detail::slot>();
+    auto seat = std::make_unique<mt::detail::seat>();
     // Written by wakers and finishers.
     const auto shared = line(&seat->sleep_state);
     REQUIRE(line(&seat->wait_key) == shared);

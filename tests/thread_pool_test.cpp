@@ -321,7 +321,7 @@ TEST_CASE("submit: a leased seat in use by a join is not given up for another po
     mt::thread_pool b{1};
     REQUIRE(b.submit([] { return 0; }).get() == 0);  // this thread now leases a seat in b
     auto& seats = mt::detail::pool_access::of(b);
-    mt::detail::slot* leased = seats.current_slot();
+    mt::detail::seat* leased = seats.current_seat();
     REQUIRE(leased != nullptr);
     auto [from_a, sum] = mt::join(
         b,
@@ -329,7 +329,7 @@ TEST_CASE("submit: a leased seat in use by a join is not given up for another po
             // Submitting to a must not release the b seat this join runs on.
             const int value = a.submit([] { return 1; }).get();
             REQUIRE(leased->occupied.load());
-            REQUIRE(seats.current_slot() == leased);
+            REQUIRE(seats.current_seat() == leased);
             return value;
         },
         [&b] {

@@ -54,9 +54,9 @@ public:
     /// The index of the hit (size if none). Throws what pred threw, or
     /// operation_cancelled if the token stopped the search before it had looked at every
     /// chunk it needed.
-    std::size_t run(slot& home) {
+    std::size_t run(seat& own) {
         try {
-            if (run_inline_while_short()) participate(home, m_participants);
+            if (run_inline_while_short()) participate(own, m_participants);
         } catch (...) {
             if (m_error) std::rethrow_exception(m_error);  // the first, not whichever came up
             throw;
@@ -91,7 +91,7 @@ private:
     /// `count` participants: this thread and, through forks that idle workers may take,
     /// count - 1 others. A fork nobody takes runs here after our loop, finds no chunk
     /// left and returns at once.
-    void participate(slot& home, std::size_t count) {
+    void participate(seat& own, std::size_t count) {
         if (count <= 1) {
             while (scan_chunk(m_next_chunk.fetch_add(1, std::memory_order_relaxed))) {
             }
@@ -99,12 +99,12 @@ private:
         }
         const std::size_t right = count / 2;
         fork_join(
-            m_sched, home,
-            [&](slot& here) {
+            m_sched, own,
+            [&](seat& here) {
                 participate(here, count - right);
                 return std::monostate{};
             },
-            [&](slot& here) {
+            [&](seat& here) {
                 participate(here, right);
                 return std::monostate{};
             });
@@ -182,7 +182,7 @@ std::size_t run_search(thread_pool& pool, It first, std::size_t size, Pred& pred
     // element to learn, and learning one would make the next search from the same line,
     // with no hit, run inline. Every call starts inline for the budget instead.
     search_operation<Leftmost, It, Pred> operation(sched, first, size, pred, stop, pool.size() + 1);
-    return sched.run_in_slot([&](slot& home) { return operation.run(home); });
+    return sched.run_in_seat([&](seat& own) { return operation.run(own); });
 }
 
 /// The iterator to that hit; the callers turn it into std::ranges::dangling for an

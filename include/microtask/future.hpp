@@ -52,11 +52,11 @@ public:
         }
         // It is running elsewhere. Inside the pool, help with other work meanwhile (a
         // worker that blocked here could deadlock the pool); outside, block.
-        if (slot* home = m_sched.current_slot(); home != nullptr && !home->is_guest) {
+        if (seat* own = m_sched.current_seat(); own != nullptr && !own->is_guest) {
             // seq_cst: pairs with publish(): either it sees us registered and wakes us,
             // or wait_until's read of m_done sees its write.
-            m_waiter.store(home, std::memory_order_seq_cst);
-            m_sched.wait_until(*home, [this] { return ready(); });
+            m_waiter.store(own, std::memory_order_seq_cst);
+            m_sched.wait_until(*own, [this] { return ready(); });
             m_waiter.store(nullptr, std::memory_order_relaxed);
         } else {
             // The state outlives the completer's notify (it holds a reference), so a
@@ -151,8 +151,8 @@ private:
         // seq_cst: pairs with wait()'s registration of m_waiter and its reads of m_done.
         m_done.store(1, std::memory_order_seq_cst);
         m_done.notify_all();  // outside waiters; cheap when nobody waits
-        if (slot* waiter = m_waiter.exchange(nullptr, std::memory_order_seq_cst)) {
-            m_sched.wake_slot(*waiter);
+        if (seat* waiter = m_waiter.exchange(nullptr, std::memory_order_seq_cst)) {
+            m_sched.wake_seat(*waiter);
         }
     }
 
@@ -162,7 +162,7 @@ private:
     std::atomic<int> m_refs{2};  // the queue's and the future's
     std::atomic<bool> m_claimed{false};
     std::atomic<std::uint32_t> m_done{0};  // 32 bits: std::atomic::wait uses a futex directly
-    std::atomic<slot*> m_waiter{nullptr};
+    std::atomic<seat*> m_waiter{nullptr};
     std::exception_ptr m_error;
     std::optional<std::conditional_t<std::is_void_v<T>, char, T>> m_value;
 };

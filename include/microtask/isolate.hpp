@@ -37,8 +37,8 @@ template <class F>
     requires std::invocable<F&>
 std::invoke_result_t<F&> isolate(thread_pool& pool, F&& fn) {
     detail::scheduler& sched = detail::pool_access::of(pool);
-    return sched.run_in_slot([&](detail::slot& home) -> std::invoke_result_t<F&> {
-        const detail::region_scope region(home, detail::new_region_id());
+    return sched.run_in_seat([&](detail::seat& own) -> std::invoke_result_t<F&> {
+        const detail::region_scope region(own, detail::new_region_id());
         return std::invoke(fn);
     });
 }

@@ -37,10 +37,10 @@ template <class A, class B>
     requires value_task<A> && value_task<B>
 auto join(thread_pool& pool, A&& a, B&& b) {
     detail::scheduler& sched = detail::pool_access::of(pool);
-    return join_result_t<A, B>(sched.run_in_slot([&](detail::slot& home) {
+    return join_result_t<A, B>(sched.run_in_seat([&](detail::seat& own) {
         return detail::fork_join(
-            sched, home, [&a](detail::slot&) { return detail::invoke_to_value(a); },
-            [&b](detail::slot&) { return detail::invoke_to_value(b); });
+            sched, own, [&a](detail::seat&) { return detail::invoke_to_value(a); },
+            [&b](detail::seat&) { return detail::invoke_to_value(b); });
     }));
 }
 

@@ -58,7 +58,7 @@ public:
     per_worker(thread_pool& pool, Make make)
         : m_sched(detail::pool_access::of(pool)),
           m_make([make = std::move(make)] { return T(make()); }),
-          m_seats(m_sched.slot_count()) {}
+          m_seats(m_sched.seat_count()) {}
 
     per_worker(const per_worker&) = delete;
     per_worker& operator=(const per_worker&) = delete;
@@ -68,8 +68,8 @@ public:
     /// or after a submit); otherwise a lock and a search of the other threads' values.
     /// Throws what the factory throws (then no value is stored), std::bad_alloc.
     T& local() {
-        if (const detail::slot* seat = m_sched.current_slot(); seat != nullptr && !seat->is_private) {
-            std::optional<T>& value = m_seats[seat->index].value;
+        if (const detail::seat* own = m_sched.current_seat(); own != nullptr && !own->is_private) {
+            std::optional<T>& value = m_seats[own->index].value;
             // Only the seat's holder touches its value, so no synchronisation here.
             if (!value) value.emplace(m_make());
             return *value;

@@ -173,7 +173,7 @@ private:
             // The one waiter registered when our RMW read the state: it had stored its key
             // before registering, so it is waiting for this group (or has just stopped,
             // and then a spurious wake-up is harmless).
-            sched.wake_slot(sched.slot_at(static_cast<std::size_t>(hint - 1)));
+            sched.wake_seat(sched.seat_at(static_cast<std::size_t>(hint - 1)));
         } else {
             sched.wake_waiters_of(key);
         }
@@ -181,12 +181,12 @@ private:
 
     [[nodiscard]] bool idle() const noexcept { return (m_state.load(std::memory_order_seq_cst) >> k_task_shift) == 0; }
 
-    /// Registers a waiter on seat `home`: the count, and the seat as the hint when it is
+    /// Registers a waiter on seat `own`: the count, and the seat as the hint when it is
     /// the only waiter (a private seat, outside the pool's array, gives no hint).
     /// seq_cst: see wait_all().
-    void register_waiter(const detail::slot& home) noexcept {
+    void register_waiter(const detail::seat& own) noexcept {
         const std::uint64_t seat_hint =
-            home.index < m_sched.slot_count() && home.index < 0xFFFF ? std::uint64_t{home.index} + 1 : 0;
+            own.index < m_sched.seat_count() && own.index < 0xFFFF ? std::uint64_t{own.index} + 1 : 0;
         std::uint64_t state = m_state.load(std::memory_order_relaxed);
         std::uint64_t next;
         do {
@@ -208,18 +208,18 @@ private:
 
     void wait_all() noexcept {
         if (idle()) return;
-        m_sched.run_in_slot([this](detail::slot& home) {
+        m_sched.run_in_seat([this](detail::seat& own) {
             // seq_cst: the key must be visible to a finisher whose RMW reads our
             // registration below (it synchronises with our registration RMW and then loads the
             // key with seq_cst). The outer key is restored afterwards: waits nest.
-            const void* const outer = home.wait_key.exchange(this, std::memory_order_seq_cst);
-            register_waiter(home);
-            m_sched.wait_until(home, [this] { return idle(); });
+            const void* const outer = own.wait_key.exchange(this, std::memory_order_seq_cst);
+            register_waiter(own);
+            m_sched.wait_until(own, [this] { return idle(); });
             deregister_waiter();
             // seq_cst: an outer wait on another group parks on this seat next; that
             // group's finisher must read the restored key, and its seq_cst load comes
             // after this store in the total order whenever our park's re-check missed it.
-            home.wait_key.store(outer, std::memory_order_seq_cst);
+            own.wait_key.store(outer, std::memory_order_seq_cst);
         });
     }
 

@@ -120,9 +120,9 @@ public:
     /// Index in [0, size()) of the calling worker thread of this pool; std::nullopt on
     /// any other thread (including an outside thread helping while it waits). O(1).
     [[nodiscard]] std::optional<std::size_t> this_worker_index() const noexcept {
-        const detail::slot* home = m_scheduler.current_slot();
-        if (home == nullptr || home->is_guest) return std::nullopt;
-        return home->index;
+        const detail::seat* own = m_scheduler.current_seat();
+        if (own == nullptr || own->is_guest) return std::nullopt;
+        return own->index;
     }
 
     /// Queues `fn()` to run once on the pool and returns a future for its result.
@@ -197,7 +197,7 @@ private:
     counter_values read_counters(std::size_t worker) const noexcept {
         // relaxed: each counter has one writer (its worker); a slightly stale value is
         // the documented snapshot semantics.
-        const auto& c = m_scheduler.slot_at(worker).stats;
+        const auto& c = m_scheduler.seat_at(worker).stats;
         return {c.tasks_run.load(std::memory_order_relaxed), c.tasks_stolen.load(std::memory_order_relaxed),
                 c.failed_steals.load(std::memory_order_relaxed), c.times_parked.load(std::memory_order_relaxed),
                 c.idle_ns.load(std::memory_order_relaxed)};

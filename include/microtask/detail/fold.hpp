@@ -22,7 +22,7 @@ namespace microtask::detail {
 /// each piece with the plain loop. Only for exactly associative reducers (any order gives
 /// the same result), so no canonical tree has to be walked. O(log of the pieces) forks.
 template <class LeafFold, class Red>
-typename Red::value_type fold_shared_short(scheduler& sched, slot& home, std::size_t lo, std::size_t hi,
+typename Red::value_type fold_shared_short(scheduler& sched, seat& own, std::size_t lo, std::size_t hi,
                                            double expected_picoseconds, const LeafFold& leaf_fold, const Red& red) {
     if (hi - lo < 2 || expected_picoseconds < 2 * k_split_for_searcher_picoseconds || !sched.someone_searching()) {
         map_scope in_map;
@@ -33,8 +33,8 @@ typename Red::value_type fold_shared_short(scheduler& sched, slot& home, std::si
     const std::size_t mid = lo + (hi - lo) / 2;
     const double half = expected_picoseconds / 2;
     auto [left, right] = fork_join(
-        sched, home, [&](slot& here) { return fold_shared_short(sched, here, lo, mid, half, leaf_fold, red); },
-        [&](slot& here) { return fold_shared_short(sched, here, mid, hi, half, leaf_fold, red); });
+        sched, own, [&](seat& here) { return fold_shared_short(sched, here, lo, mid, half, leaf_fold, red); },
+        [&](seat& here) { return fold_shared_short(sched, here, mid, hi, half, leaf_fold, red); });
     combine_into(red, left, std::move(right));
     return std::move(left);
 }
@@ -55,8 +55,8 @@ typename Red::value_type fold_without_reports(scheduler& sched, std::size_t size
             // section 9, "Short calls").
             if (judgement.expected_picoseconds >= k_split_for_searcher_picoseconds) {
                 if (sched.someone_searching()) {
-                    return sched.run_in_slot([&](slot& home) {
-                        return fold_shared_short(sched, home, 0, size, judgement.expected_picoseconds, leaf_fold, red);
+                    return sched.run_in_seat([&](seat& own) {
+                        return fold_shared_short(sched, own, 0, size, judgement.expected_picoseconds, leaf_fold, red);
                     });
                 }
                 if (follows_recent_short_call()) sched.wake_for_next_call();
@@ -72,7 +72,7 @@ typename Red::value_type fold_without_reports(scheduler& sched, std::size_t size
     if constexpr (Policy::splits_on_demand && !exactly_associative<Red>()) {
         if (length == call_length::known_short) return operation.run_inline();
     }
-    return sched.run_in_slot([&](slot& home) { return operation.run(home, judgement); });
+    return sched.run_in_seat([&](seat& own) { return operation.run(own, judgement); });
 }
 
 /// Runs a fold of `size` elements on `sched`, each leaf folded by `leaf_fold(acc, begin,

@@ -75,11 +75,11 @@ public:
         return unless_cancelled(guarded([&] { return visit_sequential(0, m_leaves); }));
     }
 
-    /// Runs the whole fold on the calling thread's slot (forking as decided).
+    /// Runs the whole fold on the calling thread's seat (forking as decided).
     /// `known_long`: the learned cost says this call is long, so splitting is allowed
     /// from the start (a range of two heavy elements must not run its first one alone
     /// while the probe decides).
-    value_type run(slot& home, call_judgement judgement = {}) {
+    value_type run(seat& own, call_judgement judgement = {}) {
         if (m_leaves == 0) return m_red.identity();
         compute_leaf_shape();
         if (judgement.length == call_length::known_long) m_split_allowed = true;
@@ -89,10 +89,10 @@ public:
         value_type result = guarded([&] {
             if constexpr (k_exact) {
                 value_type acc = m_red.identity();
-                visit_into(home, acc, 0, m_leaves);
+                visit_into(own, acc, 0, m_leaves);
                 return acc;
             } else {
-                return visit(home, 0, m_leaves);
+                return visit(own, 0, m_leaves);
             }
         });
         // Never split: all of it was timed (unless it was cut short).
@@ -164,7 +164,7 @@ private:
     }
 
     /// Canonical-tree fold of leaves [lo, hi) (reducers that are not exactly associative).
-    value_type visit(slot& home, std::size_t lo, std::size_t hi) {
+    value_type visit(seat& own, std::size_t lo, std::size_t hi) {
         if (hi - lo == 1) {
             value_type leaf = fold_leaf(lo);
             if (!m_split_allowed) probe(1);
@@ -173,15 +173,15 @@ private:
         // A skipped subtree's value is never used: the fold throws.
         if (skips()) return m_red.identity();
         const std::size_t mid = lo + (hi - lo) / 2;
-        if (should_split(home)) {
+        if (should_split(own)) {
             auto [left, right] = fork_join(
-                m_sched, home, [&](slot& here) { return visit(here, lo, mid); },
-                [&](slot& here) { return visit(here, mid, hi); });
+                m_sched, own, [&](seat& here) { return visit(here, lo, mid); },
+                [&](seat& here) { return visit(here, mid, hi); });
             combine(left, std::move(right));
             return std::move(left);
         }
-        value_type left = visit(home, lo, mid);
-        combine(left, visit(home, mid, hi));
+        value_type left = visit(own, lo, mid);
+        combine(left, visit(own, mid, hi));
         return left;
     }
 
@@ -189,22 +189,22 @@ private:
     /// Only a fork that a thief really takes costs an accumulator and a combine; a fork
     /// that comes back unstolen just carries `acc` on (no identity, no append of partial
     /// containers level by level as a tree would).
-    void visit_into(slot& home, value_type& acc, std::size_t lo, std::size_t hi) {
-        if (!m_split_allowed) return fold_flat_into(home, acc, lo, hi);
+    void visit_into(seat& own, value_type& acc, std::size_t lo, std::size_t hi) {
+        if (!m_split_allowed) return fold_flat_into(own, acc, lo, hi);
         if (hi - lo == 1) return fold_elements(acc, leaf_begin(lo), leaf_begin(lo + 1));
         if (skips()) return;
         const std::size_t mid = lo + (hi - lo) / 2;
-        if (should_split(home)) {
+        if (should_split(own)) {
             // Left stays here and folds into `acc`; a thief that takes the right half
             // starts its own accumulator, which is combined into `acc` after the join.
             fork_or_continue(
-                m_sched, home, [&](slot& here) { visit_into(here, acc, lo, mid); },
-                [&](slot& here) {
+                m_sched, own, [&](seat& here) { visit_into(here, acc, lo, mid); },
+                [&](seat& here) {
                     value_type right = m_red.identity();
                     visit_into(here, right, mid, hi);
                     return right;
                 },
-                [&](std::monostate, slot& here) {
+                [&](std::monostate, seat& here) {
                     visit_into(here, acc, mid, hi);
                     return std::monostate{};
                 },
@@ -214,14 +214,14 @@ private:
                 });
             return;
         }
-        visit_into(home, acc, lo, mid);
-        visit_into(home, acc, mid, hi);
+        visit_into(own, acc, lo, mid);
+        visit_into(own, acc, mid, hi);
     }
 
     /// While nothing has been split yet: fold the leaves as one contiguous run of
     /// elements up to each probe point (a plain loop, no per-leaf cost); once splitting
     /// pays, hand the remaining leaves to visit_into(), which may split them.
-    void fold_flat_into(slot& home, value_type& acc, std::size_t lo, std::size_t hi) {
+    void fold_flat_into(seat& own, value_type& acc, std::size_t lo, std::size_t hi) {
         std::size_t leaf = lo;
         while (leaf < hi) {
             if (skips()) return;
@@ -230,18 +230,18 @@ private:
             fold_elements(acc, leaf_begin(leaf), leaf_begin(stop));
             probe(stop - leaf);
             leaf = stop;
-            if (m_split_allowed && leaf < hi) return visit_into(home, acc, leaf, hi);
+            if (m_split_allowed && leaf < hi) return visit_into(own, acc, leaf, hi);
         }
     }
 
-    bool should_split(slot& home) const noexcept {
+    bool should_split(seat& own) const noexcept {
         if (!m_split_allowed) return false;
         if (!m_split_on_demand) return true;
         // Lazy binary splitting: offer more work only when fewer than k_exposed_forks
         // offers are waiting in our deque, i.e. thieves took what we offered before.
         // Two rather than one: a thief that takes our only offer would otherwise find
         // nothing more until we reach the next tree node, which may be a whole leaf away.
-        return home.deque.size_hint() < k_exposed_forks && m_sched.may_have_thieves(home);
+        return own.deque.size_hint() < k_exposed_forks && m_sched.may_have_thieves(own);
     }
 
     /// While probing (only the root thread runs then), read the clock after 1, 2, 4, ...

@@ -3,7 +3,7 @@
 // with a lock-free count in front of it. docs/design.md section 4 explains it.
 #pragma once
 
-#include "slot.hpp"
+#include "seat.hpp"
 #include "task.hpp"
 #include "work_stealing_deque.hpp"
 
@@ -42,11 +42,11 @@ public:
     [[nodiscard]] bool visible() const noexcept { return m_count.load(std::memory_order_seq_cst) != 0; }
 
     /// Takes the oldest task, or nullptr. With `batch`, also moves up to half of the rest
-    /// (at most k_batch) onto `home`'s deque, where other threads can steal them, and
+    /// (at most k_batch) onto `own`'s deque, where other threads can steal them, and
     /// returns their number in `moved`: the caller must wake that many sleepers, since
     /// the moved tasks are injected work no sleeper may miss. Never throws: if the deque
-    /// cannot grow, the rest simply stays queued. Owner of `home` only.
-    task_base* take(slot& home, bool batch, std::size_t& moved) {
+    /// cannot grow, the rest simply stays queued. Owner of `own` only.
+    task_base* take(seat& own, bool batch, std::size_t& moved) {
         moved = 0;
         std::lock_guard lock(m_mutex);
         if (m_tasks.empty()) return nullptr;
@@ -55,7 +55,7 @@ public:
         const std::size_t wanted = batch ? std::min(m_tasks.size() / 2, k_batch) : 0;
         for (; moved < wanted; ++moved) {
             try {
-                home.deque.push(m_tasks.front());
+                own.deque.push(m_tasks.front());
             } catch (...) {
                 break;
             }

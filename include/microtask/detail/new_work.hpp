@@ -81,7 +81,7 @@ public:
     }
 
     /// Wakes `target` if it is parked; harmless if it is awake. Any thread.
-    void wake_slot(slot& target) noexcept { m_parking.wake_slot(target); }
+    void wake_seat(seat& target) noexcept { m_parking.wake_seat(target); }
 
     /// Wakes every seat (worker, guest, leased or private) whose wait_key is `key`: the
     /// threads whose innermost registered wait is for `key`. Any thread; `key` is only
@@ -90,23 +90,23 @@ public:
     /// registration (e.g. task_group's state word); the waiters stored wait_key with
     /// seq_cst before registering, so the seq_cst loads here see the key.
     void wake_waiters_of(const void* key) noexcept {
-        for (std::size_t i = 0; i < slot_count(); ++i) {
-            if (slot_at(i).wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(slot_at(i));
+        for (std::size_t i = 0; i < seat_count(); ++i) {
+            if (seat_at(i).wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_seat(seat_at(i));
         }
-        for_each_private_seat([&](slot& seat) {
-            if (seat.wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_slot(seat);
+        for_each_private_seat([&](seat& waiter) {
+            if (waiter.wait_key.load(std::memory_order_seq_cst) == key) m_parking.wake_seat(waiter);
         });
     }
 
 protected:
-    bool wake_one() noexcept { return m_parking.wake_one(&slot_at(0), slot_count()); }
+    bool wake_one() noexcept { return m_parking.wake_one(&seat_at(0), seat_count()); }
 
     /// Any thread: is there work anywhere a thief can see? Used as the last check before
     /// parking. (Private seats are not scanned: only their owners take from them.)
     bool work_visible() const noexcept {
         if (m_injected.visible()) return true;
-        for (std::size_t i = 0; i < slot_count(); ++i) {
-            if (!slot_at(i).deque.empty()) return true;
+        for (std::size_t i = 0; i < seat_count(); ++i) {
+            if (!seat_at(i).deque.empty()) return true;
         }
         return false;
     }

@@ -1,11 +1,11 @@
 // microtask — detail/parking.hpp
 // How a thread with nothing to do sleeps, and how it is woken: an eventcount with one
-// futex word per seat (slot::sleep_state) and one shared count of sleepers.
+// futex word per seat (seat::sleep_state) and one shared count of sleepers.
 // docs/design.md section 7 explains the protocol.
 #pragma once
 
 #include "asymmetric_fence.hpp"
-#include "slot.hpp"
+#include "seat.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -43,82 +43,82 @@ inline void idle_pause(unsigned round) noexcept {
 /// order. docs/design.md section 7 gives the whole argument.
 class parking {
 public:
-    /// Parks `home` until `ready()` or a wake-up. `searching`: the caller is counted as
+    /// Parks `own` until `ready()` or a wake-up. `searching`: the caller is counted as
     /// a searcher (it stops searching as it starts to sleep, in the same RMW).
     /// Returns whether the caller is counted as a searcher on return: true after a wake-up
     /// by wake_one() (whose claim counts the woken thread as searching, so that the
     /// pushes that follow do not wake a second thread for the same work) and after a
-    /// cancelled park; false after a wake_slot(), which wakes a thread for its own reason.
+    /// cancelled park; false after a wake_seat(), which wakes a thread for its own reason.
     /// The protocol:
     ///   parker:    counts: searching -= 1, sleepers += 1; state = sleeping;
     ///              heavy fence; if ready() cancel; else futex-wait
     ///   signaller: make ready() true; if sleepers > 0, wake (CAS sleeping -> notified)
     /// A pusher's half of the fence is the light one (scheduler::announce_new_work); a
-    /// targeted signaller (wake_slot) uses seq_cst operations throughout.
+    /// targeted signaller (wake_seat) uses seq_cst operations throughout.
     /// Invariant: sleepers >= the number of seats whose word is k_sleeping — we count
     /// ourselves before we show as sleeping, and whoever moves a word out of k_sleeping
     /// decrements after. So a waker that reads no sleepers can never be hiding a sleeper
     /// that some other waker claimed.
     template <class Ready>
-    bool park(slot& home, Ready&& ready, bool searching) {
+    bool park(seat& own, Ready&& ready, bool searching) {
         m_counts.fetch_add(searching ? k_one_sleeper - k_one_searcher : k_one_sleeper, std::memory_order_seq_cst);
-        home.sleep_state.store(slot::k_sleeping, std::memory_order_seq_cst);
+        own.sleep_state.store(seat::k_sleeping, std::memory_order_seq_cst);
         // The heavy half of the fence whose light half a pusher runs between its store of
         // bottom and its load of m_counts (scheduler::announce_new_work): our count and
         // state above are then seen by that load, or the push by our look below.
         heavy_fence();
         if (ready()) {
             // Cancel, and search again. A waker that claimed us first also counted us.
-            const std::uint32_t claimed_as = home.sleep_state.exchange(slot::k_awake, std::memory_order_acq_rel);
-            if (claimed_as == slot::k_sleeping) {
+            const std::uint32_t claimed_as = own.sleep_state.exchange(seat::k_awake, std::memory_order_acq_rel);
+            if (claimed_as == seat::k_sleeping) {
                 m_counts.fetch_add(k_one_searcher - k_one_sleeper, std::memory_order_seq_cst);
                 return true;
             }
-            return claimed_as == slot::k_woken_to_search;
+            return claimed_as == seat::k_woken_to_search;
         }
         // acquire: whatever the waker wrote before its CAS is visible after we wake.
-        std::uint32_t state = home.sleep_state.load(std::memory_order_acquire);
-        while (state == slot::k_sleeping) {
-            home.sleep_state.wait(slot::k_sleeping, std::memory_order_acquire);
-            state = home.sleep_state.load(std::memory_order_acquire);
+        std::uint32_t state = own.sleep_state.load(std::memory_order_acquire);
+        while (state == seat::k_sleeping) {
+            own.sleep_state.wait(seat::k_sleeping, std::memory_order_acquire);
+            state = own.sleep_state.load(std::memory_order_acquire);
         }
-        home.sleep_state.store(slot::k_awake, std::memory_order_relaxed);
-        return state == slot::k_woken_to_search;
+        own.sleep_state.store(seat::k_awake, std::memory_order_relaxed);
+        return state == seat::k_woken_to_search;
     }
 
-    /// Parks `home` until `ready()`, woken only by wake_slot(home): for a thread that may
+    /// Parks `own` until `ready()`, woken only by wake_seat(own): for a thread that may
     /// take only some of the pool's work (inside mt::isolate, or with its stack running
     /// low), so that new work in general must not wake it (wake_one() would spend the
     /// wake-up on a thread that cannot take the work). Neither a sleeper nor a searcher.
     /// The same Dekker pairing as park(): the seq_cst store of the state, then ready()'s
-    /// seq_cst read, against the signaller's seq_cst write, then wake_slot()'s seq_cst load.
+    /// seq_cst read, against the signaller's seq_cst write, then wake_seat()'s seq_cst load.
     template <class Ready>
-    void park_for_own_wait(slot& home, Ready&& ready) {
-        home.sleep_state.store(slot::k_sleeping_for_own_wait, std::memory_order_seq_cst);
+    void park_for_own_wait(seat& own, Ready&& ready) {
+        own.sleep_state.store(seat::k_sleeping_for_own_wait, std::memory_order_seq_cst);
         if (ready()) {
-            // relaxed: nothing to publish; a concurrent wake_slot may have set k_notified.
-            home.sleep_state.store(slot::k_awake, std::memory_order_relaxed);
+            // relaxed: nothing to publish; a concurrent wake_seat may have set k_notified.
+            own.sleep_state.store(seat::k_awake, std::memory_order_relaxed);
             return;
         }
         // acquire: whatever the waker wrote before its CAS is visible after we wake.
-        while (home.sleep_state.load(std::memory_order_acquire) == slot::k_sleeping_for_own_wait) {
-            home.sleep_state.wait(slot::k_sleeping_for_own_wait, std::memory_order_acquire);
+        while (own.sleep_state.load(std::memory_order_acquire) == seat::k_sleeping_for_own_wait) {
+            own.sleep_state.wait(seat::k_sleeping_for_own_wait, std::memory_order_acquire);
         }
-        home.sleep_state.store(slot::k_awake, std::memory_order_relaxed);
+        own.sleep_state.store(seat::k_awake, std::memory_order_relaxed);
     }
 
     /// Wakes `target` if it is parked; harmless if it is awake (it re-checks its
     /// condition before parking again). Any thread.
-    void wake_slot(slot& target) noexcept {
+    void wake_seat(seat& target) noexcept {
         // seq_cst: the signaller's write of its condition, then this load, pair with the
         // parker's store of its sleeping state, then its read of the condition. A load
         // first, not a CAS: the target is usually awake, and then no locked instruction
         // is needed at all.
         std::uint32_t state = target.sleep_state.load(std::memory_order_seq_cst);
-        if (state != slot::k_sleeping && state != slot::k_sleeping_for_own_wait) return;
+        if (state != seat::k_sleeping && state != seat::k_sleeping_for_own_wait) return;
         // seq_cst: one total order with the other wakers' claims and the parker's exchange.
-        if (target.sleep_state.compare_exchange_strong(state, slot::k_notified, std::memory_order_seq_cst)) {
-            if (state == slot::k_sleeping) m_counts.fetch_sub(k_one_sleeper, std::memory_order_seq_cst);
+        if (target.sleep_state.compare_exchange_strong(state, seat::k_notified, std::memory_order_seq_cst)) {
+            if (state == seat::k_sleeping) m_counts.fetch_sub(k_one_sleeper, std::memory_order_seq_cst);
             target.sleep_state.notify_one();
         }
     }
@@ -126,14 +126,14 @@ public:
     /// Wakes one parked seat among `seats[0, count)`, if any, and counts it as searching;
     /// returns whether it woke one. The caller has made its work visible and then read
     /// m_counts (see announce_new_work).
-    bool wake_one(slot* seats, std::size_t count) noexcept {
+    bool wake_one(seat* seats, std::size_t count) noexcept {
         for (std::size_t i = 0; i < count; ++i) {
-            slot& candidate = seats[i];
+            seat& candidate = seats[i];
             // seq_cst: this read follows the caller's read of m_counts, so it sees the
             // k_sleeping of any parker that caller counted (see park()).
-            if (candidate.sleep_state.load(std::memory_order_seq_cst) == slot::k_sleeping) {
-                std::uint32_t expected = slot::k_sleeping;
-                if (candidate.sleep_state.compare_exchange_strong(expected, slot::k_woken_to_search,
+            if (candidate.sleep_state.load(std::memory_order_seq_cst) == seat::k_sleeping) {
+                std::uint32_t expected = seat::k_sleeping;
+                if (candidate.sleep_state.compare_exchange_strong(expected, seat::k_woken_to_search,
                                                                   std::memory_order_seq_cst)) {
                     m_counts.fetch_add(k_one_searcher - k_one_sleeper, std::memory_order_seq_cst);
                     candidate.sleep_state.notify_one();

@@ -3,7 +3,7 @@
 // progress, so the number of guest seats is never a hidden limit on callers.
 #pragma once
 
-#include "slot.hpp"
+#include "seat.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -36,50 +36,50 @@ public:
 
     /// A free private seat, marked occupied; allocates one when none is free. Lock-free,
     /// never blocks; O(number of private seats). Throws std::bad_alloc.
-    slot& claim(std::uint32_t index) {
+    seat& claim(std::uint32_t index) {
         // acquire: pairs with the release in push below, so `next` and the seat are seen
         // fully built.
         for (node* current = m_head.load(std::memory_order_acquire); current != nullptr; current = current->next) {
             bool expected = false;
             // acquire: takes the seat over from the previous owner's release in release(),
             // so that owner's writes to owner-only state happen before ours.
-            if (!current->seat.occupied.load(std::memory_order_relaxed) &&
-                current->seat.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
-                return current->seat;
+            if (!current->value.occupied.load(std::memory_order_relaxed) &&
+                current->value.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+                return current->value;
             }
         }
         auto* fresh = new node;
-        fresh->seat.occupied.store(true, std::memory_order_relaxed);  // not yet shared
-        fresh->seat.index = index;
-        fresh->seat.is_guest = true;
-        fresh->seat.is_private = true;
-        fresh->seat.rng_state = 0x9E3779B97F4A7C15ull * (index + 1);
+        fresh->value.occupied.store(true, std::memory_order_relaxed);  // not yet shared
+        fresh->value.index = index;
+        fresh->value.is_guest = true;
+        fresh->value.is_private = true;
+        fresh->value.rng_state = 0x9E3779B97F4A7C15ull * (index + 1);
         node* head = m_head.load(std::memory_order_relaxed);
         do {
             fresh->next = head;
             // release: publishes the built node (and `next`) to for_each() and claim().
         } while (!m_head.compare_exchange_weak(head, fresh, std::memory_order_release, std::memory_order_relaxed));
-        return fresh->seat;
+        return fresh->value;
     }
 
     /// Gives a seat back. Its deque must be empty. Owner of the seat only.
-    static void release(slot& seat) noexcept {
+    static void release(seat& freed) noexcept {
         // release: hands the seat's owner-only state over to the next claimer (acquire).
-        seat.occupied.store(false, std::memory_order_release);
+        freed.occupied.store(false, std::memory_order_release);
     }
 
-    /// Calls fn(slot&) for every private seat, free or not. Any thread.
+    /// Calls fn(seat&) for every private seat, free or not. Any thread.
     template <class Fn>
     void for_each(Fn&& fn) {
         // acquire: see the nodes fully built (pairs with claim()'s release CAS).
         for (node* current = m_head.load(std::memory_order_acquire); current != nullptr; current = current->next) {
-            fn(current->seat);
+            fn(current->value);
         }
     }
 
 private:
     struct node {
-        slot seat;
+        seat value;
         node* next = nullptr;  // written once, before the node is published
     };
     std::atomic<node*> m_head{nullptr};

@@ -5,8 +5,8 @@
 // docs/design.md section 6 explains it.
 #pragma once
 
+#include "seat.hpp"
 #include "seats.hpp"
-#include "slot.hpp"
 #include "stack_guard.hpp"
 #include "steal.hpp"
 #include "task.hpp"
@@ -27,13 +27,13 @@ inline std::uint64_t new_region_id() noexcept {
 
 /// Puts `seat`'s owner inside `region` for a scope (0: outside any region): what it
 /// pushes from now on is labelled with the region, and its waits take only that region's
-/// work (see slot::region). Owner of `seat` only.
+/// work (see seat::region). Owner of `seat` only.
 class region_scope {
 public:
-    region_scope(slot& seat, std::uint64_t region) noexcept
-        : m_seat(seat), m_outer_region(seat.region), m_outer_floor(seat.region_floor) {
-        seat.region = region;
-        seat.region_floor = seat.deque.bottom_index();
+    region_scope(seat& own, std::uint64_t region) noexcept
+        : m_seat(own), m_outer_region(own.region), m_outer_floor(own.region_floor) {
+        own.region = region;
+        own.region_floor = own.deque.bottom_index();
     }
     region_scope(const region_scope&) = delete;
     region_scope& operator=(const region_scope&) = delete;
@@ -43,7 +43,7 @@ public:
     }
 
 private:
-    slot& m_seat;
+    seat& m_seat;
     std::uint64_t m_outer_region;
     std::int64_t m_outer_floor;
 };
@@ -52,33 +52,33 @@ private:
 /// seat's own deque (above the region's floor, if any).
 enum class reach : std::uint8_t { everything, own_region, own_deque };
 
-/// What a wait on `home` may take now. With more than half of the stack used, only the
+/// What a wait on `own` may take now. With more than half of the stack used, only the
 /// thread's own forks (never steals, which could each stack another waiting frame on top
 /// of this one); the own deque must stay open, as nobody else may be there to take those
-/// forks. Inside an isolation region, only the region's work. Owner of `home` only.
-inline reach reach_of(const slot& home) noexcept {
+/// forks. Inside an isolation region, only the region's work. Owner of `own` only.
+inline reach reach_of(const seat& own) noexcept {
     if (stack_more_than_half_used()) return reach::own_deque;
-    return home.region != 0 ? reach::own_region : reach::everything;
+    return own.region != 0 ? reach::own_region : reach::everything;
 }
 
-/// A look for work limited to `scope` (not reach::everything). Owner of `home` only.
-inline found_work find_in_region(seat_table& seats, slot& home, reach scope) {
-    const std::int64_t floor = home.region != 0 ? home.region_floor : std::numeric_limits<std::int64_t>::min();
-    if (task_base* task = home.deque.pop_above(floor, nullptr)) return {task, home.region};
+/// A look for work limited to `scope` (not reach::everything). Owner of `own` only.
+inline found_work find_in_region(seat_table& seats, seat& own, reach scope) {
+    const std::int64_t floor = own.region != 0 ? own.region_floor : std::numeric_limits<std::int64_t>::min();
+    if (task_base* task = own.deque.pop_above(floor, nullptr)) return {task, own.region};
     // The injection queue holds unlabelled work: never taken here.
-    if (scope == reach::own_region) return steal(seats, home, home.region);
+    if (scope == reach::own_region) return steal(seats, own, own.region);
     return {};
 }
 
-/// Runs a task that `home`'s owner took, inside the task's own isolation region; counts
+/// Runs a task that `own`'s owner took, inside the task's own isolation region; counts
 /// it for thread_pool::stats() and records it in the trace when tracing is on.
-inline void run_found(slot& home, found_work work) noexcept {
-    slot::counters::add(home.stats.tasks_run);
+inline void run_found(seat& own, found_work work) noexcept {
+    seat::counters::add(own.stats.tasks_run);
     const auto run_in_region = [&] {
-        if (work.region == home.region) {
+        if (work.region == own.region) {
             work.task->execute();
         } else {
-            const region_scope scope(home, work.region);
+            const region_scope scope(own, work.region);
             work.task->execute();
         }
     };
@@ -91,10 +91,10 @@ inline void run_found(slot& home, found_work work) noexcept {
     }
 }
 
-/// Adds the time since `since` to `home`'s idle time (thread_pool::stats()).
-inline void count_idle(slot& home, std::chrono::steady_clock::time_point since) noexcept {
+/// Adds the time since `since` to `own`'s idle time (thread_pool::stats()).
+inline void count_idle(seat& own, std::chrono::steady_clock::time_point since) noexcept {
     const auto idle = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - since);
-    slot::counters::add(home.stats.idle_ns, static_cast<std::uint64_t>(idle.count()));
+    seat::counters::add(own.stats.idle_ns, static_cast<std::uint64_t>(idle.count()));
 }
 
 }  // namespace microtask::detail

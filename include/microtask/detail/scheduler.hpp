@@ -4,7 +4,7 @@
 // explains it; the comments here say why each step is needed.
 //
 // The other ideas live in headers of their own: the seats threads sit in (seats.hpp,
-// slot.hpp), the deque each seat owns (work_stealing_deque.hpp), the queue for threads
+// seat.hpp), the deque each seat owns (work_stealing_deque.hpp), the queue for threads
 // without a seat (injection_queue.hpp), how a thief picks a victim (steal.hpp), what a
 // wait may take (regions.hpp), how an idle thread sleeps and is woken (parking.hpp), and
 // how new work is announced to idle threads (new_work.hpp).
@@ -39,7 +39,7 @@ class scheduler : public new_work_signals {
 public:
     explicit scheduler(std::size_t worker_count, worker_hooks hooks = {})
         : new_work_signals(this, worker_count,
-                           [](scheduler& self, slot& seat) noexcept { self.return_leased_seat(seat); }),
+                           [](scheduler& self, seat& leased) noexcept { self.return_leased_seat(leased); }),
           m_hooks(std::move(hooks)),
           m_unsettled(worker_count) {
         prepare_asymmetric_fences();  // before any thread can push or park
@@ -74,8 +74,8 @@ public:
     /// Runs everything still queued, and whatever the tasks still running queue, then
     /// joins the workers.
     ~scheduler() {
-        for (const worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
-            if (context->sched == this) {
+        for (const held_seat* held = t_innermost_held_seat; held != nullptr; held = held->outer) {
+            if (held->sched == this) {
                 // Destroyed from inside the pool (a task, or a wait that helps): the
                 // destructor would have to join or wait for the very thread it runs on.
                 // A destructor cannot throw, so say what happened before ending, rather
@@ -96,8 +96,8 @@ public:
     /// the injection queue. A private seat's deque is seen by nobody else, so a task
     /// submitted from one goes to the injection queue, where workers find it.
     void submit(task_base* task) {
-        if (slot* home = current_slot()) {
-            if (home->is_private) {
+        if (seat* own = current_seat()) {
+            if (own->is_private) {
                 inject(task);
             } else {
                 // An outside thread's seat is never trimmed by a park of its owner (it
@@ -106,29 +106,29 @@ public:
                 // that keeps up empties the deque between submits, and trimming then
                 // made the ring shrink and regrow over and over (10^5 submits ran
                 // about 1.5x slower).
-                if (home->is_guest && m_parking.anyone_asleep_hint()) trim_ring(*home);
-                push_local(*home, task);
+                if (own->is_guest && m_parking.anyone_asleep_hint()) trim_ring(*own);
+                push_local(*own, task);
             }
-        } else if (slot* seat = lease_seat()) {
-            push_local(*seat, task);
+        } else if (seat* leased = lease_seat()) {
+            push_local(*leased, task);
         } else {
             inject(task);
         }
     }
 
-    /// Owner of `home` only. The fork path: a deque push plus one shared read.
-    void push_local(slot& home, task_base* task) {
-        home.deque.push(task, home.region);
+    /// Owner of `own` only. The fork path: a deque push plus one shared read.
+    void push_local(seat& own, task_base* task) {
+        own.deque.push(task, own.region);
         // A private seat's deque is invisible to others: nobody to wake for it.
-        if (!home.is_private) announce_new_work();
+        if (!own.is_private) announce_new_work();
     }
 
     /// Runs other work until `done()` holds; parks when there is nothing to do.
     /// `done` must read with seq_cst whatever its signaller writes before calling
-    /// wake_slot() (the Dekker pairing described in parking::park()).
+    /// wake_seat() (the Dekker pairing described in parking::park()).
     template <class Done>
-    void wait_until(slot& home, Done&& done) {
-        wait_until(home, std::forward<Done>(done), injection::one_at_a_time);
+    void wait_until(seat& own, Done&& done) {
+        wait_until(own, std::forward<Done>(done), injection::one_at_a_time);
     }
 
     /// How a thread takes from the injection queue. Only an idle worker at the top of its
@@ -137,25 +137,25 @@ public:
     enum class injection : bool { one_at_a_time, batch };
 
     template <class Done>
-    void wait_until(slot& home, Done&& done, injection mode) {
+    void wait_until(seat& own, Done&& done, injection mode) {
         // What this wait may take. Inside an isolation region, only the region's work.
         // With more than half of the stack used, only the thread's own forks (never
         // steals, which could each stack another waiting frame on top of this one); the
         // own deque must stay open, as nobody else may be there to take those forks.
-        const reach scope = reach_of(home);
+        const reach scope = reach_of(own);
         unsigned idle_rounds = 0;
         bool searching = false;  // counted among the searchers (parking)
         std::chrono::steady_clock::time_point idle_since{};
         std::chrono::steady_clock::time_point idle_start{};  // for stats: set at the first empty look
         while (!done()) {
             if (const found_work work =
-                    scope == reach::everything ? find_work(home, mode) : find_in_region(*this, home, scope)) {
-                if (idle_rounds != 0) count_idle(home, idle_start);
+                    scope == reach::everything ? find_work(own, mode) : find_in_region(*this, own, scope)) {
+                if (idle_rounds != 0) count_idle(own, idle_start);
                 if (searching) {
                     searching = false;
                     stop_searching();
                 }
-                run_found(home, work);
+                run_found(own, work);
                 idle_rounds = 0;
                 continue;
             }
@@ -185,55 +185,55 @@ public:
             }
             // Idle for a while: a quiet moment to give back what a burst made the deque grow
             // to, and the task blocks the burst left in the shared depot.
-            trim_ring(home);
+            trim_ring(own);
             small_block_cache::trim_depot();
-            slot::counters::add(home.stats.times_parked);
+            seat::counters::add(own.stats.times_parked);
             if (scope != reach::everything) {
                 // New work in general may be work this wait must not take: sleep until
                 // our own wait ends (its signaller wakes this seat by name).
-                m_parking.park_for_own_wait(home, done);
+                m_parking.park_for_own_wait(own, done);
                 idle_rounds = 1;  // spin again after a wake-up; still the same idle spell
                 continue;
             }
             searching = m_parking.park(
-                home, [&] { return done() || work_visible(); }, searching);
+                own, [&] { return done() || work_visible(); }, searching);
             if (!searching) {
                 m_parking.start_searching();  // woken for our own wait, maybe not ended yet
                 searching = true;
             }
             idle_rounds = 1;
         }
-        if (idle_rounds != 0) count_idle(home, idle_start);
+        if (idle_rounds != 0) count_idle(own, idle_start);
         // We leave for our own reason: if we were the searcher others counted on to take
         // new work, hand the search on (stop_searching).
         if (searching) stop_searching();
     }
 
-    /// Pops, takes from the injection queue, or steals one task. Owner of `home` only.
-    found_work find_work(slot& home, injection mode = injection::one_at_a_time) {
+    /// Pops, takes from the injection queue, or steals one task. Owner of `own` only.
+    found_work find_work(seat& own, injection mode = injection::one_at_a_time) {
         // Fairness: every k_fairness_period-th look goes to the shared sources first (the
         // injection queue, then the extra seats, where outside threads' submits wait)
         // before the thread's own deque and the workers'. Otherwise a thread with a deep
         // deque, or thieves fed by busy workers, could leave an outside submit waiting for
         // as long as that work lasts.
-        if (++home.fairness_tick % k_fairness_period == 0) {
+        if (++own.fairness_tick % k_fairness_period == 0) {
             if (m_injected.maybe_nonempty()) {
-                if (task_base* task = take_injected(home, mode)) return {task, 0};
+                if (task_base* task = take_injected(own, mode)) return {task, 0};
             }
             bool contended = false;
-            if (found_work work = steal_from_extras(*this, home, contended, any_region)) return work;
+            if (found_work work = steal_from_extras(*this, own, contended, any_region)) return work;
         }
         // What the thread pushed itself was pushed in its current region (or in regions
         // nested in it and left behind, which counts as the same work).
-        if (task_base* task = home.deque.pop(nullptr)) {
-            return {task, home.region};
+        if (task_base* task = own.deque.pop(nullptr)) {
+            return {task, own.region};
         }
         if (m_injected.maybe_nonempty()) {
-            if (task_base* task = take_injected(home, mode)) {
+            if (task_base* task = take_injected(own, mode)) {
                 return {task, 0};
             }
         }
-        return steal(*this, home, any_region);
+        return steal(*this, own, any_region);
     }
 
 private:
@@ -249,7 +249,7 @@ private:
     static constexpr std::uint32_t k_fairness_period = 32;
 
     void worker_main(std::size_t index) {
-        slot& home = slot_at(index);
+        seat& own = seat_at(index);
         t_trace_pool = m_number;  // names this thread's lane in a trace
         t_trace_worker = static_cast<std::int64_t>(index);
         if (m_hooks.on_start) {
@@ -261,13 +261,13 @@ private:
             }
         }
         m_started->count_down();  // after this, the constructor may return: no more m_started
-        worker_context context{this, &home, nullptr};
-        t_innermost_context = &context;
+        held_seat held{this, &own, nullptr};
+        t_innermost_held_seat = &held;
         // seq_cst load: park()'s re-check must see a stop that raced with it.
         wait_until(
-            home, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
-        drain(home);
-        t_innermost_context = nullptr;
+            own, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
+        drain(own);
+        t_innermost_held_seat = nullptr;
         if (m_hooks.on_stop) m_hooks.on_stop(index);  // a throw ends the program: documented
     }
 
@@ -278,25 +278,25 @@ private:
     /// until they first run dry here). Invariant: a worker holds or runs a task only
     /// while counted, so "m_unsettled == 0 and no work visible" means no task exists and
     /// none can appear; that is when every worker leaves.
-    void drain(slot& home) {
+    void drain(seat& own) {
         const auto settled_and_empty = [this] {
             // seq_cst: the parker's side of the pairing with the last settler's fetch_sub
-            // (followed by its wake_slot calls), as in park().
+            // (followed by its wake_seat calls), as in park().
             return m_unsettled.load(std::memory_order_seq_cst) == 0 && !work_visible();
         };
         for (;;) {
-            while (const found_work work = find_work(home, injection::batch)) {
-                run_found(home, work);
+            while (const found_work work = find_work(own, injection::batch)) {
+                run_found(own, work);
             }
             // seq_cst: the signaller's side for the waiters below: the count, then the
             // wake-ups (their CAS on the sleep words).
             if (m_unsettled.fetch_sub(1, std::memory_order_seq_cst) == 1) {
-                for (std::size_t i = 0; i < worker_count(); ++i) m_parking.wake_slot(slot_at(i));
+                for (std::size_t i = 0; i < worker_count(); ++i) m_parking.wake_seat(seat_at(i));
             }
             while (!work_visible()) {
                 if (settled_and_empty()) return;
                 const bool woken_to_search = m_parking.park(
-                    home, [&] { return m_unsettled.load(std::memory_order_seq_cst) == 0 || work_visible(); }, false);
+                    own, [&] { return m_unsettled.load(std::memory_order_seq_cst) == 0 || work_visible(); }, false);
                 if (woken_to_search) stop_searching();  // the loop above looks for the work
             }
             // Work showed up: count ourselves again before we may take it (the invariant).
@@ -308,8 +308,8 @@ private:
 
     void stop_and_join() noexcept {
         m_stopping.store(true, std::memory_order_seq_cst);
-        for (std::size_t i = 0; i < slot_count(); ++i) {
-            m_parking.wake_slot(slot_at(i));
+        for (std::size_t i = 0; i < seat_count(); ++i) {
+            m_parking.wake_seat(seat_at(i));
         }
         for (std::thread& thread : m_threads) {
             if (thread.joinable()) thread.join();
@@ -319,9 +319,9 @@ private:
 
     /// Takes the oldest injected task; an idle worker (batch mode) also moves a batch of
     /// the rest onto its deque, where other threads can steal them (injection_queue::take).
-    task_base* take_injected(slot& home, injection mode) {
+    task_base* take_injected(seat& own, injection mode) {
         std::size_t moved = 0;
-        task_base* first = m_injected.take(home, mode == injection::batch, moved);
+        task_base* first = m_injected.take(own, mode == injection::batch, moved);
         // Moved tasks were injected work, which no sleeper may miss. One announcement: the
         // thread it wakes searches, and as it finds work it wakes the next sleeper while
         // work is left (stop_searching), so the batch spreads over the sleepers in turn.
@@ -333,12 +333,12 @@ private:
 
     /// The leasing thread gives its seat back: tasks still on it go to the injection
     /// queue (they still run, exactly once), then the seat is free again.
-    void return_leased_seat(slot& seat) noexcept {
-        while (task_base* task = seat.deque.pop(nullptr)) {
+    void return_leased_seat(seat& leased) noexcept {
+        while (task_base* task = leased.deque.pop(nullptr)) {
             inject(task);  // may throw only std::bad_alloc, which is fatal here
         }
-        hide_extra_seat(seat);
-        seat.occupied.store(false, std::memory_order_release);
+        hide_extra_seat(leased);
+        leased.occupied.store(false, std::memory_order_release);
     }
 
     std::vector<std::thread> m_threads;

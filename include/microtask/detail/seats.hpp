@@ -6,7 +6,7 @@
 #pragma once
 
 #include "private_seats.hpp"
-#include "slot.hpp"
+#include "seat.hpp"
 #include "task.hpp"
 
 #include <algorithm>
@@ -28,7 +28,7 @@ struct lease_anchor {
     /// Gives a leased seat back to its pool, handing its queued tasks to the injection
     /// queue. A function pointer the pool supplies, so that this header need not see the
     /// scheduler's definition (and compiles on its own).
-    using return_seat_fn = void (*)(scheduler&, slot&) noexcept;
+    using return_seat_fn = void (*)(scheduler&, seat&) noexcept;
     lease_anchor(scheduler* owner, return_seat_fn give_back) noexcept : sched(owner), return_seat(give_back) {}
     std::mutex mutex;
     scheduler* sched;
@@ -39,18 +39,18 @@ struct lease_anchor {
 /// thread leases in another pool or exits.
 struct outside_lease {
     std::shared_ptr<lease_anchor> anchor;
-    slot* seat = nullptr;
+    seat* leased = nullptr;
     outside_lease() = default;
     outside_lease(const outside_lease&) = delete;
     outside_lease& operator=(const outside_lease&) = delete;
     ~outside_lease() { release(); }
     void release() noexcept {
-        if (seat == nullptr) return;
+        if (leased == nullptr) return;
         {
             std::lock_guard lock(anchor->mutex);
-            if (anchor->sched != nullptr) anchor->return_seat(*anchor->sched, *seat);
+            if (anchor->sched != nullptr) anchor->return_seat(*anchor->sched, *leased);
         }
-        seat = nullptr;
+        leased = nullptr;
         anchor.reset();
     }
 };
@@ -76,43 +76,43 @@ public:
           m_worker_count(worker_count),
           m_guest_count(
               std::clamp<std::size_t>(std::thread::hardware_concurrency(), k_min_guest_seats, k_max_guest_seats)),
-          m_slots(std::make_unique<slot[]>(m_worker_count + m_guest_count + k_leased_seats)),
+          m_seats(std::make_unique<seat[]>(m_worker_count + m_guest_count + k_leased_seats)),
           m_anchor(std::make_shared<lease_anchor>(owner, return_leased_seat)) {
-        for (std::size_t i = 0; i < slot_count(); ++i) {
-            m_slots[i].index = static_cast<std::uint32_t>(i);
-            m_slots[i].is_guest = i >= m_worker_count;
+        for (std::size_t i = 0; i < seat_count(); ++i) {
+            m_seats[i].index = static_cast<std::uint32_t>(i);
+            m_seats[i].is_guest = i >= m_worker_count;
             // Distinct non-zero seeds for the thieves' xorshift (the golden-ratio increment).
-            m_slots[i].rng_state = 0x9E3779B97F4A7C15ull * (i + 1);
+            m_seats[i].rng_state = 0x9E3779B97F4A7C15ull * (i + 1);
         }
     }
     seat_table(const seat_table&) = delete;
     seat_table& operator=(const seat_table&) = delete;
 
     [[nodiscard]] std::size_t worker_count() const noexcept { return m_worker_count; }
-    [[nodiscard]] std::size_t slot_count() const noexcept { return m_worker_count + m_guest_count + k_leased_seats; }
-    [[nodiscard]] slot& slot_at(std::size_t i) noexcept { return m_slots[i]; }
-    [[nodiscard]] const slot& slot_at(std::size_t i) const noexcept { return m_slots[i]; }
+    [[nodiscard]] std::size_t seat_count() const noexcept { return m_worker_count + m_guest_count + k_leased_seats; }
+    [[nodiscard]] seat& seat_at(std::size_t i) noexcept { return m_seats[i]; }
+    [[nodiscard]] const seat& seat_at(std::size_t i) const noexcept { return m_seats[i]; }
 
-    /// The calling thread's slot in this pool, or nullptr when it is not inside it.
+    /// The calling thread's seat in this pool, or nullptr when it is not inside it.
     /// O(depth of pool nesting), almost always one step.
-    [[nodiscard]] slot* current_slot() const noexcept {
-        for (worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
-            if (context->sched == m_owner) return context->home;
+    [[nodiscard]] seat* current_seat() const noexcept {
+        for (held_seat* held = t_innermost_held_seat; held != nullptr; held = held->outer) {
+            if (held->sched == m_owner) return held->own;
         }
         // An outside thread that leased a seat here: comparing anchors (kept alive by the
         // lease) cannot mistake a new pool at a dead pool's address for the old one.
         const outside_lease& lease = t_outside_lease;
-        return lease.anchor.get() == m_anchor.get() ? lease.seat : nullptr;
+        return lease.anchor.get() == m_anchor.get() ? lease.leased : nullptr;
     }
 
-    /// Could another thread steal from `home`? False for a private seat (nobody sees
+    /// Could another thread steal from `own`? False for a private seat (nobody sees
     /// it), and for the single worker of a one-worker pool with no outside thread seated:
     /// then splitting work is useless. (A one-worker pool called from outside has two
     /// participants: the worker must split what it stole, or the caller cannot take any
     /// of it back.)
-    [[nodiscard]] bool may_have_thieves(const slot& home) const noexcept {
-        if (home.is_private) return false;
-        return m_worker_count > 1 || home.is_guest || m_occupied_extras.load(std::memory_order_relaxed) != 0;
+    [[nodiscard]] bool may_have_thieves(const seat& own) const noexcept {
+        if (own.is_private) return false;
+        return m_worker_count > 1 || own.is_guest || m_occupied_extras.load(std::memory_order_relaxed) != 0;
     }
 
     /// The extra seats a thread sits in, one bit each (bit b: seat worker_count() + b).
@@ -121,28 +121,27 @@ public:
         return m_occupied_extras.load(std::memory_order_relaxed);
     }
 
-    /// Runs `body(slot&)` on a slot of this pool: the caller's own when it already is
+    /// Runs `body(seat&)` on a seat of this pool: the caller's own when it already is
     /// inside, otherwise a free guest seat, otherwise a private seat. Never blocks for
     /// a seat: the number of guest seats limits how many outside callers can be helped
     /// by thieves, never how many make progress.
     template <class Body>
-    decltype(auto) run_in_slot(Body&& body) {
-        // Every nested join lands here: the innermost context is this pool's, on the chain.
-        if (const worker_context* innermost = t_innermost_context;
-            innermost != nullptr && innermost->sched == m_owner) {
-            return body(*innermost->home);
+    decltype(auto) run_in_seat(Body&& body) {
+        // Every nested join lands here: the innermost held seat is this pool's.
+        if (const held_seat* innermost = t_innermost_held_seat; innermost != nullptr && innermost->sched == m_owner) {
+            return body(*innermost->own);
         }
-        if (slot* home = current_slot()) {
-            if (!on_context_chain(*home)) {
+        if (seat* own = current_seat()) {
+            if (!holds_seat(*own)) {
                 // The caller's leased seat: put it on the chain while the body runs, so
                 // that lease_seat() knows not to give it back from under this frame.
-                context_scope scope(*m_owner, *home);
-                return body(*home);
+                held_seat_scope scope(*m_owner, *own);
+                return body(*own);
             }
-            return body(*home);
+            return body(*own);
         }
-        guest_seat seat(*this);
-        return body(seat.home());
+        guest_seat guest(*this);
+        return body(guest.own());
     }
 
 protected:
@@ -154,56 +153,56 @@ protected:
             const std::size_t first = seats.m_worker_count;
             for (std::size_t i = first; i < first + seats.m_guest_count; ++i) {
                 bool expected = false;
-                slot& candidate = seats.m_slots[i];
-                // acquire: the previous guest's release below handed over the slot.
+                seat& candidate = seats.m_seats[i];
+                // acquire: the previous guest's release below handed over the seat.
                 if (!candidate.occupied.load(std::memory_order_relaxed) &&
                     candidate.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
-                    m_home = &candidate;
+                    m_own = &candidate;
                     break;
                 }
             }
-            if (m_home != nullptr) {
-                seats.show_extra_seat(*m_home);
+            if (m_own != nullptr) {
+                seats.show_extra_seat(*m_own);
             } else {
                 // Every guest seat is taken. Blocking here until one frees up would make
                 // the seat count a hidden resource: the seated threads may be waiting for
                 // work that needs this very thread (issue 11). A private seat lets it run
                 // the call itself and help the pool, unseen by thieves.
-                m_home = &seats.m_private_seats.claim(static_cast<std::uint32_t>(seats.slot_count()));
+                m_own = &seats.m_private_seats.claim(static_cast<std::uint32_t>(seats.seat_count()));
             }
-            m_context = {seats.m_owner, m_home, t_innermost_context};
-            t_innermost_context = &m_context;
+            m_held = {seats.m_owner, m_own, t_innermost_held_seat};
+            t_innermost_held_seat = &m_held;
         }
         guest_seat(const guest_seat&) = delete;
         guest_seat& operator=(const guest_seat&) = delete;
         ~guest_seat() {
             // Tasks this guest pushed and nobody stole yet (e.g. submit() from inside a
             // join body) must not be stranded in a seat that nobody owns.
-            while (task_base* task = m_home->deque.pop(nullptr)) {
+            while (task_base* task = m_own->deque.pop(nullptr)) {
                 task->execute();
             }
-            t_innermost_context = m_context.outer;
-            if (m_home->is_private) {
-                private_seats::release(*m_home);
+            t_innermost_held_seat = m_held.outer;
+            if (m_own->is_private) {
+                private_seats::release(*m_own);
                 return;
             }
-            m_seats.hide_extra_seat(*m_home);
-            m_home->occupied.store(false, std::memory_order_release);
+            m_seats.hide_extra_seat(*m_own);
+            m_own->occupied.store(false, std::memory_order_release);
         }
-        slot& home() noexcept { return *m_home; }
+        seat& own() noexcept { return *m_own; }
 
     private:
         seat_table& m_seats;
-        slot* m_home = nullptr;
-        worker_context m_context;
+        seat* m_own = nullptr;
+        held_seat m_held;
     };
 
     // Extra seats (guest and leased) are skipped by thieves unless marked here.
-    void show_extra_seat(slot& seat) noexcept {
-        m_occupied_extras.fetch_or(std::uint64_t{1} << (seat.index - m_worker_count), std::memory_order_relaxed);
+    void show_extra_seat(seat& extra) noexcept {
+        m_occupied_extras.fetch_or(std::uint64_t{1} << (extra.index - m_worker_count), std::memory_order_relaxed);
     }
-    void hide_extra_seat(slot& seat) noexcept {
-        m_occupied_extras.fetch_and(~(std::uint64_t{1} << (seat.index - m_worker_count)), std::memory_order_relaxed);
+    void hide_extra_seat(seat& extra) noexcept {
+        m_occupied_extras.fetch_and(~(std::uint64_t{1} << (extra.index - m_worker_count)), std::memory_order_relaxed);
     }
 
     /// Leases a free seat to the calling outside thread for as long as it keeps using
@@ -211,20 +210,20 @@ protected:
     /// trips through the injection mutex. Returns nullptr when all are taken. Leased
     /// seats are separate from guest seats: a thread that leases one and then idles for
     /// ever cannot starve the threads that need a guest seat to wait.
-    slot* lease_seat() {
+    seat* lease_seat() {
         // The thread's current lease (in another pool) is in use by a frame below us, e.g.
         // a join on that pool whose body submits here: keep it, and use the queue.
-        if (t_outside_lease.seat != nullptr && on_context_chain(*t_outside_lease.seat)) return nullptr;
+        if (t_outside_lease.leased != nullptr && holds_seat(*t_outside_lease.leased)) return nullptr;
         const std::size_t first = m_worker_count + m_guest_count;
         for (std::size_t i = first; i < first + k_leased_seats; ++i) {
-            slot& candidate = m_slots[i];
+            seat& candidate = m_seats[i];
             bool expected = false;
             if (!candidate.occupied.load(std::memory_order_relaxed) &&
                 candidate.occupied.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
                 outside_lease& lease = t_outside_lease;
                 lease.release();  // at most one lease per thread
                 lease.anchor = m_anchor;
-                lease.seat = &candidate;
+                lease.leased = &candidate;
                 show_extra_seat(candidate);
                 return &candidate;
             }
@@ -237,13 +236,13 @@ protected:
     // not reallocate.
     static constexpr std::size_t k_idle_ring_capacity = 4096;
 
-    /// Gives back `home`'s grown ring if its deque is empty (owner only). Retired rings
+    /// Gives back `own`'s grown ring if its deque is empty (owner only). Retired rings
     /// are freed only when no thief is reading one: every public seat's flag is clear.
-    void trim_ring(slot& home) noexcept {
-        home.deque.trim(k_idle_ring_capacity, [this] {
-            for (std::size_t i = 0; i < slot_count(); ++i) {
+    void trim_ring(seat& own) noexcept {
+        own.deque.trim(k_idle_ring_capacity, [this] {
+            for (std::size_t i = 0; i < seat_count(); ++i) {
                 // seq_cst: the trimmer's side of steal()'s announce (see there).
-                if (m_slots[i].reading_ring.load(std::memory_order_seq_cst)) return false;
+                if (m_seats[i].reading_ring.load(std::memory_order_seq_cst)) return false;
             }
             return true;
         });
@@ -262,11 +261,11 @@ protected:
     }
 
 private:
-    scheduler* const m_owner;  // the pool these seats belong to (the context chain's key)
+    scheduler* const m_owner;  // the pool these seats belong to (the key of the chain of held seats)
     // Read-only after construction.
     const std::size_t m_worker_count;
     const std::size_t m_guest_count;
-    std::unique_ptr<slot[]> m_slots;
+    std::unique_ptr<seat[]> m_seats;
     // Written when an outside thread takes or leaves a seat, read by every thief's look:
     // a line of its own.
     alignas(k_cache_line) std::atomic<std::uint64_t> m_occupied_extras{0};

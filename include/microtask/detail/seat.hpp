@@ -1,5 +1,5 @@
-// microtask — detail/slot.hpp
-// A seat at a pool (`slot`), and the chain of seats the calling thread holds.
+// microtask — detail/seat.hpp
+// A seat at a pool, and the chain of seats the calling thread holds.
 #pragma once
 
 #include "task.hpp"
@@ -29,10 +29,10 @@ class scheduler;
 /// Layout: the fields other threads write (the sleep word, the wait key, `occupied`) and
 /// the fields only the owner writes on every steal round (`rng_state`, the fairness
 /// counters) are on separate cache lines, and both away from the deque's lines.
-struct alignas(k_cache_line) slot {
+struct alignas(k_cache_line) seat {
     // k_sleeping: parked, and any new work may wake it (counted in parking's sleepers).
-    // k_sleeping_for_own_wait: parked until its own wait ends; only wake_slot() wakes it.
-    // k_notified: woken by wake_slot (for the owner's own wait); k_woken_to_search: woken
+    // k_sleeping_for_own_wait: parked until its own wait ends; only wake_seat() wakes it.
+    // k_notified: woken by wake_seat (for the owner's own wait); k_woken_to_search: woken
     // by wake_one for new work, and already counted as searching by the waker.
     enum : std::uint32_t {
         k_awake = 0,
@@ -92,34 +92,34 @@ struct alignas(k_cache_line) slot {
 /// One seat the calling thread holds. A thread can hold seats in several pools at once
 /// (a worker of pool A waiting on pool B as a guest, which then calls back into A), so the
 /// seats form a chain from the innermost outwards; each lives in the frame that took it.
-struct worker_context {
+struct held_seat {
     scheduler* sched = nullptr;
-    slot* home = nullptr;
-    worker_context* outer = nullptr;
+    seat* own = nullptr;
+    held_seat* outer = nullptr;
 };
 
-inline thread_local worker_context* t_innermost_context = nullptr;
+inline thread_local held_seat* t_innermost_held_seat = nullptr;
 
-/// Is `seat` held by a frame of the calling thread?
-inline bool on_context_chain(const slot& seat) noexcept {
-    for (const worker_context* context = t_innermost_context; context != nullptr; context = context->outer) {
-        if (context->home == &seat) return true;
+/// Is `candidate` held by a frame of the calling thread?
+inline bool holds_seat(const seat& candidate) noexcept {
+    for (const held_seat* held = t_innermost_held_seat; held != nullptr; held = held->outer) {
+        if (held->own == &candidate) return true;
     }
     return false;
 }
 
-/// Puts a seat on the calling thread's context chain for a scope.
-class context_scope {
+/// Puts a seat on the calling thread's chain of held seats for a scope.
+class held_seat_scope {
 public:
-    context_scope(scheduler& sched, slot& seat) noexcept : m_context{&sched, &seat, t_innermost_context} {
-        t_innermost_context = &m_context;
+    held_seat_scope(scheduler& sched, seat& own) noexcept : m_held{&sched, &own, t_innermost_held_seat} {
+        t_innermost_held_seat = &m_held;
     }
-    context_scope(const context_scope&) = delete;
-    context_scope& operator=(const context_scope&) = delete;
-    ~context_scope() { t_innermost_context = m_context.outer; }
+    held_seat_scope(const held_seat_scope&) = delete;
+    held_seat_scope& operator=(const held_seat_scope&) = delete;
+    ~held_seat_scope() { t_innermost_held_seat = m_held.outer; }
 
 private:
-    worker_context m_context;
+    held_seat m_held;
 };
 
 }  // namespace microtask::detail
