@@ -68,7 +68,7 @@ typename Red::value_type fold_without_reports(scheduler& sched, std::size_t size
             return acc;
         }
     }
-    fold_operation<LeafFold, Red> operation(sched, size, leaf_fold, red, policy, controls);
+    fold_operation<LeafFold, Red, Policy::splits_on_demand> operation(sched, size, leaf_fold, red, policy, controls);
     if constexpr (Policy::splits_on_demand && !exactly_associative<Red>()) {
         if (length == call_length::known_short) return operation.run_inline();
     }

@@ -49,7 +49,15 @@ namespace microtask::detail {
 
 /// One fold over [0, size): `LeafFold(acc, begin, end)` folds the elements [begin, end)
 /// into `acc`; the operation cuts the range into the policy's leaves and combines.
-template <class LeafFold, reducer Red>
+/// `SplitsOnDemand`: the policy's (adaptive forks a node only when a thief took the last
+/// offer, and only once the call has outlived the inline budget; fixed policies fork
+/// every node).
+///
+/// Three walks over the leaf tree, one per shape of accumulation: visit (the canonical
+/// tree, one accumulator per node), visit_into (exactly associative: one accumulator
+/// carried left to right, a new one only where a thief took a fork) and fold_flat_into
+/// (visit_into while probing: leaves run together as one loop up to each clock reading).
+template <class LeafFold, reducer Red, bool SplitsOnDemand>
 class fold_operation {
 public:
     using value_type = typename Red::value_type;
@@ -64,15 +72,16 @@ public:
           m_red(red),
           m_stop(controls.stop),
           m_progress(controls.report),
-          m_split_allowed(!Policy::splits_on_demand),
-          m_split_on_demand(Policy::splits_on_demand) {}
+          m_split_allowed(!SplitsOnDemand) {
+        static_assert(Policy::splits_on_demand == SplitsOnDemand);
+    }
 
     /// The whole fold on the calling thread, in the canonical shape, without forking
     /// (for a call known to be short).
     value_type run_inline() {
         m_probing = false;  // split never becomes allowed
         compute_leaf_shape();
-        return unless_cancelled(guarded([&] { return visit_sequential(0, m_leaves); }));
+        return unless_cancelled(guarded([&] { return visit(nullptr, 0, m_leaves); }));
     }
 
     /// Runs the whole fold on the calling thread's seat (forking as decided).
@@ -92,7 +101,7 @@ public:
                 visit_into(own, acc, 0, m_leaves);
                 return acc;
             } else {
-                return visit(own, 0, m_leaves);
+                return visit(&own, 0, m_leaves);
             }
         });
         // Never split: all of it was timed (unless it was cut short).
@@ -147,15 +156,6 @@ private:
         m_leaf_remainder = m_size % m_leaves;
     }
 
-    /// Canonical-shape fold of leaves [lo, hi) on this thread, no probing.
-    value_type visit_sequential(std::size_t lo, std::size_t hi) {
-        if (hi - lo == 1) return fold_leaf(lo);
-        const std::size_t mid = lo + (hi - lo) / 2;
-        value_type left = visit_sequential(lo, mid);
-        combine(left, visit_sequential(mid, hi));
-        return left;
-    }
-
     /// A fresh accumulator with leaf `leaf` folded into it.
     value_type fold_leaf(std::size_t leaf) {
         value_type acc = m_red.identity();
@@ -164,19 +164,21 @@ private:
     }
 
     /// Canonical-tree fold of leaves [lo, hi) (reducers that are not exactly associative).
-    value_type visit(seat& own, std::size_t lo, std::size_t hi) {
+    /// `own` is null for a call run inline without a seat: it never forks.
+    value_type visit(seat* own, std::size_t lo, std::size_t hi) {
         if (hi - lo == 1) {
             value_type leaf = fold_leaf(lo);
             if (!m_split_allowed) probe(1);
             return leaf;
         }
-        // A skipped subtree's value is never used: the fold throws.
-        if (skips()) return m_red.identity();
+        // A skipped subtree's value is never used: the fold throws. (Inline, the leaves'
+        // own checks suffice: a node check would cost as much as a short call's leaves.)
+        if (own != nullptr && skips()) return m_red.identity();
         const std::size_t mid = lo + (hi - lo) / 2;
-        if (should_split(own)) {
+        if (own != nullptr && should_split(*own)) {
             auto [left, right] = fork_join(
-                m_sched, own, [&](seat& here) { return visit(here, lo, mid); },
-                [&](seat& here) { return visit(here, mid, hi); });
+                m_sched, *own, [&](seat& here) { return visit(&here, lo, mid); },
+                [&](seat& here) { return visit(&here, mid, hi); });
             combine(left, std::move(right));
             return std::move(left);
         }
@@ -236,7 +238,7 @@ private:
 
     bool should_split(seat& own) const noexcept {
         if (!m_split_allowed) return false;
-        if (!m_split_on_demand) return true;
+        if constexpr (!SplitsOnDemand) return true;
         // Lazy binary splitting: offer more work only when fewer than k_exposed_forks
         // offers are waiting in our deque, i.e. thieves took what we offered before.
         // Two rather than one: a thief that takes our only offer would otherwise find
@@ -331,7 +333,6 @@ private:
     bool m_split_allowed;
     bool m_probing = false;
     std::atomic<std::uint32_t>* m_learned_cost = nullptr;  // where learn() writes; null: do not learn
-    const bool m_split_on_demand;
     std::size_t m_leaves_done = 0;
     std::size_t m_next_probe = 1;
     std::chrono::steady_clock::time_point m_start{};
