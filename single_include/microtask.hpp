@@ -1899,8 +1899,12 @@ public:
         label_type label = 0;  // the item's label, on success
     };
 
+    // 2 KiB of pointers: a fork tree pushes at most a few items per level, so a seat's
+    // ring grows only under task_group-style bursts (and shrinks back when idle).
+    static constexpr std::size_t k_default_capacity = 256;
+
     /// Precondition: initial_capacity is a power of two. Allocates once.
-    explicit work_stealing_deque(std::size_t initial_capacity = 256)
+    explicit work_stealing_deque(std::size_t initial_capacity = k_default_capacity)
         : m_array(new ring(initial_capacity)), m_initial_capacity(initial_capacity) {
         assert(initial_capacity > 0 && (initial_capacity & (initial_capacity - 1)) == 0);
     }
@@ -2485,10 +2489,10 @@ public:
     /// The word as a signaller reads it. seq_cst: see announce_new_work.
     [[nodiscard]] std::uint64_t counts() const noexcept { return m_counts.load(std::memory_order_seq_cst); }
     [[nodiscard]] static std::uint32_t sleepers_in(std::uint64_t counts) noexcept {
-        return static_cast<std::uint32_t>(counts & 0xFFFF'FFFFu);
+        return static_cast<std::uint32_t>(counts & (k_one_searcher - 1));
     }
     [[nodiscard]] static std::uint32_t searchers_in(std::uint64_t counts) noexcept {
-        return static_cast<std::uint32_t>(counts >> 32);
+        return static_cast<std::uint32_t>(counts >> k_searcher_shift);
     }
 
     /// The word as a heuristic reads it (relaxed: a stale answer only changes a
@@ -2502,8 +2506,11 @@ public:
     }
 
 private:
+    // Sleepers in the low 32 bits, searchers in the high 32: one RMW moves a thread
+    // from one count to the other.
+    static constexpr unsigned k_searcher_shift = 32;
     static constexpr std::uint64_t k_one_sleeper = 1;
-    static constexpr std::uint64_t k_one_searcher = std::uint64_t{1} << 32;
+    static constexpr std::uint64_t k_one_searcher = std::uint64_t{1} << k_searcher_shift;
     // Read on every fork: on a line of its own, away from lines that change often.
     // Low half: threads parked or about to park (park()'s invariant); high half: searchers.
     alignas(k_cache_line) std::atomic<std::uint64_t> m_counts{0};

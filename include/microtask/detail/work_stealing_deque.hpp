@@ -42,8 +42,12 @@ public:
         label_type label = 0;  // the item's label, on success
     };
 
+    // 2 KiB of pointers: a fork tree pushes at most a few items per level, so a seat's
+    // ring grows only under task_group-style bursts (and shrinks back when idle).
+    static constexpr std::size_t k_default_capacity = 256;
+
     /// Precondition: initial_capacity is a power of two. Allocates once.
-    explicit work_stealing_deque(std::size_t initial_capacity = 256)
+    explicit work_stealing_deque(std::size_t initial_capacity = k_default_capacity)
         : m_array(new ring(initial_capacity)), m_initial_capacity(initial_capacity) {
         assert(initial_capacity > 0 && (initial_capacity & (initial_capacity - 1)) == 0);
     }
