@@ -56,6 +56,7 @@ struct on_demand {
     template <std::integral Count>
     explicit on_demand(Count chunk_count_per_rank)
         : chunks_per_rank(detail::checked_positive(chunk_count_per_rank, "mpi::on_demand: chunks per rank")) {}
+    /// About 8 chunks per rank.
     on_demand() : on_demand(8) {}
     /// Requested chunks per rank (at least 1).
     std::size_t chunks_per_rank;
