@@ -39,6 +39,9 @@
 /// @file
 /// The umbrella header: decompose a job, distribute it over a work-stealing pool, reduce
 /// the partial results. Users write `namespace mt = microtask;`.
+/// Each header also compiles on its own, so including only the ones used is fine. The
+/// whole library is also one generated file, `single_include/microtask.hpp` (see
+/// docs/getting-started.md).
 
 // ---- include/microtask/cancellation.hpp -------------------------------------
 // microtask — cancellation.hpp
@@ -48,6 +51,13 @@
 /// wherever the standard library has it — from a stop_source you keep, a std::jthread's,
 /// or an mt::deadline's, to map_reduce, reduce, fold, for_each, distribute, the searches
 /// of find.hpp, a task_group or thread_pool::submit.
+///
+/// An operation checks its token before it starts (a stopped token: nothing runs) and
+/// before every leaf and inner node of its tree (distribute: every part), so a stop
+/// prunes whole subtrees and takes effect within about one leaf; never per element, so a
+/// token that is never stopped costs nothing measurable. The first exception of a leaf
+/// skips the remaining leaves on its own, with or without a token; it never stops the
+/// caller's token.
 
 #include <exception>
 #include <version>
@@ -190,13 +200,14 @@ concept combines_by_value =
 /// Semantic requirements the compiler cannot check:
 ///   - associativity: combine(combine(a, b), c) == combine(a, combine(b, c));
 ///   - identity: combine(identity(), a) == a == combine(a, identity());
-///   - combine may be called concurrently on distinct values.
+///   - combine and identity may be called concurrently (combine on distinct values).
 /// Commutativity is never assumed: partial results are always combined in input order.
 /// Optional: `static constexpr bool is_exactly_associative = true;` declares that
 /// combine is associative bit for bit (integer sum, concat, min, max). Either way the
 /// result never depends on timing or thread count: with the declaration, leaves are
 /// folded left to right into one accumulator per run of leaves a thread takes; without
 /// it (e.g. floating-point sum), over the canonical tree fixed by size and policy.
+/// Declaring it for an operation that is not exactly associative breaks that guarantee.
 template <class R>
 concept reducer = std::copy_constructible<R> && names_value_type<R> && has_identity<R> &&
                   (combines_in_place<R> || combines_by_value<R>);
@@ -218,6 +229,8 @@ concept accumulates_by_value = names_value_type<R> && requires(const R& r, typen
 };
 
 /// A reducer that can fold a `T` straight into an accumulator, in place or by value.
+/// Semantic requirement: `accumulate(acc, t)` gives the same result as combining `acc`
+/// with the value `t` stands for.
 template <class R, class T>
 concept accumulates = reducer<R> && (accumulates_in_place<R, T> || accumulates_by_value<R, T>);
 
@@ -619,7 +632,8 @@ private:
 /// @file
 /// Decomposition policies: how a range of n elements is cut into leaves (subtasks).
 /// The leaf boundaries depend only on n and the policy, never on timing or thread count:
-/// that is what makes every reduction deterministic.
+/// that is what makes every reduction deterministic. When the leaves cannot all be
+/// equal, the first n % leaves get one element more.
 
 #include <algorithm>
 #include <concepts>
@@ -686,8 +700,9 @@ struct adaptive {
 
 /// Where a parallel call was written: the last, defaulted parameter of map_reduce,
 /// reduce, for_each and fold, filled in at the caller's line. adaptive remembers the cost
-/// of one element per call site, so that a cheap call elsewhere through the same
-/// function type never makes this one run inline. Never pass it yourself.
+/// of one element per call site (and per instantiation), so that a cheap call elsewhere
+/// through the same function type never makes this one run inline; a site's estimate is
+/// re-measured one call in 64. Never pass it yourself.
 struct call_site {
     /// The caller's file name (its address serves as part of the key).
     const char* file = __builtin_FILE();
@@ -695,7 +710,7 @@ struct call_site {
     unsigned line = __builtin_LINE();
 };
 
-/// One of grain, chunks, adaptive.
+/// One of grain, chunks, adaptive; user-defined policies are not supported.
 template <class P>
 concept partition_policy = std::is_same_v<P, grain> || std::is_same_v<P, chunks> || std::is_same_v<P, adaptive>;
 
@@ -748,7 +763,10 @@ constexpr T wrapping_sub(T value, N n) noexcept {
 /// borrowed view whose elements are the indices themselves (like std::views::iota, which
 /// clang 14 cannot compile with libstdc++ 12's `<ranges>`, hence this small type of ours;
 /// for the same reason it derives from view_base, not view_interface).
-/// O(1) to copy, split and index. Any thread.
+/// O(1) to copy, split and index; no member throws. Any thread. A range may hold more
+/// elements than T's maximum (iota(INT_MIN, INT_MAX) has 2^32 - 1): size() and indexing
+/// stay exact. Being borrowed, `decompose(mt::iota(...))` may return parts that outlive
+/// the temporary.
 template <std::integral T>
 class index_range : public std::ranges::view_base {
 public:
@@ -857,6 +875,7 @@ private:
 /// One part of a range: the iterator pair [begin, end) over the caller's range, as
 /// mt::decompose returns them and mt::fold hands them to a leaf body; a sized view (a std::ranges::subrange would do,
 /// but clang 14 cannot compile libstdc++ 12's view_interface, so this small type stands in). O(1) to copy.
+/// It refers to the caller's elements: writing through it modifies them.
 template <std::random_access_iterator It>
 class part : public std::ranges::view_base {
 public:
@@ -885,7 +904,8 @@ private:
 };
 
 /// The half-open index range [first, last) as an mt::index_range of the common integer
-/// type. Throws std::invalid_argument if first > last. O(1).
+/// type. Throws std::invalid_argument if first > last (compared without sign
+/// conversion), and if `first` would change value in the common type (iota(-1, 2u)). O(1).
 template <std::integral First, std::integral Last>
 [[nodiscard]] auto iota(First first, Last last) {
     using index = std::common_type_t<First, Last>;
@@ -930,7 +950,8 @@ namespace microtask {
 /// the range must outlive them: it must be an lvalue or a borrowed view such as
 /// mt::iota). grain(n): parts of at most n; chunks(k): min(k, size) nearly equal parts;
 /// adaptive: the canonical leaves map_reduce uses (at most adaptive::max_leaves).
-/// An empty range gives no parts. O(parts) time and memory; throws std::bad_alloc.
+/// An empty range gives no parts (a temporary container does not compile). O(parts)
+/// time and memory, on the calling thread; throws std::bad_alloc.
 template <splittable_range Range, partition_policy Policy = adaptive>
     requires std::ranges::borrowed_range<Range>
 [[nodiscard]] auto decompose(Range&& range, Policy policy = {}) {
@@ -951,9 +972,11 @@ template <splittable_range Range, partition_policy Policy = adaptive>
 }
 
 /// Cuts a job that is not a range with a user decomposer: returns the subtasks
-/// `split(job)` produces, as a std::vector. Throws what `split` throws.
-/// Example: 2^10 as ten subtasks of 2^1:
-///   decompose(power{2, 10}, [](const power& p) { return std::vector<power>(p.exp, {p.base, 1}); })
+/// `split(job)` produces, as a std::vector, in the same order. One call of `split` plus
+/// O(subtasks) moves, on the calling thread. Throws what `split` throws; std::bad_alloc.
+/// Example, 2^10 as ten subtasks of 2^1:
+///
+///     decompose(power{2, 10}, [](const power& p) { return std::vector<power>(p.exp, {p.base, 1}); })
 template <class Job, class Split>
     requires(!splittable_range<Job> || !partition_policy<Split>) && decomposer<Split, Job>
 [[nodiscard]] auto decompose(const Job& job, Split split) {
@@ -4542,7 +4565,8 @@ private:
 /// The result of a task submitted with thread_pool::submit. Move-only.
 ///
 /// Destroying a future does not wait: the task still runs, exactly once.
-/// Thread-safety: one thread at a time may call a future's members.
+/// Thread-safety: one thread at a time may call a future's members (move it to hand it
+/// to another thread).
 template <class T>
 class future {
 public:
@@ -4712,11 +4736,12 @@ public:
     /// affinity mask (taskset, a cpuset) and the cgroup CPU quota (docker --cpus), at
     /// least one; or, if the environment variable MICROTASK_NUM_THREADS is set, that many.
     /// Throws std::invalid_argument if MICROTASK_NUM_THREADS is set but is not an integer
-    /// in [1, 4096], and std::system_error if a thread cannot be started.
+    /// in [1, 4096], and std::system_error if a thread cannot be started (the threads
+    /// already started are stopped first).
     thread_pool() : thread_pool(default_thread_count()) {}
 
-    /// `thread_count` workers. Throws std::invalid_argument if thread_count < 1, and
-    /// std::system_error if a thread cannot be started.
+    /// `thread_count` workers. Throws std::invalid_argument if thread_count < 1 or
+    /// thread_count > 4096, and std::system_error if a thread cannot be started.
     template <std::integral Count>
     explicit thread_pool(Count thread_count) : m_scheduler(checked_count(thread_count)) {}
 
@@ -4735,7 +4760,10 @@ public:
 
     /// Runs every task already submitted (including tasks those tasks submit, also
     /// while the destructor is draining), then joins the workers: the workers leave only
-    /// once no task is queued or running. No task is lost.
+    /// once no task is queued or running. No task is lost. Must not run concurrently with
+    /// any other use of the pool, nor inside the pool (in one of its own tasks, or a wait
+    /// that helps it): that prints a message to stderr and aborts, since it cannot join
+    /// its own thread.
     ~thread_pool() = default;
 
     /// Number of worker threads. O(1), any thread.
@@ -4782,7 +4810,8 @@ public:
         return own->index;
     }
 
-    /// Queues `fn()` to run once on the pool and returns a future for its result.
+    /// Queues a copy of `fn` (decayed) to run exactly once on the pool and returns a
+    /// future for its result. The task may outlive the calling scope: capture by value.
     /// From a worker thread the task goes on that worker's own deque (LIFO, no lock); an
     /// outside thread leases a seat on its first submit and pushes there (lock-free),
     /// or uses the pool's injection queue when all 16 leasable seats are taken. Task
@@ -4936,9 +4965,11 @@ auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const operation_con
 
 /// Runs `fn(part)` for every element of `parts` as its own subtask on `pool` and returns
 /// the results as a std::vector in the order of `parts` (or nothing, if fn returns void).
-/// Throws the first exception a subtask threw (subtasks not yet started are skipped);
-/// std::bad_alloc. `fn` is called concurrently from several threads. Callable from any
-/// thread, including from inside a task of `pool`.
+/// One subtask per part; O(parts) memory for the results.
+/// Throws the first exception a subtask threw (subtasks not yet started are skipped; the
+/// pool stays usable); std::bad_alloc. `fn` is called concurrently from several threads;
+/// `parts` must not be modified meanwhile. Callable from any thread, including from
+/// inside a task of `pool`; the caller helps run the subtasks.
 template <splittable_range Parts, class Fn>
     requires value_task<Fn, std::ranges::range_reference_t<Parts>>
 auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {
@@ -5192,12 +5223,16 @@ concept search_predicate = std::indirect_unary_predicate<Pred, std::ranges::iter
 ///   match there would come first). A match at position p returns after about p /
 ///   threads tests per thread; with no match, all n elements are tested.
 /// - Complexity: at most n calls of `pred`; elements right of the first match may or may
-///   not be tested (up to about 1024 past it per thread).
+///   not be tested (up to about 1024 past it per thread). No allocation. The caller
+///   searches alone for its first ~25 us (a match near the front wakes nobody), then
+///   every worker joins in; no cost per call site is learned.
 /// - Thread-safety: `pred` is called concurrently; `range` must not be modified meanwhile.
 ///   Callable from any thread, including from inside a task of `pool`.
 /// - Throws: the first exception `pred` threw (the remaining chunks are skipped);
 ///   mt::operation_cancelled if `stop` is stopped before the search has finished
 ///   (never a partial answer: a match found so far may not be the first).
+/// - An rvalue range that is not borrowed gives std::ranges::dangling, as
+///   std::ranges::find_if does.
 template <splittable_range Range, class Pred>
     requires search_predicate<Pred, Range>
 [[nodiscard]] std::ranges::borrowed_iterator_t<Range> find_first(thread_pool& pool, Range&& range, Pred pred,
@@ -5292,7 +5327,8 @@ template <splittable_range Range, class Pred>
 // microtask — reducers.hpp
 /// @file
 /// The built-in reducers and make_reducer for custom ones. Each is a cheap value type;
-/// combine never assumes commutativity.
+/// combine never assumes commutativity. All their members are const and may be called
+/// from any thread.
 
 
 #include <concepts>
@@ -5356,7 +5392,8 @@ constexpr bool is_empty_class_value(const T& value) {
 /// Sum with identity T{} (zero for the arithmetic types; for a class type such as
 /// std::string, its empty value rather than T(0), which for std::string would be
 /// construction from a null pointer). Exactly associative for integers; for floating point the
-/// result is still deterministic (canonical combining tree), and bitwise reproducible.
+/// result is still deterministic (canonical combining tree), and bitwise reproducible, but
+/// may differ in the last bits from a serial loop or from another policy.
 /// Combines in place: a class type with `+=` (std::valarray, a big integer, a matrix)
 /// adds into the left operand's storage, with no temporary per combine; an empty value of
 /// a class type with size() counts as zero.
@@ -5397,7 +5434,7 @@ struct sum {
 };
 
 /// Product with identity T(1). Combines in place: a class type with `*=` multiplies into
-/// the left operand's storage.
+/// the left operand's storage. Exactly associative for integers; floating point as sum.
 template <multipliable T>
 struct product {
     /// The type reduced and returned.
@@ -5428,7 +5465,8 @@ constexpr T lowest() {
 }
 }  // namespace detail
 
-/// Minimum; identity is +infinity or the type's max. On ties the earlier value wins.
+/// Minimum; identity is +infinity or the type's max. On ties the earlier value wins
+/// (visible for values that compare equal but differ, such as -0.0 and +0.0).
 /// Floating point is not declared exactly associative (with a NaN, grouping changes the
 /// result), so it is combined over the canonical tree and stays deterministic.
 template <bounded_ordered T>
@@ -5481,6 +5519,8 @@ concept appendable_container = std::default_initializable<C> && std::movable<C> 
 /// A map function may also return a single element, or a std::optional of one (nullopt
 /// keeps nothing): it is appended directly, with no one-element container built first —
 /// the fast way to filter: `[](int x) { return x % 2 == 0 ? std::optional(x) : std::nullopt; }`.
+/// (For concat<std::vector<std::optional<T>>> an optional is an element, and is appended
+/// as it is, empty or not.)
 template <appendable_container C>
 struct concat {
     /// The container reduced and returned.
@@ -5493,7 +5533,8 @@ struct concat {
     [[nodiscard]] C identity() const { return C{}; }
     /// Appends `right` to `left`: right's elements are moved to the end of `left` (or
     /// `right` is moved into an empty `left` whole). O(right.size()) amortised for
-    /// vector/string/deque; throws what the insertion throws (std::bad_alloc). Any thread.
+    /// vector/string/deque, O(1) for list; throws what the insertion throws
+    /// (std::bad_alloc). Any thread.
     void combine(C& left, C&& right) const {
         if (left.empty()) {
             left = std::move(right);
@@ -5596,13 +5637,16 @@ private:
 /// (in place: the result stays in `left`; the fast form for containers and maps) or
 /// `op(T, T) -> T`. Precondition (unchecked): `op` is associative and `identity` is its
 /// neutral element. `op` may be called from several threads at once, so it must not
-/// mutate shared state.
+/// mutate shared state. Throws what copying or moving T and Op throws; the reducer's
+/// identity and combine throw what copying T and `op` throw.
 template <class T, reducer_operation<T> Op>
 [[nodiscard]] constexpr custom_reducer<T, Op> make_reducer(T identity, Op op) {
     return {std::move(identity), std::move(op)};
 }
 
-/// As above, declaring `op` exactly associative.
+/// As above, declaring `op` exactly associative: associative bit for bit (integers,
+/// bitwise operations, min/max of integers, concatenation). Never for floating-point
+/// arithmetic.
 template <class T, reducer_operation<T> Op>
 [[nodiscard]] constexpr custom_reducer<T, Op, true> make_reducer(T identity, Op op, exactly_associative_t) {
     return {std::move(identity), std::move(op)};
@@ -5742,10 +5786,11 @@ void run_for_each(thread_pool& pool, Range& range, Fn& fn, const Policy& policy,
 }
 }  // namespace detail
 
-/// Calls `fn(element)` once for every element of `range`, in parallel on `pool`. The
-/// element is passed as the range's reference type, so `fn(int& x)` may modify it.
-/// Order of calls is unspecified. Throws the first exception `fn` threw (the remaining
-/// calls may be skipped). Same policies, thread-safety and helping as map_reduce.
+/// Calls `fn(element)` exactly once for every element of `range`, in parallel on `pool`.
+/// The element is passed as the range's reference type, so `fn(int& x)` may modify it;
+/// fn's result, if any, is discarded. Order of calls is unspecified. n calls of `fn`;
+/// O(log leaves) stack. Throws the first exception `fn` threw (the remaining calls may be
+/// skipped); std::bad_alloc. Same policies, thread-safety and helping as map_reduce.
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
 void for_each(thread_pool& pool, Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {
@@ -5853,12 +5898,15 @@ using join_result_t = std::pair<detail::value_result_t<A&>, detail::value_result
 /// Runs `a()` and `b()` potentially in parallel on `pool` and returns both results.
 ///
 /// `a` runs on the calling thread; `b` is offered to idle workers and, if nobody took it
-/// by the time `a` is done, runs on the calling thread too. The fork costs no allocation
-/// and no shared write. While waiting for a stolen `b`, the caller runs other tasks.
+/// by the time `a` is done, runs on the calling thread too. The fork costs O(1), no
+/// allocation and no shared write (unless the worker's deque has to grow). While waiting
+/// for a stolen `b`, the caller runs other tasks. Both callables may capture the caller's
+/// locals by reference: join returns only after both have finished.
 /// Callable from any thread (an outside thread borrows a guest seat) and from inside
 /// tasks, to any depth.
 /// Throws: if `a` throws and `b` has not started, `b` is skipped; otherwise `b` is
-/// awaited and then the exception of `a` (else of `b`) is rethrown.
+/// awaited and then the exception of `a` (else of `b`) is rethrown. std::bad_alloc if a
+/// deque must grow.
 /// Both callables must satisfy value_task. The result is a join_result_t<A, B>; the
 /// return type is spelled `auto` so that clang, which substitutes into a return type
 /// before it checks constraints, also reports a violation as value_task.
@@ -5896,19 +5944,25 @@ auto join(A&& a, B&& b) {
 namespace microtask {
 
 /// Returns combine(...combine(identity, map(r[0])), ..., map(r[n-1])) computed in
-/// parallel on `pool`, with the results combined in input order.
+/// parallel on `pool`, with the results combined in input order (up to the grouping,
+/// which never reorders operands).
 ///
 /// - The value is deterministic: it depends only on the input, `map`, the reducer and
 ///   the policy's leaf boundaries, never on thread count or timing (bitwise, for
-///   floating point too).
+///   floating point too, given that `map` and combine are deterministic and the
+///   floating-point environment is unchanged). Different policies may round differently
+///   for reducers that are not exactly associative.
 /// - `policy`: adaptive (default: splits on demand, runs inline when tiny), grain(n), or
 ///   chunks(k). An empty range gives red.identity().
-/// - Complexity: n calls of `map`, n + O(leaves) calls of combine; O(log leaves) stack.
-/// - Thread-safety: `map` and `red.combine` are called concurrently from several
-///   threads; `range` must not be modified meanwhile. Callable from any thread,
-///   including from inside a task of `pool` (the caller helps instead of blocking).
+/// - Complexity: n calls of `map`, n + O(leaves) calls of combine or accumulate;
+///   O(log leaves) stack per thread; the library allocates nothing per element.
+/// - Thread-safety: `map` (one copy, shared by all threads) and `red.combine` are called
+///   concurrently from several threads; `range` must not be modified meanwhile. Callable
+///   from any thread, including from inside a task of `pool` (the caller helps instead of
+///   blocking).
 /// - Throws: the first exception thrown by `map` or `combine` (remaining work is
-///   skipped, the pool stays usable); std::bad_alloc.
+///   skipped, the call returns only when no work on the range remains, the pool stays
+///   usable); std::bad_alloc.
 template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
              reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>
@@ -6280,9 +6334,9 @@ struct leaf_per_element {
 /// (`reduce(std::move(partials), r)` or reduce(distribute(...), r)) and they are moved
 /// into combine, not copied: an rvalue range that is neither a view nor a borrowed range
 /// is taken to own its elements. A range that is not random access and sized is first
-/// collected into a std::vector. O(n) combines (for a long range of raw elements,
-/// reduce(pool, range, r) folds runs of elements instead); throws what combine throws,
-/// and std::bad_alloc.
+/// collected into a std::vector. n accumulates into an identity and n - 1 combines (for a
+/// long range of raw elements, reduce(pool, range, r) folds runs of elements instead);
+/// throws what identity, combine or accumulate throw, and std::bad_alloc.
 template <std::ranges::input_range Range, class Red>
     requires reducer_for<Red, std::ranges::range_reference_t<Range>>
 [[nodiscard]] typename Red::value_type reduce(Range&& partials, Red red, call_site site = {}) {
@@ -6315,7 +6369,11 @@ template <std::ranges::input_range Range, class Red>
 }
 
 /// Parallel reduction of a large range on `pool`: map_reduce with the identity map.
-/// Same determinism, policies and exceptions as map_reduce.
+/// Same determinism, policies, complexity, thread-safety and exceptions as map_reduce.
+/// Its adaptive leaves fold runs of elements, so over more than adaptive::max_leaves
+/// elements it groups differently from the step-by-step reduce(partials, red), which
+/// keeps one leaf per element (for a reducer that is not exactly associative, the bits
+/// may differ).
 template <splittable_range Range, class Red, partition_policy Policy = adaptive>
     requires reducer_for<Red, std::ranges::range_reference_t<Range>>
 [[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, Policy policy = {},
@@ -6687,8 +6745,9 @@ concept scan_output =
 ///   std::inclusive_scan's. The default adaptive policy cuts n elements into min(n, 2048)
 ///   leaves.
 /// - Complexity: about 2n calls of `op` when run in parallel (each leaf is reduced, then
-///   scanned), n on one thread; O(leaves) memory. The input is read twice, the second
-///   time mostly from cache.
+///   scanned), n on one thread (always so below 32768 elements); O(leaves) memory. The
+///   input is read twice, the second time mostly from cache. Outputs of at least 32 MiB
+///   of contiguous 8-byte elements are written with streaming stores on x86-64.
 /// - Thread-safety: `op` runs concurrently; neither the range nor the output may be
 ///   touched by others meanwhile. Callable from any thread, including from inside a task
 ///   of `pool`.
@@ -6969,7 +7028,8 @@ concept sortable_range =
 ///   split in parallel by binary search. Ranges shorter than 16384 elements are sorted by
 ///   std::sort on the calling thread.
 /// - Complexity: O(n log n) comparisons; O(n) moves per merge level (about
-///   log2(4 * threads) levels); a buffer of n elements for the duration of the call.
+///   log2(4 * threads) levels); a buffer of n elements for the duration of the call
+///   (uninitialised storage: elements need not be default-constructible or copyable).
 /// - Thread-safety: `comp` is called concurrently from several threads; `range` must not
 ///   be accessed by others meanwhile. Callable from any thread, including from inside a
 ///   task of `pool`.
@@ -7058,7 +7118,9 @@ public:
     /// task threw since the last wait() is discarded. Never throws.
     ~task_group() { wait_all(); }
 
-    /// Queues `fn()` on the pool (the same path as thread_pool::submit). Throws
+    /// Queues a copy of `fn` (decayed) to run exactly once on the pool (the same path as
+    /// thread_pool::submit). Any thread, also from inside the group's tasks and during
+    /// wait(). O(1): one small block from a per-thread recycling cache. Throws
     /// std::bad_alloc, and then the task is not queued.
     template <class F>
         requires std::invocable<std::decay_t<F>&>
@@ -7285,7 +7347,8 @@ struct tile2d {
 ///
 /// The policy then groups consecutive tiles into leaves, as it groups elements of any
 /// range. Tiles at the right and bottom edges may be smaller. O(1) to copy and index;
-/// any thread (it holds no elements).
+/// any thread (it holds no elements). Not a borrowed range: its iterators point to the
+/// tiles2d, which must outlive them and the parts decompose makes of it.
 template <std::integral T>
 class tiles2d : public std::ranges::view_base {
 public:
@@ -7427,9 +7490,10 @@ template <std::integral T, std::integral Size>
 // ---- include/microtask/version.hpp ------------------------------------------
 // microtask — version.hpp
 /// @file
-/// The one home of the version number; CMake reads it from here.
+/// The one home of the version number: CMake's project version, the generated single
+/// header and the package version files read it from here. Which number a change
+/// increments is decided in CHANGELOG.md, section Versioning.
 
-// Which number a change increments is decided in CHANGELOG.md, section Versioning.
 /// Major version.
 #define MICROTASK_VERSION_MAJOR 0
 /// Minor version.
@@ -7438,7 +7502,8 @@ template <std::integral T, std::integral Size>
 #define MICROTASK_VERSION_PATCH 0
 
 namespace microtask {
-/// The library version as MAJOR * 10000 + MINOR * 100 + PATCH.
+/// The library version as MAJOR * 10000 + MINOR * 100 + PATCH (100 for 0.1.0), for
+/// `static_assert(mt::version >= 100)`.
 inline constexpr int version =
     MICROTASK_VERSION_MAJOR * 10000 + MICROTASK_VERSION_MINOR * 100 + MICROTASK_VERSION_PATCH;
 }  // namespace microtask

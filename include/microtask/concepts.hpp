@@ -52,13 +52,14 @@ concept combines_by_value =
 /// Semantic requirements the compiler cannot check:
 ///   - associativity: combine(combine(a, b), c) == combine(a, combine(b, c));
 ///   - identity: combine(identity(), a) == a == combine(a, identity());
-///   - combine may be called concurrently on distinct values.
+///   - combine and identity may be called concurrently (combine on distinct values).
 /// Commutativity is never assumed: partial results are always combined in input order.
 /// Optional: `static constexpr bool is_exactly_associative = true;` declares that
 /// combine is associative bit for bit (integer sum, concat, min, max). Either way the
 /// result never depends on timing or thread count: with the declaration, leaves are
 /// folded left to right into one accumulator per run of leaves a thread takes; without
 /// it (e.g. floating-point sum), over the canonical tree fixed by size and policy.
+/// Declaring it for an operation that is not exactly associative breaks that guarantee.
 template <class R>
 concept reducer = std::copy_constructible<R> && names_value_type<R> && has_identity<R> &&
                   (combines_in_place<R> || combines_by_value<R>);
@@ -80,6 +81,8 @@ concept accumulates_by_value = names_value_type<R> && requires(const R& r, typen
 };
 
 /// A reducer that can fold a `T` straight into an accumulator, in place or by value.
+/// Semantic requirement: `accumulate(acc, t)` gives the same result as combining `acc`
+/// with the value `t` stands for.
 template <class R, class T>
 concept accumulates = reducer<R> && (accumulates_in_place<R, T> || accumulates_by_value<R, T>);
 

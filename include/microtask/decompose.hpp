@@ -21,7 +21,8 @@ namespace microtask {
 /// the range must outlive them: it must be an lvalue or a borrowed view such as
 /// mt::iota). grain(n): parts of at most n; chunks(k): min(k, size) nearly equal parts;
 /// adaptive: the canonical leaves map_reduce uses (at most adaptive::max_leaves).
-/// An empty range gives no parts. O(parts) time and memory; throws std::bad_alloc.
+/// An empty range gives no parts (a temporary container does not compile). O(parts)
+/// time and memory, on the calling thread; throws std::bad_alloc.
 template <splittable_range Range, partition_policy Policy = adaptive>
     requires std::ranges::borrowed_range<Range>
 [[nodiscard]] auto decompose(Range&& range, Policy policy = {}) {
@@ -42,9 +43,11 @@ template <splittable_range Range, partition_policy Policy = adaptive>
 }
 
 /// Cuts a job that is not a range with a user decomposer: returns the subtasks
-/// `split(job)` produces, as a std::vector. Throws what `split` throws.
-/// Example: 2^10 as ten subtasks of 2^1:
-///   decompose(power{2, 10}, [](const power& p) { return std::vector<power>(p.exp, {p.base, 1}); })
+/// `split(job)` produces, as a std::vector, in the same order. One call of `split` plus
+/// O(subtasks) moves, on the calling thread. Throws what `split` throws; std::bad_alloc.
+/// Example, 2^10 as ten subtasks of 2^1:
+///
+///     decompose(power{2, 10}, [](const power& p) { return std::vector<power>(p.exp, {p.base, 1}); })
 template <class Job, class Split>
     requires(!splittable_range<Job> || !partition_policy<Split>) && decomposer<Split, Job>
 [[nodiscard]] auto decompose(const Job& job, Split split) {

@@ -56,9 +56,11 @@ auto run_distribute(thread_pool& pool, Parts& parts, Fn& fn, const operation_con
 
 /// Runs `fn(part)` for every element of `parts` as its own subtask on `pool` and returns
 /// the results as a std::vector in the order of `parts` (or nothing, if fn returns void).
-/// Throws the first exception a subtask threw (subtasks not yet started are skipped);
-/// std::bad_alloc. `fn` is called concurrently from several threads. Callable from any
-/// thread, including from inside a task of `pool`.
+/// One subtask per part; O(parts) memory for the results.
+/// Throws the first exception a subtask threw (subtasks not yet started are skipped; the
+/// pool stays usable); std::bad_alloc. `fn` is called concurrently from several threads;
+/// `parts` must not be modified meanwhile. Callable from any thread, including from
+/// inside a task of `pool`; the caller helps run the subtasks.
 template <splittable_range Parts, class Fn>
     requires value_task<Fn, std::ranges::range_reference_t<Parts>>
 auto distribute(thread_pool& pool, Parts&& parts, Fn fn) {

@@ -29,10 +29,11 @@ void run_for_each(thread_pool& pool, Range& range, Fn& fn, const Policy& policy,
 }
 }  // namespace detail
 
-/// Calls `fn(element)` once for every element of `range`, in parallel on `pool`. The
-/// element is passed as the range's reference type, so `fn(int& x)` may modify it.
-/// Order of calls is unspecified. Throws the first exception `fn` threw (the remaining
-/// calls may be skipped). Same policies, thread-safety and helping as map_reduce.
+/// Calls `fn(element)` exactly once for every element of `range`, in parallel on `pool`.
+/// The element is passed as the range's reference type, so `fn(int& x)` may modify it;
+/// fn's result, if any, is discarded. Order of calls is unspecified. n calls of `fn`;
+/// O(log leaves) stack. Throws the first exception `fn` threw (the remaining calls may be
+/// skipped); std::bad_alloc. Same policies, thread-safety and helping as map_reduce.
 template <splittable_range Range, class Fn, partition_policy Policy = adaptive>
     requires std::invocable<Fn&, std::ranges::range_reference_t<Range>>
 void for_each(thread_pool& pool, Range&& range, Fn fn, Policy policy = {}, call_site site = {}) {

@@ -191,7 +191,8 @@ private:
 /// The result of a task submitted with thread_pool::submit. Move-only.
 ///
 /// Destroying a future does not wait: the task still runs, exactly once.
-/// Thread-safety: one thread at a time may call a future's members.
+/// Thread-safety: one thread at a time may call a future's members (move it to hand it
+/// to another thread).
 template <class T>
 class future {
 public:

@@ -24,12 +24,15 @@ using join_result_t = std::pair<detail::value_result_t<A&>, detail::value_result
 /// Runs `a()` and `b()` potentially in parallel on `pool` and returns both results.
 ///
 /// `a` runs on the calling thread; `b` is offered to idle workers and, if nobody took it
-/// by the time `a` is done, runs on the calling thread too. The fork costs no allocation
-/// and no shared write. While waiting for a stolen `b`, the caller runs other tasks.
+/// by the time `a` is done, runs on the calling thread too. The fork costs O(1), no
+/// allocation and no shared write (unless the worker's deque has to grow). While waiting
+/// for a stolen `b`, the caller runs other tasks. Both callables may capture the caller's
+/// locals by reference: join returns only after both have finished.
 /// Callable from any thread (an outside thread borrows a guest seat) and from inside
 /// tasks, to any depth.
 /// Throws: if `a` throws and `b` has not started, `b` is skipped; otherwise `b` is
-/// awaited and then the exception of `a` (else of `b`) is rethrown.
+/// awaited and then the exception of `a` (else of `b`) is rethrown. std::bad_alloc if a
+/// deque must grow.
 /// Both callables must satisfy value_task. The result is a join_result_t<A, B>; the
 /// return type is spelled `auto` so that clang, which substitutes into a return type
 /// before it checks constraints, also reports a violation as value_task.

@@ -17,19 +17,25 @@
 namespace microtask {
 
 /// Returns combine(...combine(identity, map(r[0])), ..., map(r[n-1])) computed in
-/// parallel on `pool`, with the results combined in input order.
+/// parallel on `pool`, with the results combined in input order (up to the grouping,
+/// which never reorders operands).
 ///
 /// - The value is deterministic: it depends only on the input, `map`, the reducer and
 ///   the policy's leaf boundaries, never on thread count or timing (bitwise, for
-///   floating point too).
+///   floating point too, given that `map` and combine are deterministic and the
+///   floating-point environment is unchanged). Different policies may round differently
+///   for reducers that are not exactly associative.
 /// - `policy`: adaptive (default: splits on demand, runs inline when tiny), grain(n), or
 ///   chunks(k). An empty range gives red.identity().
-/// - Complexity: n calls of `map`, n + O(leaves) calls of combine; O(log leaves) stack.
-/// - Thread-safety: `map` and `red.combine` are called concurrently from several
-///   threads; `range` must not be modified meanwhile. Callable from any thread,
-///   including from inside a task of `pool` (the caller helps instead of blocking).
+/// - Complexity: n calls of `map`, n + O(leaves) calls of combine or accumulate;
+///   O(log leaves) stack per thread; the library allocates nothing per element.
+/// - Thread-safety: `map` (one copy, shared by all threads) and `red.combine` are called
+///   concurrently from several threads; `range` must not be modified meanwhile. Callable
+///   from any thread, including from inside a task of `pool` (the caller helps instead of
+///   blocking).
 /// - Throws: the first exception thrown by `map` or `combine` (remaining work is
-///   skipped, the pool stays usable); std::bad_alloc.
+///   skipped, the call returns only when no work on the range remains, the pool stays
+///   usable); std::bad_alloc.
 template <splittable_range Range, class Map, class Red, partition_policy Policy = adaptive>
     requires map_function<Map, std::ranges::range_reference_t<Range>> &&
              reducer_for<Red, std::invoke_result_t<Map&, std::ranges::range_reference_t<Range>>>

@@ -2,6 +2,9 @@
 /// @file
 /// The umbrella header: decompose a job, distribute it over a work-stealing pool, reduce
 /// the partial results. Users write `namespace mt = microtask;`.
+/// Each header also compiles on its own, so including only the ones used is fine. The
+/// whole library is also one generated file, `single_include/microtask.hpp` (see
+/// docs/getting-started.md).
 #pragma once
 
 #include "cancellation.hpp"

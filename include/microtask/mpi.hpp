@@ -9,7 +9,9 @@
 /// Build with `mpicxx`, or in CMake link `microtask::mpi` (microtask's package adds it
 /// when `find_package(MPI COMPONENTS CXX)` succeeds), or add the flags of
 /// `mpicxx --showme:compile` / `--showme:link` to pkg-config's `microtask` flags.
-/// Guide: docs/distributed.md.
+/// Guide: docs/distributed.md. The wire customization point mt::mpi::serializer and the
+/// concepts mt::mpi::serializable, byte_copyable and has_serializer are declared in
+/// detail/mpi_wire.hpp, whose doc comments state their contracts.
 ///
 /// MICROTASK_MPI_MAX_MESSAGE_BYTES, if defined before including this header, is the
 /// largest message in bytes the result exchange hands MPI in one call (default INT_MAX:
@@ -54,6 +56,7 @@ struct on_demand {
     template <std::integral Count>
     explicit on_demand(Count chunk_count_per_rank)
         : chunks_per_rank(detail::checked_positive(chunk_count_per_rank, "mpi::on_demand: chunks per rank")) {}
+    /// About 8 chunks per rank.
     on_demand() : on_demand(8) {}
     /// Requested chunks per rank (at least 1).
     std::size_t chunks_per_rank;

@@ -2,7 +2,8 @@
 /// @file
 /// Decomposition policies: how a range of n elements is cut into leaves (subtasks).
 /// The leaf boundaries depend only on n and the policy, never on timing or thread count:
-/// that is what makes every reduction deterministic.
+/// that is what makes every reduction deterministic. When the leaves cannot all be
+/// equal, the first n % leaves get one element more.
 #pragma once
 
 #include <algorithm>
@@ -70,8 +71,9 @@ struct adaptive {
 
 /// Where a parallel call was written: the last, defaulted parameter of map_reduce,
 /// reduce, for_each and fold, filled in at the caller's line. adaptive remembers the cost
-/// of one element per call site, so that a cheap call elsewhere through the same
-/// function type never makes this one run inline. Never pass it yourself.
+/// of one element per call site (and per instantiation), so that a cheap call elsewhere
+/// through the same function type never makes this one run inline; a site's estimate is
+/// re-measured one call in 64. Never pass it yourself.
 struct call_site {
     /// The caller's file name (its address serves as part of the key).
     const char* file = __builtin_FILE();
@@ -79,7 +81,7 @@ struct call_site {
     unsigned line = __builtin_LINE();
 };
 
-/// One of grain, chunks, adaptive.
+/// One of grain, chunks, adaptive; user-defined policies are not supported.
 template <class P>
 concept partition_policy = std::is_same_v<P, grain> || std::is_same_v<P, chunks> || std::is_same_v<P, adaptive>;
 

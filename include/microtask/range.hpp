@@ -35,7 +35,10 @@ constexpr T wrapping_sub(T value, N n) noexcept {
 /// borrowed view whose elements are the indices themselves (like std::views::iota, which
 /// clang 14 cannot compile with libstdc++ 12's `<ranges>`, hence this small type of ours;
 /// for the same reason it derives from view_base, not view_interface).
-/// O(1) to copy, split and index. Any thread.
+/// O(1) to copy, split and index; no member throws. Any thread. A range may hold more
+/// elements than T's maximum (iota(INT_MIN, INT_MAX) has 2^32 - 1): size() and indexing
+/// stay exact. Being borrowed, `decompose(mt::iota(...))` may return parts that outlive
+/// the temporary.
 template <std::integral T>
 class index_range : public std::ranges::view_base {
 public:
@@ -144,6 +147,7 @@ private:
 /// One part of a range: the iterator pair [begin, end) over the caller's range, as
 /// mt::decompose returns them and mt::fold hands them to a leaf body; a sized view (a std::ranges::subrange would do,
 /// but clang 14 cannot compile libstdc++ 12's view_interface, so this small type stands in). O(1) to copy.
+/// It refers to the caller's elements: writing through it modifies them.
 template <std::random_access_iterator It>
 class part : public std::ranges::view_base {
 public:
@@ -172,7 +176,8 @@ private:
 };
 
 /// The half-open index range [first, last) as an mt::index_range of the common integer
-/// type. Throws std::invalid_argument if first > last. O(1).
+/// type. Throws std::invalid_argument if first > last (compared without sign
+/// conversion), and if `first` would change value in the common type (iota(-1, 2u)). O(1).
 template <std::integral First, std::integral Last>
 [[nodiscard]] auto iota(First first, Last last) {
     using index = std::common_type_t<First, Last>;

@@ -34,9 +34,9 @@ struct leaf_per_element {
 /// (`reduce(std::move(partials), r)` or reduce(distribute(...), r)) and they are moved
 /// into combine, not copied: an rvalue range that is neither a view nor a borrowed range
 /// is taken to own its elements. A range that is not random access and sized is first
-/// collected into a std::vector. O(n) combines (for a long range of raw elements,
-/// reduce(pool, range, r) folds runs of elements instead); throws what combine throws,
-/// and std::bad_alloc.
+/// collected into a std::vector. n accumulates into an identity and n - 1 combines (for a
+/// long range of raw elements, reduce(pool, range, r) folds runs of elements instead);
+/// throws what identity, combine or accumulate throw, and std::bad_alloc.
 template <std::ranges::input_range Range, class Red>
     requires reducer_for<Red, std::ranges::range_reference_t<Range>>
 [[nodiscard]] typename Red::value_type reduce(Range&& partials, Red red, call_site site = {}) {
@@ -69,7 +69,11 @@ template <std::ranges::input_range Range, class Red>
 }
 
 /// Parallel reduction of a large range on `pool`: map_reduce with the identity map.
-/// Same determinism, policies and exceptions as map_reduce.
+/// Same determinism, policies, complexity, thread-safety and exceptions as map_reduce.
+/// Its adaptive leaves fold runs of elements, so over more than adaptive::max_leaves
+/// elements it groups differently from the step-by-step reduce(partials, red), which
+/// keeps one leaf per element (for a reducer that is not exactly associative, the bits
+/// may differ).
 template <splittable_range Range, class Red, partition_policy Policy = adaptive>
     requires reducer_for<Red, std::ranges::range_reference_t<Range>>
 [[nodiscard]] typename Red::value_type reduce(thread_pool& pool, Range&& range, Red red, Policy policy = {},

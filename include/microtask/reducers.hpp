@@ -1,7 +1,8 @@
 // microtask — reducers.hpp
 /// @file
 /// The built-in reducers and make_reducer for custom ones. Each is a cheap value type;
-/// combine never assumes commutativity.
+/// combine never assumes commutativity. All their members are const and may be called
+/// from any thread.
 #pragma once
 
 #include "concepts.hpp"
@@ -67,7 +68,8 @@ constexpr bool is_empty_class_value(const T& value) {
 /// Sum with identity T{} (zero for the arithmetic types; for a class type such as
 /// std::string, its empty value rather than T(0), which for std::string would be
 /// construction from a null pointer). Exactly associative for integers; for floating point the
-/// result is still deterministic (canonical combining tree), and bitwise reproducible.
+/// result is still deterministic (canonical combining tree), and bitwise reproducible, but
+/// may differ in the last bits from a serial loop or from another policy.
 /// Combines in place: a class type with `+=` (std::valarray, a big integer, a matrix)
 /// adds into the left operand's storage, with no temporary per combine; an empty value of
 /// a class type with size() counts as zero.
@@ -108,7 +110,7 @@ struct sum {
 };
 
 /// Product with identity T(1). Combines in place: a class type with `*=` multiplies into
-/// the left operand's storage.
+/// the left operand's storage. Exactly associative for integers; floating point as sum.
 template <multipliable T>
 struct product {
     /// The type reduced and returned.
@@ -139,7 +141,8 @@ constexpr T lowest() {
 }
 }  // namespace detail
 
-/// Minimum; identity is +infinity or the type's max. On ties the earlier value wins.
+/// Minimum; identity is +infinity or the type's max. On ties the earlier value wins
+/// (visible for values that compare equal but differ, such as -0.0 and +0.0).
 /// Floating point is not declared exactly associative (with a NaN, grouping changes the
 /// result), so it is combined over the canonical tree and stays deterministic.
 template <bounded_ordered T>
@@ -192,6 +195,8 @@ concept appendable_container = std::default_initializable<C> && std::movable<C> 
 /// A map function may also return a single element, or a std::optional of one (nullopt
 /// keeps nothing): it is appended directly, with no one-element container built first —
 /// the fast way to filter: `[](int x) { return x % 2 == 0 ? std::optional(x) : std::nullopt; }`.
+/// (For concat<std::vector<std::optional<T>>> an optional is an element, and is appended
+/// as it is, empty or not.)
 template <appendable_container C>
 struct concat {
     /// The container reduced and returned.
@@ -204,7 +209,8 @@ struct concat {
     [[nodiscard]] C identity() const { return C{}; }
     /// Appends `right` to `left`: right's elements are moved to the end of `left` (or
     /// `right` is moved into an empty `left` whole). O(right.size()) amortised for
-    /// vector/string/deque; throws what the insertion throws (std::bad_alloc). Any thread.
+    /// vector/string/deque, O(1) for list; throws what the insertion throws
+    /// (std::bad_alloc). Any thread.
     void combine(C& left, C&& right) const {
         if (left.empty()) {
             left = std::move(right);
@@ -307,13 +313,16 @@ private:
 /// (in place: the result stays in `left`; the fast form for containers and maps) or
 /// `op(T, T) -> T`. Precondition (unchecked): `op` is associative and `identity` is its
 /// neutral element. `op` may be called from several threads at once, so it must not
-/// mutate shared state.
+/// mutate shared state. Throws what copying or moving T and Op throws; the reducer's
+/// identity and combine throw what copying T and `op` throw.
 template <class T, reducer_operation<T> Op>
 [[nodiscard]] constexpr custom_reducer<T, Op> make_reducer(T identity, Op op) {
     return {std::move(identity), std::move(op)};
 }
 
-/// As above, declaring `op` exactly associative.
+/// As above, declaring `op` exactly associative: associative bit for bit (integers,
+/// bitwise operations, min/max of integers, concatenation). Never for floating-point
+/// arithmetic.
 template <class T, reducer_operation<T> Op>
 [[nodiscard]] constexpr custom_reducer<T, Op, true> make_reducer(T identity, Op op, exactly_associative_t) {
     return {std::move(identity), std::move(op)};

@@ -36,7 +36,8 @@ concept sortable_range =
 ///   split in parallel by binary search. Ranges shorter than 16384 elements are sorted by
 ///   std::sort on the calling thread.
 /// - Complexity: O(n log n) comparisons; O(n) moves per merge level (about
-///   log2(4 * threads) levels); a buffer of n elements for the duration of the call.
+///   log2(4 * threads) levels); a buffer of n elements for the duration of the call
+///   (uninitialised storage: elements need not be default-constructible or copyable).
 /// - Thread-safety: `comp` is called concurrently from several threads; `range` must not
 ///   be accessed by others meanwhile. Callable from any thread, including from inside a
 ///   task of `pool`.

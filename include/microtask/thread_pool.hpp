@@ -55,11 +55,12 @@ public:
     /// affinity mask (taskset, a cpuset) and the cgroup CPU quota (docker --cpus), at
     /// least one; or, if the environment variable MICROTASK_NUM_THREADS is set, that many.
     /// Throws std::invalid_argument if MICROTASK_NUM_THREADS is set but is not an integer
-    /// in [1, 4096], and std::system_error if a thread cannot be started.
+    /// in [1, 4096], and std::system_error if a thread cannot be started (the threads
+    /// already started are stopped first).
     thread_pool() : thread_pool(default_thread_count()) {}
 
-    /// `thread_count` workers. Throws std::invalid_argument if thread_count < 1, and
-    /// std::system_error if a thread cannot be started.
+    /// `thread_count` workers. Throws std::invalid_argument if thread_count < 1 or
+    /// thread_count > 4096, and std::system_error if a thread cannot be started.
     template <std::integral Count>
     explicit thread_pool(Count thread_count) : m_scheduler(checked_count(thread_count)) {}
 
@@ -78,7 +79,10 @@ public:
 
     /// Runs every task already submitted (including tasks those tasks submit, also
     /// while the destructor is draining), then joins the workers: the workers leave only
-    /// once no task is queued or running. No task is lost.
+    /// once no task is queued or running. No task is lost. Must not run concurrently with
+    /// any other use of the pool, nor inside the pool (in one of its own tasks, or a wait
+    /// that helps it): that prints a message to stderr and aborts, since it cannot join
+    /// its own thread.
     ~thread_pool() = default;
 
     /// Number of worker threads. O(1), any thread.
@@ -125,7 +129,8 @@ public:
         return own->index;
     }
 
-    /// Queues `fn()` to run once on the pool and returns a future for its result.
+    /// Queues a copy of `fn` (decayed) to run exactly once on the pool and returns a
+    /// future for its result. The task may outlive the calling scope: capture by value.
     /// From a worker thread the task goes on that worker's own deque (LIFO, no lock); an
     /// outside thread leases a seat on its first submit and pushes there (lock-free),
     /// or uses the pool's injection queue when all 16 leasable seats are taken. Task

@@ -44,7 +44,8 @@ struct tile2d {
 ///
 /// The policy then groups consecutive tiles into leaves, as it groups elements of any
 /// range. Tiles at the right and bottom edges may be smaller. O(1) to copy and index;
-/// any thread (it holds no elements).
+/// any thread (it holds no elements). Not a borrowed range: its iterators point to the
+/// tiles2d, which must outlive them and the parts decompose makes of it.
 template <std::integral T>
 class tiles2d : public std::ranges::view_base {
 public:

@@ -1,9 +1,10 @@
 // microtask — version.hpp
 /// @file
-/// The one home of the version number; CMake reads it from here.
+/// The one home of the version number: CMake's project version, the generated single
+/// header and the package version files read it from here. Which number a change
+/// increments is decided in CHANGELOG.md, section Versioning.
 #pragma once
 
-// Which number a change increments is decided in CHANGELOG.md, section Versioning.
 /// Major version.
 #define MICROTASK_VERSION_MAJOR 0
 /// Minor version.
@@ -12,7 +13,8 @@
 #define MICROTASK_VERSION_PATCH 0
 
 namespace microtask {
-/// The library version as MAJOR * 10000 + MINOR * 100 + PATCH.
+/// The library version as MAJOR * 10000 + MINOR * 100 + PATCH (100 for 0.1.0), for
+/// `static_assert(mt::version >= 100)`.
 inline constexpr int version =
     MICROTASK_VERSION_MAJOR * 10000 + MICROTASK_VERSION_MINOR * 100 + MICROTASK_VERSION_PATCH;
 }  // namespace microtask
