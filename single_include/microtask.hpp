@@ -834,7 +834,9 @@ public:
         friend constexpr difference_type operator-(iterator a, iterator b) noexcept {
             return static_cast<difference_type>(a.m_value) - static_cast<difference_type>(b.m_value);
         }
-        friend constexpr bool operator==(iterator a, iterator b) noexcept = default;
+        // Written out, not defaulted: with the defaulted operator g++ 12 predicted a
+        // range-for over a part to run about twice and compiled it as a cold loop.
+        friend constexpr bool operator==(iterator a, iterator b) noexcept { return a.m_value == b.m_value; }
         friend constexpr auto operator<=>(iterator a, iterator b) noexcept = default;
 
     private:
