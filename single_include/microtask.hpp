@@ -2338,7 +2338,8 @@ public:
             m_tasks.pop_front();
         }
         // relaxed: the count is a hint for maybe_nonempty(); the moved tasks are now
-        // visible to sleepers through the deque (pushed seq_cst).
+        // visible to sleepers through the deque (pushed with a release store of bottom;
+        // the caller announces the new work, see scheduler::take_injected).
         m_count.fetch_sub(moved + 1, std::memory_order_relaxed);
         return first;
     }
