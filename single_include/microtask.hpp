@@ -2209,11 +2209,6 @@ struct alignas(k_cache_line) seat {
     // (scheduler::wake_waiters_of). Only ever compared, never dereferenced.
     std::atomic<const void*> wait_key{nullptr};
     std::atomic<bool> occupied{false};  // extra seats: is a thread using it?
-    // Extra seats: is the thread inside a call on the pool (then it runs this seat's
-    // tasks itself, and scheduler::find_work's fairness look skips the seat)? Written
-    // by the owner, with plain relaxed stores; read by thieves once in k_fairness_period
-    // looks. relaxed: it only steers that look, nothing is published through it.
-    std::atomic<bool> attended{false};
 
     // Owner only, written on every look for work.
     alignas(k_cache_line) std::uint64_t rng_state = 0;  // victim selection
@@ -2757,6 +2752,15 @@ public:
         return m_occupied_extras.load(std::memory_order_relaxed);
     }
 
+    /// The occupied extra seats whose thread is not inside a call on this pool right now
+    /// (a leased seat whose thread submitted and went on with other things): only their
+    /// tasks can wait for as long as the workers stay busy, so only they need the
+    /// fairness look (scheduler::find_work). A seat whose thread is in a call runs its
+    /// own tasks there. relaxed, as occupied_extras().
+    [[nodiscard]] std::uint64_t unattended_extras() const noexcept {
+        return m_occupied_extras.load(std::memory_order_relaxed) & ~m_attended_extras.load(std::memory_order_relaxed);
+    }
+
     /// Runs `body(seat&)` on a seat of this pool: the caller's own when it already is
     /// inside, otherwise a free guest seat, otherwise a private seat. Never blocks for
     /// a seat: the number of guest seats limits how many outside callers can be helped
@@ -2773,7 +2777,7 @@ public:
                 // that lease_seat() knows not to give it back from under this frame, and
                 // mark it attended meanwhile.
                 held_seat_scope scope(*m_owner, *own);
-                attendance attended(*own);
+                attendance attended(*this, *own);
                 return body(*own);
             }
             return body(*own);
@@ -2801,7 +2805,7 @@ protected:
             }
             if (m_own != nullptr) {
                 seats.show_extra_seat(*m_own);
-                m_own->attended.store(true, std::memory_order_relaxed);  // for as long as it is taken
+                seats.attend(*m_own);  // a guest seat is attended for as long as it is taken
             } else {
                 // Every guest seat is taken. Blocking here until one frees up would make
                 // the seat count a hidden resource: the seated threads may be waiting for
@@ -2825,7 +2829,7 @@ protected:
                 private_seats::release(*m_own);
                 return;
             }
-            m_own->attended.store(false, std::memory_order_relaxed);
+            m_seats.leave(*m_own);
             m_seats.hide_extra_seat(*m_own);
             m_own->occupied.store(false, std::memory_order_release);
         }
@@ -2838,21 +2842,29 @@ protected:
     };
 
     // Extra seats (guest and leased) are skipped by thieves unless marked here.
-    /// Marks an extra seat as attended (seat::attended) for a scope: two plain stores to
-    /// the owner's own seat, not RMWs on a mask every thief reads, since every call of an
-    /// outside thread with a leased seat pays them.
+    /// Marks an extra seat's thread as inside a call on this pool for a scope.
     class attendance {
     public:
-        explicit attendance(seat& extra) noexcept : m_extra(extra) {
-            m_extra.attended.store(true, std::memory_order_relaxed);
+        attendance(seat_table& seats, seat& extra) noexcept : m_seats(seats), m_extra(extra) {
+            m_seats.attend(m_extra);
         }
         attendance(const attendance&) = delete;
         attendance& operator=(const attendance&) = delete;
-        ~attendance() { m_extra.attended.store(false, std::memory_order_relaxed); }
+        ~attendance() { m_seats.leave(m_extra); }
 
     private:
+        seat_table& m_seats;
         seat& m_extra;
     };
+
+    // relaxed, both: the attended mask only steers the fairness look (a stale bit costs
+    // one needless steal, or delays one by a fairness period); no data is published.
+    void attend(seat& extra) noexcept {
+        m_attended_extras.fetch_or(std::uint64_t{1} << (extra.index - m_worker_count), std::memory_order_relaxed);
+    }
+    void leave(seat& extra) noexcept {
+        m_attended_extras.fetch_and(~(std::uint64_t{1} << (extra.index - m_worker_count)), std::memory_order_relaxed);
+    }
 
     void show_extra_seat(seat& extra) noexcept {
         m_occupied_extras.fetch_or(std::uint64_t{1} << (extra.index - m_worker_count), std::memory_order_relaxed);
@@ -2925,6 +2937,7 @@ private:
     // Written when an outside thread takes or leaves a seat, read by every thief's look:
     // a line of its own.
     alignas(k_cache_line) std::atomic<std::uint64_t> m_occupied_extras{0};
+    std::atomic<std::uint64_t> m_attended_extras{0};  // read with it, written as rarely
     alignas(k_cache_line) std::shared_ptr<lease_anchor> m_anchor;
     private_seats m_private_seats;
 };
@@ -3093,10 +3106,9 @@ inline found_work try_steal(seat& own, seat& victim, bool& contended, std::uint6
 /// further on each time (a per-thief cursor): scanning lowest first let one outside
 /// thread that kept its seat non-empty starve another's tasks for as long as it
 /// submitted. Now each occupied seat comes first at least once in 64 scans.
-/// `skip_attended`: leave out the seats whose thread is inside a call (seat::attended).
+/// `mask`: the extra seats to try (occupied_extras(), or a subset of it).
 inline found_work steal_from_extras(seat_table& seats, seat& own, bool& contended, std::uint64_t region,
-                                    bool skip_attended = false) {
-    const std::uint64_t mask = seats.occupied_extras();
+                                    std::uint64_t mask) {
     if (mask == 0) return {};
     const unsigned shift = own.extras_cursor++ % 64;
     // Bit b of the rotated mask is extra seat (b + shift) % 64.
@@ -3106,9 +3118,9 @@ inline found_work steal_from_extras(seat_table& seats, seat& own, bool& contende
     while (extras != 0) {
         const auto bit = (static_cast<std::size_t>(std::countr_zero(extras)) + shift) % 64;
         extras &= extras - 1;
-        seat& victim = seats.seat_at(seats.worker_count() + bit);
-        if (skip_attended && victim.attended.load(std::memory_order_relaxed)) continue;
-        if (found_work work = try_steal(own, victim, contended, region)) return work;
+        if (found_work work = try_steal(own, seats.seat_at(seats.worker_count() + bit), contended, region)) {
+            return work;
+        }
     }
     return {};
 }
@@ -3131,7 +3143,7 @@ inline found_work steal(seat_table& seats, seat& own, std::uint64_t region) {
             if (v >= workers) v -= workers;
             if (found_work work = try_steal(own, seats.seat_at(v), contended, region)) return work;
         }
-        if (found_work work = steal_from_extras(seats, own, contended, region)) return work;
+        if (found_work work = steal_from_extras(seats, own, contended, region, seats.occupied_extras())) return work;
         if (!contended) break;
     }
     return {};
@@ -3606,7 +3618,7 @@ public:
                 if (task_base* task = take_injected(own, mode)) return {task, 0};
             }
             bool contended = false;
-            if (found_work work = steal_from_extras(*this, own, contended, any_region, /*skip_attended=*/true)) {
+            if (found_work work = steal_from_extras(*this, own, contended, any_region, unattended_extras())) {
                 return work;
             }
         }

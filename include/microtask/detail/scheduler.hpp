@@ -223,7 +223,7 @@ public:
                 if (task_base* task = take_injected(own, mode)) return {task, 0};
             }
             bool contended = false;
-            if (found_work work = steal_from_extras(*this, own, contended, any_region, /*skip_attended=*/true)) {
+            if (found_work work = steal_from_extras(*this, own, contended, any_region, unattended_extras())) {
                 return work;
             }
         }
