@@ -2752,15 +2752,6 @@ public:
         return m_occupied_extras.load(std::memory_order_relaxed);
     }
 
-    /// The occupied extra seats whose thread is not inside a call on this pool right now
-    /// (a leased seat whose thread submitted and went on with other things): only their
-    /// tasks can wait for as long as the workers stay busy, so only they need the
-    /// fairness look (scheduler::find_work). A seat whose thread is in a call runs its
-    /// own tasks there. relaxed, as occupied_extras().
-    [[nodiscard]] std::uint64_t unattended_extras() const noexcept {
-        return m_occupied_extras.load(std::memory_order_relaxed) & ~m_attended_extras.load(std::memory_order_relaxed);
-    }
-
     /// Runs `body(seat&)` on a seat of this pool: the caller's own when it already is
     /// inside, otherwise a free guest seat, otherwise a private seat. Never blocks for
     /// a seat: the number of guest seats limits how many outside callers can be helped
@@ -2774,10 +2765,8 @@ public:
         if (seat* own = current_seat()) {
             if (!holds_seat(*own)) {
                 // The caller's leased seat: put it on the chain while the body runs, so
-                // that lease_seat() knows not to give it back from under this frame, and
-                // mark it attended meanwhile.
+                // that lease_seat() knows not to give it back from under this frame.
                 held_seat_scope scope(*m_owner, *own);
-                attendance attended(*this, *own);
                 return body(*own);
             }
             return body(*own);
@@ -2805,7 +2794,6 @@ protected:
             }
             if (m_own != nullptr) {
                 seats.show_extra_seat(*m_own);
-                seats.attend(*m_own);  // a guest seat is attended for as long as it is taken
             } else {
                 // Every guest seat is taken. Blocking here until one frees up would make
                 // the seat count a hidden resource: the seated threads may be waiting for
@@ -2829,7 +2817,6 @@ protected:
                 private_seats::release(*m_own);
                 return;
             }
-            m_seats.leave(*m_own);
             m_seats.hide_extra_seat(*m_own);
             m_own->occupied.store(false, std::memory_order_release);
         }
@@ -2842,30 +2829,6 @@ protected:
     };
 
     // Extra seats (guest and leased) are skipped by thieves unless marked here.
-    /// Marks an extra seat's thread as inside a call on this pool for a scope.
-    class attendance {
-    public:
-        attendance(seat_table& seats, seat& extra) noexcept : m_seats(seats), m_extra(extra) {
-            m_seats.attend(m_extra);
-        }
-        attendance(const attendance&) = delete;
-        attendance& operator=(const attendance&) = delete;
-        ~attendance() { m_seats.leave(m_extra); }
-
-    private:
-        seat_table& m_seats;
-        seat& m_extra;
-    };
-
-    // relaxed, both: the attended mask only steers the fairness look (a stale bit costs
-    // one needless steal, or delays one by a fairness period); no data is published.
-    void attend(seat& extra) noexcept {
-        m_attended_extras.fetch_or(std::uint64_t{1} << (extra.index - m_worker_count), std::memory_order_relaxed);
-    }
-    void leave(seat& extra) noexcept {
-        m_attended_extras.fetch_and(~(std::uint64_t{1} << (extra.index - m_worker_count)), std::memory_order_relaxed);
-    }
-
     void show_extra_seat(seat& extra) noexcept {
         m_occupied_extras.fetch_or(std::uint64_t{1} << (extra.index - m_worker_count), std::memory_order_relaxed);
     }
@@ -2937,7 +2900,6 @@ private:
     // Written when an outside thread takes or leaves a seat, read by every thief's look:
     // a line of its own.
     alignas(k_cache_line) std::atomic<std::uint64_t> m_occupied_extras{0};
-    std::atomic<std::uint64_t> m_attended_extras{0};  // read with it, written as rarely
     alignas(k_cache_line) std::shared_ptr<lease_anchor> m_anchor;
     private_seats m_private_seats;
 };
@@ -3106,9 +3068,8 @@ inline found_work try_steal(seat& own, seat& victim, bool& contended, std::uint6
 /// further on each time (a per-thief cursor): scanning lowest first let one outside
 /// thread that kept its seat non-empty starve another's tasks for as long as it
 /// submitted. Now each occupied seat comes first at least once in 64 scans.
-/// `mask`: the extra seats to try (occupied_extras(), or a subset of it).
-inline found_work steal_from_extras(seat_table& seats, seat& own, bool& contended, std::uint64_t region,
-                                    std::uint64_t mask) {
+inline found_work steal_from_extras(seat_table& seats, seat& own, bool& contended, std::uint64_t region) {
+    const std::uint64_t mask = seats.occupied_extras();
     if (mask == 0) return {};
     const unsigned shift = own.extras_cursor++ % 64;
     // Bit b of the rotated mask is extra seat (b + shift) % 64.
@@ -3143,7 +3104,7 @@ inline found_work steal(seat_table& seats, seat& own, std::uint64_t region) {
             if (v >= workers) v -= workers;
             if (found_work work = try_steal(own, seats.seat_at(v), contended, region)) return work;
         }
-        if (found_work work = steal_from_extras(seats, own, contended, region, seats.occupied_extras())) return work;
+        if (found_work work = steal_from_extras(seats, own, contended, region)) return work;
         if (!contended) break;
     }
     return {};
@@ -3607,20 +3568,16 @@ public:
     /// Pops, takes from the injection queue, or steals one task. Owner of `own` only.
     found_work find_work(seat& own, injection mode = injection::one_at_a_time) {
         // Fairness: every k_fairness_period-th look goes to the shared sources first (the
-        // injection queue, then the unattended extra seats, where outside threads'
-        // submits wait) before the thread's own deque and the workers'. Otherwise a thread
-        // with a deep deque, or thieves fed by busy workers, could leave an outside submit
-        // waiting for as long as that work lasts. Not the seats of outside threads inside
-        // a call: they run their own tasks, and taking their oldest (biggest) task while
-        // ours waits made skynet's task tree bounce between the threads (1.5-2x slower).
+        // injection queue, then the extra seats, where outside threads' submits wait)
+        // before the thread's own deque and the workers'. Otherwise a thread with a deep
+        // deque, or thieves fed by busy workers, could leave an outside submit waiting for
+        // as long as that work lasts.
         if (++own.fairness_tick % k_fairness_period == 0) {
             if (m_injected.maybe_nonempty()) {
                 if (task_base* task = take_injected(own, mode)) return {task, 0};
             }
             bool contended = false;
-            if (found_work work = steal_from_extras(*this, own, contended, any_region, unattended_extras())) {
-                return work;
-            }
+            if (found_work work = steal_from_extras(*this, own, contended, any_region)) return work;
         }
         // What the thread pushed itself was pushed in its current region (or in regions
         // nested in it and left behind, which counts as the same work).

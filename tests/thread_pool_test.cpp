@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdint>
 #include <future>
 #include <latch>
 #include <memory>
@@ -314,31 +313,6 @@ TEST_CASE("future: get() on a task nobody started runs it on the calling thread,
     blocker.get();
     pool.submit([] {}).get();  // the queue entry of `task` has been reached by now...
     REQUIRE(runs == 1);        // ...and did not run it a second time
-}
-
-TEST_CASE("the fairness look skips the leased seat of an outside thread inside a call", "[thread_pool][guests]") {
-    // A worker's every 32nd look for work goes to the outside threads' seats first, so
-    // that tasks submitted and left there are not starved. A seat whose thread is inside
-    // a call on the pool runs its own tasks: taking its oldest task then only moved the
-    // task tree back and forth (skynet ran 1.5-2x slower), so such a seat is "attended"
-    // and skipped by that look.
-    mt::thread_pool pool{1};
-    REQUIRE(pool.submit([] { return 0; }).get() == 0);  // this thread now leases a seat
-    auto& seats = mt::detail::pool_access::of(pool);
-    mt::detail::seat* leased = seats.current_seat();
-    REQUIRE(leased != nullptr);
-    const std::uint64_t bit = std::uint64_t{1} << (leased->index - seats.worker_count());
-    CHECK((seats.unattended_extras() & bit) == bit);  // submitted and gone: unattended
-    mt::join(
-        pool, [&] { CHECK((seats.unattended_extras() & bit) == 0); },  // inside a call: attended
-        [] {});
-    CHECK((seats.unattended_extras() & bit) == bit);
-    // A guest seat (another outside thread's call) is attended for as long as it is taken.
-    std::thread guest([&] {
-        mt::join(
-            pool, [&] { CHECK((seats.unattended_extras() & ~bit) == 0); }, [] {});
-    });
-    guest.join();
 }
 
 TEST_CASE("submit: a leased seat in use by a join is not given up for another pool (regression)",

@@ -121,15 +121,6 @@ public:
         return m_occupied_extras.load(std::memory_order_relaxed);
     }
 
-    /// The occupied extra seats whose thread is not inside a call on this pool right now
-    /// (a leased seat whose thread submitted and went on with other things): only their
-    /// tasks can wait for as long as the workers stay busy, so only they need the
-    /// fairness look (scheduler::find_work). A seat whose thread is in a call runs its
-    /// own tasks there. relaxed, as occupied_extras().
-    [[nodiscard]] std::uint64_t unattended_extras() const noexcept {
-        return m_occupied_extras.load(std::memory_order_relaxed) & ~m_attended_extras.load(std::memory_order_relaxed);
-    }
-
     /// Runs `body(seat&)` on a seat of this pool: the caller's own when it already is
     /// inside, otherwise a free guest seat, otherwise a private seat. Never blocks for
     /// a seat: the number of guest seats limits how many outside callers can be helped
@@ -143,10 +134,8 @@ public:
         if (seat* own = current_seat()) {
             if (!holds_seat(*own)) {
                 // The caller's leased seat: put it on the chain while the body runs, so
-                // that lease_seat() knows not to give it back from under this frame, and
-                // mark it attended meanwhile.
+                // that lease_seat() knows not to give it back from under this frame.
                 held_seat_scope scope(*m_owner, *own);
-                attendance attended(*this, *own);
                 return body(*own);
             }
             return body(*own);
@@ -174,7 +163,6 @@ protected:
             }
             if (m_own != nullptr) {
                 seats.show_extra_seat(*m_own);
-                seats.attend(*m_own);  // a guest seat is attended for as long as it is taken
             } else {
                 // Every guest seat is taken. Blocking here until one frees up would make
                 // the seat count a hidden resource: the seated threads may be waiting for
@@ -198,7 +186,6 @@ protected:
                 private_seats::release(*m_own);
                 return;
             }
-            m_seats.leave(*m_own);
             m_seats.hide_extra_seat(*m_own);
             m_own->occupied.store(false, std::memory_order_release);
         }
@@ -211,30 +198,6 @@ protected:
     };
 
     // Extra seats (guest and leased) are skipped by thieves unless marked here.
-    /// Marks an extra seat's thread as inside a call on this pool for a scope.
-    class attendance {
-    public:
-        attendance(seat_table& seats, seat& extra) noexcept : m_seats(seats), m_extra(extra) {
-            m_seats.attend(m_extra);
-        }
-        attendance(const attendance&) = delete;
-        attendance& operator=(const attendance&) = delete;
-        ~attendance() { m_seats.leave(m_extra); }
-
-    private:
-        seat_table& m_seats;
-        seat& m_extra;
-    };
-
-    // relaxed, both: the attended mask only steers the fairness look (a stale bit costs
-    // one needless steal, or delays one by a fairness period); no data is published.
-    void attend(seat& extra) noexcept {
-        m_attended_extras.fetch_or(std::uint64_t{1} << (extra.index - m_worker_count), std::memory_order_relaxed);
-    }
-    void leave(seat& extra) noexcept {
-        m_attended_extras.fetch_and(~(std::uint64_t{1} << (extra.index - m_worker_count)), std::memory_order_relaxed);
-    }
-
     void show_extra_seat(seat& extra) noexcept {
         m_occupied_extras.fetch_or(std::uint64_t{1} << (extra.index - m_worker_count), std::memory_order_relaxed);
     }
@@ -306,7 +269,6 @@ private:
     // Written when an outside thread takes or leaves a seat, read by every thief's look:
     // a line of its own.
     alignas(k_cache_line) std::atomic<std::uint64_t> m_occupied_extras{0};
-    std::atomic<std::uint64_t> m_attended_extras{0};  // read with it, written as rarely
     alignas(k_cache_line) std::shared_ptr<lease_anchor> m_anchor;
     private_seats m_private_seats;
 };

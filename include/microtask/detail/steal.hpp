@@ -45,9 +45,8 @@ inline found_work try_steal(seat& own, seat& victim, bool& contended, std::uint6
 /// further on each time (a per-thief cursor): scanning lowest first let one outside
 /// thread that kept its seat non-empty starve another's tasks for as long as it
 /// submitted. Now each occupied seat comes first at least once in 64 scans.
-/// `mask`: the extra seats to try (occupied_extras(), or a subset of it).
-inline found_work steal_from_extras(seat_table& seats, seat& own, bool& contended, std::uint64_t region,
-                                    std::uint64_t mask) {
+inline found_work steal_from_extras(seat_table& seats, seat& own, bool& contended, std::uint64_t region) {
+    const std::uint64_t mask = seats.occupied_extras();
     if (mask == 0) return {};
     const unsigned shift = own.extras_cursor++ % 64;
     // Bit b of the rotated mask is extra seat (b + shift) % 64.
@@ -82,7 +81,7 @@ inline found_work steal(seat_table& seats, seat& own, std::uint64_t region) {
             if (v >= workers) v -= workers;
             if (found_work work = try_steal(own, seats.seat_at(v), contended, region)) return work;
         }
-        if (found_work work = steal_from_extras(seats, own, contended, region, seats.occupied_extras())) return work;
+        if (found_work work = steal_from_extras(seats, own, contended, region)) return work;
         if (!contended) break;
     }
     return {};
