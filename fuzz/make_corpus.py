@@ -7,9 +7,10 @@ at the top of task_program_fuzzer.cpp. Re-run after changing the format:
 """
 import pathlib
 
-LEAF, THROW_IF, JOIN, MAP_REDUCE, REDUCE, FOR_EACH, DISTRIBUTE, TASK_GROUP, SUBMIT, THREADS = range(10)
+(LEAF, THROW_IF, JOIN, MAP_REDUCE, REDUCE, FOR_EACH, DECOMPOSE, TASK_GROUP, SUBMIT, THREADS, DISTRIBUTE,
+ DECOMPOSE_USER, OTHER_POOL) = range(13)
 REDUCERS = ["sum", "product", "min", "max", "concat_vector", "concat_single", "concat_optional",
-            "affine", "affine_exact"]
+            "affine", "affine_exact", "poly", "poly_exact"]
 ADAPTIVE, GRAIN4, CHUNKS3 = 0, 1 + 3 * 3, 2 + 3 * 2  # policy bytes: adaptive, grain(4), chunks(3)
 
 
@@ -17,8 +18,8 @@ def leaf(v=5):
     return [LEAF, v]
 
 
-def throw(code=1, modulus=1, residue=0, v=0):
-    return [THROW_IF, code, modulus - 1, residue, v]
+def throw(code=1, modulus=1, residue=0, v=0, bad_alloc=False):
+    return [THROW_IF, code | (64 if bad_alloc else 0), modulus - 1, residue, v]
 
 
 def join(a, b):
@@ -37,8 +38,21 @@ def for_each(n, policy=ADAPTIVE, child=None, calls=3):
     return [FOR_EACH, n, policy] + ([calls] + child if child else [0])
 
 
-def distribute(n, policy=GRAIN4, child=None, calls=1):
-    return [DISTRIBUTE, n, policy] + ([calls] + child if child else [0])
+def decompose(n, policy=GRAIN4, child=None, calls=1):
+    return [DECOMPOSE, n, policy] + ([calls] + child if child else [0])
+
+
+def distribute(n, child=None, calls=1):
+    return [DISTRIBUTE, n] + ([calls] + child if child else [0])
+
+
+def decompose_user(n, child=None, calls=1, throws=None):
+    fault = 0 if throws is None else 2 * throws + 1
+    return [DECOMPOSE_USER, n, fault] + ([calls] + child if child else [0])
+
+
+def other_pool(a, b):
+    return [OTHER_POOL] + a + b
 
 
 def task_group(*children, chain=False):
@@ -63,7 +77,7 @@ seeds = {
     "submit": program(submit(leaf(3))),
     "task_group": program(task_group(leaf(1), leaf(2), leaf(3), leaf(4))),
     "for_each": program(for_each(40, GRAIN4, leaf(1))),
-    "distribute": program(distribute(33, CHUNKS3, leaf(2))),
+    "distribute": program(decompose(33, CHUNKS3, leaf(2))),
     "throw_root": program(throw(5)),
     "join_throw_left": program(join(throw(3), leaf(1))),
     "join_throw_right": program(join(leaf(1), throw(4))),
@@ -77,7 +91,7 @@ seeds = {
                                     pool_size=3),
     "submit_throw": program(submit(throw(6))),
     "for_each_throw": program(for_each(20, CHUNKS3, throw(7, modulus=2, residue=1))),
-    "distribute_throw": program(distribute(17, GRAIN4, throw(8, modulus=2, residue=0), calls=2)),
+    "distribute_throw": program(decompose(17, GRAIN4, throw(8, modulus=2, residue=0), calls=2)),
     "nested_map_reduce": program(map_reduce(32, "sum", ADAPTIVE, join(map_reduce(16, "max"), leaf(3)), calls=3),
                                  pool_size=4),
     "group_of_submits": program(task_group(submit(map_reduce(20, "product")), submit(join(leaf(1), leaf(2)))),
@@ -92,6 +106,21 @@ for red in REDUCERS:
                                          pool_size=1 + len(seeds) % 4)
 for red in ["sum", "concat_optional", "affine", "affine_exact"]:
     seeds["reduce_" + red] = program(reduce(60, red, GRAIN4), pool_size=3)
+
+# Added with opcodes 10-12, the poly reducers and bad_alloc; after the loops above, whose
+# seeds depend on len(seeds), so that the earlier seeds keep their bytes.
+seeds.update({
+    "distribute_indices": program(distribute(20, join(leaf(1), leaf(2)), calls=3), pool_size=3),
+    "decompose_user": program(decompose_user(12, submit(leaf(4)), calls=2), pool_size=2),
+    "decompose_user_throw": program(decompose_user(9, leaf(1), throws=11), pool_size=4),
+    "other_pool": program(other_pool(map_reduce(30, "poly", GRAIN4, leaf(2), calls=2), task_group(leaf(1), leaf(2))),
+                          pool_size=1),
+    "other_pool_throw": program(join(other_pool(throw(12), leaf(1)), other_pool(leaf(2), throw(13))), pool_size=2,
+                                inside_pool=True),
+    "bad_alloc": program(task_group(leaf(1), throw(14, bad_alloc=True), leaf(3)), pool_size=3),
+    "bad_alloc_in_map_reduce": program(map_reduce(40, "sum", CHUNKS3, throw(15, 3, 2, bad_alloc=True), calls=3),
+                                       pool_size=4),
+})
 
 corpus = pathlib.Path(__file__).resolve().parent / "corpus"
 corpus.mkdir(exist_ok=True)

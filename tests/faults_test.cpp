@@ -5,6 +5,7 @@
 // default_pool() from many threads at once. After each fault: the caller got the
 // exception, nothing else was lost, and the pool still works.
 #include "stress_tree.hpp"
+#include "task_interpreter.hpp"
 #include "test_support.hpp"
 
 #include <microtask/microtask.hpp>
@@ -169,11 +170,9 @@ std::uint64_t fail_each_allocation_in_turn(Operation&& operation) {
 std::uint64_t check_pool_works(mt::thread_pool& pool, std::uint64_t seed) {
     tree_shape shape;
     shape.max_nodes = 200;
-    const random_tree tree = generate_tree(seed, shape);
-    tree_runner runner(tree, nullptr);
-    const tree_outcome outcome = run_tree(runner, pool);
     std::uint64_t tasks = 0, lost = 0;
-    const std::string problem = check_tree_run(tree, runner, outcome, tasks, lost);
+    const std::string problem =
+        run_and_check<k_tree_reducers>(generate_tree(seed, shape), pool, nullptr, false, tasks, lost).problem;
     CAPTURE(seed);
     REQUIRE(problem == "");
     REQUIRE(lost == 0);
@@ -309,17 +308,15 @@ TEST_CASE(
             shape.faults = static_cast<unsigned>(rng.between(1, 3));
             shape.other_pool = other != nullptr;
             const std::uint64_t tree_seed = rng.next();
-            const random_tree tree = generate_tree(tree_seed, shape);
-            tree_runner runner(tree, other.get());
-            const tree_outcome outcome =
-                rng.chance(30) ? pool.submit([&] { return run_tree(runner, pool); }).get() : run_tree(runner, pool);
-            const std::string problem = check_tree_run(tree, runner, outcome, counts.tasks, counts.lost);
-            CAPTURE(round_seed, tree_seed, pool.size(), tree.nodes.size(), tree.fault_count, runner.faults_fired());
-            REQUIRE(problem == "");
-            // check_tree_run demands that a planted exception reached the caller: one fault
-            // per tree that fired (several may fire; the caller gets one of them).
-            REQUIRE(outcome.threw);
-            REQUIRE(runner.faults_fired() >= 1);
+            const task_program tree = generate_tree(tree_seed, shape);
+            const checked_run run =
+                run_and_check<k_tree_reducers>(tree, pool, other.get(), rng.chance(30), counts.tasks, counts.lost);
+            CAPTURE(round_seed, tree_seed, pool.size(), tree.nodes.size(), planted_faults(tree), run.faults_fired);
+            REQUIRE(run.problem == "");
+            // run_and_check demands that an exception the sequential run allows reached the
+            // caller: one fault per tree that fired (several may fire; the caller gets one).
+            REQUIRE(run.got.threw);
+            REQUIRE(run.faults_fired >= 1);
             ++counts.faults;
             counts.tasks += check_pool_works(pool, tree_seed + 1);
         }

@@ -2,6 +2,7 @@
 // against sequential evaluation, with every task counted. Time-boxed: see
 // stress_seconds() in test_support.hpp and scripts/stress (--long for hours).
 #include "stress_tree.hpp"
+#include "task_interpreter.hpp"
 #include "test_support.hpp"
 
 #include <microtask/microtask.hpp>
@@ -41,15 +42,8 @@ void evaluate_trees(mt::thread_pool& pool, mt::thread_pool* other, std::uint64_t
         shape.max_fanout = static_cast<unsigned>(rng.between(2, 8));
         shape.max_nodes = static_cast<unsigned>(rng.between(50, scaled(3000) < 300 ? 300 : scaled(3000)));
         shape.other_pool = other != nullptr;
-        const random_tree tree = generate_tree(tree_seed, shape);
-        tree_runner runner(tree, other);
-        tree_outcome outcome;
-        if (rng.chance(30)) {
-            outcome = pool.submit([&] { return run_tree(runner, pool); }).get();
-        } else {
-            outcome = run_tree(runner, pool);
-        }
-        out.problem = check_tree_run(tree, runner, outcome, out.tasks, out.lost);
+        const task_program tree = generate_tree(tree_seed, shape);
+        out.problem = run_and_check<k_tree_reducers>(tree, pool, other, rng.chance(30), out.tasks, out.lost).problem;
         if (!out.problem.empty()) {
             out.problem += " (tree seed " + std::to_string(tree_seed) + ", " + std::to_string(tree.nodes.size()) +
                            " nodes, pool of " + std::to_string(pool.size()) + ")";
