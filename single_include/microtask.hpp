@@ -2209,6 +2209,11 @@ struct alignas(k_cache_line) seat {
     // (scheduler::wake_waiters_of). Only ever compared, never dereferenced.
     std::atomic<const void*> wait_key{nullptr};
     std::atomic<bool> occupied{false};  // extra seats: is a thread using it?
+    // Extra seats: is the thread inside a call on the pool (then it runs this seat's
+    // tasks itself, and scheduler::find_work's fairness look skips the seat)? Written
+    // by the owner, with plain relaxed stores; read by thieves once in k_fairness_period
+    // looks. relaxed: it only steers that look, nothing is published through it.
+    std::atomic<bool> attended{false};
 
     // Owner only, written on every look for work.
     alignas(k_cache_line) std::uint64_t rng_state = 0;  // victim selection
@@ -2765,8 +2770,10 @@ public:
         if (seat* own = current_seat()) {
             if (!holds_seat(*own)) {
                 // The caller's leased seat: put it on the chain while the body runs, so
-                // that lease_seat() knows not to give it back from under this frame.
+                // that lease_seat() knows not to give it back from under this frame, and
+                // mark it attended meanwhile.
                 held_seat_scope scope(*m_owner, *own);
+                attendance attended(*own);
                 return body(*own);
             }
             return body(*own);
@@ -2794,6 +2801,7 @@ protected:
             }
             if (m_own != nullptr) {
                 seats.show_extra_seat(*m_own);
+                m_own->attended.store(true, std::memory_order_relaxed);  // for as long as it is taken
             } else {
                 // Every guest seat is taken. Blocking here until one frees up would make
                 // the seat count a hidden resource: the seated threads may be waiting for
@@ -2817,6 +2825,7 @@ protected:
                 private_seats::release(*m_own);
                 return;
             }
+            m_own->attended.store(false, std::memory_order_relaxed);
             m_seats.hide_extra_seat(*m_own);
             m_own->occupied.store(false, std::memory_order_release);
         }
@@ -2829,6 +2838,22 @@ protected:
     };
 
     // Extra seats (guest and leased) are skipped by thieves unless marked here.
+    /// Marks an extra seat as attended (seat::attended) for a scope: two plain stores to
+    /// the owner's own seat, not RMWs on a mask every thief reads, since every call of an
+    /// outside thread with a leased seat pays them.
+    class attendance {
+    public:
+        explicit attendance(seat& extra) noexcept : m_extra(extra) {
+            m_extra.attended.store(true, std::memory_order_relaxed);
+        }
+        attendance(const attendance&) = delete;
+        attendance& operator=(const attendance&) = delete;
+        ~attendance() { m_extra.attended.store(false, std::memory_order_relaxed); }
+
+    private:
+        seat& m_extra;
+    };
+
     void show_extra_seat(seat& extra) noexcept {
         m_occupied_extras.fetch_or(std::uint64_t{1} << (extra.index - m_worker_count), std::memory_order_relaxed);
     }
@@ -3068,7 +3093,9 @@ inline found_work try_steal(seat& own, seat& victim, bool& contended, std::uint6
 /// further on each time (a per-thief cursor): scanning lowest first let one outside
 /// thread that kept its seat non-empty starve another's tasks for as long as it
 /// submitted. Now each occupied seat comes first at least once in 64 scans.
-inline found_work steal_from_extras(seat_table& seats, seat& own, bool& contended, std::uint64_t region) {
+/// `skip_attended`: leave out the seats whose thread is inside a call (seat::attended).
+inline found_work steal_from_extras(seat_table& seats, seat& own, bool& contended, std::uint64_t region,
+                                    bool skip_attended = false) {
     const std::uint64_t mask = seats.occupied_extras();
     if (mask == 0) return {};
     const unsigned shift = own.extras_cursor++ % 64;
@@ -3079,9 +3106,9 @@ inline found_work steal_from_extras(seat_table& seats, seat& own, bool& contende
     while (extras != 0) {
         const auto bit = (static_cast<std::size_t>(std::countr_zero(extras)) + shift) % 64;
         extras &= extras - 1;
-        if (found_work work = try_steal(own, seats.seat_at(seats.worker_count() + bit), contended, region)) {
-            return work;
-        }
+        seat& victim = seats.seat_at(seats.worker_count() + bit);
+        if (skip_attended && victim.attended.load(std::memory_order_relaxed)) continue;
+        if (found_work work = try_steal(own, victim, contended, region)) return work;
     }
     return {};
 }
@@ -3568,16 +3595,20 @@ public:
     /// Pops, takes from the injection queue, or steals one task. Owner of `own` only.
     found_work find_work(seat& own, injection mode = injection::one_at_a_time) {
         // Fairness: every k_fairness_period-th look goes to the shared sources first (the
-        // injection queue, then the extra seats, where outside threads' submits wait)
-        // before the thread's own deque and the workers'. Otherwise a thread with a deep
-        // deque, or thieves fed by busy workers, could leave an outside submit waiting for
-        // as long as that work lasts.
+        // injection queue, then the unattended extra seats, where outside threads'
+        // submits wait) before the thread's own deque and the workers'. Otherwise a thread
+        // with a deep deque, or thieves fed by busy workers, could leave an outside submit
+        // waiting for as long as that work lasts. Not the seats of outside threads inside
+        // a call: they run their own tasks, and taking their oldest (biggest) task while
+        // ours waits made skynet's task tree bounce between the threads (1.5-2x slower).
         if (++own.fairness_tick % k_fairness_period == 0) {
             if (m_injected.maybe_nonempty()) {
                 if (task_base* task = take_injected(own, mode)) return {task, 0};
             }
             bool contended = false;
-            if (found_work work = steal_from_extras(*this, own, contended, any_region)) return work;
+            if (found_work work = steal_from_extras(*this, own, contended, any_region, /*skip_attended=*/true)) {
+                return work;
+            }
         }
         // What the thread pushed itself was pushed in its current region (or in regions
         // nested in it and left behind, which counts as the same work).

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <future>
 #include <latch>
 #include <memory>
@@ -313,6 +314,36 @@ TEST_CASE("future: get() on a task nobody started runs it on the calling thread,
     blocker.get();
     pool.submit([] {}).get();  // the queue entry of `task` has been reached by now...
     REQUIRE(runs == 1);        // ...and did not run it a second time
+}
+
+TEST_CASE("the fairness look skips the leased seat of an outside thread inside a call", "[thread_pool][guests]") {
+    // A worker's every 32nd look for work goes to the outside threads' seats first, so
+    // that tasks submitted and left there are not starved. A seat whose thread is inside
+    // a call on the pool runs its own tasks: taking its oldest task then only moved the
+    // task tree back and forth (skynet ran 1.5-2x slower), so such a seat is "attended"
+    // and skipped by that look.
+    mt::thread_pool pool{1};
+    REQUIRE(pool.submit([] { return 0; }).get() == 0);  // this thread now leases a seat
+    auto& seats = mt::detail::pool_access::of(pool);
+    mt::detail::seat* leased = seats.current_seat();
+    REQUIRE(leased != nullptr);
+    CHECK_FALSE(leased->attended.load());  // submitted and gone: unattended
+    mt::join(
+        pool, [&] { CHECK(leased->attended.load()); },  // inside a call: attended
+        [] {});
+    CHECK_FALSE(leased->attended.load());
+    // A guest seat (another outside thread's call) is attended for as long as it is taken.
+    std::thread guest([&] {
+        mt::join(
+            pool,
+            [&] {
+                mt::detail::seat* own = seats.current_seat();
+                REQUIRE(own != nullptr);
+                CHECK((own->is_private || own->attended.load()));
+            },
+            [] {});
+    });
+    guest.join();
 }
 
 TEST_CASE("submit: a leased seat in use by a join is not given up for another pool (regression)",

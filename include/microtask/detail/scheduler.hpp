@@ -212,16 +212,20 @@ public:
     /// Pops, takes from the injection queue, or steals one task. Owner of `own` only.
     found_work find_work(seat& own, injection mode = injection::one_at_a_time) {
         // Fairness: every k_fairness_period-th look goes to the shared sources first (the
-        // injection queue, then the extra seats, where outside threads' submits wait)
-        // before the thread's own deque and the workers'. Otherwise a thread with a deep
-        // deque, or thieves fed by busy workers, could leave an outside submit waiting for
-        // as long as that work lasts.
+        // injection queue, then the unattended extra seats, where outside threads'
+        // submits wait) before the thread's own deque and the workers'. Otherwise a thread
+        // with a deep deque, or thieves fed by busy workers, could leave an outside submit
+        // waiting for as long as that work lasts. Not the seats of outside threads inside
+        // a call: they run their own tasks, and taking their oldest (biggest) task while
+        // ours waits made skynet's task tree bounce between the threads (1.5-2x slower).
         if (++own.fairness_tick % k_fairness_period == 0) {
             if (m_injected.maybe_nonempty()) {
                 if (task_base* task = take_injected(own, mode)) return {task, 0};
             }
             bool contended = false;
-            if (found_work work = steal_from_extras(*this, own, contended, any_region)) return work;
+            if (found_work work = steal_from_extras(*this, own, contended, any_region, /*skip_attended=*/true)) {
+                return work;
+            }
         }
         // What the thread pushed itself was pushed in its current region (or in regions
         // nested in it and left behind, which counts as the same work).

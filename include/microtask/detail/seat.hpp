@@ -51,6 +51,11 @@ struct alignas(k_cache_line) seat {
     // (scheduler::wake_waiters_of). Only ever compared, never dereferenced.
     std::atomic<const void*> wait_key{nullptr};
     std::atomic<bool> occupied{false};  // extra seats: is a thread using it?
+    // Extra seats: is the thread inside a call on the pool (then it runs this seat's
+    // tasks itself, and scheduler::find_work's fairness look skips the seat)? Written
+    // by the owner, with plain relaxed stores; read by thieves once in k_fairness_period
+    // looks. relaxed: it only steers that look, nothing is published through it.
+    std::atomic<bool> attended{false};
 
     // Owner only, written on every look for work.
     alignas(k_cache_line) std::uint64_t rng_state = 0;  // victim selection

@@ -134,8 +134,10 @@ public:
         if (seat* own = current_seat()) {
             if (!holds_seat(*own)) {
                 // The caller's leased seat: put it on the chain while the body runs, so
-                // that lease_seat() knows not to give it back from under this frame.
+                // that lease_seat() knows not to give it back from under this frame, and
+                // mark it attended meanwhile.
                 held_seat_scope scope(*m_owner, *own);
+                attendance attended(*own);
                 return body(*own);
             }
             return body(*own);
@@ -163,6 +165,7 @@ protected:
             }
             if (m_own != nullptr) {
                 seats.show_extra_seat(*m_own);
+                m_own->attended.store(true, std::memory_order_relaxed);  // for as long as it is taken
             } else {
                 // Every guest seat is taken. Blocking here until one frees up would make
                 // the seat count a hidden resource: the seated threads may be waiting for
@@ -186,6 +189,7 @@ protected:
                 private_seats::release(*m_own);
                 return;
             }
+            m_own->attended.store(false, std::memory_order_relaxed);
             m_seats.hide_extra_seat(*m_own);
             m_own->occupied.store(false, std::memory_order_release);
         }
@@ -198,6 +202,22 @@ protected:
     };
 
     // Extra seats (guest and leased) are skipped by thieves unless marked here.
+    /// Marks an extra seat as attended (seat::attended) for a scope: two plain stores to
+    /// the owner's own seat, not RMWs on a mask every thief reads, since every call of an
+    /// outside thread with a leased seat pays them.
+    class attendance {
+    public:
+        explicit attendance(seat& extra) noexcept : m_extra(extra) {
+            m_extra.attended.store(true, std::memory_order_relaxed);
+        }
+        attendance(const attendance&) = delete;
+        attendance& operator=(const attendance&) = delete;
+        ~attendance() { m_extra.attended.store(false, std::memory_order_relaxed); }
+
+    private:
+        seat& m_extra;
+    };
+
     void show_extra_seat(seat& extra) noexcept {
         m_occupied_extras.fetch_or(std::uint64_t{1} << (extra.index - m_worker_count), std::memory_order_relaxed);
     }

@@ -45,7 +45,9 @@ inline found_work try_steal(seat& own, seat& victim, bool& contended, std::uint6
 /// further on each time (a per-thief cursor): scanning lowest first let one outside
 /// thread that kept its seat non-empty starve another's tasks for as long as it
 /// submitted. Now each occupied seat comes first at least once in 64 scans.
-inline found_work steal_from_extras(seat_table& seats, seat& own, bool& contended, std::uint64_t region) {
+/// `skip_attended`: leave out the seats whose thread is inside a call (seat::attended).
+inline found_work steal_from_extras(seat_table& seats, seat& own, bool& contended, std::uint64_t region,
+                                    bool skip_attended = false) {
     const std::uint64_t mask = seats.occupied_extras();
     if (mask == 0) return {};
     const unsigned shift = own.extras_cursor++ % 64;
@@ -56,9 +58,9 @@ inline found_work steal_from_extras(seat_table& seats, seat& own, bool& contende
     while (extras != 0) {
         const auto bit = (static_cast<std::size_t>(std::countr_zero(extras)) + shift) % 64;
         extras &= extras - 1;
-        if (found_work work = try_steal(own, seats.seat_at(seats.worker_count() + bit), contended, region)) {
-            return work;
-        }
+        seat& victim = seats.seat_at(seats.worker_count() + bit);
+        if (skip_attended && victim.attended.load(std::memory_order_relaxed)) continue;
+        if (found_work work = try_steal(own, victim, contended, region)) return work;
     }
     return {};
 }
