@@ -33,8 +33,11 @@ operands quadrant(const operands& m, int half, int i, int j, int k) {
 }
 
 /// C += A B on one block, serially. The i-k-j order runs along rows of B and C, which
-/// the compiler vectorises.
-void multiply_block(const operands& m, int size) {
+/// the compiler vectorises. Out of line, so that every peer runs this one copy of the
+/// loop: inlined, each peer had its own, and where each copy landed relative to a 64-byte
+/// boundary moved a peer's time by up to 50% from one build to the next (52 against
+/// 79 us per block; docs/performance.md, the classic suite).
+[[gnu::noinline]] void multiply_block(const operands& m, int size) {
     for (int i = 0; i < size; ++i) {
         double* c = m.c + i * m.stride;
         for (int k = 0; k < size; ++k) {
