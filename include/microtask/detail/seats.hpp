@@ -201,7 +201,6 @@ protected:
         held_seat m_held;
     };
 
-    // Extra seats (guest and leased) are skipped by thieves unless marked here.
     /// Marks an extra seat as attended (seat::attended) for a scope: two plain stores to
     /// the owner's own seat, not RMWs on a mask every thief reads, since every call of an
     /// outside thread with a leased seat pays them.
@@ -218,6 +217,7 @@ protected:
         seat& m_extra;
     };
 
+    // Extra seats (guest and leased) are skipped by thieves unless marked here.
     void show_extra_seat(seat& extra) noexcept {
         m_occupied_extras.fetch_or(std::uint64_t{1} << (extra.index - m_worker_count), std::memory_order_relaxed);
     }
