@@ -57,6 +57,22 @@ TEST_CASE("deque: wraps around without losing items", "[deque]") {
     REQUIRE(d.capacity() == 8);  // never needed to grow
 }
 
+TEST_CASE("deque: a ring full when last looked at is reused once thieves emptied it", "[deque]") {
+    // The owner keeps the last top it read and reads top again only when that says the
+    // ring is full: a ring the thieves emptied meanwhile must be reused, not grown, and
+    // the reused slots must hold the new items.
+    deque d(8);
+    for (std::uintptr_t i = 1; i <= 8; ++i) d.push(i);
+    for (std::uintptr_t i = 1; i <= 8; ++i) REQUIRE(d.steal().item == i);
+    for (std::uintptr_t i = 9; i <= 16; ++i) d.push(i);
+    REQUIRE(d.capacity() == 8);
+    d.push(17);  // now really full: grows, keeping 9..16 in order
+    REQUIRE(d.capacity() == 16);
+    for (std::uintptr_t i = 9; i <= 12; ++i) REQUIRE(d.steal().item == i);
+    for (std::uintptr_t i = 17; i >= 13; --i) REQUIRE(d.pop() == i);
+    REQUIRE(d.pop() == 0);
+}
+
 TEST_CASE("deque: one owner and several thieves take every item exactly once", "[deque][concurrency]") {
     const std::size_t items = microtask_test::scaled(2'000'000);
     const int thieves = 3;
