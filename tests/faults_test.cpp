@@ -273,7 +273,18 @@ std::size_t thread_count_settled_at(std::size_t expected) {
 
 std::size_t baseline_thread_count() {
     std::thread([] {}).join();
-    return thread_count();
+    // A joined thread may still be listed in /proc/self/task for a moment: join() returns
+    // when the kernel clears the thread's id, before it releases the task. A baseline
+    // taken then is one too high and never comes back (seen once, under a loaded ctest
+    // -j2). So take the count once it has held still for 20 ms (at most 2 s).
+    std::size_t now = thread_count();
+    for (int still = 0, polls = 0; still < 20 && polls < 2000; ++polls) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        const std::size_t next = thread_count();
+        still = next == now ? still + 1 : 0;
+        now = next;
+    }
+    return now;
 }
 
 std::size_t resident_kilobytes() {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -196,6 +197,93 @@ TEST_CASE("the fold copies or moves an accumulator O(leaves) times, not O(elemen
             mt::grain(grain));
         REQUIRE(got.value == want);
         REQUIRE(g_counts.total() <= 8 * 100);
+    }
+}
+
+namespace {
+
+// A vector that logs its reserve() calls, and can be told to refuse them.
+std::atomic<std::size_t> g_reserve_calls{0};
+std::atomic<std::size_t> g_largest_reserve{0};
+std::atomic<bool> g_refuse_reserve{false};
+
+struct reserve_logging_vector : std::vector<int> {
+    void reserve(std::size_t n) {
+        g_reserve_calls.fetch_add(1, std::memory_order_relaxed);
+        std::size_t seen = g_largest_reserve.load(std::memory_order_relaxed);
+        while (seen < n && !g_largest_reserve.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {
+        }
+        if (g_refuse_reserve.load(std::memory_order_relaxed)) throw std::bad_alloc();
+        std::vector<int>::reserve(n);
+    }
+};
+
+void reset_reserve_log(bool refuse) {
+    g_reserve_calls = 0;
+    g_largest_reserve = 0;
+    g_refuse_reserve = refuse;
+}
+
+std::vector<int> kept_serially(std::size_t n, int keep_every) {
+    std::vector<int> out;
+    for (std::size_t i = 0; i < n; ++i)
+        if (static_cast<int>(i) % keep_every == 0) out.push_back(static_cast<int>(i));
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a run's accumulator reserves, after its first leaf, what the run will add at that rate",
+          "[in_place][reducers]") {
+    // 64 leaves of 100: the calling thread's run starts with leaf 0, which keeps 50, so it
+    // reserves 50 for itself plus 50 for each of the 63 leaves left, plus 1/16 of those.
+    // A thief's run reserves less (fewer leaves left). The result is the serial one.
+    const std::size_t threads = GENERATE(1, 2, 3, 7);
+    mt::thread_pool pool{threads};
+    constexpr std::size_t n = 6400;
+    const auto keep_even = [](std::size_t i) {
+        return i % 2 == 0 ? std::optional<int>(static_cast<int>(i)) : std::nullopt;
+    };
+    INFO("threads " << threads);
+
+    SECTION("the first leaf sets the reservation") {
+        reset_reserve_log(false);
+        const reserve_logging_vector got = mt::map_reduce(pool, mt::iota(std::size_t{0}, n), keep_even,
+                                                          mt::concat<reserve_logging_vector>{}, mt::grain(100));
+        REQUIRE(static_cast<const std::vector<int>&>(got) == kept_serially(n, 2));
+        REQUIRE(g_largest_reserve.load() == 50 + 50 * 63 + 50 * 63 / 16);
+    }
+    SECTION("a refused reservation only leaves the accumulator to grow as before") {
+        reset_reserve_log(true);
+        const reserve_logging_vector got = mt::map_reduce(pool, mt::iota(std::size_t{0}, n), keep_even,
+                                                          mt::concat<reserve_logging_vector>{}, mt::grain(100));
+        REQUIRE(static_cast<const std::vector<int>&>(got) == kept_serially(n, 2));
+        REQUIRE(g_reserve_calls.load() >= 1);
+        reset_reserve_log(false);
+    }
+    SECTION("a first leaf that keeps nothing reserves nothing") {
+        reset_reserve_log(false);
+        const auto keep_last_leaf = [](std::size_t i) {
+            return i >= n - 100 ? std::optional<int>(static_cast<int>(i)) : std::nullopt;
+        };
+        const reserve_logging_vector got = mt::map_reduce(pool, mt::iota(std::size_t{0}, n), keep_last_leaf,
+                                                          mt::concat<reserve_logging_vector>{}, mt::grain(100));
+        REQUIRE(got.size() == 100);
+        REQUIRE(got.front() == static_cast<int>(n - 100));
+        // A run of 8 leaves or more starts at leaf 55 at the latest, which keeps nothing.
+        REQUIRE(g_reserve_calls.load() == 0);
+    }
+    SECTION("mt::fold's leaf body is treated alike") {
+        reset_reserve_log(false);
+        const reserve_logging_vector got = mt::fold(
+            pool, mt::iota(std::size_t{0}, n), mt::concat<reserve_logging_vector>{},
+            [](reserve_logging_vector& out, auto part) {
+                for (std::size_t i : part)
+                    if (i % 2 == 0) out.push_back(static_cast<int>(i));
+            },
+            mt::grain(100));
+        REQUIRE(static_cast<const std::vector<int>&>(got) == kept_serially(n, 2));
+        REQUIRE(g_largest_reserve.load() == 50 + 50 * 63 + 50 * 63 / 16);
     }
 }
 

@@ -238,7 +238,15 @@ struct concat {
     template <class E>
         requires std::convertible_to<E, element_type> && (!std::convertible_to<std::optional<E>, element_type>)
     void accumulate(C& acc, std::optional<E> element) const {
+        // A layout hint, not a claim about how many are kept: without it g++ 12 laid the
+        // per-element loop out with a second taken branch for each element a filter
+        // skips; with it (and the pointer loop of detail::fold_mapped_elements) the
+        // 1-in-8 filter ran ~10% faster; either half alone did not help (docs/performance.md).
+#if defined(__GNUC__) || defined(__clang__)
+        if (__builtin_expect(element.has_value(), 0)) append_one(acc, static_cast<element_type>(std::move(*element)));
+#else
         if (element) append_one(acc, static_cast<element_type>(std::move(*element)));
+#endif
     }
 
 private:

@@ -32,6 +32,13 @@ inline void fold_mapped_elements(const Red& red, typename Red::value_type& acc, 
             accumulate_into(red, local, std::invoke(map, first[static_cast<difference>(k)]));
         }
         acc = local;
+    } else if constexpr (std::contiguous_iterator<It>) {
+        // A pointer loop: with the index loop below g++ 12 kept the loop's exit test on
+        // its own after the body, a second taken branch for every element a filter skips.
+        // (Not a pointer to const: a map may take the element by non-const reference.)
+        auto* element = std::to_address(first) + begin;
+        auto* const last = std::to_address(first) + end;
+        for (; element != last; ++element) accumulate_into(red, acc, std::invoke(map, *element));
     } else {
         for (std::size_t k = begin; k < end; ++k) {
             accumulate_into(red, acc, std::invoke(map, first[static_cast<difference>(k)]));
