@@ -225,8 +225,8 @@ private:
     /// visit_into() for a fresh accumulator (identity) that will take leaves [lo, hi),
     /// unless thieves take some. An accumulator that can reserve (a vector, a string)
     /// would grow by doubling through the whole run, reallocating and copying ~20 times
-    /// for a 10^7-element filter: a quarter of mt::fold's time on the 1-in-8 filter here
-    /// (docs/performance.md). So the run's first leaf is folded alone, and the
+    /// for a 10^7-element filter (docs/performance.md, "The filters after the
+    /// reservation"). So the run's first leaf is folded alone, and the
     /// accumulator reserves what the remaining leaves would add at that leaf's rate, plus
     /// 1/16. A run a thief shares ends with room to spare, which the combine after the join
     /// then fills without a reallocation. A first leaf that adds nothing reserves nothing.
