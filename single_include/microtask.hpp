@@ -4159,8 +4159,8 @@ private:
     /// would grow by doubling through the whole run, reallocating and copying ~20 times
     /// for a 10^7-element filter (docs/performance.md, "The filters after the
     /// reservation"). So the run's first leaf is folded alone, and the
-    /// accumulator reserves what the remaining leaves would add at that leaf's rate, plus
-    /// 1/16. A run a thief shares ends with room to spare, which the combine after the join
+    /// accumulator reserves what the remaining leaves would add at the rate that leaf added
+    /// elements, plus 1/16. A run a thief shares ends with room to spare, which the combine after the join
     /// then fills without a reallocation. A first leaf that adds nothing reserves nothing.
     /// The reservation is only a hint: if it cannot be had (bad_alloc, length_error), the
     /// accumulator grows as before.
@@ -4173,13 +4173,18 @@ private:
             // Eight leaves at least: the estimate needs a run to be worth it, and a short
             // call keeps its plain path.
             if (hi - lo >= k_leaves_worth_reserving) {
+                // What the leaf adds, not the accumulator's size: an identity that already
+                // has its size (a vector of bins for elementwise_sum) must reserve nothing.
+                const std::size_t before = static_cast<std::size_t>(acc.size());
                 fold_elements(acc, leaf_begin(lo), leaf_begin(lo + 1));
                 probe(1);
                 ++lo;
-                const std::size_t per_leaf = acc.size();
+                const std::size_t size = static_cast<std::size_t>(acc.size());
+                const std::size_t per_leaf = size > before ? size - before : 0;
                 const std::size_t rest = hi - lo;
-                if (per_leaf != 0 && per_leaf <= std::numeric_limits<std::size_t>::max() / (2 * rest + 2) && !skips()) {
-                    const std::size_t expected = per_leaf + per_leaf * rest + per_leaf * rest / 16;
+                if (per_leaf != 0 && per_leaf <= std::numeric_limits<std::size_t>::max() / (2 * rest + 2) &&
+                    size <= std::numeric_limits<std::size_t>::max() / 2 && !skips()) {
+                    const std::size_t expected = size + per_leaf * rest + per_leaf * rest / 16;
                     try {
                         if (acc.capacity() < expected) acc.reserve(expected);
                     } catch (const std::bad_alloc&) {

@@ -273,6 +273,23 @@ TEST_CASE("a run's accumulator reserves, after its first leaf, what the run will
         // A run of 8 leaves or more starts at leaf 55 at the latest, which keeps nothing.
         REQUIRE(g_reserve_calls.load() == 0);
     }
+    SECTION("an accumulator that does not grow (bins summed element-wise) reserves nothing") {
+        reset_reserve_log(false);
+        reserve_logging_vector zeros;
+        zeros.assign(16, 0);
+        const auto add_bins = [](reserve_logging_vector& left, reserve_logging_vector&& right) {
+            for (std::size_t bin = 0; bin < left.size(); ++bin) left[bin] += right[bin];
+        };
+        const reserve_logging_vector got = mt::fold(
+            pool, mt::iota(std::size_t{0}, n), mt::make_reducer(zeros, add_bins, mt::exactly_associative),
+            [](reserve_logging_vector& bins, auto part) {
+                for (std::size_t i : part) ++bins[i % 16];
+            },
+            mt::grain(100));
+        REQUIRE(got.size() == 16);
+        for (int count : got) REQUIRE(count == static_cast<int>(n / 16));
+        REQUIRE(g_reserve_calls.load() == 0);
+    }
     SECTION("mt::fold's leaf body is treated alike") {
         reset_reserve_log(false);
         const reserve_logging_vector got = mt::fold(
