@@ -1958,9 +1958,7 @@ public:
                 grow(m_array.load(std::memory_order_relaxed), m_top_seen, bottom);
             }
         }
-        typename ring::cell& slot = m_owner_cells[static_cast<std::size_t>(bottom) & m_owner_mask];
-        slot.item.store(item, std::memory_order_relaxed);
-        slot.label.store(label, std::memory_order_relaxed);
+        m_owner_cells[static_cast<std::size_t>(bottom) & m_owner_mask].set(item, label);
         // release: a thief that reads the new bottom also sees the item and label stored
         // above and, after a grow, the new ring's contents. (The scheduler's sleep
         // protocol also needs this store ordered before the pusher's next load of the
@@ -2121,11 +2119,7 @@ private:
         // Cells are atomics accessed relaxed: a thief may read a cell the owner is
         // rewriting after wrap-around; the thief's CAS on top then fails and the torn
         // value is discarded, but the access itself must not be a data race.
-        void store(std::int64_t i, T v, label_type l) noexcept {
-            cell& c = cells[static_cast<std::size_t>(i) & mask];
-            c.item.store(v, std::memory_order_relaxed);
-            c.label.store(l, std::memory_order_relaxed);
-        }
+        void store(std::int64_t i, T v, label_type l) noexcept { cells[static_cast<std::size_t>(i) & mask].set(v, l); }
         T load(std::int64_t i) const noexcept {
             return cells[static_cast<std::size_t>(i) & mask].item.load(std::memory_order_relaxed);
         }
@@ -2136,6 +2130,10 @@ private:
         struct cell {
             std::atomic<T> item;
             std::atomic<label_type> label;
+            void set(T v, label_type l) noexcept {
+                item.store(v, std::memory_order_relaxed);
+                label.store(l, std::memory_order_relaxed);
+            }
         };
         std::size_t capacity;
         std::size_t mask;
@@ -4181,9 +4179,11 @@ private:
                 ++lo;
                 const std::size_t size = static_cast<std::size_t>(acc.size());
                 const std::size_t per_leaf = size > before ? size - before : 0;
-                const std::size_t rest = hi - lo;
-                if (per_leaf != 0 && per_leaf <= std::numeric_limits<std::size_t>::max() / (2 * rest + 2) &&
-                    size <= std::numeric_limits<std::size_t>::max() / 2 && !skips()) {
+                const std::size_t rest = hi - lo;  // leaves left (at least 7)
+                // The bound keeps `expected` from overflowing; a reserve past max_size()
+                // throws length_error, caught below.
+                if (per_leaf != 0 && per_leaf <= (std::numeric_limits<std::size_t>::max() - size) / (2 * rest) &&
+                    !skips()) {
                     const std::size_t expected = size + per_leaf * rest + per_leaf * rest / 16;
                     try {
                         if (acc.capacity() < expected) acc.reserve(expected);

@@ -249,9 +249,11 @@ private:
                 ++lo;
                 const std::size_t size = static_cast<std::size_t>(acc.size());
                 const std::size_t per_leaf = size > before ? size - before : 0;
-                const std::size_t rest = hi - lo;
-                if (per_leaf != 0 && per_leaf <= std::numeric_limits<std::size_t>::max() / (2 * rest + 2) &&
-                    size <= std::numeric_limits<std::size_t>::max() / 2 && !skips()) {
+                const std::size_t rest = hi - lo;  // leaves left (at least 7)
+                // The bound keeps `expected` from overflowing; a reserve past max_size()
+                // throws length_error, caught below.
+                if (per_leaf != 0 && per_leaf <= (std::numeric_limits<std::size_t>::max() - size) / (2 * rest) &&
+                    !skips()) {
                     const std::size_t expected = size + per_leaf * rest + per_leaf * rest / 16;
                     try {
                         if (acc.capacity() < expected) acc.reserve(expected);

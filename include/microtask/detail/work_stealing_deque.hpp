@@ -76,9 +76,7 @@ public:
                 grow(m_array.load(std::memory_order_relaxed), m_top_seen, bottom);
             }
         }
-        typename ring::cell& slot = m_owner_cells[static_cast<std::size_t>(bottom) & m_owner_mask];
-        slot.item.store(item, std::memory_order_relaxed);
-        slot.label.store(label, std::memory_order_relaxed);
+        m_owner_cells[static_cast<std::size_t>(bottom) & m_owner_mask].set(item, label);
         // release: a thief that reads the new bottom also sees the item and label stored
         // above and, after a grow, the new ring's contents. (The scheduler's sleep
         // protocol also needs this store ordered before the pusher's next load of the
@@ -239,11 +237,7 @@ private:
         // Cells are atomics accessed relaxed: a thief may read a cell the owner is
         // rewriting after wrap-around; the thief's CAS on top then fails and the torn
         // value is discarded, but the access itself must not be a data race.
-        void store(std::int64_t i, T v, label_type l) noexcept {
-            cell& c = cells[static_cast<std::size_t>(i) & mask];
-            c.item.store(v, std::memory_order_relaxed);
-            c.label.store(l, std::memory_order_relaxed);
-        }
+        void store(std::int64_t i, T v, label_type l) noexcept { cells[static_cast<std::size_t>(i) & mask].set(v, l); }
         T load(std::int64_t i) const noexcept {
             return cells[static_cast<std::size_t>(i) & mask].item.load(std::memory_order_relaxed);
         }
@@ -254,6 +248,10 @@ private:
         struct cell {
             std::atomic<T> item;
             std::atomic<label_type> label;
+            void set(T v, label_type l) noexcept {
+                item.store(v, std::memory_order_relaxed);
+                label.store(l, std::memory_order_relaxed);
+            }
         };
         std::size_t capacity;
         std::size_t mask;
