@@ -4168,8 +4168,9 @@ private:
                           { acc.size() } -> std::convertible_to<std::size_t>;
                           { acc.capacity() } -> std::convertible_to<std::size_t>;
                       }) {
-            // Eight leaves at least: the estimate needs a run to be worth it, and a short
-            // call keeps its plain path.
+            // Eight leaves at least: below that the estimate is not worth a reservation.
+            // (A short call under the adaptive policy has up to 2048 leaves and reserves
+            // too: the growth it saves is the same.)
             if (hi - lo >= k_leaves_worth_reserving) {
                 // What the leaf adds, not the accumulator's size: an identity that already
                 // has its size (a vector of bins for elementwise_sum) must reserve nothing.
