@@ -1143,6 +1143,7 @@ struct operation_controls {
 // measurement.
 
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -1217,6 +1218,27 @@ inline call_site_costs t_call_site_costs{};
 
 template <class LeafFold, class Red>
 inline thread_local std::uint32_t t_calls_since_measure = 0;
+
+/// Stores a measured cost per element in `cell` (the learning rule of judge_call's
+/// estimate). Noise (an interrupt, a preempted thread) only ever lengthens a measurement,
+/// and one that came out several times too long used to send the next
+/// k_remeasure_period calls down the splitting path, each at several times its inline
+/// cost. So a lower cost is taken at once; a higher one at most doubles the estimate, and
+/// this thread's next call measures again: a real rise is followed within a few calls
+/// (each of which still splits once it outlasts the inline budget), an outlier is undone
+/// by the next call.
+template <class LeafFold, class Red>
+void learn_cost(std::atomic<std::uint32_t>& cell, double picoseconds_per_element) noexcept {
+    constexpr double k_most = double(call_site_costs::k_unknown - 1);
+    double cost = std::clamp(picoseconds_per_element, 1.0, k_most);  // 0 would make every size short
+    // relaxed: the cell is a hint; racing learners each store a plausible cost.
+    const std::uint32_t known = cell.load(std::memory_order_relaxed);
+    if (known != call_site_costs::k_unknown && cost > 2.0 * known) {
+        cost = std::min(2.0 * known, k_most);
+        t_calls_since_measure<LeafFold, Red> = k_remeasure_period - 1;
+    }
+    cell.store(static_cast<std::uint32_t>(cost), std::memory_order_relaxed);
+}
 
 /// The site this thread last looked up for an instantiation, and its cell: a loop that
 /// calls from one site (the common case) skips the hash and probe.
@@ -3907,23 +3929,25 @@ inline void fold_mapped_elements(const Red& red, typename Red::value_type& acc, 
     using difference = std::iter_difference_t<It>;
     // Up to four words: larger accumulators (a 256-bin histogram) are better updated in place.
     constexpr std::size_t k_register_bytes = 4 * sizeof(void*);
+    // Iterators stepped with ++, not first[k]: an index_range's operator[] adds in the
+    // unsigned type (it must not overflow), which keeps g++ from strength-reducing a map
+    // like i * constant into an addition per element (an iota of int ran 10-20% slower
+    // than the plain loop).
+    const It from = first + static_cast<difference>(begin);
+    const It to = first + static_cast<difference>(end);
     if constexpr (std::is_trivially_copyable_v<value_type> && sizeof(value_type) <= k_register_bytes) {
         value_type local = acc;
-        for (std::size_t k = begin; k < end; ++k) {
-            accumulate_into(red, local, std::invoke(map, first[static_cast<difference>(k)]));
-        }
+        for (It element = from; element != to; ++element) accumulate_into(red, local, std::invoke(map, *element));
         acc = local;
     } else if constexpr (std::contiguous_iterator<It>) {
-        // A pointer loop: with the index loop below g++ 12 kept the loop's exit test on
-        // its own after the body, a second taken branch for every element a filter skips.
+        // A pointer loop: with an index loop g++ 12 kept the loop's exit test on its own
+        // after the body, a second taken branch for every element a filter skips.
         // (Not a pointer to const: a map may take the element by non-const reference.)
-        auto* element = std::to_address(first) + begin;
-        auto* const last = std::to_address(first) + end;
+        auto* element = std::to_address(from);
+        auto* const last = std::to_address(to);
         for (; element != last; ++element) accumulate_into(red, acc, std::invoke(map, *element));
     } else {
-        for (std::size_t k = begin; k < end; ++k) {
-            accumulate_into(red, acc, std::invoke(map, first[static_cast<difference>(k)]));
-        }
+        for (It element = from; element != to; ++element) accumulate_into(red, acc, std::invoke(map, *element));
     }
 }
 
@@ -4241,10 +4265,8 @@ private:
     void learn(std::size_t elements) noexcept {
         if (m_learned_cost == nullptr || elements == 0) return;
         const auto elapsed = std::chrono::steady_clock::now() - m_start;
-        const double picoseconds = std::chrono::duration<double, std::pico>(elapsed).count() / double(elements);
-        // At least 1 ps: a zero would call every size short.
-        const double capped = std::clamp(picoseconds, 1.0, double(call_site_costs::k_unknown - 1));
-        m_learned_cost->store(static_cast<std::uint32_t>(capped), std::memory_order_relaxed);
+        learn_cost<LeafFold, Red>(*m_learned_cost,
+                                  std::chrono::duration<double, std::pico>(elapsed).count() / double(elements));
     }
 
     std::size_t leaf_begin(std::size_t leaf) const noexcept {

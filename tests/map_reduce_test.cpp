@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <numeric>
 #include <optional>
@@ -405,4 +406,72 @@ TEST_CASE("adaptive: a call site does not inherit another site's cost through a 
     REQUIRE(mt::map_reduce(pool, mt::iota(0L, 8L), slow, mt::sum<long>{}) == 28);
     std::lock_guard<std::mutex> lock(g_seen_mutex);
     REQUIRE(g_seen_threads.size() >= 2);
+}
+
+namespace {
+struct learning_leaf {};
+struct learning_reducer {
+    using value_type = long;
+};
+}  // namespace
+
+TEST_CASE("adaptive: a measurement far above the learned cost is not trusted until the next call confirms it",
+          "[map_reduce][adaptive]") {
+    namespace d = mt::detail;
+    const mt::call_site site{};
+    // The first call of a site measures; its cost is taken as measured.
+    d::call_judgement first = d::judge_call<learning_leaf, learning_reducer>(100, site);
+    REQUIRE(first.length == d::call_length::measure);
+    REQUIRE(first.cost != nullptr);
+    std::atomic<std::uint32_t>& cell = *first.cost;
+    d::learn_cost<learning_leaf, learning_reducer>(cell, 5000.0);
+    REQUIRE(cell.load() == 5000);
+    // Lower costs are taken at once: noise only ever lengthens a measurement.
+    d::learn_cost<learning_leaf, learning_reducer>(cell, 1000.0);
+    REQUIRE(cell.load() == 1000);
+    // Skip to the next periodic measurement, so the count of calls starts afresh.
+    int calls = 0;
+    while (d::judge_call<learning_leaf, learning_reducer>(100, site).length != d::call_length::measure) {
+        REQUIRE(++calls <= 64);
+    }
+    const d::call_judgement known = d::judge_call<learning_leaf, learning_reducer>(100, site);
+    REQUIRE(known.length == d::call_length::known_short);
+    REQUIRE(known.expected_picoseconds == 100'000.0);
+    // One measurement 50 times too long (a preempted thread): the estimate only doubles,
+    // and the very next call measures again instead of trusting it for 64 calls.
+    d::learn_cost<learning_leaf, learning_reducer>(cell, 50'000.0);
+    REQUIRE(cell.load() == 2000);
+    REQUIRE(d::judge_call<learning_leaf, learning_reducer>(100, site).length == d::call_length::measure);
+    // That call measured the usual cost: the outlier is gone.
+    d::learn_cost<learning_leaf, learning_reducer>(cell, 1000.0);
+    REQUIRE(cell.load() == 1000);
+    const d::call_judgement after = d::judge_call<learning_leaf, learning_reducer>(100, site);
+    REQUIRE(after.length == d::call_length::known_short);
+    REQUIRE(after.expected_picoseconds == 100'000.0);
+    // A real rise is followed by doubling, one call at a time.
+    for (std::uint32_t expected : {2000u, 4000u, 8000u, 16000u}) {
+        d::learn_cost<learning_leaf, learning_reducer>(cell, 1'000'000.0);
+        REQUIRE(cell.load() == expected);
+        REQUIRE(d::judge_call<learning_leaf, learning_reducer>(100, site).length == d::call_length::measure);
+    }
+}
+
+TEST_CASE("map_reduce: an index range that ends at its type's maximum", "[map_reduce][bad_input]") {
+    // The leaves step iterators with ++ up to the range's end, never past it (UBSan
+    // would report a signed overflow).
+    mt::thread_pool pool{2};
+    constexpr int k_last = std::numeric_limits<int>::max();
+    const long long expected = [] {
+        long long total = 0;
+        for (int i = k_last - 5000; i != k_last; ++i) total += i;
+        return total;
+    }();
+    for (int rep = 0; rep < 3; ++rep) {
+        REQUIRE(mt::map_reduce(
+                    pool, mt::iota(k_last - 5000, k_last), [](int i) { return static_cast<long long>(i); },
+                    mt::sum<long long>{}) == expected);
+        REQUIRE(mt::map_reduce(
+                    pool, mt::iota(k_last - 5000, k_last), [](int i) { return static_cast<long long>(i); },
+                    mt::sum<long long>{}, mt::grain(7)) == expected);
+    }
 }

@@ -10,6 +10,7 @@
 
 #include "../partition.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -84,6 +85,27 @@ inline call_site_costs t_call_site_costs{};
 
 template <class LeafFold, class Red>
 inline thread_local std::uint32_t t_calls_since_measure = 0;
+
+/// Stores a measured cost per element in `cell` (the learning rule of judge_call's
+/// estimate). Noise (an interrupt, a preempted thread) only ever lengthens a measurement,
+/// and one that came out several times too long used to send the next
+/// k_remeasure_period calls down the splitting path, each at several times its inline
+/// cost. So a lower cost is taken at once; a higher one at most doubles the estimate, and
+/// this thread's next call measures again: a real rise is followed within a few calls
+/// (each of which still splits once it outlasts the inline budget), an outlier is undone
+/// by the next call.
+template <class LeafFold, class Red>
+void learn_cost(std::atomic<std::uint32_t>& cell, double picoseconds_per_element) noexcept {
+    constexpr double k_most = double(call_site_costs::k_unknown - 1);
+    double cost = std::clamp(picoseconds_per_element, 1.0, k_most);  // 0 would make every size short
+    // relaxed: the cell is a hint; racing learners each store a plausible cost.
+    const std::uint32_t known = cell.load(std::memory_order_relaxed);
+    if (known != call_site_costs::k_unknown && cost > 2.0 * known) {
+        cost = std::min(2.0 * known, k_most);
+        t_calls_since_measure<LeafFold, Red> = k_remeasure_period - 1;
+    }
+    cell.store(static_cast<std::uint32_t>(cost), std::memory_order_relaxed);
+}
 
 /// The site this thread last looked up for an instantiation, and its cell: a loop that
 /// calls from one site (the common case) skips the hash and probe.

@@ -311,10 +311,8 @@ private:
     void learn(std::size_t elements) noexcept {
         if (m_learned_cost == nullptr || elements == 0) return;
         const auto elapsed = std::chrono::steady_clock::now() - m_start;
-        const double picoseconds = std::chrono::duration<double, std::pico>(elapsed).count() / double(elements);
-        // At least 1 ps: a zero would call every size short.
-        const double capped = std::clamp(picoseconds, 1.0, double(call_site_costs::k_unknown - 1));
-        m_learned_cost->store(static_cast<std::uint32_t>(capped), std::memory_order_relaxed);
+        learn_cost<LeafFold, Red>(*m_learned_cost,
+                                  std::chrono::duration<double, std::pico>(elapsed).count() / double(elements));
     }
 
     std::size_t leaf_begin(std::size_t leaf) const noexcept {

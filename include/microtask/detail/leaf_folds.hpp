@@ -26,23 +26,25 @@ inline void fold_mapped_elements(const Red& red, typename Red::value_type& acc, 
     using difference = std::iter_difference_t<It>;
     // Up to four words: larger accumulators (a 256-bin histogram) are better updated in place.
     constexpr std::size_t k_register_bytes = 4 * sizeof(void*);
+    // Iterators stepped with ++, not first[k]: an index_range's operator[] adds in the
+    // unsigned type (it must not overflow), which keeps g++ from strength-reducing a map
+    // like i * constant into an addition per element (an iota of int ran 10-20% slower
+    // than the plain loop).
+    const It from = first + static_cast<difference>(begin);
+    const It to = first + static_cast<difference>(end);
     if constexpr (std::is_trivially_copyable_v<value_type> && sizeof(value_type) <= k_register_bytes) {
         value_type local = acc;
-        for (std::size_t k = begin; k < end; ++k) {
-            accumulate_into(red, local, std::invoke(map, first[static_cast<difference>(k)]));
-        }
+        for (It element = from; element != to; ++element) accumulate_into(red, local, std::invoke(map, *element));
         acc = local;
     } else if constexpr (std::contiguous_iterator<It>) {
-        // A pointer loop: with the index loop below g++ 12 kept the loop's exit test on
-        // its own after the body, a second taken branch for every element a filter skips.
+        // A pointer loop: with an index loop g++ 12 kept the loop's exit test on its own
+        // after the body, a second taken branch for every element a filter skips.
         // (Not a pointer to const: a map may take the element by non-const reference.)
-        auto* element = std::to_address(first) + begin;
-        auto* const last = std::to_address(first) + end;
+        auto* element = std::to_address(from);
+        auto* const last = std::to_address(to);
         for (; element != last; ++element) accumulate_into(red, acc, std::invoke(map, *element));
     } else {
-        for (std::size_t k = begin; k < end; ++k) {
-            accumulate_into(red, acc, std::invoke(map, first[static_cast<difference>(k)]));
-        }
+        for (It element = from; element != to; ++element) accumulate_into(red, acc, std::invoke(map, *element));
     }
 }
 
