@@ -456,6 +456,53 @@ TEST_CASE("adaptive: a measurement far above the learned cost is not trusted unt
     }
 }
 
+TEST_CASE("shared short calls: back-to-back calls fold every element once, and a worker takes part",
+          "[map_reduce][adaptive]") {
+    mt::thread_pool pool{1};  // with the calling thread, two participants
+    constexpr long k_size = 2048;
+    std::vector<std::atomic<int>> mapped(k_size);
+    const std::thread::id caller = std::this_thread::get_id();
+    std::atomic<long> elements_on_worker{0};
+    const auto map = [&](long i) {
+        mapped[static_cast<std::size_t>(i)].fetch_add(1, std::memory_order_relaxed);
+        if (std::this_thread::get_id() != caller) elements_on_worker.fetch_add(1, std::memory_order_relaxed);
+        return i;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    const int k_min_calls = static_cast<int>(scaled(2000));
+    int calls = 0;
+    int wrong = 0;
+    // Calls of a few microseconds each: known short after the first, halved with the
+    // worker while it searches (or split by the canonical tree where sanitizers make
+    // them long). Until the worker has taken part, for 2000 calls at least.
+    while (calls < k_min_calls || (elements_on_worker.load() == 0 && std::chrono::steady_clock::now() < deadline)) {
+        ++calls;
+        wrong += mt::map_reduce(pool, mt::iota(0L, k_size), map, mt::sum<long>{}) == k_size * (k_size - 1) / 2 ? 0 : 1;
+        for (const auto& count : mapped) wrong += count.load(std::memory_order_relaxed) == calls ? 0 : 1;
+    }
+    CAPTURE(calls);
+    REQUIRE(wrong == 0);
+    REQUIRE(elements_on_worker.load() > 0);
+}
+
+TEST_CASE("shared short calls: an exception in either half reaches the caller, and the pool stays usable",
+          "[map_reduce][adaptive][exceptions]") {
+    mt::thread_pool pool{1};
+    constexpr long k_size = 2048;
+    std::atomic<long> failing{-1};  // the element that throws; -1: none
+    const auto map = [&](long i) {
+        if (i == failing.load(std::memory_order_relaxed)) throw std::runtime_error("element failed");
+        return i;
+    };
+    for (int round = 0; round < 200; ++round) {
+        failing = -1;
+        REQUIRE(mt::map_reduce(pool, mt::iota(0L, k_size), map, mt::sum<long>{}) == k_size * (k_size - 1) / 2);
+        // The left half (the caller's) or the right half (the one a searching worker takes).
+        failing = round % 2 == 0 ? 0 : k_size - 1;
+        REQUIRE_THROWS_AS(mt::map_reduce(pool, mt::iota(0L, k_size), map, mt::sum<long>{}), std::runtime_error);
+    }
+}
+
 TEST_CASE("map_reduce: an index range that ends at its type's maximum", "[map_reduce][bad_input]") {
     // The leaves step iterators with ++ up to the range's end, never past it (UBSan
     // would report a signed overflow).
