@@ -74,6 +74,20 @@ void bm_microtask(benchmark::State& state) {
     });
 }
 
+// The same calls over an index range of int, as `mt::iota(0, n)` gives when n is an int.
+void bm_microtask_int(benchmark::State& state) {
+    mt::thread_pool& pool = bench::pool();
+    run(state, [&pool](std::int64_t n) {
+        std::int64_t total = 0;
+        for (int c = 0; c < static_cast<int>(k_calls); ++c) {
+            total += mt::map_reduce(
+                pool, mt::iota(c, c + static_cast<int>(n)), [](std::int64_t i) { return bench::work(i); },
+                mt::sum<std::int64_t>{});
+        }
+        return total;
+    });
+}
+
 #if MICROTASK_BENCH_HAVE_TBB
 void bm_tbb_reduce(benchmark::State& state) {
     bench::limit_peers();
@@ -122,6 +136,7 @@ void bm_omp_reduction(benchmark::State& state) {
 
 SMALL_INPUTS_BENCH(serial);
 SMALL_INPUTS_BENCH(microtask);
+SMALL_INPUTS_BENCH(microtask_int);
 #if MICROTASK_BENCH_HAVE_TBB
 SMALL_INPUTS_BENCH(tbb_reduce);
 #endif
