@@ -415,8 +415,9 @@ struct learning_reducer {
 };
 }  // namespace
 
-TEST_CASE("adaptive: a measurement far above the learned cost is not trusted until the next call confirms it",
-          "[map_reduce][adaptive]") {
+TEST_CASE(
+    "adaptive: a measurement far above the learned cost is taken at most doubled, and the next call measures again",
+    "[map_reduce][adaptive]") {
     namespace d = mt::detail;
     const mt::call_site site{};
     // The first call of a site measures; its cost is taken as measured.
