@@ -1963,22 +1963,15 @@ public:
     ~work_stealing_deque() { delete m_array.load(std::memory_order_relaxed); }
 
     /// Owner only. Amortised O(1); allocates when the ring is full (capacity doubles).
-    /// `label` must not be any_label.
-    void push(T item, label_type label = 0) {
+    /// `label` must not be any_label. Returns the item's index, for take_back().
+    std::int64_t push(T item, label_type label = 0) {
         const std::int64_t bottom = m_bottom.load(std::memory_order_relaxed);
-        // The ring has room if it had room against the last top the owner read: top only
-        // grows, so m_top_seen <= top. Only when that stale value says "full" is top read
-        // again: a push touches no line that thieves write (~6% of a fork in fib(32)).
-        if (bottom - m_top_seen >= static_cast<std::int64_t>(m_owner_mask + 1)) [[unlikely]] {
-            // acquire: pairs with the thieves' CAS on m_top so that a slot we are about to
-            // overwrite after wrap-around has really been read by the thief that took it.
-            // Every write of m_top is an RMW, so reading a value v synchronizes with the
-            // CASes of every index below v; a later push relying on this cached value is
-            // after this load in program order, hence after those reads too.
-            m_top_seen = m_top.load(std::memory_order_acquire);
-            if (bottom - m_top_seen >= static_cast<std::int64_t>(m_owner_mask + 1)) {
-                grow(m_array.load(std::memory_order_relaxed), m_top_seen, bottom);
-            }
+        // The ring has room below m_push_limit, a top the owner read plus the capacity:
+        // top only grows, so the real limit is at least that. Only when that stale value
+        // says "full" is top read again: a push touches no line that thieves write (~6%
+        // of a fork in fib(32)).
+        if (bottom >= m_push_limit) [[unlikely]] {
+            make_room(bottom);
         }
         m_owner_cells[static_cast<std::size_t>(bottom) & m_owner_mask].set(item, label);
         // release: a thief that reads the new bottom also sees the item and label stored
@@ -1986,6 +1979,32 @@ public:
         // protocol also needs this store ordered before the pusher's next load of the
         // sleeper count: it adds that itself, see scheduler::push_local.)
         m_bottom.store(bottom + 1, std::memory_order_release);
+        return bottom;
+    }
+
+    /// Owner only. Takes back the item that push() put at `index`, if it is still the
+    /// newest item and no thief has claimed it; returns whether it did. The fork's pop:
+    /// it knows what it pushed, so it reads no ring slot. O(1), wait-free; a CAS only
+    /// when the item is the last one.
+    /// Precondition: the owner itself has not popped that item since (the caller knows:
+    /// whoever runs the item marks it started). Then the slot at `index` still holds it
+    /// whenever bottom is index + 1, since only the owner moves bottom down.
+    bool take_back(std::int64_t index) {
+        // relaxed: only the owner writes bottom. Something pushed above and left there:
+        // the general pop() sorts that out.
+        if (m_bottom.load(std::memory_order_relaxed) != index + 1) return false;
+        // seq_cst exchange: the same store-load ordering as in pop(), see there.
+        m_bottom.exchange(index, std::memory_order_seq_cst);
+        std::int64_t top = m_top.load(std::memory_order_seq_cst);
+        if (top < index) return true;  // at least one item below ours: no thief can reach it
+        bool taken = false;
+        if (top == index) {
+            // The last item: race a thief for it, as in pop().
+            taken = m_top.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst, std::memory_order_relaxed);
+        }
+        // Empty now either way (top > index: a thief claimed it first).
+        m_bottom.store(index + 1, std::memory_order_relaxed);
+        return taken;
     }
 
     /// Owner only: the index the next push will use. Items pushed from now on have
@@ -2164,7 +2183,20 @@ private:
 
     // Out of line: push() is on every fork, and a grow inlined into it made the push a
     // call with a full prologue.
-    [[gnu::noinline]] ring* grow(ring* old, std::int64_t top, std::int64_t bottom) {
+    [[gnu::noinline]] void make_room(std::int64_t bottom) {
+        // acquire: pairs with the thieves' CAS on m_top so that a slot we are about to
+        // overwrite after wrap-around has really been read by the thief that took it.
+        // Every write of m_top is an RMW, so reading a value v synchronizes with the
+        // CASes of every index below v; a later push relying on the limit computed from
+        // it is after this load in program order, hence after those reads too.
+        const std::int64_t top = m_top.load(std::memory_order_acquire);
+        if (bottom - top >= static_cast<std::int64_t>(m_owner_mask + 1)) {
+            grow(m_array.load(std::memory_order_relaxed), top, bottom);
+        }
+        m_push_limit = top + static_cast<std::int64_t>(m_owner_mask + 1);
+    }
+
+    ring* grow(ring* old, std::int64_t top, std::int64_t bottom) {
         auto bigger = std::make_unique<ring>(old->capacity * 2);
         for (std::int64_t i = top; i < bottom; ++i) {
             bigger->store(i, old->load(i), old->label(i));
@@ -2185,6 +2217,8 @@ private:
     void cache_ring(ring* r) noexcept {
         m_owner_cells = r->cells.get();
         m_owner_mask = r->mask;
+        // The next push reads top again and sets the limit for this ring.
+        m_push_limit = 0;
     }
 
     // top is written by thieves and bottom by the owner: separate cache lines so the
@@ -2193,7 +2227,8 @@ private:
     alignas(k_cache_line) std::atomic<std::int64_t> m_top{0};
     std::atomic<std::uint32_t> m_thieves{0};
     alignas(k_cache_line) std::atomic<std::int64_t> m_bottom{0};
-    std::int64_t m_top_seen = 0;                   // owner only: a top it read (see push)
+    // Owner only: push() may use indices below this without reading top (see push).
+    std::int64_t m_push_limit = 0;
     typename ring::cell* m_owner_cells = nullptr;  // owner only: see cache_ring
     std::size_t m_owner_mask = 0;                  // owner only
     alignas(k_cache_line) std::atomic<ring*> m_array;
@@ -2804,10 +2839,19 @@ public:
     /// by thieves, never how many make progress.
     template <class Body>
     decltype(auto) run_in_seat(Body&& body) {
-        // Every nested join lands here: the innermost held seat is this pool's.
-        if (const held_seat* innermost = t_innermost_held_seat; innermost != nullptr && innermost->sched == m_owner) {
+        // Every nested join lands here: the innermost held seat is this pool's. The rest
+        // is out of line, so that a fork inside a task compiles to one short function
+        // (inlined, the rest made every fork's prologue save every register).
+        if (const held_seat* innermost = t_innermost_held_seat; innermost != nullptr && innermost->sched == m_owner)
+            [[likely]] {
             return body(*innermost->own);
         }
+        return run_in_outer_seat(body);
+    }
+
+private:
+    template <class Body>
+    [[gnu::noinline]] decltype(auto) run_in_outer_seat(Body& body) {
         if (seat* own = current_seat()) {
             if (!holds_seat(*own)) {
                 // The caller's leased seat: put it on the chain while the body runs, so
@@ -3540,11 +3584,13 @@ public:
         }
     }
 
-    /// Owner of `own` only. The fork path: a deque push plus one shared read.
-    void push_local(seat& own, task_base* task) {
-        own.deque.push(task, own.region);
+    /// Owner of `own` only. The fork path: a deque push plus one shared read. Returns the
+    /// task's index in the deque (for work_stealing_deque::take_back).
+    std::int64_t push_local(seat& own, task_base* task) {
+        const std::int64_t index = own.deque.push(task, own.region);
         // A private seat's deque is invisible to others: nobody to wake for it.
         if (!own.is_private) announce_new_work();
+        return index;
     }
 
     /// Runs other work until `done()` holds; parks when there is nothing to do.
@@ -3788,33 +3834,69 @@ private:
 
 // ---- include/microtask/detail/fork_join.hpp (continued) ---------------------
 #include <atomic>
+#include <cstdint>
 #include <exception>
-#include <optional>
+#include <memory>
+#include <new>
 #include <utility>
 
 namespace microtask::detail {
 
-/// The right-hand side of a fork, living in the forking frame. `Body` is invoked with the
-/// seat of whichever thread runs it.
-template <class Body>
-class stack_job final : public task_base {
+/// What the owner's slow path needs from a fork's job, whatever the body type: whether
+/// anyone took it, and whether it has finished.
+class fork_state : public task_base {
 public:
-    using result_type = value_result_t<Body&, seat&>;
-
-    stack_job(Body& body, scheduler& sched, seat& owner) noexcept
-        : task_base{&run_stolen}, m_body(body), m_sched(sched), m_owner(owner) {}
+    explicit fork_state(run_fn run_job) noexcept : task_base{run_job} {}
 
     /// seq_cst: the owner reads this in scheduler::wait_until's `done` (Dekker pairing).
     [[nodiscard]] bool done() const noexcept { return m_done.load(std::memory_order_seq_cst); }
 
-    result_type take_result() {
-        if (m_error) std::rethrow_exception(m_error);
-        return std::move(*m_result);
-    }
-
     /// Owner only: has anyone taken the job? (Relaxed: the case that matters is the
     /// owner itself having run it from a nested wait, which it sees in program order.)
     [[nodiscard]] bool started() const noexcept { return m_started.load(std::memory_order_relaxed); }
+
+protected:
+    std::atomic<bool> m_started{false};
+    std::atomic<bool> m_done{false};
+};
+
+/// The right-hand side of a fork, living in the forking frame. `Body` is invoked with the
+/// seat of whichever thread runs it.
+template <class Body>
+class stack_job final : public fork_state {
+public:
+    using result_type = value_result_t<Body&, seat&>;
+
+    stack_job(Body& body, scheduler& sched, seat& owner) noexcept
+        : fork_state{&run_stolen}, m_body(body), m_sched(sched), m_owner(owner) {}
+    stack_job(const stack_job&) = delete;
+    stack_job& operator=(const stack_job&) = delete;
+    // Destroys nothing: the outcome exists only after a thief ran the job, and the owner
+    // then consumes it with take_result() or discard_outcome(). Most jobs come back to
+    // their owner unrun, and a destructor that tested for an outcome cost each fork a
+    // store and a test (the compiler cannot know that nobody wrote it).
+    ~stack_job() {}
+
+    /// Precondition: done(), after a thief ran the job. Consumes the outcome.
+    result_type take_result() {
+        if (m_failed) {
+            std::exception_ptr error = std::move(m_outcome.error);
+            m_outcome.error.~exception_ptr();
+            std::rethrow_exception(std::move(error));
+        }
+        result_type result = std::move(m_outcome.value);
+        m_outcome.value.~result_type();
+        return result;
+    }
+
+    /// Precondition: done(), after a thief ran the job. Drops the outcome unread.
+    void discard_outcome() noexcept {
+        if (m_failed) {
+            m_outcome.error.~exception_ptr();
+        } else {
+            m_outcome.value.~result_type();
+        }
+    }
 
 private:
     static void run_stolen(task_base* base) noexcept {
@@ -3822,26 +3904,71 @@ private:
         self->m_started.store(true, std::memory_order_relaxed);
         try {
             // The thief's own seat in this pool (it may hold seats in other pools too).
-            self->m_result.emplace(invoke_to_value(self->m_body, *self->m_sched.current_seat()));
+            ::new (static_cast<void*>(std::addressof(self->m_outcome.value)))
+                result_type(invoke_to_value(self->m_body, *self->m_sched.current_seat()));
+            self->m_failed = false;
         } catch (...) {
-            self->m_error = std::current_exception();
+            ::new (static_cast<void*>(std::addressof(self->m_outcome.error)))
+                std::exception_ptr(std::current_exception());
+            self->m_failed = true;
         }
         scheduler& sched = self->m_sched;
         seat& owner = self->m_owner;
-        // seq_cst: pairs with the owner's park() (store sleeping, then read done()).
+        // seq_cst: pairs with the owner's park() (store sleeping, then read done()). Also
+        // publishes the outcome written above to the owner, which reads it after done().
         self->m_done.store(true, std::memory_order_seq_cst);
         // `self` may already be gone: the owner can return as soon as it sees m_done.
         sched.wake_seat(owner);
     }
 
+    // The thief's result or exception; neither exists unless the job ran stolen.
+    union outcome {
+        outcome() noexcept {}
+        ~outcome() {}
+        result_type value;
+        std::exception_ptr error;
+    };
+
     Body& m_body;
     scheduler& m_sched;
     seat& m_owner;
-    std::optional<result_type> m_result;
-    std::exception_ptr m_error;
-    std::atomic<bool> m_started{false};
-    std::atomic<bool> m_done{false};
+    outcome m_outcome;
+    bool m_failed;  // written by the thief before m_done, read by the owner after it
 };
+
+/// The rare end of a fork: the job was not simply the newest item of the owner's deque
+/// when `left` returned. Runs what `left` pushed and left behind, which sits above the
+/// job (LIFO); stops as soon as the job has been taken, since below it lie outer frames'
+/// offers, which must not run deep on this stack (a nested wait inside `left` may have
+/// run the job). Returns true if the job came back unstarted (the caller runs its work
+/// here), false once a thief or that nested wait has run it to completion. Out of line
+/// and not a template, so that the common end of every fork is a short function.
+[[gnu::noinline]] inline bool settle_fork(scheduler& sched, seat& own, fork_state& job) {
+    while (!job.started()) {
+        task_base* task = own.deque.pop(nullptr);
+        // Empty: a thief took the job (steals take the oldest first); wait for it below.
+        if (task == nullptr) break;
+        if (task == &job) return true;
+        task->execute();
+    }
+    sched.wait_until(own, [&job] { return job.done(); });
+    return false;
+}
+
+/// Runs `left(own)`; if it throws, settles the fork before the exception leaves this
+/// frame (the job lives there, so it must neither stay offered nor be still running on
+/// a thief), skipping the job if it had not started. Settling runs inside the handler:
+/// an exception_ptr kept for a rethrow after it cost every fork a store and a test.
+template <class Left, class Job>
+value_result_t<Left&, seat&> run_left_side(Left& left, scheduler& sched, seat& own, Job& job) {
+    try {
+        return invoke_to_value(left, own);
+    } catch (...) {
+        // Left's exception wins; a thief's result or exception is dropped.
+        if (!settle_fork(sched, own, job)) job.discard_outcome();
+        throw;
+    }
+}
 
 /// The general fork: runs `left(own)` here and offers `right` to thieves. Then either
 ///   - nobody took `right`: returns continue_inline(left result, own) — the caller may
@@ -3856,34 +3983,17 @@ template <class Left, class Right, class ContinueInline, class Merge>
 decltype(auto) fork_or_continue(scheduler& sched, seat& own, Left&& left, Right&& right,
                                 ContinueInline&& continue_inline, Merge&& merge) {
     stack_job<std::remove_reference_t<Right>> job(right, sched, own);
-    sched.push_local(own, &job);
-
-    std::optional<value_result_t<Left&, seat&>> left_result;
-    std::exception_ptr left_error;
-    try {
-        left_result.emplace(invoke_to_value(left, own));
-    } catch (...) {
-        left_error = std::current_exception();
+    const std::int64_t index = sched.push_local(own, &job);
+    auto left_value = run_left_side(left, sched, own, job);
+    // Almost always nothing has touched the job and it is still the newest item: `left`
+    // waited for whatever it forked itself. A job that has started was taken by someone
+    // (perhaps this thread, from a wait inside `left`), and its slot may hold other work.
+    if ((!job.started() && own.deque.take_back(index)) || settle_fork(sched, own, job)) [[likely]] {
+        return continue_inline(std::move(left_value), own);
     }
-
-    // LIFO: anything `left` pushed and left behind sits above our job; run it first. If
-    // the pop comes back empty, our job was taken: by a thief (steals take the oldest
-    // first), or by a wait inside `left` that popped and ran it already. Either way
-    // wait_until below returns once it is done.
-    // Stop as soon as the job has been taken: below it lie outer frames' offers, which
-    // must not run deep on this stack (a nested wait inside `left` may have run our job).
-    while (!job.started()) {
-        task_base* task = own.deque.pop(nullptr);
-        if (task == nullptr) break;
-        if (task == &job) {
-            if (left_error) std::rethrow_exception(left_error);
-            return continue_inline(std::move(*left_result), own);
-        }
-        task->execute();
-    }
-    sched.wait_until(own, [&job] { return job.done(); });
-    if (left_error) std::rethrow_exception(left_error);
-    return merge(std::move(*left_result), job.take_result());
+    // A thief ran the job, and merge() or take_result() may throw: the job's outcome
+    // must be consumed whatever happens next (take_result() does, first thing).
+    return merge(std::move(left_value), job.take_result());
 }
 
 /// Runs `left(own)` here and `right(seat&)` here or on a thief; returns both results.

@@ -95,6 +95,53 @@ TEST_CASE("join: when the left side throws, a right side nobody started is skipp
     REQUIRE_FALSE(right_ran);
 }
 
+namespace {
+/// Counts its live instances, so that a test can see every one destroyed.
+struct counted {
+    static inline std::atomic<int> live{0};
+    counted() noexcept { ++live; }
+    counted(const counted&) noexcept { ++live; }
+    counted(counted&&) noexcept { ++live; }
+    counted& operator=(const counted&) = default;
+    counted& operator=(counted&&) = default;
+    ~counted() { --live; }
+};
+struct counted_error {
+    counted payload;
+};
+}  // namespace
+
+TEST_CASE("join: when the left side throws, a stolen right side's result or exception is destroyed",
+          "[join][exceptions]") {
+    // The right side lives in the caller's frame until the join returns: its result (or
+    // its exception) must be destroyed, not leaked, when the left side's exception wins.
+    const bool right_throws = GENERATE(false, true);
+    mt::thread_pool pool{2};
+    std::atomic<bool> right_started{false};
+    bool right_was_stolen = false;
+    auto attempt = [&] {
+        (void)mt::join(
+            pool,
+            [&]() -> int {
+                // The caller is not a worker: the right side can only run on a thief.
+                const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+                while (!right_started.load() && std::chrono::steady_clock::now() < deadline) {
+                    std::this_thread::yield();
+                }
+                right_was_stolen = right_started.load();
+                throw std::runtime_error("left");
+            },
+            [&]() -> counted {
+                right_started = true;
+                if (right_throws) throw counted_error{};
+                return counted{};
+            });
+    };
+    REQUIRE_THROWS_WITH(attempt(), "left");
+    REQUIRE(right_was_stolen);
+    CHECK(counted::live.load() == 0);
+}
+
 TEST_CASE("join: without a pool argument it runs on default_pool", "[join][default_pool]") {
     // The left side (run by this thread) waits until the right side has started, so the
     // right side can only run by being stolen by a worker of the pool join pushed it to:

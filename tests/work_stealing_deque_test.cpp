@@ -12,6 +12,58 @@
 using deque = microtask::detail::work_stealing_deque<std::uintptr_t>;
 using status = deque::steal_status;
 
+namespace {
+/// Threads that steal from a deque until stop() is called and the deque is empty,
+/// counting in `taken[item]` each item they take.
+class counting_thieves {
+public:
+    counting_thieves(deque& d, std::vector<std::atomic<std::uint8_t>>& taken, int count) {
+        for (int t = 0; t < count; ++t) {
+            m_threads.emplace_back([this, &d, &taken] {
+                std::size_t mine = 0;
+                while (!m_done.load(std::memory_order_acquire) || !d.empty()) {
+                    const auto r = d.steal();
+                    if (r.status == status::success) {
+                        taken[r.item].fetch_add(1, std::memory_order_relaxed);
+                        ++mine;
+                    }
+                }
+                m_stolen.fetch_add(mine);
+            });
+        }
+    }
+    counting_thieves(const counting_thieves&) = delete;
+    counting_thieves& operator=(const counting_thieves&) = delete;
+    ~counting_thieves() { stop(); }
+
+    /// Waits for the thieves to empty the deque and end; returns how many items they took.
+    std::size_t stop() {
+        m_done.store(true, std::memory_order_release);
+        for (auto& t : m_threads) {
+            if (t.joinable()) t.join();
+        }
+        return m_stolen.load();
+    }
+
+private:
+    std::atomic<bool> m_done{false};
+    std::atomic<std::size_t> m_stolen{0};
+    std::vector<std::thread> m_threads;
+};
+
+/// Checks that every item 1..taken.size()-1 was taken exactly once.
+void require_each_taken_once(const std::vector<std::atomic<std::uint8_t>>& taken) {
+    std::size_t lost = 0, duplicated = 0;
+    for (std::size_t i = 1; i < taken.size(); ++i) {
+        const auto count = taken[i].load();
+        lost += count == 0;
+        duplicated += count > 1;
+    }
+    CHECK(lost == 0);
+    CHECK(duplicated == 0);
+}
+}  // namespace
+
 TEST_CASE("deque: owner pops LIFO, thieves steal FIFO", "[deque]") {
     deque d(4);
     for (std::uintptr_t i = 1; i <= 3; ++i) d.push(i);
@@ -75,26 +127,9 @@ TEST_CASE("deque: a ring full when last looked at is reused once thieves emptied
 
 TEST_CASE("deque: one owner and several thieves take every item exactly once", "[deque][concurrency]") {
     const std::size_t items = microtask_test::scaled(2'000'000);
-    const int thieves = 3;
     deque d(16);
     std::vector<std::atomic<std::uint8_t>> taken(items + 1);
-    std::atomic<bool> done{false};
-    std::atomic<std::size_t> stolen_count{0};
-
-    std::vector<std::thread> threads;
-    for (int t = 0; t < thieves; ++t) {
-        threads.emplace_back([&] {
-            std::size_t mine = 0;
-            while (!done.load(std::memory_order_acquire) || !d.empty()) {
-                auto r = d.steal();
-                if (r.status == status::success) {
-                    taken[r.item].fetch_add(1, std::memory_order_relaxed);
-                    ++mine;
-                }
-            }
-            stolen_count.fetch_add(mine);
-        });
-    }
+    counting_thieves thieves(d, taken, 3);
     // The owner pushes in bursts and pops some back, so the deque grows and drains
     // repeatedly while thieves race it for the last item.
     std::uintptr_t next = 1;
@@ -106,16 +141,61 @@ TEST_CASE("deque: one owner and several thieves take every item exactly once", "
         }
     }
     while (std::uintptr_t v = d.pop()) taken[v].fetch_add(1, std::memory_order_relaxed);
-    done.store(true, std::memory_order_release);
-    for (auto& t : threads) t.join();
+    const std::size_t stolen = thieves.stop();
+    require_each_taken_once(taken);
+    CHECK(stolen > 0);  // the thieves really competed
+}
 
-    std::size_t lost = 0, duplicated = 0;
-    for (std::size_t i = 1; i <= items; ++i) {
-        const auto count = taken[i].load();
-        lost += count == 0;
-        duplicated += count > 1;
+TEST_CASE("deque: take_back returns the owner's newest item only while it is the newest and unclaimed", "[deque]") {
+    deque d(4);
+    const std::int64_t first = d.push(1);
+    const std::int64_t second = d.push(2);
+    REQUIRE(second == first + 1);
+    // Not the newest: something lies above it, and nothing is taken.
+    REQUIRE_FALSE(d.take_back(first));
+    REQUIRE(d.size_hint() == 2);
+    REQUIRE(d.take_back(second));
+    REQUIRE(d.take_back(first));  // now it is the newest, and the last item
+    REQUIRE(d.empty());
+
+    // Claimed by a thief first: take_back says so and leaves the deque empty and usable.
+    const std::int64_t third = d.push(3);
+    const auto stolen = d.steal();
+    REQUIRE(stolen.status == status::success);
+    REQUIRE(stolen.item == 3);
+    REQUIRE_FALSE(d.take_back(third));
+    REQUIRE(d.empty());
+    REQUIRE(d.pop() == 0);
+    const std::int64_t fourth = d.push(4);
+    REQUIRE(fourth == third + 1);
+    REQUIRE(d.pop() == 4);
+}
+
+TEST_CASE("deque: take_back races thieves for every item, and each is taken exactly once", "[deque][concurrency]") {
+    // The fork's shape: push, push and pop some work above it, then take the first item
+    // back, often as the last item of the deque, while thieves steal from the other end.
+    const std::size_t items = microtask_test::scaled(1'000'000);
+    deque d(8);  // small, so that the pushes above also grow the ring
+    std::vector<std::atomic<std::uint8_t>> taken(items + 1);
+    counting_thieves thieves(d, taken, 2);
+    std::size_t taken_back = 0;
+    std::uintptr_t next = 1;
+    while (next <= items) {
+        const std::uintptr_t mine = next++;
+        const std::int64_t index = d.push(mine);
+        const std::uintptr_t above = mine % 5 == 0 ? mine % 23 : 0;
+        for (std::uintptr_t k = 0; k < above && next <= items; ++k) d.push(next++);
+        // The general pop() takes back what lies above (never `mine`: it stops at it).
+        while (d.size_hint() > 0 && d.bottom_index() > index + 1) {
+            if (const std::uintptr_t v = d.pop()) taken[v].fetch_add(1, std::memory_order_relaxed);
+        }
+        if (d.bottom_index() == index + 1 && d.take_back(index)) {
+            taken[mine].fetch_add(1, std::memory_order_relaxed);
+            ++taken_back;
+        }
     }
-    CHECK(lost == 0);
-    CHECK(duplicated == 0);
-    CHECK(stolen_count.load() > 0);  // the thieves really competed
+    const std::size_t stolen = thieves.stop();
+    require_each_taken_once(taken);
+    CHECK(taken_back > 0);
+    CHECK(stolen > 0);
 }

@@ -116,11 +116,13 @@ public:
         }
     }
 
-    /// Owner of `own` only. The fork path: a deque push plus one shared read.
-    void push_local(seat& own, task_base* task) {
-        own.deque.push(task, own.region);
+    /// Owner of `own` only. The fork path: a deque push plus one shared read. Returns the
+    /// task's index in the deque (for work_stealing_deque::take_back).
+    std::int64_t push_local(seat& own, task_base* task) {
+        const std::int64_t index = own.deque.push(task, own.region);
         // A private seat's deque is invisible to others: nobody to wake for it.
         if (!own.is_private) announce_new_work();
+        return index;
     }
 
     /// Runs other work until `done()` holds; parks when there is nothing to do.

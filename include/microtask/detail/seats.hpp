@@ -127,10 +127,19 @@ public:
     /// by thieves, never how many make progress.
     template <class Body>
     decltype(auto) run_in_seat(Body&& body) {
-        // Every nested join lands here: the innermost held seat is this pool's.
-        if (const held_seat* innermost = t_innermost_held_seat; innermost != nullptr && innermost->sched == m_owner) {
+        // Every nested join lands here: the innermost held seat is this pool's. The rest
+        // is out of line, so that a fork inside a task compiles to one short function
+        // (inlined, the rest made every fork's prologue save every register).
+        if (const held_seat* innermost = t_innermost_held_seat; innermost != nullptr && innermost->sched == m_owner)
+            [[likely]] {
             return body(*innermost->own);
         }
+        return run_in_outer_seat(body);
+    }
+
+private:
+    template <class Body>
+    [[gnu::noinline]] decltype(auto) run_in_outer_seat(Body& body) {
         if (seat* own = current_seat()) {
             if (!holds_seat(*own)) {
                 // The caller's leased seat: put it on the chain while the body runs, so

@@ -59,22 +59,15 @@ public:
     ~work_stealing_deque() { delete m_array.load(std::memory_order_relaxed); }
 
     /// Owner only. Amortised O(1); allocates when the ring is full (capacity doubles).
-    /// `label` must not be any_label.
-    void push(T item, label_type label = 0) {
+    /// `label` must not be any_label. Returns the item's index, for take_back().
+    std::int64_t push(T item, label_type label = 0) {
         const std::int64_t bottom = m_bottom.load(std::memory_order_relaxed);
-        // The ring has room if it had room against the last top the owner read: top only
-        // grows, so m_top_seen <= top. Only when that stale value says "full" is top read
-        // again: a push touches no line that thieves write (~6% of a fork in fib(32)).
-        if (bottom - m_top_seen >= static_cast<std::int64_t>(m_owner_mask + 1)) [[unlikely]] {
-            // acquire: pairs with the thieves' CAS on m_top so that a slot we are about to
-            // overwrite after wrap-around has really been read by the thief that took it.
-            // Every write of m_top is an RMW, so reading a value v synchronizes with the
-            // CASes of every index below v; a later push relying on this cached value is
-            // after this load in program order, hence after those reads too.
-            m_top_seen = m_top.load(std::memory_order_acquire);
-            if (bottom - m_top_seen >= static_cast<std::int64_t>(m_owner_mask + 1)) {
-                grow(m_array.load(std::memory_order_relaxed), m_top_seen, bottom);
-            }
+        // The ring has room below m_push_limit, a top the owner read plus the capacity:
+        // top only grows, so the real limit is at least that. Only when that stale value
+        // says "full" is top read again: a push touches no line that thieves write (~6%
+        // of a fork in fib(32)).
+        if (bottom >= m_push_limit) [[unlikely]] {
+            make_room(bottom);
         }
         m_owner_cells[static_cast<std::size_t>(bottom) & m_owner_mask].set(item, label);
         // release: a thief that reads the new bottom also sees the item and label stored
@@ -82,6 +75,32 @@ public:
         // protocol also needs this store ordered before the pusher's next load of the
         // sleeper count: it adds that itself, see scheduler::push_local.)
         m_bottom.store(bottom + 1, std::memory_order_release);
+        return bottom;
+    }
+
+    /// Owner only. Takes back the item that push() put at `index`, if it is still the
+    /// newest item and no thief has claimed it; returns whether it did. The fork's pop:
+    /// it knows what it pushed, so it reads no ring slot. O(1), wait-free; a CAS only
+    /// when the item is the last one.
+    /// Precondition: the owner itself has not popped that item since (the caller knows:
+    /// whoever runs the item marks it started). Then the slot at `index` still holds it
+    /// whenever bottom is index + 1, since only the owner moves bottom down.
+    bool take_back(std::int64_t index) {
+        // relaxed: only the owner writes bottom. Something pushed above and left there:
+        // the general pop() sorts that out.
+        if (m_bottom.load(std::memory_order_relaxed) != index + 1) return false;
+        // seq_cst exchange: the same store-load ordering as in pop(), see there.
+        m_bottom.exchange(index, std::memory_order_seq_cst);
+        std::int64_t top = m_top.load(std::memory_order_seq_cst);
+        if (top < index) return true;  // at least one item below ours: no thief can reach it
+        bool taken = false;
+        if (top == index) {
+            // The last item: race a thief for it, as in pop().
+            taken = m_top.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst, std::memory_order_relaxed);
+        }
+        // Empty now either way (top > index: a thief claimed it first).
+        m_bottom.store(index + 1, std::memory_order_relaxed);
+        return taken;
     }
 
     /// Owner only: the index the next push will use. Items pushed from now on have
@@ -260,7 +279,20 @@ private:
 
     // Out of line: push() is on every fork, and a grow inlined into it made the push a
     // call with a full prologue.
-    [[gnu::noinline]] ring* grow(ring* old, std::int64_t top, std::int64_t bottom) {
+    [[gnu::noinline]] void make_room(std::int64_t bottom) {
+        // acquire: pairs with the thieves' CAS on m_top so that a slot we are about to
+        // overwrite after wrap-around has really been read by the thief that took it.
+        // Every write of m_top is an RMW, so reading a value v synchronizes with the
+        // CASes of every index below v; a later push relying on the limit computed from
+        // it is after this load in program order, hence after those reads too.
+        const std::int64_t top = m_top.load(std::memory_order_acquire);
+        if (bottom - top >= static_cast<std::int64_t>(m_owner_mask + 1)) {
+            grow(m_array.load(std::memory_order_relaxed), top, bottom);
+        }
+        m_push_limit = top + static_cast<std::int64_t>(m_owner_mask + 1);
+    }
+
+    ring* grow(ring* old, std::int64_t top, std::int64_t bottom) {
         auto bigger = std::make_unique<ring>(old->capacity * 2);
         for (std::int64_t i = top; i < bottom; ++i) {
             bigger->store(i, old->load(i), old->label(i));
@@ -281,6 +313,8 @@ private:
     void cache_ring(ring* r) noexcept {
         m_owner_cells = r->cells.get();
         m_owner_mask = r->mask;
+        // The next push reads top again and sets the limit for this ring.
+        m_push_limit = 0;
     }
 
     // top is written by thieves and bottom by the owner: separate cache lines so the
@@ -289,7 +323,8 @@ private:
     alignas(k_cache_line) std::atomic<std::int64_t> m_top{0};
     std::atomic<std::uint32_t> m_thieves{0};
     alignas(k_cache_line) std::atomic<std::int64_t> m_bottom{0};
-    std::int64_t m_top_seen = 0;                   // owner only: a top it read (see push)
+    // Owner only: push() may use indices below this without reading top (see push).
+    std::int64_t m_push_limit = 0;
     typename ring::cell* m_owner_cells = nullptr;  // owner only: see cache_ring
     std::size_t m_owner_mask = 0;                  // owner only
     alignas(k_cache_line) std::atomic<ring*> m_array;
