@@ -3884,9 +3884,12 @@ public:
             m_outcome.error.~exception_ptr();
             std::rethrow_exception(std::move(error));
         }
-        result_type result = std::move(m_outcome.value);
-        m_outcome.value.~result_type();
-        return result;
+        // Destroyed after the return value is built from it, even if that move throws.
+        struct destroy_after {
+            result_type& value;
+            ~destroy_after() { value.~result_type(); }
+        } const guard{m_outcome.value};
+        return std::move(m_outcome.value);
     }
 
     /// Precondition: done(), after a thief ran the job. Drops the outcome unread.
