@@ -430,10 +430,11 @@ TEST_CASE(
     // Lower costs are taken at once: noise only ever lengthens a measurement.
     d::learn_cost<learning_leaf, learning_reducer>(cell, 1000.0);
     REQUIRE(cell.load() == 1000);
-    // Skip to the next periodic measurement, so the count of calls starts afresh.
+    // Skip to the next periodic measurement, so the count of calls starts afresh (calls
+    // of 100 ns are measured once per 640: see the next test).
     int calls = 0;
     while (d::judge_call<learning_leaf, learning_reducer>(100, site).length != d::call_length::measure) {
-        REQUIRE(++calls <= 64);
+        REQUIRE(++calls <= 640);
     }
     const d::call_judgement known = d::judge_call<learning_leaf, learning_reducer>(100, site);
     REQUIRE(known.length == d::call_length::known_short);
@@ -455,6 +456,34 @@ TEST_CASE(
         REQUIRE(cell.load() == expected);
         REQUIRE(d::judge_call<learning_leaf, learning_reducer>(100, site).length == d::call_length::measure);
     }
+}
+
+namespace {
+struct period_leaf {};
+}  // namespace
+
+TEST_CASE("adaptive: calls are re-measured every 64 calls, short ones only every 64 us of predicted work",
+          "[map_reduce][adaptive]") {
+    // A measured call costs a few clock reads and the canonical tree's setup: for calls of
+    // tens of nanoseconds, one in 64 would cost each of them several percent.
+    namespace d = mt::detail;
+    const mt::call_site site{};
+    std::atomic<std::uint32_t>& cell = *d::judge_call<period_leaf, learning_reducer>(100, site).cost;
+    d::learn_cost<period_leaf, learning_reducer>(cell, 1000.0);  // 1 ns per element
+    // The calls up to and including the next measured one.
+    const auto calls_until_measured = [&](std::size_t size) {
+        int calls = 1;
+        while (d::judge_call<period_leaf, learning_reducer>(size, site).length != d::call_length::measure) ++calls;
+        return calls;
+    };
+    STATIC_REQUIRE(d::k_remeasure_period == 64);
+    STATIC_REQUIRE(d::k_remeasure_interval_picoseconds == 64e6);
+    (void)calls_until_measured(2000);                         // wherever the count stood, it now starts afresh
+    REQUIRE(calls_until_measured(2000) == 64);                // 2 us a call: every 64th
+    REQUIRE(calls_until_measured(100) == 640);                // 100 ns a call: 640 make 64 us
+    REQUIRE(calls_until_measured(1) == 64000);                // 1 ns a call
+    d::learn_cost<period_leaf, learning_reducer>(cell, 1.0);  // 1 ps per element: the cap
+    REQUIRE(calls_until_measured(1) == 65536);
 }
 
 TEST_CASE("shared short calls: back-to-back calls fold every element once, and a worker takes part",

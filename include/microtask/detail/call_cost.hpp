@@ -25,15 +25,23 @@ namespace microtask::detail {
 inline constexpr std::chrono::nanoseconds k_inline_budget{25'000};
 // The same budget in the unit of the estimates (picoseconds per element).
 inline constexpr double k_inline_budget_picoseconds = std::chrono::duration<double, std::pico>(k_inline_budget).count();
-// A known-short call longer than this splits after all when a thread is searching for
-// work (awake and spinning, typically after the previous call): its steal takes about a
-// microsecond, not the 10-50 us of a futex wake-up, so sharing pays from here on.
+// A piece of a known-short call is handed to a thread searching for work (awake and
+// spinning, typically after the previous call) if it is worth at least this: its steal
+// takes about a microsecond, not the 10-50 us of a futex wake-up. So such a call is
+// shared from twice this on (fold_shared_short halves it).
 inline constexpr std::chrono::nanoseconds k_split_for_searcher{2'000};
 inline constexpr double k_split_for_searcher_picoseconds =
     std::chrono::duration<double, std::pico>(k_split_for_searcher).count();
 // Re-measure one call in this many (per thread and instantiation), so that a call site
-// whose per-element cost changes (other data, a warmer cache) is re-learned.
+// whose per-element cost changes (other data, a warmer cache) is re-learned...
 inline constexpr std::uint32_t k_remeasure_period = 64;
+// ...but no more often than once per this much predicted work: a measured call costs a
+// few clock reads and the canonical tree's setup (about 0.3 us here), so measuring one
+// call of 64 elements (60 ns) in 64 cost every such call 3-4% of its time. Longer would
+// cost less, but a site whose cost rises steeply is re-learned only this late.
+inline constexpr double k_remeasure_interval_picoseconds = 64e6;  // 64 us
+// ...and at least once in this many calls, however short.
+inline constexpr std::uint32_t k_remeasure_period_max = 1u << 16;
 
 /// The learned costs of one instantiation of the fold, one entry per call site, in a
 /// small open-addressed table. An instantiation is usually called from one site; a
@@ -102,7 +110,7 @@ void learn_cost(std::atomic<std::uint32_t>& cell, double picoseconds_per_element
     const std::uint32_t known = cell.load(std::memory_order_relaxed);
     if (known != call_site_costs::k_unknown && cost > 2.0 * known) {
         cost = std::min(2.0 * known, k_most);
-        t_calls_since_measure<LeafFold, Red> = k_remeasure_period - 1;
+        t_calls_since_measure<LeafFold, Red> = k_remeasure_period_max - 1;
     }
     cell.store(static_cast<std::uint32_t>(cost), std::memory_order_relaxed);
 }
@@ -146,7 +154,7 @@ struct call_judgement {
 /// Does this short call follow another one made by this thread less than
 /// k_back_to_back ago? Only then is waking a worker for the calls to come worth its cost
 /// (a futex call here, ~100 us of spinning there): an isolated short call wakes nobody.
-/// One clock read; for calls of at least k_split_for_searcher only.
+/// One clock read; for calls that could be shared only (twice k_split_for_searcher).
 inline constexpr std::chrono::microseconds k_back_to_back{100};
 inline thread_local std::chrono::steady_clock::time_point t_last_short_call{};
 
@@ -166,14 +174,17 @@ call_judgement judge_call(std::size_t size, const call_site& site) noexcept {
     }
     std::atomic<std::uint32_t>* cell = last.cell;
     if (cell == nullptr) return {};
-    std::uint32_t& calls = t_calls_since_measure<LeafFold, Red>;
-    if (++calls >= k_remeasure_period) {
-        calls = 0;
-        return {call_length::measure, cell};
-    }
     const std::uint32_t cost = cell->load(std::memory_order_relaxed);
     if (cost == call_site_costs::k_unknown) return {call_length::measure, cell};
     const double expected = static_cast<double>(cost) * static_cast<double>(size);
+    // Every k_remeasure_period calls, and for short calls only once they add up to
+    // k_remeasure_interval of predicted work (a multiply, not a division, per call).
+    std::uint32_t& calls = t_calls_since_measure<LeafFold, Red>;
+    if (++calls >= k_remeasure_period && (static_cast<double>(calls) * expected >= k_remeasure_interval_picoseconds ||
+                                          calls >= k_remeasure_period_max)) {
+        calls = 0;
+        return {call_length::measure, cell};
+    }
     return {expected < k_inline_budget_picoseconds ? call_length::known_short : call_length::known_long, cell,
             expected};
 }

@@ -1,6 +1,6 @@
 // microtask — detail/fold.hpp
 // How a fold call starts: a call known to be short runs as a plain loop on the calling
-// thread (or, over 2 us, is shared with a searching worker); any other call runs
+// thread (or, over 4 us, is shared with a searching worker); any other call runs
 // fold_operation, the canonical-tree engine (detail/fold_operation.hpp), on the caller's
 // seat. The entry points behind map_reduce, reduce, fold, for_each and distribute.
 #pragma once
@@ -53,7 +53,9 @@ typename Red::value_type fold_without_reports(scheduler& sched, std::size_t size
             // Short, but long enough to share with a thread that is awake anyway; if none
             // is, a loop of such calls wakes one for the calls that follow (design.md
             // section 9, "Short calls").
-            if (judgement.expected_picoseconds >= k_split_for_searcher_picoseconds) {
+            // Only a call fold_shared_short would halve: a shorter one took a guest seat
+            // and woke workers for nothing, and ran the plain loop anyway.
+            if (judgement.expected_picoseconds >= 2 * k_split_for_searcher_picoseconds) {
                 if (sched.someone_searching()) {
                     return sched.run_in_seat([&](seat& own) {
                         return fold_shared_short(sched, own, 0, size, judgement.expected_picoseconds, leaf_fold, red);
