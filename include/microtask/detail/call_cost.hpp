@@ -37,7 +37,7 @@ inline constexpr double k_split_for_searcher_picoseconds =
 inline constexpr std::uint32_t k_remeasure_period = 64;
 // ...but no more often than once per this much predicted work: a measured call costs a
 // few clock reads and the canonical tree's setup (about 0.3 us here), so measuring one
-// call of 64 elements (60 ns) in 64 cost every such call 3-4% of its time. Longer would
+// call of 64 elements (60 ns) in 64 cost every such call about 5% of its time. Longer would
 // cost less, but a site whose cost rises steeply is re-learned only this late.
 inline constexpr double k_remeasure_interval_picoseconds = 64e6;  // 64 us
 // ...and at least once in this many calls, however short.
