@@ -5,6 +5,7 @@
 #include "catch.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <thread>
 #include <vector>
@@ -50,6 +51,20 @@ private:
     std::atomic<std::size_t> m_stolen{0};
     std::vector<std::thread> m_threads;
 };
+
+/// Runs `round()` (which returns how many items its thieves stole) until some round's
+/// thieves stole something, for up to 10 s; returns the total stolen. One round usually
+/// suffices, but on a loaded machine the thieves' threads may not get a core before the
+/// owner is done, and a race test in which nobody raced proves nothing.
+template <class Round>
+std::size_t rounds_until_stolen(Round round) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::size_t stolen = 0;
+    do {
+        stolen += round();
+    } while (stolen == 0 && std::chrono::steady_clock::now() < deadline);
+    return stolen;
+}
 
 /// Checks that every item 1..taken.size()-1 was taken exactly once.
 void require_each_taken_once(const std::vector<std::atomic<std::uint8_t>>& taken) {
@@ -127,22 +142,25 @@ TEST_CASE("deque: a ring full when last looked at is reused once thieves emptied
 
 TEST_CASE("deque: one owner and several thieves take every item exactly once", "[deque][concurrency]") {
     const std::size_t items = microtask_test::scaled(2'000'000);
-    deque d(16);
-    std::vector<std::atomic<std::uint8_t>> taken(items + 1);
-    counting_thieves thieves(d, taken, 3);
-    // The owner pushes in bursts and pops some back, so the deque grows and drains
-    // repeatedly while thieves race it for the last item.
-    std::uintptr_t next = 1;
-    while (next <= items) {
-        const std::uintptr_t burst = 1 + (next * 7919) % 300;
-        for (std::uintptr_t k = 0; k < burst && next <= items; ++k) d.push(next++);
-        for (std::uintptr_t k = 0; k < burst / 2; ++k) {
-            if (std::uintptr_t v = d.pop()) taken[v].fetch_add(1, std::memory_order_relaxed);
+    const std::size_t stolen = rounds_until_stolen([items] {
+        deque d(16);
+        std::vector<std::atomic<std::uint8_t>> taken(items + 1);
+        counting_thieves thieves(d, taken, 3);
+        // The owner pushes in bursts and pops some back, so the deque grows and drains
+        // repeatedly while thieves race it for the last item.
+        std::uintptr_t next = 1;
+        while (next <= items) {
+            const std::uintptr_t burst = 1 + (next * 7919) % 300;
+            for (std::uintptr_t k = 0; k < burst && next <= items; ++k) d.push(next++);
+            for (std::uintptr_t k = 0; k < burst / 2; ++k) {
+                if (std::uintptr_t v = d.pop()) taken[v].fetch_add(1, std::memory_order_relaxed);
+            }
         }
-    }
-    while (std::uintptr_t v = d.pop()) taken[v].fetch_add(1, std::memory_order_relaxed);
-    const std::size_t stolen = thieves.stop();
-    require_each_taken_once(taken);
+        while (std::uintptr_t v = d.pop()) taken[v].fetch_add(1, std::memory_order_relaxed);
+        const std::size_t stolen_here = thieves.stop();
+        require_each_taken_once(taken);
+        return stolen_here;
+    });
     CHECK(stolen > 0);  // the thieves really competed
 }
 
@@ -175,27 +193,30 @@ TEST_CASE("deque: take_back races thieves for every item, and each is taken exac
     // The fork's shape: push, push and pop some work above it, then take the first item
     // back, often as the last item of the deque, while thieves steal from the other end.
     const std::size_t items = microtask_test::scaled(1'000'000);
-    deque d(8);  // small, so that the pushes above also grow the ring
-    std::vector<std::atomic<std::uint8_t>> taken(items + 1);
-    counting_thieves thieves(d, taken, 2);
     std::size_t taken_back = 0;
-    std::uintptr_t next = 1;
-    while (next <= items) {
-        const std::uintptr_t mine = next++;
-        const std::int64_t index = d.push(mine);
-        const std::uintptr_t above = mine % 5 == 0 ? mine % 23 : 0;
-        for (std::uintptr_t k = 0; k < above && next <= items; ++k) d.push(next++);
-        // The general pop() takes back what lies above (never `mine`: it stops at it).
-        while (d.size_hint() > 0 && d.bottom_index() > index + 1) {
-            if (const std::uintptr_t v = d.pop()) taken[v].fetch_add(1, std::memory_order_relaxed);
+    const std::size_t stolen = rounds_until_stolen([items, &taken_back] {
+        deque d(8);  // small, so that the pushes above also grow the ring
+        std::vector<std::atomic<std::uint8_t>> taken(items + 1);
+        counting_thieves thieves(d, taken, 2);
+        std::uintptr_t next = 1;
+        while (next <= items) {
+            const std::uintptr_t mine = next++;
+            const std::int64_t index = d.push(mine);
+            const std::uintptr_t above = mine % 5 == 0 ? mine % 23 : 0;
+            for (std::uintptr_t k = 0; k < above && next <= items; ++k) d.push(next++);
+            // The general pop() takes back what lies above (never `mine`: it stops at it).
+            while (d.size_hint() > 0 && d.bottom_index() > index + 1) {
+                if (const std::uintptr_t v = d.pop()) taken[v].fetch_add(1, std::memory_order_relaxed);
+            }
+            if (d.bottom_index() == index + 1 && d.take_back(index)) {
+                taken[mine].fetch_add(1, std::memory_order_relaxed);
+                ++taken_back;
+            }
         }
-        if (d.bottom_index() == index + 1 && d.take_back(index)) {
-            taken[mine].fetch_add(1, std::memory_order_relaxed);
-            ++taken_back;
-        }
-    }
-    const std::size_t stolen = thieves.stop();
-    require_each_taken_once(taken);
+        const std::size_t stolen_here = thieves.stop();
+        require_each_taken_once(taken);
+        return stolen_here;
+    });
     CHECK(taken_back > 0);
     CHECK(stolen > 0);
 }
