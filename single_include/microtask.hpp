@@ -1160,9 +1160,11 @@ inline constexpr std::chrono::nanoseconds k_inline_budget{25'000};
 inline constexpr double k_inline_budget_picoseconds = std::chrono::duration<double, std::pico>(k_inline_budget).count();
 // A piece of a known-short call is handed to a thread searching for work (awake and
 // spinning, typically after the previous call) if it is worth at least this: its steal
-// takes about a microsecond, not the 10-50 us of a futex wake-up. So such a call is
-// shared from twice this on (fold_shared_short halves it).
-inline constexpr std::chrono::nanoseconds k_split_for_searcher{2'000};
+// and hand-back cost about a microsecond, not the 10-50 us of a futex wake-up. So such a
+// call is shared from twice this on (fold_shared_short halves it). Measured on 2 cores,
+// back-to-back calls halved by force: calls of 1.8 us gained nothing, calls of 3.7 us
+// took 2.4 us (docs/performance.md, "Short calls").
+inline constexpr std::chrono::nanoseconds k_split_for_searcher{1'500};
 inline constexpr double k_split_for_searcher_picoseconds =
     std::chrono::duration<double, std::pico>(k_split_for_searcher).count();
 // Re-measure one call in this many (per thread and instantiation), so that a call site

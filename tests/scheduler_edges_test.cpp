@@ -461,7 +461,7 @@ TEST_CASE("a task that submits and then blocks gets its work run by a sleeping w
 // The searcher rule: forks made while a worker searches do not wake sleepers, but work left
 // behind when the last searcher stops must still be taken. Many short fork-join calls from
 // an outside thread with more workers than cores, each call followed by an idle gap; with
-// the adaptive policy, calls learned to be short but over 4 us are shared with a searching
+// the adaptive policy, calls learned to be short but over 3 us are shared with a searching
 // worker (fold_shared_short) or wake one for the next call.
 TEST_CASE("short fork-join calls between idle gaps all complete with the right result", "[scheduler][sleep]") {
     run_with_watchdog("short calls between idle gaps", [] {
