@@ -2,6 +2,7 @@
 
 #include "catch.hpp"
 
+#include <atomic>
 #include <deque>
 #include <limits>
 #include <list>
@@ -151,18 +152,22 @@ TEST_CASE("make_reducer: identity, combine and the exactness tag", "[reducers]")
 
 namespace {
 // Counts copies of non-empty values: the reducer's identity (empty) is copied once per
-// leaf of the tree, which is not a copy of a partial.
+// leaf of the tree, which is not a copy of a partial. Leaves run on the pool's threads,
+// so the count is atomic (a plain int was a data race that TSan reported).
 struct copy_counter {
-    static inline int copies = 0;
+    static inline std::atomic<int> copies{0};
     std::vector<int> items;
     copy_counter() = default;
     copy_counter(std::vector<int> v) : items(std::move(v)) {}
-    copy_counter(const copy_counter& other) : items(other.items) { copies += !items.empty(); }
+    copy_counter(const copy_counter& other) : items(other.items) { count_copy(); }
     copy_counter(copy_counter&&) noexcept = default;
     copy_counter& operator=(const copy_counter& other) {
         items = other.items;
-        copies += !items.empty();
+        count_copy();
         return *this;
+    }
+    void count_copy() const {
+        if (!items.empty()) copies.fetch_add(1, std::memory_order_relaxed);
     }
     copy_counter& operator=(copy_counter&&) noexcept = default;
 };
@@ -178,13 +183,13 @@ TEST_CASE("reduce: rvalue partials are moved into combine, lvalue partials are k
     auto kept = mt::reduce(partials, append);
     REQUIRE(kept.items == std::vector<int>{1, 2, 3, 4, 5});
     REQUIRE(partials[0].items.size() == 2);  // the caller still has them
-    const int copies_when_kept = copy_counter::copies;
+    const int copies_when_kept = copy_counter::copies.load();
     REQUIRE(copies_when_kept >= 3);
 
     copy_counter::copies = 0;
     auto moved = mt::reduce(std::move(partials), std::move(append));  // no reducer copy either
     REQUIRE(moved.items == std::vector<int>{1, 2, 3, 4, 5});
-    REQUIRE(copy_counter::copies == 0);  // no partial is copied
+    REQUIRE(copy_counter::copies.load() == 0);  // no partial is copied
 }
 
 TEST_CASE("reduce: an rvalue view's elements belong to someone else and are not moved (regression)",
