@@ -1983,8 +1983,12 @@ public:
         // top only grows, so the real limit is at least that. Only when that stale value
         // says "full" is top read again: a push touches no line that thieves write (~6%
         // of a fork in fib(32)).
+        // The rare case is a call of its own rather than a call in the middle: nothing of
+        // the caller then has to survive a call here, which in a fork kept two more
+        // callee-saved registers (saved and restored by every call of the forking
+        // function, its leaves included).
         if (bottom >= m_push_limit) [[unlikely]] {
-            make_room(bottom);
+            return push_after_making_room(item, label);
         }
         m_owner_cells[static_cast<std::size_t>(bottom) & m_owner_mask].set(item, label);
         // release: a thief that reads the new bottom also sees the item and label stored
@@ -2194,9 +2198,19 @@ private:
         std::unique_ptr<cell[]> cells;
     };
 
-    // Out of line: push() is on every fork, and a grow inlined into it made the push a
-    // call with a full prologue.
-    [[gnu::noinline]] void make_room(std::int64_t bottom) {
+    // push() when the ring looked full: the same steps around make_room(), whose orderings
+    // are push()'s. Out of line: push() is on every fork, and a grow inlined into it made
+    // the push a call with a full prologue.
+    [[gnu::noinline]] std::int64_t push_after_making_room(T item, label_type label) {
+        const std::int64_t bottom = m_bottom.load(std::memory_order_relaxed);
+        make_room(bottom);
+        m_owner_cells[static_cast<std::size_t>(bottom) & m_owner_mask].set(item, label);
+        // release: as in push().
+        m_bottom.store(bottom + 1, std::memory_order_release);
+        return bottom;
+    }
+
+    void make_room(std::int64_t bottom) {
         // acquire: pairs with the thieves' CAS on m_top so that a slot we are about to
         // overwrite after wrap-around has really been read by the thief that took it.
         // Every write of m_top is an RMW, so reading a value v synchronizes with the
@@ -2319,6 +2333,10 @@ struct alignas(k_cache_line) seat {
     // items labelled with the region. Every item the owner pushes is labelled with it.
     std::uint64_t region = 0;
     std::int64_t region_floor = 0;
+    // The pool this seat belongs to, set once when the seat is made. A fork's job keeps
+    // only its owner's seat, and a thief finds the pool (to find its own seat there and
+    // to wake the owner) through it: one pointer less to store per fork.
+    scheduler* pool = nullptr;
     bool is_guest = false;    // any seat that is not a worker's
     bool is_private = false;  // invisible to thieves (a guest that found no free seat)
 
@@ -2350,7 +2368,12 @@ struct held_seat {
     held_seat* outer = nullptr;
 };
 
-inline thread_local held_seat* t_innermost_held_seat = nullptr;
+/// The end of every thread's chain: holds no seat (sched and own are null) and is never
+/// written. Starting the chain here rather than at nullptr spares every fork's look at
+/// the innermost seat a null test (the look compares `sched` first, which no pool equals).
+inline held_seat g_no_held_seat{};
+
+inline thread_local held_seat* t_innermost_held_seat = &g_no_held_seat;
 
 /// Is `candidate` held by a frame of the calling thread?
 inline bool holds_seat(const seat& candidate) noexcept {
@@ -2681,8 +2704,9 @@ public:
     }
 
     /// A free private seat, marked occupied; allocates one when none is free. Lock-free,
-    /// never blocks; O(number of private seats). Throws std::bad_alloc.
-    seat& claim(std::uint32_t index) {
+    /// never blocks; O(number of private seats). `pool` is the scheduler these seats belong
+    /// to, recorded in a new seat. Throws std::bad_alloc.
+    seat& claim(std::uint32_t index, scheduler* pool) {
         // acquire: pairs with the release in push below, so `next` and the seat are seen
         // fully built.
         for (node* current = m_head.load(std::memory_order_acquire); current != nullptr; current = current->next) {
@@ -2699,6 +2723,7 @@ public:
         fresh->value.index = index;
         fresh->value.is_guest = true;
         fresh->value.is_private = true;
+        fresh->value.pool = pool;
         fresh->value.rng_state = 0x9E3779B97F4A7C15ull * (index + 1);
         node* head = m_head.load(std::memory_order_relaxed);
         do {
@@ -2805,6 +2830,7 @@ public:
           m_anchor(std::make_shared<lease_anchor>(owner, return_leased_seat)) {
         for (std::size_t i = 0; i < seat_count(); ++i) {
             m_seats[i].index = static_cast<std::uint32_t>(i);
+            m_seats[i].pool = owner;
             m_seats[i].is_guest = i >= m_worker_count;
             // Distinct non-zero seeds for the thieves' xorshift (the golden-ratio increment).
             m_seats[i].rng_state = 0x9E3779B97F4A7C15ull * (i + 1);
@@ -2852,12 +2878,11 @@ public:
     /// by thieves, never how many make progress.
     template <class Body>
     decltype(auto) run_in_seat(Body&& body) {
-        // Every nested join lands here: the innermost held seat is this pool's. The rest
-        // is out of line, so that a fork inside a task compiles to one short function
-        // (inlined, the rest made every fork's prologue save every register).
-        if (const held_seat* innermost = t_innermost_held_seat; innermost != nullptr && innermost->sched == m_owner)
-            [[likely]] {
-            return body(*innermost->own);
+        // Every nested call lands here. The rest is out of line, so that a fork inside a
+        // task compiles to one short function (inlined, the rest made every fork's
+        // prologue save every register).
+        if (const held_seat& innermost = *t_innermost_held_seat; innermost.sched == m_owner) [[likely]] {
+            return body(*innermost.own);
         }
         return run_in_outer_seat(body);
     }
@@ -2905,7 +2930,7 @@ protected:
                 // the seat count a hidden resource: the seated threads may be waiting for
                 // work that needs this very thread (issue 11). A private seat lets it run
                 // the call itself and help the pool, unseen by thieves.
-                m_own = &seats.m_private_seats.claim(static_cast<std::uint32_t>(seats.seat_count()));
+                m_own = &seats.m_private_seats.claim(static_cast<std::uint32_t>(seats.seat_count()), seats.m_owner);
             }
             m_held = {seats.m_owner, m_own, t_innermost_held_seat};
             t_innermost_held_seat = &m_held;
@@ -3058,8 +3083,24 @@ public:
     ///    somebody both sleeps and searches.
     void announce_new_work() noexcept {
         light_fence();
-        std::uint64_t counts = m_parking.counts();
-        if (parking::sleepers_in(counts) == 0) return;
+        const std::uint64_t counts = m_parking.counts();
+        if (parking::sleepers_in(counts) != 0) wake_for_new_work(counts);
+    }
+
+    /// announce_new_work() after a push onto `own`'s deque. A private seat's deque is
+    /// invisible to others, so there is nobody to wake for it; that test comes after the
+    /// common exit (nobody asleep), so that a fork's push runs one test, not two.
+    void announce_new_work(const seat& own) noexcept {
+        light_fence();
+        const std::uint64_t counts = m_parking.counts();
+        if (parking::sleepers_in(counts) == 0) [[likely]]
+            return;
+        if (!own.is_private) wake_for_new_work(counts);
+    }
+
+    /// The rest of an announcement when `counts` showed a sleeper. Out of line: a fork's
+    /// push inlines only the common exit above.
+    [[gnu::noinline]] void wake_for_new_work(std::uint64_t counts) noexcept {
         if (parking::searchers_in(counts) != 0) {
             full_fence();
             counts = m_parking.counts();
@@ -3597,13 +3638,17 @@ public:
         }
     }
 
-    /// Owner of `own` only. The fork path: a deque push plus one shared read. Returns the
-    /// task's index in the deque (for work_stealing_deque::take_back).
-    std::int64_t push_local(seat& own, task_base* task) {
-        const std::int64_t index = own.deque.push(task, own.region);
-        // A private seat's deque is invisible to others: nobody to wake for it.
-        if (!own.is_private) announce_new_work();
-        return index;
+    /// Owner of `own` only. The fork path: a deque push plus one shared read. Stores the
+    /// task's index in the deque (for work_stealing_deque::take_back) into `index`, which
+    /// a fork keeps in its job: stored before the announcement rather than returned
+    /// after it, so that no register has to keep it across the announcement's rare call.
+    void push_local(seat& own, task_base* task, std::int64_t& index) {
+        index = own.deque.push(task, own.region);
+        announce_new_work(own);
+    }
+    void push_local(seat& own, task_base* task) {
+        std::int64_t unused_index;
+        push_local(own, task, unused_index);
     }
 
     /// Runs other work until `done()` holds; parks when there is nothing to do.
@@ -3748,13 +3793,13 @@ private:
             }
         }
         m_started->count_down();  // after this, the constructor may return: no more m_started
-        held_seat held{this, &own, nullptr};
+        held_seat held{this, &own, t_innermost_held_seat};
         t_innermost_held_seat = &held;
         // seq_cst load: park()'s re-check must see a stop that raced with it.
         wait_until(
             own, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
         drain(own);
-        t_innermost_held_seat = nullptr;
+        t_innermost_held_seat = held.outer;
         if (m_hooks.on_stop) m_hooks.on_stop(index);  // a throw ends the program: documented
     }
 
@@ -3851,15 +3896,16 @@ private:
 #include <exception>
 #include <memory>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 namespace microtask::detail {
 
 /// What the owner's slow path needs from a fork's job, whatever the body type: whether
-/// anyone took it, and whether it has finished.
+/// anyone took it, whether it has finished, and where it was pushed.
 class fork_state : public task_base {
 public:
-    explicit fork_state(run_fn run_job) noexcept : task_base{run_job} {}
+    fork_state(run_fn run_job, seat& owner) noexcept : task_base{run_job}, m_owner(owner) {}
 
     /// seq_cst: the owner reads this in scheduler::wait_until's `done` (Dekker pairing).
     [[nodiscard]] bool done() const noexcept { return m_done.load(std::memory_order_seq_cst); }
@@ -3868,7 +3914,17 @@ public:
     /// owner itself having run it from a nested wait, which it sees in program order.)
     [[nodiscard]] bool started() const noexcept { return m_started.load(std::memory_order_relaxed); }
 
+    /// The seat of the thread that forked; its deque holds the job.
+    [[nodiscard]] seat& owner() const noexcept { return m_owner; }
+
+    // The job's index in the owner's deque, for take_back(). Written by the push
+    // (scheduler::push_local) and read back after `left` returns: from this frame, not
+    // from a register that every call of the forking function would have to save.
+    // Uninitialised until then: a default value would be one more store per fork.
+    std::int64_t index;
+
 protected:
+    seat& m_owner;
     std::atomic<bool> m_started{false};
     std::atomic<bool> m_done{false};
 };
@@ -3880,8 +3936,7 @@ class stack_job final : public fork_state {
 public:
     using result_type = value_result_t<Body&, seat&>;
 
-    stack_job(Body& body, scheduler& sched, seat& owner) noexcept
-        : fork_state{&run_stolen}, m_body(body), m_sched(sched), m_owner(owner) {}
+    stack_job(Body& body, seat& owner) noexcept : fork_state{&run_stolen, owner}, m_body(body) {}
     stack_job(const stack_job&) = delete;
     stack_job& operator=(const stack_job&) = delete;
     // Destroys nothing: the outcome exists only after a thief ran the job, and the owner
@@ -3921,15 +3976,15 @@ private:
         try {
             // The thief's own seat in this pool (it may hold seats in other pools too).
             ::new (static_cast<void*>(std::addressof(self->m_outcome.value)))
-                result_type(invoke_to_value(self->m_body, *self->m_sched.current_seat()));
+                result_type(invoke_to_value(self->m_body, *self->m_owner.pool->current_seat()));
             self->m_failed = false;
         } catch (...) {
             ::new (static_cast<void*>(std::addressof(self->m_outcome.error)))
                 std::exception_ptr(std::current_exception());
             self->m_failed = true;
         }
-        scheduler& sched = self->m_sched;
         seat& owner = self->m_owner;
+        scheduler& sched = *owner.pool;
         // seq_cst: pairs with the owner's park() (store sleeping, then read done()). Also
         // publishes the outcome written above to the owner, which reads it after done().
         self->m_done.store(true, std::memory_order_seq_cst);
@@ -3945,9 +4000,13 @@ private:
         std::exception_ptr error;
     };
 
-    Body& m_body;
-    scheduler& m_sched;
-    seat& m_owner;
+    // A small trivially copyable body (mt::join's, which holds a reference to the user's
+    // callable) is kept by value: a thief then reaches the user's callable in one load,
+    // and the fork stores no extra pointer. Only one of this copy and the original runs.
+    using body_storage =
+        std::conditional_t<std::is_trivially_copyable_v<Body> && sizeof(Body) <= 2 * sizeof(void*), Body, Body&>;
+
+    body_storage m_body;
     outcome m_outcome;
     bool m_failed;  // written by the thief before m_done, read by the owner after it
 };
@@ -3958,8 +4017,12 @@ private:
 /// offers, which must not run deep on this stack (a nested wait inside `left` may have
 /// run the job). Returns true if the job came back unstarted (the caller runs its work
 /// here), false once a thief or that nested wait has run it to completion. Out of line
-/// and not a template, so that the common end of every fork is a short function.
-[[gnu::noinline]] inline bool settle_fork(scheduler& sched, seat& own, fork_state& job) {
+/// and not a template, so that the common end of every fork is a short function; it
+/// takes only the job (which knows its owner's seat, which knows its pool), so that the
+/// forking function keeps nothing else alive across `left` for it.
+[[gnu::noinline]] inline bool settle_fork(fork_state& job) {
+    seat& own = job.owner();
+    scheduler& sched = *own.pool;
     while (!job.started()) {
         task_base* task = own.deque.pop(nullptr);
         // Empty: a thief took the job (steals take the oldest first); wait for it below.
@@ -3976,12 +4039,12 @@ private:
 /// a thief), skipping the job if it had not started. Settling runs inside the handler:
 /// an exception_ptr kept for a rethrow after it cost every fork a store and a test.
 template <class Left, class Job>
-value_result_t<Left&, seat&> run_left_side(Left& left, scheduler& sched, seat& own, Job& job) {
+value_result_t<Left&, seat&> run_left_side(Left& left, seat& own, Job& job) {
     try {
         return invoke_to_value(left, own);
     } catch (...) {
         // Left's exception wins; a thief's result or exception is dropped.
-        if (!settle_fork(sched, own, job)) job.discard_outcome();
+        if (!settle_fork(job)) job.discard_outcome();
         throw;
     }
 }
@@ -3998,13 +4061,13 @@ value_result_t<Left&, seat&> run_left_side(Left& left, scheduler& sched, seat& o
 template <class Left, class Right, class ContinueInline, class Merge>
 decltype(auto) fork_or_continue(scheduler& sched, seat& own, Left&& left, Right&& right,
                                 ContinueInline&& continue_inline, Merge&& merge) {
-    stack_job<std::remove_reference_t<Right>> job(right, sched, own);
-    const std::int64_t index = sched.push_local(own, &job);
-    auto left_value = run_left_side(left, sched, own, job);
+    stack_job<std::remove_reference_t<Right>> job(right, own);
+    sched.push_local(own, &job, job.index);
+    auto left_value = run_left_side(left, own, job);
     // Almost always nothing has touched the job and it is still the newest item: `left`
     // waited for whatever it forked itself. A job that has started was taken by someone
     // (perhaps this thread, from a wait inside `left`), and its slot may hold other work.
-    if ((!job.started() && own.deque.take_back(index)) || settle_fork(sched, own, job)) [[likely]] {
+    if ((!job.started() && own.deque.take_back(job.index)) || settle_fork(job)) [[likely]] {
         return continue_inline(std::move(left_value), own);
     }
     // A thief ran the job, and merge() or take_result() may throw: the job's outcome
@@ -4025,6 +4088,28 @@ auto fork_join(scheduler& sched, seat& own, Left&& left, Right&& right)
         [](value_result_t<Left&, seat&>&& left_value, value_result_t<Right&, seat&>&& right_value) {
             return result(std::move(left_value), std::move(right_value));
         });
+}
+
+/// How mt::join hands a callable to its out-of-line path: a trivially copyable temporary
+/// by value, anything else by reference. A reference lets the callable's address escape
+/// the forking function, and the compiler then keeps a lambda's captures in memory on
+/// the common path too, where a fork in fib(32) stored and reloaded them (~7% slower).
+/// A copy of a temporary (const kept, so the same call operator is chosen) is
+/// indistinguishable from it, unless the callable compares its own address.
+template <class F>
+using join_argument_t = std::conditional_t<!std::is_lvalue_reference_v<F> &&
+                                               std::is_trivially_copy_constructible_v<std::remove_cvref_t<F>> &&
+                                               std::is_trivially_destructible_v<std::remove_cvref_t<F>>,
+                                           F, F&>;
+
+/// mt::join called from outside the pool, or from inside another pool's task: takes a
+/// seat here first (scheduler::run_in_seat). `A` and `B` are join_argument_t types.
+template <class Result, class A, class B>
+[[gnu::noinline]] Result join_from_outside(scheduler& sched, A a, B b) {
+    return Result(sched.run_in_seat([&](seat& own) {
+        return fork_join(
+            sched, own, [&a](seat&) { return invoke_to_value(a); }, [&b](seat&) { return invoke_to_value(b); });
+    }));
 }
 
 }  // namespace microtask::detail
@@ -6167,7 +6252,9 @@ using join_result_t = std::pair<detail::value_result_t<A&>, detail::value_result
 /// by the time `a` is done, runs on the calling thread too. The fork costs O(1), no
 /// allocation and no shared write (unless the worker's deque has to grow). While waiting
 /// for a stolen `b`, the caller runs other tasks. Both callables may capture the caller's
-/// locals by reference: join returns only after both have finished.
+/// locals by reference: join returns only after both have finished. A callable passed as
+/// an lvalue is the one invoked (its state changes are seen afterwards); a trivially
+/// copyable temporary may be invoked as a copy of itself.
 /// Callable from any thread (an outside thread borrows a guest seat) and from inside
 /// tasks, to any depth.
 /// Throws: if `a` throws and `b` has not started, `b` is skipped; otherwise `b` is
@@ -6180,11 +6267,15 @@ template <class A, class B>
     requires value_task<A> && value_task<B>
 auto join(thread_pool& pool, A&& a, B&& b) {
     detail::scheduler& sched = detail::pool_access::of(pool);
-    return join_result_t<A, B>(sched.run_in_seat([&](detail::seat& own) {
-        return detail::fork_join(
-            sched, own, [&a](detail::seat&) { return detail::invoke_to_value(a); },
-            [&b](detail::seat&) { return detail::invoke_to_value(b); });
-    }));
+    // Every nested join: the calling thread's innermost seat is in this pool (as in
+    // scheduler::run_in_seat, spelled out here so that nothing else takes `a`'s address).
+    if (const detail::held_seat& innermost = *detail::t_innermost_held_seat; innermost.sched == &sched) [[likely]] {
+        return join_result_t<A, B>(detail::fork_join(
+            sched, *innermost.own, [&a](detail::seat&) { return detail::invoke_to_value(a); },
+            [&b](detail::seat&) { return detail::invoke_to_value(b); }));
+    }
+    return detail::join_from_outside<join_result_t<A, B>, detail::join_argument_t<A>, detail::join_argument_t<B>>(sched,
+                                                                                                                  a, b);
 }
 
 /// join on mt::default_pool().

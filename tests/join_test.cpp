@@ -4,13 +4,17 @@
 
 #include "catch.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <variant>
+#include <vector>
 
 namespace mt = microtask;
 
@@ -171,4 +175,61 @@ TEST_CASE("join: across two pools", "[join][nested]") {
         first, [&] { return parallel_fib(second, 15); }, [&] { return parallel_fib(first, 15); });
     REQUIRE(a == 610);
     REQUIRE(b == 610);
+}
+
+TEST_CASE("join: callables passed as lvalues run in place, not as copies", "[join]") {
+    // An outside call hands temporaries that are trivially copyable to its out-of-line
+    // path by value (cheaper forks); a named callable must still be the one that runs,
+    // so that the caller sees its state afterwards.
+    const auto threads = GENERATE(1, 2);
+    mt::thread_pool pool{threads};
+    auto count_left = [calls = 0]() mutable { return ++calls; };
+    auto count_right = [calls = 0]() mutable { return ++calls; };
+    auto [first_left, first_right] = mt::join(pool, count_left, count_right);  // from outside
+    REQUIRE(first_left == 1);
+    REQUIRE(first_right == 1);
+    auto [second_left, second_right] =
+        pool.submit([&] { return mt::join(pool, count_left, count_right); }).get();  // from a worker
+    REQUIRE(second_left == 2);
+    REQUIRE(second_right == 2);
+    REQUIRE(count_left() == 3);
+    REQUIRE(count_right() == 3);
+    // A move-only callable is never copied: it is passed by reference.
+    auto owned = std::make_unique<int>(7);
+    auto [value, unit] = mt::join(
+        pool, [p = std::move(owned)] { return *p; }, [] {});
+    REQUIRE(value == 7);
+    STATIC_REQUIRE(std::is_same_v<decltype(unit), std::monostate>);
+}
+
+TEST_CASE("join: every seat knows its pool, private seats included", "[join][guests]") {
+    // A fork's job keeps only its owner's seat; whoever runs it finds the pool through
+    // the seat. Outside callers beyond the guest seats sit in private seats.
+    mt::thread_pool pool{1};
+    auto& sched = mt::detail::pool_access::of(pool);
+    const std::size_t callers = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 8, 32) + 2;
+    std::atomic<std::size_t> inside{0};
+    std::atomic<std::size_t> private_seen{0};
+    std::atomic<std::size_t> wrong_pool{0};
+    std::vector<std::thread> outside;
+    for (std::size_t c = 0; c < callers; ++c) {
+        outside.emplace_back([&] {
+            auto [a, b] = mt::join(
+                pool,
+                [&] {
+                    mt::detail::seat* own = sched.current_seat();
+                    if (own == nullptr || own->pool != &sched) wrong_pool.fetch_add(1);
+                    if (own != nullptr && own->is_private) private_seen.fetch_add(1);
+                    // Hold the seat until every caller holds one, so that some must be private.
+                    inside.fetch_add(1);
+                    while (inside.load() < callers) std::this_thread::yield();
+                    return parallel_fib(pool, 12);
+                },
+                [&] { return parallel_fib(pool, 11); });
+            if (a + b != serial_fib(13)) wrong_pool.fetch_add(1);
+        });
+    }
+    for (std::thread& thread : outside) thread.join();
+    REQUIRE(wrong_pool.load() == 0);
+    REQUIRE(private_seen.load() >= 2);
 }

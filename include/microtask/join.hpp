@@ -27,7 +27,9 @@ using join_result_t = std::pair<detail::value_result_t<A&>, detail::value_result
 /// by the time `a` is done, runs on the calling thread too. The fork costs O(1), no
 /// allocation and no shared write (unless the worker's deque has to grow). While waiting
 /// for a stolen `b`, the caller runs other tasks. Both callables may capture the caller's
-/// locals by reference: join returns only after both have finished.
+/// locals by reference: join returns only after both have finished. A callable passed as
+/// an lvalue is the one invoked (its state changes are seen afterwards); a trivially
+/// copyable temporary may be invoked as a copy of itself.
 /// Callable from any thread (an outside thread borrows a guest seat) and from inside
 /// tasks, to any depth.
 /// Throws: if `a` throws and `b` has not started, `b` is skipped; otherwise `b` is
@@ -40,11 +42,15 @@ template <class A, class B>
     requires value_task<A> && value_task<B>
 auto join(thread_pool& pool, A&& a, B&& b) {
     detail::scheduler& sched = detail::pool_access::of(pool);
-    return join_result_t<A, B>(sched.run_in_seat([&](detail::seat& own) {
-        return detail::fork_join(
-            sched, own, [&a](detail::seat&) { return detail::invoke_to_value(a); },
-            [&b](detail::seat&) { return detail::invoke_to_value(b); });
-    }));
+    // Every nested join: the calling thread's innermost seat is in this pool (as in
+    // scheduler::run_in_seat, spelled out here so that nothing else takes `a`'s address).
+    if (const detail::held_seat& innermost = *detail::t_innermost_held_seat; innermost.sched == &sched) [[likely]] {
+        return join_result_t<A, B>(detail::fork_join(
+            sched, *innermost.own, [&a](detail::seat&) { return detail::invoke_to_value(a); },
+            [&b](detail::seat&) { return detail::invoke_to_value(b); }));
+    }
+    return detail::join_from_outside<join_result_t<A, B>, detail::join_argument_t<A>, detail::join_argument_t<B>>(sched,
+                                                                                                                  a, b);
 }
 
 /// join on mt::default_pool().

@@ -11,15 +11,16 @@
 #include <exception>
 #include <memory>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 namespace microtask::detail {
 
 /// What the owner's slow path needs from a fork's job, whatever the body type: whether
-/// anyone took it, and whether it has finished.
+/// anyone took it, whether it has finished, and where it was pushed.
 class fork_state : public task_base {
 public:
-    explicit fork_state(run_fn run_job) noexcept : task_base{run_job} {}
+    fork_state(run_fn run_job, seat& owner) noexcept : task_base{run_job}, m_owner(owner) {}
 
     /// seq_cst: the owner reads this in scheduler::wait_until's `done` (Dekker pairing).
     [[nodiscard]] bool done() const noexcept { return m_done.load(std::memory_order_seq_cst); }
@@ -28,7 +29,17 @@ public:
     /// owner itself having run it from a nested wait, which it sees in program order.)
     [[nodiscard]] bool started() const noexcept { return m_started.load(std::memory_order_relaxed); }
 
+    /// The seat of the thread that forked; its deque holds the job.
+    [[nodiscard]] seat& owner() const noexcept { return m_owner; }
+
+    // The job's index in the owner's deque, for take_back(). Written by the push
+    // (scheduler::push_local) and read back after `left` returns: from this frame, not
+    // from a register that every call of the forking function would have to save.
+    // Uninitialised until then: a default value would be one more store per fork.
+    std::int64_t index;
+
 protected:
+    seat& m_owner;
     std::atomic<bool> m_started{false};
     std::atomic<bool> m_done{false};
 };
@@ -40,8 +51,7 @@ class stack_job final : public fork_state {
 public:
     using result_type = value_result_t<Body&, seat&>;
 
-    stack_job(Body& body, scheduler& sched, seat& owner) noexcept
-        : fork_state{&run_stolen}, m_body(body), m_sched(sched), m_owner(owner) {}
+    stack_job(Body& body, seat& owner) noexcept : fork_state{&run_stolen, owner}, m_body(body) {}
     stack_job(const stack_job&) = delete;
     stack_job& operator=(const stack_job&) = delete;
     // Destroys nothing: the outcome exists only after a thief ran the job, and the owner
@@ -81,15 +91,15 @@ private:
         try {
             // The thief's own seat in this pool (it may hold seats in other pools too).
             ::new (static_cast<void*>(std::addressof(self->m_outcome.value)))
-                result_type(invoke_to_value(self->m_body, *self->m_sched.current_seat()));
+                result_type(invoke_to_value(self->m_body, *self->m_owner.pool->current_seat()));
             self->m_failed = false;
         } catch (...) {
             ::new (static_cast<void*>(std::addressof(self->m_outcome.error)))
                 std::exception_ptr(std::current_exception());
             self->m_failed = true;
         }
-        scheduler& sched = self->m_sched;
         seat& owner = self->m_owner;
+        scheduler& sched = *owner.pool;
         // seq_cst: pairs with the owner's park() (store sleeping, then read done()). Also
         // publishes the outcome written above to the owner, which reads it after done().
         self->m_done.store(true, std::memory_order_seq_cst);
@@ -105,9 +115,13 @@ private:
         std::exception_ptr error;
     };
 
-    Body& m_body;
-    scheduler& m_sched;
-    seat& m_owner;
+    // A small trivially copyable body (mt::join's, which holds a reference to the user's
+    // callable) is kept by value: a thief then reaches the user's callable in one load,
+    // and the fork stores no extra pointer. Only one of this copy and the original runs.
+    using body_storage =
+        std::conditional_t<std::is_trivially_copyable_v<Body> && sizeof(Body) <= 2 * sizeof(void*), Body, Body&>;
+
+    body_storage m_body;
     outcome m_outcome;
     bool m_failed;  // written by the thief before m_done, read by the owner after it
 };
@@ -118,8 +132,12 @@ private:
 /// offers, which must not run deep on this stack (a nested wait inside `left` may have
 /// run the job). Returns true if the job came back unstarted (the caller runs its work
 /// here), false once a thief or that nested wait has run it to completion. Out of line
-/// and not a template, so that the common end of every fork is a short function.
-[[gnu::noinline]] inline bool settle_fork(scheduler& sched, seat& own, fork_state& job) {
+/// and not a template, so that the common end of every fork is a short function; it
+/// takes only the job (which knows its owner's seat, which knows its pool), so that the
+/// forking function keeps nothing else alive across `left` for it.
+[[gnu::noinline]] inline bool settle_fork(fork_state& job) {
+    seat& own = job.owner();
+    scheduler& sched = *own.pool;
     while (!job.started()) {
         task_base* task = own.deque.pop(nullptr);
         // Empty: a thief took the job (steals take the oldest first); wait for it below.
@@ -136,12 +154,12 @@ private:
 /// a thief), skipping the job if it had not started. Settling runs inside the handler:
 /// an exception_ptr kept for a rethrow after it cost every fork a store and a test.
 template <class Left, class Job>
-value_result_t<Left&, seat&> run_left_side(Left& left, scheduler& sched, seat& own, Job& job) {
+value_result_t<Left&, seat&> run_left_side(Left& left, seat& own, Job& job) {
     try {
         return invoke_to_value(left, own);
     } catch (...) {
         // Left's exception wins; a thief's result or exception is dropped.
-        if (!settle_fork(sched, own, job)) job.discard_outcome();
+        if (!settle_fork(job)) job.discard_outcome();
         throw;
     }
 }
@@ -158,13 +176,13 @@ value_result_t<Left&, seat&> run_left_side(Left& left, scheduler& sched, seat& o
 template <class Left, class Right, class ContinueInline, class Merge>
 decltype(auto) fork_or_continue(scheduler& sched, seat& own, Left&& left, Right&& right,
                                 ContinueInline&& continue_inline, Merge&& merge) {
-    stack_job<std::remove_reference_t<Right>> job(right, sched, own);
-    const std::int64_t index = sched.push_local(own, &job);
-    auto left_value = run_left_side(left, sched, own, job);
+    stack_job<std::remove_reference_t<Right>> job(right, own);
+    sched.push_local(own, &job, job.index);
+    auto left_value = run_left_side(left, own, job);
     // Almost always nothing has touched the job and it is still the newest item: `left`
     // waited for whatever it forked itself. A job that has started was taken by someone
     // (perhaps this thread, from a wait inside `left`), and its slot may hold other work.
-    if ((!job.started() && own.deque.take_back(index)) || settle_fork(sched, own, job)) [[likely]] {
+    if ((!job.started() && own.deque.take_back(job.index)) || settle_fork(job)) [[likely]] {
         return continue_inline(std::move(left_value), own);
     }
     // A thief ran the job, and merge() or take_result() may throw: the job's outcome
@@ -185,6 +203,28 @@ auto fork_join(scheduler& sched, seat& own, Left&& left, Right&& right)
         [](value_result_t<Left&, seat&>&& left_value, value_result_t<Right&, seat&>&& right_value) {
             return result(std::move(left_value), std::move(right_value));
         });
+}
+
+/// How mt::join hands a callable to its out-of-line path: a trivially copyable temporary
+/// by value, anything else by reference. A reference lets the callable's address escape
+/// the forking function, and the compiler then keeps a lambda's captures in memory on
+/// the common path too, where a fork in fib(32) stored and reloaded them (~7% slower).
+/// A copy of a temporary (const kept, so the same call operator is chosen) is
+/// indistinguishable from it, unless the callable compares its own address.
+template <class F>
+using join_argument_t = std::conditional_t<!std::is_lvalue_reference_v<F> &&
+                                               std::is_trivially_copy_constructible_v<std::remove_cvref_t<F>> &&
+                                               std::is_trivially_destructible_v<std::remove_cvref_t<F>>,
+                                           F, F&>;
+
+/// mt::join called from outside the pool, or from inside another pool's task: takes a
+/// seat here first (scheduler::run_in_seat). `A` and `B` are join_argument_t types.
+template <class Result, class A, class B>
+[[gnu::noinline]] Result join_from_outside(scheduler& sched, A a, B b) {
+    return Result(sched.run_in_seat([&](seat& own) {
+        return fork_join(
+            sched, own, [&a](seat&) { return invoke_to_value(a); }, [&b](seat&) { return invoke_to_value(b); });
+    }));
 }
 
 }  // namespace microtask::detail

@@ -39,8 +39,24 @@ public:
     ///    somebody both sleeps and searches.
     void announce_new_work() noexcept {
         light_fence();
-        std::uint64_t counts = m_parking.counts();
-        if (parking::sleepers_in(counts) == 0) return;
+        const std::uint64_t counts = m_parking.counts();
+        if (parking::sleepers_in(counts) != 0) wake_for_new_work(counts);
+    }
+
+    /// announce_new_work() after a push onto `own`'s deque. A private seat's deque is
+    /// invisible to others, so there is nobody to wake for it; that test comes after the
+    /// common exit (nobody asleep), so that a fork's push runs one test, not two.
+    void announce_new_work(const seat& own) noexcept {
+        light_fence();
+        const std::uint64_t counts = m_parking.counts();
+        if (parking::sleepers_in(counts) == 0) [[likely]]
+            return;
+        if (!own.is_private) wake_for_new_work(counts);
+    }
+
+    /// The rest of an announcement when `counts` showed a sleeper. Out of line: a fork's
+    /// push inlines only the common exit above.
+    [[gnu::noinline]] void wake_for_new_work(std::uint64_t counts) noexcept {
         if (parking::searchers_in(counts) != 0) {
             full_fence();
             counts = m_parking.counts();

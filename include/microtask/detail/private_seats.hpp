@@ -35,8 +35,9 @@ public:
     }
 
     /// A free private seat, marked occupied; allocates one when none is free. Lock-free,
-    /// never blocks; O(number of private seats). Throws std::bad_alloc.
-    seat& claim(std::uint32_t index) {
+    /// never blocks; O(number of private seats). `pool` is the scheduler these seats belong
+    /// to, recorded in a new seat. Throws std::bad_alloc.
+    seat& claim(std::uint32_t index, scheduler* pool) {
         // acquire: pairs with the release in push below, so `next` and the seat are seen
         // fully built.
         for (node* current = m_head.load(std::memory_order_acquire); current != nullptr; current = current->next) {
@@ -53,6 +54,7 @@ public:
         fresh->value.index = index;
         fresh->value.is_guest = true;
         fresh->value.is_private = true;
+        fresh->value.pool = pool;
         fresh->value.rng_state = 0x9E3779B97F4A7C15ull * (index + 1);
         node* head = m_head.load(std::memory_order_relaxed);
         do {

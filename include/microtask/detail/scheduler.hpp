@@ -116,13 +116,17 @@ public:
         }
     }
 
-    /// Owner of `own` only. The fork path: a deque push plus one shared read. Returns the
-    /// task's index in the deque (for work_stealing_deque::take_back).
-    std::int64_t push_local(seat& own, task_base* task) {
-        const std::int64_t index = own.deque.push(task, own.region);
-        // A private seat's deque is invisible to others: nobody to wake for it.
-        if (!own.is_private) announce_new_work();
-        return index;
+    /// Owner of `own` only. The fork path: a deque push plus one shared read. Stores the
+    /// task's index in the deque (for work_stealing_deque::take_back) into `index`, which
+    /// a fork keeps in its job: stored before the announcement rather than returned
+    /// after it, so that no register has to keep it across the announcement's rare call.
+    void push_local(seat& own, task_base* task, std::int64_t& index) {
+        index = own.deque.push(task, own.region);
+        announce_new_work(own);
+    }
+    void push_local(seat& own, task_base* task) {
+        std::int64_t unused_index;
+        push_local(own, task, unused_index);
     }
 
     /// Runs other work until `done()` holds; parks when there is nothing to do.
@@ -267,13 +271,13 @@ private:
             }
         }
         m_started->count_down();  // after this, the constructor may return: no more m_started
-        held_seat held{this, &own, nullptr};
+        held_seat held{this, &own, t_innermost_held_seat};
         t_innermost_held_seat = &held;
         // seq_cst load: park()'s re-check must see a stop that raced with it.
         wait_until(
             own, [this] { return m_stopping.load(std::memory_order_seq_cst); }, injection::batch);
         drain(own);
-        t_innermost_held_seat = nullptr;
+        t_innermost_held_seat = held.outer;
         if (m_hooks.on_stop) m_hooks.on_stop(index);  // a throw ends the program: documented
     }
 

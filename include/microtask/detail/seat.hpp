@@ -72,6 +72,10 @@ struct alignas(k_cache_line) seat {
     // items labelled with the region. Every item the owner pushes is labelled with it.
     std::uint64_t region = 0;
     std::int64_t region_floor = 0;
+    // The pool this seat belongs to, set once when the seat is made. A fork's job keeps
+    // only its owner's seat, and a thief finds the pool (to find its own seat there and
+    // to wake the owner) through it: one pointer less to store per fork.
+    scheduler* pool = nullptr;
     bool is_guest = false;    // any seat that is not a worker's
     bool is_private = false;  // invisible to thieves (a guest that found no free seat)
 
@@ -103,7 +107,12 @@ struct held_seat {
     held_seat* outer = nullptr;
 };
 
-inline thread_local held_seat* t_innermost_held_seat = nullptr;
+/// The end of every thread's chain: holds no seat (sched and own are null) and is never
+/// written. Starting the chain here rather than at nullptr spares every fork's look at
+/// the innermost seat a null test (the look compares `sched` first, which no pool equals).
+inline held_seat g_no_held_seat{};
+
+inline thread_local held_seat* t_innermost_held_seat = &g_no_held_seat;
 
 /// Is `candidate` held by a frame of the calling thread?
 inline bool holds_seat(const seat& candidate) noexcept {

@@ -80,6 +80,7 @@ public:
           m_anchor(std::make_shared<lease_anchor>(owner, return_leased_seat)) {
         for (std::size_t i = 0; i < seat_count(); ++i) {
             m_seats[i].index = static_cast<std::uint32_t>(i);
+            m_seats[i].pool = owner;
             m_seats[i].is_guest = i >= m_worker_count;
             // Distinct non-zero seeds for the thieves' xorshift (the golden-ratio increment).
             m_seats[i].rng_state = 0x9E3779B97F4A7C15ull * (i + 1);
@@ -127,12 +128,11 @@ public:
     /// by thieves, never how many make progress.
     template <class Body>
     decltype(auto) run_in_seat(Body&& body) {
-        // Every nested join lands here: the innermost held seat is this pool's. The rest
-        // is out of line, so that a fork inside a task compiles to one short function
-        // (inlined, the rest made every fork's prologue save every register).
-        if (const held_seat* innermost = t_innermost_held_seat; innermost != nullptr && innermost->sched == m_owner)
-            [[likely]] {
-            return body(*innermost->own);
+        // Every nested call lands here. The rest is out of line, so that a fork inside a
+        // task compiles to one short function (inlined, the rest made every fork's
+        // prologue save every register).
+        if (const held_seat& innermost = *t_innermost_held_seat; innermost.sched == m_owner) [[likely]] {
+            return body(*innermost.own);
         }
         return run_in_outer_seat(body);
     }
@@ -180,7 +180,7 @@ protected:
                 // the seat count a hidden resource: the seated threads may be waiting for
                 // work that needs this very thread (issue 11). A private seat lets it run
                 // the call itself and help the pool, unseen by thieves.
-                m_own = &seats.m_private_seats.claim(static_cast<std::uint32_t>(seats.seat_count()));
+                m_own = &seats.m_private_seats.claim(static_cast<std::uint32_t>(seats.seat_count()), seats.m_owner);
             }
             m_held = {seats.m_owner, m_own, t_innermost_held_seat};
             t_innermost_held_seat = &m_held;

@@ -66,8 +66,12 @@ public:
         // top only grows, so the real limit is at least that. Only when that stale value
         // says "full" is top read again: a push touches no line that thieves write (~6%
         // of a fork in fib(32)).
+        // The rare case is a call of its own rather than a call in the middle: nothing of
+        // the caller then has to survive a call here, which in a fork kept two more
+        // callee-saved registers (saved and restored by every call of the forking
+        // function, its leaves included).
         if (bottom >= m_push_limit) [[unlikely]] {
-            make_room(bottom);
+            return push_after_making_room(item, label);
         }
         m_owner_cells[static_cast<std::size_t>(bottom) & m_owner_mask].set(item, label);
         // release: a thief that reads the new bottom also sees the item and label stored
@@ -277,9 +281,19 @@ private:
         std::unique_ptr<cell[]> cells;
     };
 
-    // Out of line: push() is on every fork, and a grow inlined into it made the push a
-    // call with a full prologue.
-    [[gnu::noinline]] void make_room(std::int64_t bottom) {
+    // push() when the ring looked full: the same steps around make_room(), whose orderings
+    // are push()'s. Out of line: push() is on every fork, and a grow inlined into it made
+    // the push a call with a full prologue.
+    [[gnu::noinline]] std::int64_t push_after_making_room(T item, label_type label) {
+        const std::int64_t bottom = m_bottom.load(std::memory_order_relaxed);
+        make_room(bottom);
+        m_owner_cells[static_cast<std::size_t>(bottom) & m_owner_mask].set(item, label);
+        // release: as in push().
+        m_bottom.store(bottom + 1, std::memory_order_release);
+        return bottom;
+    }
+
+    void make_room(std::int64_t bottom) {
         // acquire: pairs with the thieves' CAS on m_top so that a slot we are about to
         // overwrite after wrap-around has really been read by the thief that took it.
         // Every write of m_top is an RMW, so reading a value v synchronizes with the
