@@ -4120,7 +4120,82 @@ template <class Result, class A, class B>
 // map_reduce's leaf maps and accumulates each element; mt::fold's hands the user's body the
 // whole subrange. Also the reducer of nothing, for for_each and distribute.
 
+// ---- include/microtask/detail/gather_engaged.hpp ----------------------------
+// microtask — detail/gather_engaged.hpp
+// The leaf loop of the filter idiom: a map that returns std::optional<E>, folded by a
+// reducer that keeps the engaged values in order and drops the empty ones (mt::concat).
 
+#include <cstddef>
+#include <cstring>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <type_traits>
+
+namespace microtask::detail {
+
+/// Does reducer `Red` drop an empty `Mapped` and append an engaged one's value as one
+/// element, and may a leaf therefore gather the values first (gather_engaged_values)?
+/// False unless a reducer says so: mt::concat specializes it (reducers.hpp).
+template <class Red, class Mapped>
+inline constexpr bool gathers_engaged_values = false;
+
+/// Can the values of std::optional<E> be gathered as bytes through a buffer on the stack:
+/// trivially copyable (and so is the optional), free to default-construct, small. Not
+/// bool, whose object may hold only 0 or 1.
+template <class E>
+inline constexpr bool gatherable_value =
+    std::is_trivially_copyable_v<E> && std::is_trivially_default_constructible_v<E> &&
+    std::is_trivially_copyable_v<std::optional<E>> && !std::is_same_v<std::remove_cv_t<E>, bool> && sizeof(E) <= 16;
+
+/// Is an optional's value stored at the optional's own address? True in libstdc++,
+/// libc++ and the MSVC STL; a compiler folds the test to a constant.
+template <class E>
+bool value_at_optional_start() noexcept {
+    const std::optional<E> probe{E{}};
+    return static_cast<const void*>(std::addressof(*probe)) == static_cast<const void*>(std::addressof(probe));
+}
+
+/// Appends to `acc` the values of the engaged results of `map` over [element, last), in
+/// order, with no branch on whether a result is engaged. A filter keeps an unpredictable
+/// share of its elements, and with a branch per element every wrong guess cost more than
+/// the whole loop body: each result's value bytes are copied to the next free slot of a
+/// stack buffer and the slot is kept only if the result was engaged (an empty result's
+/// bytes are overwritten by the next one and never read). Full buffers are appended
+/// with one insert. O(last - element); throws what `map` and the insertion throw (then
+/// `acc` holds a prefix of the kept values, which the caller discards with the call).
+/// Precondition: value_at_optional_start<E>() (the caller checks it).
+template <class Acc, class It, class Map>
+void gather_engaged_values(Acc& acc, It element, It last, Map& map) {
+    using mapped_type = std::remove_cvref_t<std::invoke_result_t<Map&, std::iter_reference_t<It>>>;
+    using value_type = typename mapped_type::value_type;
+    constexpr std::size_t k_buffer = 256;
+    value_type buffer[k_buffer];
+    std::size_t count = 0;
+    for (; element != last; ++element) {
+        const mapped_type mapped = std::invoke(map, *element);
+        std::size_t kept = mapped.has_value() ? 1 : 0;
+#if defined(__GNUC__) || defined(__clang__)
+        // Hides from the optimizer that `kept` and the copied bytes come from the same
+        // test: told, g++ 12 turned the copy and the count back into a branch.
+        asm("" : "+r"(kept));
+#endif
+        // The optional's bytes, not operator*: reading the value of an empty optional
+        // is undefined, copying the representation of a trivially copyable object is not.
+        std::memcpy(&buffer[count], std::addressof(mapped), sizeof(value_type));
+        count += kept;
+        if (count == k_buffer) [[unlikely]] {
+            acc.insert(acc.end(), buffer, buffer + count);
+            count = 0;
+        }
+    }
+    acc.insert(acc.end(), buffer, buffer + count);
+}
+
+}  // namespace microtask::detail
+
+// ---- include/microtask/detail/leaf_folds.hpp (continued) --------------------
 #include <cstddef>
 #include <functional>
 #include <iterator>
@@ -4146,6 +4221,18 @@ inline void fold_mapped_elements(const Red& red, typename Red::value_type& acc, 
     // than the plain loop).
     const It from = first + static_cast<difference>(begin);
     const It to = first + static_cast<difference>(end);
+    using mapped_type = std::remove_cvref_t<std::invoke_result_t<Map&, std::iter_reference_t<It>>>;
+    if constexpr (gathers_engaged_values<Red, mapped_type>) {
+        // The filter idiom (std::optional into concat): gathered with no branch per element.
+        if (value_at_optional_start<typename mapped_type::value_type>()) [[likely]] {
+            if constexpr (std::contiguous_iterator<It>) {
+                gather_engaged_values(acc, std::to_address(from), std::to_address(to), map);
+            } else {
+                gather_engaged_values(acc, from, to, map);
+            }
+            return;
+        }
+    }
     if constexpr (std::is_trivially_copyable_v<value_type> && sizeof(value_type) <= k_register_bytes) {
         value_type local = acc;
         for (It element = from; element != to; ++element) accumulate_into(red, local, std::invoke(map, *element));
@@ -5927,6 +6014,16 @@ private:
         }
     }
 };
+
+namespace detail {
+// concat drops an empty optional and appends an engaged one's value: a leaf may gather
+// the values branch-free (detail/gather_engaged.hpp) when they are plain bytes of the
+// element type itself and the container can insert a range of them.
+template <class C, class E>
+inline constexpr bool gathers_engaged_values<concat<C>, std::optional<E>> =
+    std::is_same_v<std::remove_cv_t<E>, typename concat<C>::element_type> && gatherable_value<E> &&
+    requires(C& container, const E* first) { container.insert(container.end(), first, first); };
+}  // namespace detail
 
 /// Tag for make_reducer: promises that `op` is associative bit for bit, so that the engine
 /// may fold leaves left to right into one accumulator per run of leaves instead of

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <new>
 #include <optional>
@@ -427,4 +428,69 @@ TEST_CASE("an exception inside an in-place accumulate or combine reaches the cal
     // The pool is still usable.
     REQUIRE(mt::map_reduce(
                 pool, mt::iota(0, 100), [](int i) { return i; }, mt::sum<int>{}) == 4950);
+}
+
+// ---- The filter idiom's branch-free gather (detail/gather_engaged.hpp) ------------------
+
+static_assert(mt::detail::gathers_engaged_values<mt::concat<std::vector<int>>, std::optional<int>>);
+static_assert(mt::detail::gathers_engaged_values<mt::concat<std::vector<double>>, std::optional<double>>);
+// Not gathered: values that are not plain bytes, of another type than the element, bool,
+// or an optional that is itself the element.
+static_assert(!mt::detail::gathers_engaged_values<mt::concat<std::vector<std::string>>, std::optional<std::string>>);
+static_assert(!mt::detail::gathers_engaged_values<mt::concat<std::vector<long>>, std::optional<int>>);
+static_assert(!mt::detail::gathers_engaged_values<mt::concat<std::vector<bool>>, std::optional<bool>>);
+static_assert(!mt::detail::gathers_engaged_values<mt::concat<std::vector<std::optional<int>>>, std::optional<int>>);
+
+TEST_CASE("the optional filter keeps exactly the engaged values, in order, across buffer boundaries",
+          "[in_place][reducers][filter]") {
+    const auto threads = GENERATE(1, 2, 3, 7);
+    mt::thread_pool pool(threads);
+    CHECK(mt::detail::value_at_optional_start<int>());
+    for (const std::size_t size : {0, 1, 255, 256, 257, 511, 513, 1000, 100003}) {
+        std::vector<int> values(size);
+        for (std::size_t i = 0; i < size; ++i) values[i] = static_cast<int>((i * 2654435761u) % 1000);
+        // Nothing kept, everything kept, one in eight, runs of kept and dropped.
+        const std::vector<std::function<bool(int)>> keeps = {[](int) { return false; }, [](int) { return true; },
+                                                             [](int x) { return x % 8 == 0; },
+                                                             [](int x) { return x % 100 < 50; }};
+        for (const auto& keep : keeps) {
+            CAPTURE(threads, size);
+            std::vector<int> want;
+            for (int x : values)
+                if (keep(x)) want.push_back(x);
+            auto got = mt::map_reduce(
+                pool, values, [&](int x) { return keep(x) ? std::optional<int>(x) : std::nullopt; },
+                mt::concat<std::vector<int>>{});
+            REQUIRE(got == want);
+            // A non-contiguous range (indices) takes the same path.
+            std::vector<int> want_indices;
+            for (std::size_t i = 0; i < size; ++i)
+                if (keep(values[i])) want_indices.push_back(static_cast<int>(i));
+            auto got_indices = mt::map_reduce(
+                pool, mt::iota(0, static_cast<int>(size)),
+                [&](int i) { return keep(values[static_cast<std::size_t>(i)]) ? std::optional<int>(i) : std::nullopt; },
+                mt::concat<std::vector<int>>{});
+            REQUIRE(got_indices == want_indices);
+        }
+    }
+}
+
+TEST_CASE("an exception from the map of the optional filter reaches the caller", "[in_place][filter][exceptions]") {
+    const auto threads = GENERATE(1, 2, 3);
+    mt::thread_pool pool(threads);
+    std::vector<int> values(50000);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<int>(i);
+    auto filter = [&](int failing) {
+        return mt::map_reduce(
+            pool, values,
+            [failing](int x) {
+                if (x == failing) throw std::runtime_error("map");
+                return x % 3 == 0 ? std::optional<int>(x) : std::nullopt;
+            },
+            mt::concat<std::vector<int>>{});
+    };
+    REQUIRE_THROWS_AS(filter(0), std::runtime_error);
+    REQUIRE_THROWS_AS(filter(25000), std::runtime_error);
+    REQUIRE_THROWS_AS(filter(49999), std::runtime_error);
+    REQUIRE(filter(-1).size() == 16667);  // the pool is still usable
 }

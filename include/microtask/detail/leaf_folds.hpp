@@ -6,6 +6,7 @@
 
 #include "../concepts.hpp"
 #include "../range.hpp"
+#include "gather_engaged.hpp"
 
 #include <cstddef>
 #include <functional>
@@ -32,6 +33,18 @@ inline void fold_mapped_elements(const Red& red, typename Red::value_type& acc, 
     // than the plain loop).
     const It from = first + static_cast<difference>(begin);
     const It to = first + static_cast<difference>(end);
+    using mapped_type = std::remove_cvref_t<std::invoke_result_t<Map&, std::iter_reference_t<It>>>;
+    if constexpr (gathers_engaged_values<Red, mapped_type>) {
+        // The filter idiom (std::optional into concat): gathered with no branch per element.
+        if (value_at_optional_start<typename mapped_type::value_type>()) [[likely]] {
+            if constexpr (std::contiguous_iterator<It>) {
+                gather_engaged_values(acc, std::to_address(from), std::to_address(to), map);
+            } else {
+                gather_engaged_values(acc, from, to, map);
+            }
+            return;
+        }
+    }
     if constexpr (std::is_trivially_copyable_v<value_type> && sizeof(value_type) <= k_register_bytes) {
         value_type local = acc;
         for (It element = from; element != to; ++element) accumulate_into(red, local, std::invoke(map, *element));
