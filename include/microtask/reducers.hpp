@@ -262,6 +262,7 @@ private:
     }
 };
 
+/// @cond MICROTASK_DETAIL_SPECIALIZATIONS
 namespace detail {
 // concat drops an empty optional and appends an engaged one's value: a leaf may gather
 // the values branch-free (detail/gather_engaged.hpp) when they are plain bytes of the
@@ -271,6 +272,7 @@ inline constexpr bool gathers_engaged_values<concat<C>, std::optional<E>> =
     std::is_same_v<std::remove_cv_t<E>, typename concat<C>::element_type> && gatherable_value<E> &&
     requires(C& container, const E* first) { container.insert(container.end(), first, first); };
 }  // namespace detail
+/// @endcond
 
 /// Tag for make_reducer: promises that `op` is associative bit for bit, so that the engine
 /// may fold leaves left to right into one accumulator per run of leaves instead of
