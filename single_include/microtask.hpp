@@ -2198,16 +2198,12 @@ private:
         std::unique_ptr<cell[]> cells;
     };
 
-    // push() when the ring looked full: the same steps around make_room(), whose orderings
-    // are push()'s. Out of line: push() is on every fork, and a grow inlined into it made
-    // the push a call with a full prologue.
+    // push() when the ring looked full: makes room, then pushes (the push's limit test now
+    // passes). Out of line: push() is on every fork, and a grow inlined into it made the
+    // push a call with a full prologue.
     [[gnu::noinline]] std::int64_t push_after_making_room(T item, label_type label) {
-        const std::int64_t bottom = m_bottom.load(std::memory_order_relaxed);
-        make_room(bottom);
-        m_owner_cells[static_cast<std::size_t>(bottom) & m_owner_mask].set(item, label);
-        // release: as in push().
-        m_bottom.store(bottom + 1, std::memory_order_release);
-        return bottom;
+        make_room(m_bottom.load(std::memory_order_relaxed));
+        return push(item, label);
     }
 
     void make_room(std::int64_t bottom) {
